@@ -1,0 +1,25 @@
+// Matrix products used by every layer. Activations are fp32; the B operand (a weight) may be
+// fp32 or bf16 and is converted on the fly, so bf16 weights stay bf16 in memory.
+#pragma once
+#include "cpu/tensor.h"
+
+namespace rwkv {
+
+// C[M,N] = A[M,K] · op(B) + beta·C, with op(B) = Bᵀ when trans_b (B stored [N,K], i.e. an
+// nn.Linear weight [out,in]) and op(B) = B otherwise (B stored [K,N], e.g. a LoRA matrix [in,out]).
+// lda/ldb/ldc are row strides in elements. beta is 0 (overwrite) or 1 (accumulate).
+void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType b_type, int ldb,
+            bool trans_b, float* C, int ldc, float beta);
+
+// Convenience for a whole 2-D weight view.
+inline void matmul(int M, const float* A, const TensorView& W, bool trans_b, float* C, float beta) {
+  const int rows = int(W.dim(0)), cols = int(W.dim(1));
+  const int N = trans_b ? rows : cols, K = trans_b ? cols : rows;
+  matmul(M, N, K, A, K, W.data, W.dtype, cols, trans_b, C, N, beta);
+}
+
+// The plain triple loop, kept as the reference the fast path is tested against.
+void matmul_reference(int M, int N, int K, const float* A, int lda, const void* B, DType b_type,
+                      int ldb, bool trans_b, float* C, int ldc, float beta);
+
+}  // namespace rwkv

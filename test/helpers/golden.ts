@@ -1,0 +1,54 @@
+// Reads the golden reference data of ../shared/golden (see its README): manifest.json lists
+// tensors inside golden.bin with byte offsets (64-byte aligned) and dtypes.
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const SHARED = process.env.RWKV_SHARED ?? path.resolve(__dirname, "..", "..", "..", "..", "shared");
+export const GOLDEN = path.join(SHARED, "golden");
+export const VOCAB = path.join(SHARED, "data", "rwkv_vocab_v20230424.txt");
+
+export type GoldenArray = Float32Array | Float64Array | Int32Array;
+export interface GoldenEntry { name: string; dtype: string; shape: number[]; offset: number; nbytes: number; desc: string }
+
+export class GoldenSet {
+  readonly dir: string;
+  readonly manifest: { tensors: GoldenEntry[]; meta: Record<string, any> };
+  private readonly bin: Buffer;
+
+  constructor(version: "v7" | "v6") {
+    this.dir = path.join(GOLDEN, version);
+    this.manifest = JSON.parse(fs.readFileSync(path.join(this.dir, "manifest.json"), "utf8"));
+    this.bin = fs.readFileSync(path.join(this.dir, "golden.bin"));
+  }
+
+  get meta(): Record<string, any> { return this.manifest.meta; }
+  file(name: string): string { return path.join(this.dir, name); }
+  has(name: string): boolean { return this.manifest.tensors.some((t) => t.name === name); }
+  entry(name: string): GoldenEntry {
+    const e = this.manifest.tensors.find((t) => t.name === name);
+    if (!e) throw new Error(`golden tensor ${name} not in ${this.dir}/manifest.json`);
+    return e;
+  }
+  get(name: string): GoldenArray {
+    const e = this.entry(name);
+    const off = this.bin.byteOffset + e.offset;
+    switch (e.dtype) {
+      case "float32": return new Float32Array(this.bin.buffer, off, e.nbytes / 4);
+      case "float64": return new Float64Array(this.bin.buffer, off, e.nbytes / 8);
+      case "int32": return new Int32Array(this.bin.buffer, off, e.nbytes / 4);
+      default: throw new Error(`golden dtype ${e.dtype} not handled`);
+    }
+  }
+  f32(name: string): Float32Array { return Float32Array.from(this.get(name) as ArrayLike<number>); }
+}
+
+export const goldenAvailable = (): boolean => fs.existsSync(path.join(GOLDEN, "v7", "manifest.json"));
+
+/** Max |a-b| over all elements. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+export function maxAbs(a: ArrayLike<number>): number { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i])); return m; }
