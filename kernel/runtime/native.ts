@@ -10,10 +10,42 @@ export interface NativeInfo {
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; reason?: string; runtimeVersion?: number };
 }
 
-/** The addon's exports. Binding files add members; each is declared here with its types. */
+export type NativeDType = "f32" | "bf16" | "f16";
+/** A tensor handed to the addon: row-major bytes; the addon keeps a reference, never a copy. */
+export interface NativeTensor { dtype: NativeDType; shape: number[]; data: ArrayBufferView }
+export interface NativeConfig {
+  version: 6 | 7; nLayer: number; nEmbd: number; nHead: number; headSize: number; vocab: number; dimFfn: number;
+}
+/** Recurrent state of one sequence: attX [L,C], wkv [L,H,N,N] ([head][value][key]), ffnX [L,C]. */
+export interface NativeState { attX: Float32Array; wkv: Float32Array; ffnX: Float32Array }
+/** Cancellation flag: an Int32Array(1) the addon polls between layers/chunks; set [0]=1 to abort. */
+export type CancelFlag = Int32Array;
+
+export interface NativeModel {
+  /** Sequence mode; updates `state`; logits gets [T,V] ("all") or [V] ("last"). */
+  forwardSeq(tokens: Int32Array, state: NativeState, logits: Float32Array | null, mode: "none" | "last" | "all", cancel?: CancelFlag): Promise<void>;
+  /** RNN mode, one token; updates `state`; logits gets [V] when given. */
+  forwardRnn(token: number, state: NativeState, logits: Float32Array | null): Promise<void>;
+  /**
+   * State tuning: inputs/targets [batch,T] (target -100 = ignored); every sequence starts from
+   * wkv = s0 [L,H,N,N] and zero shift states. Writes gradS0 = d(mean CE [+ L2Wrap])/d s0 summed
+   * over the batch; resolves with the summed CE and the number of targets.
+   */
+  lossAndGrad(inputs: Int32Array, targets: Int32Array, batch: number, T: number, s0: Float32Array, gradS0: Float32Array,
+    opts: { l2wrap: boolean }, cancel?: CancelFlag): Promise<{ lossSum: number; nTargets: number }>;
+  /** Releases the native model (and its references to the weight buffers). */
+  dispose(): void;
+}
+
+export interface AdamOptions { lr: number; beta1: number; beta2: number; eps: number; step: number }
+
+/** The addon's exports; each binding file's members are declared here with their types. */
 export interface NativeAddon {
   info(): NativeInfo;
   setThreads(n: number): number;
+  createModel(config: NativeConfig, tensors: Record<string, NativeTensor>, device?: "cpu" | "cuda"): NativeModel;
+  /** One bias-corrected Adam update (torch.optim.Adam, no weight decay) in place on p, m, v. */
+  adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, opts: AdamOptions): void;
   [name: string]: unknown;
 }
 
