@@ -1,0 +1,47 @@
+// The output end of every RWKV version (v6 and v7 alike): final LayerNorm (ln_out), the head
+// projection [V, C], next-token cross-entropy and the L2Wrap logit penalty, forward and backward.
+// Rows are processed in blocks so the [rows, V] logits of a whole training batch never exist at
+// once (0.1B: 512 × 65536 fp32 would be 128 MB per sequence).
+#pragma once
+#include <cstdint>
+
+#include "cpu/tensor.h"
+
+namespace rwkv {
+
+// Frozen parameters of the output end. ln weights are fp32 copies; head is a view ([V, C],
+// f32/bf16/f16 kept as stored).
+struct HeadWeights {
+  const float* ln_w = nullptr;
+  const float* ln_b = nullptr;
+  TensorView head;
+};
+
+// logits[m] = LN_out(x[m]) · headᵀ for M rows of x [M, C] → logits [M, V].
+void head_logits(int M, int C, const float* x, const HeadWeights& w, float* logits);
+
+constexpr int32_t kIgnoreTarget = -100;  // torch cross_entropy ignore_index
+
+// How the gradient is scaled. ce_grad_scale multiplies ∂CE_sum/∂logits (1/n_targets for a mean
+// loss); l2wrap_scale is the L2Wrap factor (1e-4/(B·T), 0 = off): at every row, including ignored
+// ones, it adds l2wrap_scale · max logit to the gradient of the argmax logit.
+struct HeadLossScale {
+  float ce_grad_scale = 0.f;
+  float l2wrap_scale = 0.f;
+};
+
+struct HeadLossSum {
+  double ce_sum = 0;  // Σ CE over rows with target ≠ −100
+  long n_targets = 0;
+};
+
+// Cross-entropy of LN_out(x)·headᵀ against targets [M] (−100 = ignored). When dx is non-null it
+// receives ∂/∂x [M, C] of (ce_grad_scale·CE_sum + L2Wrap term), overwriting it. Targets must be in
+// [0, V) or −100 (throws RwkvError otherwise). Checks `cancel` between row blocks.
+HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const int32_t* targets,
+                      const HeadLossScale& scale, float* dx, const Cancel& cancel);
+
+// Number of targets that count (≠ −100): the denominator of the mean CE.
+long count_targets(long n, const int32_t* targets);
+
+}  // namespace rwkv
