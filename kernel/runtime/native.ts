@@ -37,6 +37,9 @@ export interface NativeModel {
   dispose(): void;
 }
 
+/** Shape of a WKV6 call: r/k/v/w/y are [B,T,H·N], u [H,N], state [B,H,N,N]. */
+export interface Wkv6Shape { B: number; T: number; H: number; N: number }
+
 export interface AdamOptions { lr: number; beta1: number; beta2: number; eps: number; step: number }
 
 /** The addon's exports; each binding file's members are declared here with their types. */
@@ -46,6 +49,13 @@ export interface NativeAddon {
   createModel(config: NativeConfig, tensors: Record<string, NativeTensor>, device?: "cpu" | "cuda"): NativeModel;
   /** One bias-corrected Adam update (torch.optim.Adam, no weight decay) in place on p, m, v. */
   adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, opts: AdamOptions): void;
+  /** RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints for wkv6Backward. */
+  wkv6Forward(shape: Wkv6Shape, r: Float32Array, k: Float32Array, v: Float32Array, w: Float32Array, u: Float32Array,
+    state: Float32Array, y: Float32Array): Float32Array;
+  /** Its backward: dstate holds dS_T on entry, ds0 on exit; dw is w.r.t. the decay values; du summed over the batch. */
+  wkv6Backward(shape: Wkv6Shape, r: Float32Array, k: Float32Array, v: Float32Array, w: Float32Array, u: Float32Array,
+    checkpoints: Float32Array, dy: Float32Array, dstate: Float32Array, dr: Float32Array, dk: Float32Array,
+    dv: Float32Array, dw: Float32Array, du: Float32Array | null): void;
   [name: string]: unknown;
 }
 
