@@ -1,0 +1,74 @@
+// Parser for RWKV World vocab files (`rwkv_vocab_v20230424.txt`, spec §5.3): one token per line,
+// `<id> <python repr literal> <byte length>`. A str literal's escapes are code points (UTF-8
+// encoded, so '\x80' is C2 80); a bytes literal b'..' escapes raw bytes.
+import * as fs from "node:fs";
+
+/** Token bytes indexed by id; index 0 (end of document) is empty. */
+export interface Vocab { file: string; tokens: Uint8Array[] }
+
+export class VocabError extends Error {}
+
+export function readVocabFile(file: string): Vocab {
+  let text: string;
+  try { text = fs.readFileSync(file, "utf8"); } catch (e) { throw new VocabError(`cannot read vocab file ${file}: ${(e as Error).message}`); }
+  return parseVocab(text, file);
+}
+
+export function parseVocab(text: string, file = "<vocab>"): Vocab {
+  const tokens: Uint8Array[] = [new Uint8Array(0)];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i];
+    if (line === "") continue;
+    const where = `${file}:${i + 1}`;
+    const first = line.indexOf(" ");
+    const last = line.lastIndexOf(" ");
+    if (first <= 0 || last <= first) throw new VocabError(`${where}: expected '<id> <literal> <byte length>', got ${JSON.stringify(line.slice(0, 80))}`);
+    const id = Number(line.slice(0, first));
+    const length = Number(line.slice(last + 1));
+    if (!Number.isInteger(id) || id < 1) throw new VocabError(`${where}: bad token id ${JSON.stringify(line.slice(0, first))}`);
+    if (id !== tokens.length) throw new VocabError(`${where}: token id ${id} out of order (expected ${tokens.length})`);
+    const bytes = parsePyLiteral(line.slice(first + 1, last), where);
+    if (bytes.length !== length) throw new VocabError(`${where}: literal has ${bytes.length} bytes but the line says ${length}`);
+    tokens.push(bytes);
+  }
+  if (tokens.length < 257) throw new VocabError(`${file}: only ${tokens.length - 1} tokens; a World vocab has all 256 single bytes and more`);
+  return { file, tokens };
+}
+
+/** Bytes of a Python str/bytes repr literal. */
+export function parsePyLiteral(lit: string, where: string): Uint8Array {
+  const isBytes = lit.startsWith("b");
+  const body = isBytes ? lit.slice(1) : lit;
+  const q = body[0];
+  if ((q !== "'" && q !== '"') || body.length < 2 || body[body.length - 1] !== q) throw new VocabError(`${where}: not a quoted literal: ${lit}`);
+  const out: number[] = [];
+  let str = "";
+  const put = (cp: number): void => {
+    if (isBytes) { if (cp > 0xff) throw new VocabError(`${where}: non-byte value in bytes literal ${lit}`); out.push(cp); } else str += String.fromCodePoint(cp);
+  };
+  for (let i = 1; i < body.length - 1; i++) {
+    const c = body[i];
+    if (c !== "\\") { put(c.codePointAt(0)!); if (c.codePointAt(0)! > 0xffff) i++; continue; }
+    const e = body[++i];
+    const hex = (n: number): number => {
+      const h = body.slice(i + 1, i + 1 + n);
+      if (!/^[0-9a-fA-F]+$/.test(h) || h.length !== n) throw new VocabError(`${where}: bad \\${e} escape in ${lit}`);
+      i += n;
+      return parseInt(h, 16);
+    };
+    switch (e) {
+      case "\\": put(0x5c); break;
+      case "'": put(0x27); break;
+      case '"': put(0x22); break;
+      case "n": put(0x0a); break;
+      case "t": put(0x09); break;
+      case "r": put(0x0d); break;
+      case "x": put(hex(2)); break;
+      case "u": if (isBytes) throw new VocabError(`${where}: \\u in bytes literal ${lit}`); put(hex(4)); break;
+      case "U": if (isBytes) throw new VocabError(`${where}: \\U in bytes literal ${lit}`); put(hex(8)); break;
+      default: throw new VocabError(`${where}: unknown escape \\${e} in ${lit}`);
+    }
+  }
+  return isBytes ? Uint8Array.from(out) : new Uint8Array(Buffer.from(str, "utf8"));
+}
