@@ -56,6 +56,13 @@ export interface NativeAddon {
   wkv6Backward(shape: Wkv6Shape, r: Float32Array, k: Float32Array, v: Float32Array, w: Float32Array, u: Float32Array,
     checkpoints: Float32Array, dy: Float32Array, dstate: Float32Array, dr: Float32Array, dk: Float32Array,
     dv: Float32Array, dw: Float32Array, du: Float32Array | null): void;
+  /** RWKV-7 WKV op (test/bench binding, synchronous); w = ŵ (decay exp(−exp(ŵ))); state in = s0, out = final state. */
+  wkv7Forward(shape: Wkv6Shape, r: Float32Array, w: Float32Array, k: Float32Array, v: Float32Array, a: Float32Array,
+    b: Float32Array, state: Float32Array, y: Float32Array): void;
+  /** Its backward: gradients of Σy·dy (+ Σ S_T·dsT) w.r.t. every input (dw w.r.t. ŵ) and ds0 [B,H,N,N] (per batch). */
+  wkv7Backward(shape: Wkv6Shape, r: Float32Array, w: Float32Array, k: Float32Array, v: Float32Array, a: Float32Array,
+    b: Float32Array, s0: Float32Array, dy: Float32Array, dsT: Float32Array | null, dr: Float32Array, dw: Float32Array,
+    dk: Float32Array, dv: Float32Array, da: Float32Array, db: Float32Array, ds0: Float32Array): void;
   [name: string]: unknown;
 }
 

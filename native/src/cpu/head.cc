@@ -1,0 +1,82 @@
+#include "cpu/head.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "cpu/gemm.h"
+#include "cpu/norm.h"
+#include "cpu/threadpool.h"
+
+namespace rwkv {
+namespace {
+
+constexpr int kRowBlock = 64;  // rows per block: 64 × V logits (16 MB at V = 65536)
+
+// Turns one row of logits into its gradient in place; returns the row's CE (0 when ignored).
+double row_loss_grad(int V, float* z, int32_t target, const HeadLossScale& s, bool want_grad) {
+  int arg = 0;
+  for (int v = 1; v < V; ++v) if (z[v] > z[arg]) arg = v;
+  const float mx = z[arg];
+  double ce = 0;
+  if (target != kIgnoreTarget) {
+    double sum = 0;
+    for (int v = 0; v < V; ++v) sum += std::exp(double(z[v] - mx));
+    const double lse = mx + std::log(sum);
+    ce = lse - z[target];
+    if (want_grad) {
+      for (int v = 0; v < V; ++v) z[v] = float(std::exp(double(z[v]) - lse) * s.ce_grad_scale);
+      z[target] -= s.ce_grad_scale;
+    }
+  } else if (want_grad) {
+    std::fill(z, z + V, 0.f);
+  }
+  if (want_grad) z[arg] += s.l2wrap_scale * mx;
+  return ce;
+}
+
+}  // namespace
+
+long count_targets(long n, const int32_t* targets) {
+  long c = 0;
+  for (long i = 0; i < n; ++i) c += targets[i] != kIgnoreTarget;
+  return c;
+}
+
+void head_logits(int M, int C, const float* x, const HeadWeights& w, float* logits) {
+  std::vector<float> xn(size_t(M) * C);
+  layer_norm(M, C, x, w.ln_w, w.ln_b, xn.data());
+  matmul(M, xn.data(), w.head, true, logits, 0.f);
+}
+
+HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const int32_t* targets,
+                      const HeadLossScale& scale, float* dx, const Cancel& cancel) {
+  const int V = int(w.head.dim(0));
+  for (int m = 0; m < M; ++m)
+    if (targets[m] != kIgnoreTarget && (targets[m] < 0 || targets[m] >= V))
+      throw RwkvError("target " + std::to_string(targets[m]) + " at position " + std::to_string(m) +
+                      " is outside the vocabulary [0, " + std::to_string(V) + ") and is not -100");
+  HeadLossSum out;
+  out.n_targets = count_targets(M, targets);
+  const int bm = std::min(M, kRowBlock);
+  std::vector<float> xn(size_t(bm) * C), z(size_t(bm) * V), dxn(size_t(bm) * C);
+  std::vector<double> ce(bm);
+  for (int m0 = 0; m0 < M; m0 += bm) {
+    check_cancel(cancel);
+    const int rows = std::min(bm, M - m0);
+    const float* xb = x + size_t(m0) * C;
+    layer_norm(rows, C, xb, w.ln_w, w.ln_b, xn.data());
+    matmul(rows, xn.data(), w.head, true, z.data(), 0.f);
+    parallel_for(rows, [&](long b, long e) {
+      for (long r = b; r < e; ++r) ce[r] = row_loss_grad(V, z.data() + r * V, targets[m0 + r], scale, dx != nullptr);
+    });
+    for (int r = 0; r < rows; ++r) out.ce_sum += ce[r];
+    if (!dx) continue;
+    matmul(rows, z.data(), w.head, false, dxn.data(), 0.f);  // dxn = dlogits · head
+    layer_norm_backward(rows, C, xb, w.ln_w, dxn.data(), dx + size_t(m0) * C, false);
+  }
+  return out;
+}
+
+}  // namespace rwkv
