@@ -1,0 +1,128 @@
+// The ways RWKV trainers draw ctx_len+1-token samples from binidx data (spec §3.7):
+//  pad         PEFT `--dataload pad`: a shuffled permutation of document indices each epoch;
+//              tokens run on past the document, targets past it are ignored (−100).
+//  random      PEFT-2024 `get` / LM stage 0: uniform random offsets in the flat stream.
+//  magic-prime LM `my_pile_stage > 0`: slot ((φ·n³) mod p)·ctx_len visits every slot once per pass.
+// Sampler state is a counter, so resuming reproduces the exact sequence.
+import type { TokenDataset } from "./dataset";
+import { magicPrime, magicPrimeStart } from "./magic-prime";
+import { randomIndex, seededPermutation, seededRandom } from "./random";
+
+export type SamplerKind = "pad" | "random" | "magic-prime";
+
+export interface Sample {
+  /** ctx_len+1 tokens: inputs are tokens[0..ctx_len), targets tokens[1..ctx_len]. */
+  tokens: Int32Array;
+  /** Targets j < validTargets count; the rest are ignored (−100). */
+  validTargets: number;
+}
+
+export interface SamplerState { kind: SamplerKind; seed: number; ctxLen: number; samplesDrawn: number }
+
+export interface Sampler {
+  readonly kind: SamplerKind;
+  /** epochSteps · microBsz: samples per (mini-)epoch. */
+  readonly samplesPerEpoch: number;
+  next(): Sample;
+  getState(): SamplerState;
+  setState(s: SamplerState): void;
+}
+
+export interface SamplerOptions {
+  kind: SamplerKind;
+  ctxLen: number;
+  microBsz: number;
+  /**
+   * Steps per (mini-)epoch. Default: pad → all documents (docCount / microBsz);
+   * random → tokenCount / (ctxLen·microBsz); magic-prime → one pass over the prime's slots.
+   */
+  epochSteps?: number;
+  seed: number;
+  /** magic-prime only: the prime to use (default: magicPrime(tokenCount, ctxLen)). */
+  magicPrime?: number;
+}
+
+export function createSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
+  const { ctxLen, microBsz } = opts;
+  if (!Number.isInteger(ctxLen) || ctxLen < 1) throw new Error(`ctxLen must be a positive integer, got ${ctxLen}`);
+  if (!Number.isInteger(microBsz) || microBsz < 1) throw new Error(`microBsz must be a positive integer, got ${microBsz}`);
+  if (!Number.isSafeInteger(opts.seed)) throw new Error(`seed must be an integer, got ${opts.seed}`);
+  if (opts.epochSteps !== undefined && (!Number.isInteger(opts.epochSteps) || opts.epochSteps < 1)) throw new Error(`epochSteps must be a positive integer, got ${opts.epochSteps}`);
+  if (ds.tokenCount < ctxLen + 1) throw new Error(`the data has ${ds.tokenCount} tokens, fewer than ctx_len+1 = ${ctxLen + 1}`);
+  switch (opts.kind) {
+    case "pad": return padSampler(ds, opts);
+    case "random": return randomSampler(ds, opts);
+    case "magic-prime": return magicPrimeSampler(ds, opts);
+    default: throw new Error(`unknown sampler '${opts.kind as string}' (pad, random, magic-prime)`);
+  }
+}
+
+/** Shared counter/state handling; `draw(k)` makes sample number k (0-based, over all epochs). */
+function counterSampler(kind: SamplerKind, opts: SamplerOptions, samplesPerEpoch: number, draw: (k: number) => Sample): Sampler {
+  let drawn = 0;
+  return {
+    kind,
+    samplesPerEpoch,
+    next: () => draw(drawn++),
+    getState: () => ({ kind, seed: opts.seed, ctxLen: opts.ctxLen, samplesDrawn: drawn }),
+    setState(s) {
+      if (s.kind !== kind || s.seed !== opts.seed || s.ctxLen !== opts.ctxLen) {
+        throw new Error(`sampler state is for ${s.kind} seed ${s.seed} ctx_len ${s.ctxLen}, this sampler is ${kind} seed ${opts.seed} ctx_len ${opts.ctxLen}`);
+      }
+      if (!Number.isSafeInteger(s.samplesDrawn) || s.samplesDrawn < 0) throw new Error(`sampler state: bad samplesDrawn ${s.samplesDrawn}`);
+      drawn = s.samplesDrawn;
+    },
+  };
+}
+
+function padSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
+  const { ctxLen, microBsz, seed } = opts;
+  const epochSteps = opts.epochSteps ?? Math.floor(ds.docCount / microBsz);
+  const perEpoch = epochSteps * microBsz;
+  if (perEpoch < 1 || perEpoch > ds.docCount) {
+    throw new Error(`pad sampling uses one document per sample: epoch_steps ${epochSteps} × micro_bsz ${microBsz} = ${perEpoch} samples need that many documents, the data has ${ds.docCount}`);
+  }
+  let permEpoch = -1;
+  let perm: Uint32Array = new Uint32Array(0);
+  return counterSampler("pad", opts, perEpoch, (k) => {
+    const epoch = Math.floor(k / perEpoch);
+    if (epoch !== permEpoch) { perm = seededPermutation(perEpoch, seed, epoch); permEpoch = epoch; }
+    const d = perm[k % perEpoch];
+    const start = ds.docStart(d);
+    const size = ds.docSize(d);
+    let tokens: Int32Array;
+    if (start + ctxLen + 1 <= ds.tokenCount) tokens = ds.slice(start, ctxLen + 1);
+    else {
+      // Past the end of the file the reference appends tokens from the start of the file.
+      tokens = new Int32Array(ctxLen + 1);
+      const own = ds.slice(start, ds.tokenCount - start);
+      tokens.set(own);
+      tokens.set(ds.slice(0, ctxLen + 1 - own.length), own.length);
+    }
+    return { tokens, validTargets: Math.min(size, ctxLen + 1) - 1 };
+  });
+}
+
+function randomSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
+  const { ctxLen, microBsz, seed } = opts;
+  const starts = ds.tokenCount - ctxLen - 1; // offsets 0 .. data_size − ctx_len − 2
+  if (starts < 1) throw new Error(`random sampling needs at least ctx_len+2 = ${ctxLen + 2} tokens, the data has ${ds.tokenCount}`);
+  const epochSteps = opts.epochSteps ?? Math.max(1, Math.floor(ds.tokenCount / (ctxLen * microBsz)));
+  return counterSampler("random", opts, epochSteps * microBsz, (k) => {
+    const offset = randomIndex(seededRandom(seed, k), starts);
+    return { tokens: ds.slice(offset, ctxLen + 1), validTargets: ctxLen };
+  });
+}
+
+function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
+  const { ctxLen, microBsz } = opts;
+  const p = opts.magicPrime ?? magicPrime(ds.tokenCount, ctxLen);
+  if (p === null) throw new Error(`no magic prime: the data has ${ds.tokenCount} tokens, the scheme needs at least 3·ctx_len = ${3 * ctxLen}`);
+  if (p * ctxLen + 1 > ds.tokenCount) throw new Error(`magic prime ${p} × ctx_len ${ctxLen} + 1 exceeds the ${ds.tokenCount} tokens of the data`);
+  const epochSteps = opts.epochSteps ?? Math.max(1, Math.floor(p / microBsz));
+  return counterSampler("magic-prime", opts, epochSteps * microBsz, (k) => ({
+    // n = 1 + epoch·samples_per_epoch + idx = 1 + k on one rank
+    tokens: ds.slice(magicPrimeStart(1 + k, p, ctxLen), ctxLen + 1),
+    validTargets: ctxLen,
+  }));
+}
