@@ -1,44 +1,33 @@
 #include "cpu/gemm.h"
 
-#include "cpu/threadpool.h"
+#include "cpu/gemm_kernels.h"
 
 namespace rwkv {
-namespace {
-
-inline float load(const void* B, DType t, long i) {
-  switch (t) {
-    case DType::F32: return static_cast<const float*>(B)[i];
-    case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(B)[i]);
-    case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(B)[i]);
-  }
-  return 0.f;
-}
-
-void rows(int m0, int m1, int N, int K, const float* A, int lda, const void* B, DType bt, int ldb,
-          bool trans_b, float* C, int ldc, float beta) {
-  for (int m = m0; m < m1; ++m) {
-    float* c = C + long(m) * ldc;
-    const float* a = A + long(m) * lda;
-    for (int n = 0; n < N; ++n) {
-      float s = 0.f;
-      if (trans_b) for (int k = 0; k < K; ++k) s += a[k] * load(B, bt, long(n) * ldb + k);
-      else for (int k = 0; k < K; ++k) s += a[k] * load(B, bt, long(k) * ldb + n);
-      c[n] = beta == 0.f ? s : c[n] * beta + s;
-    }
-  }
-}
-
-}  // namespace
 
 void matmul_reference(int M, int N, int K, const float* A, int lda, const void* B, DType bt, int ldb,
                       bool trans_b, float* C, int ldc, float beta) {
-  rows(0, M, N, K, A, lda, B, bt, ldb, trans_b, C, ldc, beta);
+  gemm::dispatch_dtype(bt, [&](auto tag) {
+    constexpr DType T = decltype(tag)::value;
+    for (int m = 0; m < M; ++m) {
+      float* c = C + long(m) * ldc;
+      const float* a = A + long(m) * lda;
+      for (int n = 0; n < N; ++n) {
+        float s = 0.f;
+        for (int k = 0; k < K; ++k) s += a[k] * gemm::load1<T>(B, trans_b ? long(n) * ldb + k : long(k) * ldb + n);
+        c[n] = beta == 0.f ? s : c[n] * beta + s;
+      }
+    }
+  });
 }
 
-// Placeholder fast path: the reference loop split over threads by rows.
+// Few rows: stream B once (memory-bound). Many rows: pack and block for the FMA units.
+// (K = 0 goes the GEMV way too: it still has to write beta·C.)
 void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType bt, int ldb,
             bool trans_b, float* C, int ldc, float beta) {
-  parallel_for(M, [&](long m0, long m1) { rows(int(m0), int(m1), N, K, A, lda, B, bt, ldb, trans_b, C, ldc, beta); });
+  if (M <= 0 || N <= 0) return;
+  const gemm::BOperand b{B, bt, ldb, trans_b};
+  if (M <= gemm::kGemvMaxRows || K == 0) gemm::gemv(M, N, K, A, lda, b, C, ldc, beta);
+  else gemm::gemm_packed(M, N, K, A, lda, b, C, ldc, beta);
 }
 
 }  // namespace rwkv

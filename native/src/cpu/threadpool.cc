@@ -1,8 +1,11 @@
 #include "cpu/threadpool.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -12,6 +15,29 @@ namespace {
 
 // True on a thread that is running part of a parallel region: nested regions run serially.
 thread_local bool in_parallel_ = false;
+
+// RNN mode issues a parallel region every few tens of microseconds; a futex wake-up per region
+// would cost about as much as the work. Threads therefore spin this long before they sleep.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until pred() holds or the spin budget is spent; returns pred().
+template <typename Pred>
+bool spin_until(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (pred()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+  }
+}
 
 class Pool {
  public:
@@ -23,50 +49,62 @@ class Pool {
   void resize(int n) {
     stop();
     stopping_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { loop(i); });
+    const long now = generation_.load();  // new workers must not take an old region for a new one
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, now] { loop(i, now); });
   }
 
   void run(long n, const std::function<void(long, long)>& fn, long grain) {
-    const int nt = size();
-    long chunks = std::min<long>(nt, (n + grain - 1) / grain);
-    if (chunks <= 1 || in_parallel_) { if (n > 0) fn(0, n); return; }
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      fn_ = &fn; n_ = n; chunks_ = chunks; pending_ = int(chunks) - 1; ++generation_;
-    }
-    cv_.notify_all();
+    const long chunks = std::min<long>(size(), (n + grain - 1) / grain);
+    if (chunks <= 1) { if (n > 0) fn(0, n); return; }
+    fn_ = &fn; n_ = n; chunks_ = chunks; error_ = nullptr;
+    // Every worker checks in, even one without a chunk: then none can still be reading fn_ and
+    // chunks_ when the next region overwrites them.
+    pending_.store(size() - 1);
+    generation_.fetch_add(1);  // publishes fn_, n_, chunks_ to the workers
+    // A worker registers as a sleeper before its last look at generation_ (both seq_cst), so
+    // either it sees the new generation or we see it asleep and wake it.
+    if (sleepers_.load() > 0) { std::lock_guard<std::mutex> lk(mu_); cv_.notify_all(); }
+    std::exception_ptr mine;
     in_parallel_ = true;
-    fn(0, n / chunks);  // the calling thread takes chunk 0
+    try { fn(0, n / chunks); } catch (...) { mine = std::current_exception(); }  // chunk 0 is ours
     in_parallel_ = false;
-    std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
+    if (!spin_until([this] { return pending_.load() == 0; })) {
+      std::unique_lock<std::mutex> lk(mu_);
+      caller_waiting_.store(true);
+      done_cv_.wait(lk, [this] { return pending_.load() == 0; });
+      caller_waiting_.store(false);
+    }
+    if (mine) std::rethrow_exception(mine);
+    if (error_) std::rethrow_exception(error_);
   }
 
  private:
-  void loop(int id) {
-    long seen = 0;
+  void loop(int id, long seen) {
     for (;;) {
-      const std::function<void(long, long)>* fn;
-      long n, chunks;
-      {
+      if (!spin_until([&] { return generation_.load() != seen || stopping_.load(); })) {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
-        fn = fn_; n = n_; chunks = chunks_;
+        sleepers_.fetch_add(1);
+        cv_.wait(lk, [&] { return stopping_.load() || generation_.load() != seen; });
+        sleepers_.fetch_sub(1);
       }
+      if (stopping_.load()) return;
+      seen = generation_.load();
+      const long chunks = chunks_;
       if (id < chunks) {
         in_parallel_ = true;
-        (*fn)(n * id / chunks, n * (id + 1) / chunks);
+        try { (*fn_)(n_ * id / chunks, n_ * (id + 1) / chunks); }
+        catch (...) { std::lock_guard<std::mutex> lk(mu_); if (!error_) error_ = std::current_exception(); }
         in_parallel_ = false;
+      }
+      if (pending_.fetch_sub(1) == 1 && caller_waiting_.load()) {
         std::lock_guard<std::mutex> lk(mu_);
-        if (--pending_ == 0) done_cv_.notify_one();
+        done_cv_.notify_one();
       }
     }
   }
 
   void stop() {
-    { std::lock_guard<std::mutex> lk(mu_); stopping_ = true; }
+    { std::lock_guard<std::mutex> lk(mu_); stopping_.store(true); }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
     workers_.clear();
@@ -75,10 +113,13 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
+  // Written by the caller before generation_ is bumped; read by workers after they see it.
   const std::function<void(long, long)>* fn_ = nullptr;
-  long n_ = 0, chunks_ = 0, generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
+  long n_ = 0, chunks_ = 0;
+  std::exception_ptr error_;  // first exception thrown by a worker's chunk, rethrown by run()
+  std::atomic<long> generation_{0};
+  std::atomic<int> pending_{0}, sleepers_{0};
+  std::atomic<bool> stopping_{false}, caller_waiting_{false};
 };
 
 int default_threads() {
