@@ -1,0 +1,24 @@
+// Entry point of the CUDA backend, callable from plain C++ (the N-API bindings are compiled by the
+// host compiler, so nothing here may include CUDA headers).
+#pragma once
+#include <memory>
+
+#include "cpu/model.h"
+
+namespace rwkv::cuda {
+
+// Weight storage of the big frozen matrices (§3.9). The GEMMs always accumulate in fp32.
+enum class Quant { None, NF4, Int8 };
+struct QuantOptions { Quant quant = Quant::None; };
+
+// Uploads the weights once and returns a model whose activations stay on the GPU. Throws
+// RwkvError("CUDA model: ...") when no device is usable or a tensor is missing/misshaped.
+std::unique_ptr<rwkv::Model> make_model_cuda(const rwkv::Config& cfg, const rwkv::TensorMap& tensors,
+                                             const QuantOptions& quant = {});
+
+// Bytes of GPU memory: what the process allocated at its peak and now (cudaMemGetInfo based).
+struct MemoryStats { size_t free = 0, total = 0, peak_used = 0; };
+MemoryStats memory_stats();
+void reset_peak_memory();
+
+}  // namespace rwkv::cuda
