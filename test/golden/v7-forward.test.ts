@@ -1,0 +1,95 @@
+// RWKV-7 CPU forward through the addon (createModel) against the golden float64 reference: logits and
+// final states in sequence and RNN mode, from zero and from time_state_init, for the fp32 and the bf16
+// checkpoint (same values), RNN == seq, a prompt split over two calls, and argument/weight errors.
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { native, type NativeModel, type NativeState } from "../../kernel/runtime/native";
+import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
+import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
+
+const skip = goldenModelSkip();
+const G = skip ? undefined : new GoldenSet("v7");
+
+/** |got − want| ≤ atol + rtol·|want| everywhere; the message names the tensor and the worst element. */
+function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol = 0): void {
+  assert.equal(got.length, want.length, `${name}: length`);
+  let worst = -1, excess = 0;
+  for (let i = 0; i < got.length; i++) {
+    const e = Math.abs(got[i] - want[i]) - (atol + rtol * Math.abs(want[i]));
+    if (!(e <= excess)) { excess = e; worst = i; }
+  }
+  assert.ok(worst < 0, `${name}: element ${worst} is ${got[worst]}, want ${want[worst]} (atol ${atol}, rtol ${rtol})`);
+}
+
+function freshState(g: GoldenSet, start: "zero" | "s0"): NativeState {
+  const c = goldenConfig(g), lc = c.nLayer * c.nEmbd;
+  return { attX: new Float32Array(lc), wkv: start === "s0" ? g.f32("time_state_init") : new Float32Array(lc * c.headSize), ffnX: new Float32Array(lc) };
+}
+
+const inputs = (g: GoldenSet) => Int32Array.from((g.get("tokens") as Int32Array).subarray(0, g.meta.ctx_len));
+
+// golden/README "Tolerances to use": logits and shift states atol 1e-4; wkv atol 1e-4 + rtol 1e-4.
+function checkAgainstGolden(g: GoldenSet, tag: string, ref: string, logits: Float32Array, st: NativeState): void {
+  assertClose(`${tag} logits`, logits, g.get(`${ref}.logits`), 1e-4);
+  assertClose(`${tag} att_x`, st.attX, g.get(`${ref}.att_x`), 1e-4);
+  assertClose(`${tag} ffn_x`, st.ffnX, g.get(`${ref}.ffn_x`), 1e-4);
+  assertClose(`${tag} wkv`, st.wkv, g.get(`${ref}.wkv`), 1e-4, 1e-4);
+}
+
+async function runRnn(model: NativeModel, tokens: Int32Array, st: NativeState, V: number): Promise<Float32Array> {
+  const all = new Float32Array(tokens.length * V);
+  for (let t = 0; t < tokens.length; t++) await model.forwardRnn(tokens[t], st, all.subarray(t * V, (t + 1) * V));
+  return all;
+}
+
+for (const file of ["model_fp32.pth", "model_bf16.pth"]) {
+  test(`v7 ${file}: seq and RNN logits and states match golden (zero and s0 starts)`, { skip }, async () => {
+    const g = G!, model = goldenModel(g, file), V = goldenConfig(g).vocab, x = inputs(g);
+    try {
+      for (const start of ["zero", "s0"] as const) {
+        const seq = freshState(g, start), logits = new Float32Array(x.length * V);
+        await model.forwardSeq(x, seq, logits, "all");
+        checkAgainstGolden(g, `${file} ${start} seq`, `fwd_${start}.seq`, logits, seq);
+        const rnn = freshState(g, start), rl = await runRnn(model, x, rnn, V);
+        checkAgainstGolden(g, `${file} ${start} rnn`, `fwd_${start}.rnn`, rl, rnn);
+        // Both modes run the same fp32 math on the same values: they agree far inside the golden tolerance.
+        assert.ok(maxAbsDiff(rl, logits) < 2e-5, `${start}: rnn vs seq logits differ by ${maxAbsDiff(rl, logits)}`);
+        assert.ok(maxAbsDiff(rnn.wkv, seq.wkv) < 2e-5 * Math.max(1, maxAbs(seq.wkv)), `${start}: rnn vs seq wkv`);
+      }
+    } finally { model.dispose(); }
+  });
+}
+
+test("v7: a prompt split over two forwardSeq calls equals one call; 'last' gives the last row", { skip }, async () => {
+  const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, x = inputs(g);
+  try {
+    const whole = freshState(g, "s0"), all = new Float32Array(x.length * V);
+    await model.forwardSeq(x, whole, all, "all");
+    const split = freshState(g, "s0"), last = new Float32Array(V);
+    await model.forwardSeq(x.subarray(0, 40), split, null, "none");
+    await model.forwardSeq(x.subarray(40), split, last, "last");
+    assert.ok(maxAbsDiff(last, all.subarray((x.length - 1) * V)) < 2e-5, "last logits");
+    assert.ok(maxAbsDiff(split.wkv, whole.wkv) < 2e-5 * Math.max(1, maxAbs(whole.wkv)), "wkv after the split run");
+    assert.ok(maxAbsDiff(split.attX, whole.attX) < 1e-5 && maxAbsDiff(split.ffnX, whole.ffnX) < 1e-5, "shift states");
+  } finally { model.dispose(); }
+});
+
+test("v7: bad arguments and bad weights give clear errors", { skip }, async () => {
+  const g = G!, cfg = goldenConfig(g), tensors = goldenTensors(g, "model_fp32.pth");
+  const A = native(), model = A.createModel(cfg, tensors), st = freshState(g, "zero");
+  try {
+    assert.throws(() => model.forwardSeq(Int32Array.of(1, 256), st, null, "none"), (e: Error) => e instanceof RangeError && /tokens\[1\] = 256/.test(e.message));
+    assert.throws(() => model.forwardRnn(-1, st, null), RangeError);
+    assert.throws(() => model.forwardSeq(Int32Array.of(1), st, new Float32Array(10), "last"), /logits has 10 elements, needs 256/);
+    assert.throws(() => model.forwardSeq(Int32Array.of(1), { ...st, wkv: new Float32Array(5) }, null, "none"), /state\.wkv/);
+    const t = Int32Array.of(1, 2);
+    assert.throws(() => model.lossAndGrad(t, Int32Array.of(2, 999), 1, 2, g.f32("time_state_init"), new Float32Array(st.wkv.length), { l2wrap: true }),
+      (e: Error) => e instanceof RangeError && /targets\[1\] = 999/.test(e.message));
+  } finally { model.dispose(); }
+  assert.throws(() => model.forwardRnn(1, st, null), /disposed/);
+  const { ["blocks.1.att.key.weight"]: _gone, ...missing } = tensors;
+  assert.throws(() => A.createModel(cfg, missing), /missing tensor blocks\.1\.att\.key\.weight/);
+  const bad = { ...tensors, "blocks.0.att.w2": { ...tensors["blocks.0.att.w2"], shape: [16, 256] } };
+  assert.throws(() => A.createModel(cfg, bad), /blocks\.0\.att\.w2 has shape \[16, 256\], expected \[32, 128\]/);
+  if (!A.info().cuda.compiled) assert.throws(() => A.createModel(cfg, tensors, "cuda"), /no CUDA backend/);
+});

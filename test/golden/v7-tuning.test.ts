@@ -1,0 +1,96 @@
+// RWKV-7 state tuning through the addon against the golden float64 reference: mean CE and its gradient
+// w.r.t. every layer's initial wkv state (plain and with L2Wrap), batch/ignore handling, one Adam step
+// (adamStep), and the 3-step PEFT trajectories with global-norm clipping (done here, see clipGlobalNorm).
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { native, type NativeModel } from "../../kernel/runtime/native";
+import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
+import { goldenModel, goldenModelSkip } from "../helpers/golden-model";
+
+const skip = goldenModelSkip();
+const G = skip ? undefined : new GoldenSet("v7");
+
+function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number): void {
+  assert.equal(got.length, want.length, `${name}: length`);
+  const d = maxAbsDiff(got, want);
+  assert.ok(d <= atol, `${name}: max |diff| ${d} > ${atol}`);
+}
+
+function sample(g: GoldenSet): { inputs: Int32Array; targets: Int32Array; T: number } {
+  const tok = g.get("tokens") as Int32Array, T = g.meta.ctx_len as number;
+  return { inputs: Int32Array.from(tok.subarray(0, T)), targets: Int32Array.from(tok.subarray(1, T + 1)), T };
+}
+
+async function lossGrad(model: NativeModel, g: GoldenSet, s0: Float32Array, l2wrap: boolean, batch = 1) {
+  const { inputs, targets, T } = sample(g);
+  const rep = (a: Int32Array) => { const o = new Int32Array(a.length * batch); for (let b = 0; b < batch; b++) o.set(a, b * a.length); return o; };
+  const grad = new Float32Array(s0.length);
+  const r = await model.lossAndGrad(rep(inputs), rep(targets), batch, T, s0, grad, { l2wrap });
+  return { loss: r.lossSum / r.nTargets, nTargets: r.nTargets, grad };
+}
+
+/** torch.nn.utils.clip_grad_norm_: scale by max/(norm + 1e-6) when that is below 1; returns the norm. */
+function clipGlobalNorm(g: Float32Array, maxNorm: number): number {
+  let sq = 0;
+  for (const x of g) sq += x * x;
+  const norm = Math.sqrt(sq), coef = maxNorm / (norm + 1e-6);
+  if (coef < 1) for (let i = 0; i < g.length; i++) g[i] *= coef;
+  return norm;
+}
+
+test("v7 state tuning: loss_ce, grad_ce and grad_l2wrap match golden (bf16 weights)", { skip }, async () => {
+  const g = G!, model = goldenModel(g, "model_bf16.pth"), s0 = g.f32("time_state_init");
+  try {
+    const ce = await lossGrad(model, g, s0, false);
+    assert.equal(ce.nTargets, g.meta.ctx_len);
+    assert.ok(Math.abs(ce.loss - (g.get("loss_ce.f64")[0])) < 1e-5, `loss ${ce.loss} vs ${g.get("loss_ce.f64")[0]}`);
+    const refCe = g.get("grad_ce.f64"), refL2 = g.get("grad_l2wrap.f64");
+    assertClose("grad_ce", ce.grad, refCe, 1e-4 * maxAbs(refCe));
+    const l2 = await lossGrad(model, g, s0, true);
+    assert.equal(l2.loss, ce.loss, "L2Wrap leaves the loss value unchanged");
+    assertClose("grad_l2wrap", l2.grad, refL2, 1e-4 * maxAbs(refL2));
+    // The L2Wrap part alone (≈1e-5) is far below the tolerance above: check it on its own.
+    const diff = l2.grad.map((x, i) => x - ce.grad[i]), refDiff = Float64Array.from(refL2, (x, i) => x - refCe[i]);
+    assertClose("grad_l2wrap − grad_ce", diff, refDiff, 1e-2 * maxAbs(refDiff));
+  } finally { model.dispose(); }
+});
+
+test("v7 state tuning: a batch of two copies gives the same mean loss and gradient; ignored targets are not counted", { skip }, async () => {
+  const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init");
+  try {
+    const one = await lossGrad(model, g, s0, true), two = await lossGrad(model, g, s0, true, 2);
+    assert.equal(two.nTargets, 2 * one.nTargets);
+    assert.ok(Math.abs(two.loss - one.loss) < 1e-6);
+    assertClose("B=2 gradient", two.grad, one.grad, 1e-6 * maxAbs(one.grad) + 1e-9);
+    const { inputs, targets, T } = sample(g);
+    targets.fill(-100, T / 2);
+    const grad = new Float32Array(s0.length);
+    const r = await model.lossAndGrad(inputs, targets, 1, T, s0, grad, { l2wrap: false });
+    assert.equal(r.nTargets, T / 2);
+    assert.ok(maxAbsDiff(grad, one.grad) > 1e-4 * maxAbs(one.grad), "masking half the targets changes the gradient");
+  } finally { model.dispose(); }
+});
+
+test("v7 adamStep: one step from grad_ce equals adam1.time_state", { skip }, () => {
+  const g = G!, p = g.f32("time_state_init"), m = new Float32Array(p.length), v = new Float32Array(p.length);
+  native().adamStep(p, m, v, g.f32("grad_ce"), { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: 1 });
+  assertClose("adam1.time_state", p, g.get("adam1.time_state.f64"), 1e-6);
+});
+
+for (const [name, clip] of [["traj", 1.0], ["traj_clip", 0.005]] as const) {
+  test(`v7 ${name}: 3 PEFT steps (CE + L2Wrap, clip ${clip}, Adam lr 1) follow golden`, { skip }, async () => {
+    const g = G!, model = goldenModel(g, "model_fp32.pth");
+    const p = g.f32("time_state_init"), m = new Float32Array(p.length), v = new Float32Array(p.length);
+    const losses = g.get(`${name}.loss`), norms = g.get(`${name}.gradnorm`), states = g.get(`${name}.time_state`);
+    try {
+      for (let step = 0; step < 3; step++) {
+        const r = await lossGrad(model, g, p, true);
+        assert.ok(Math.abs(r.loss - losses[step]) < 1e-4, `step ${step}: loss ${r.loss} vs ${losses[step]}`);
+        const norm = clipGlobalNorm(r.grad, clip);
+        assert.ok(Math.abs(norm - norms[step]) < 1e-4 * norms[step] + 1e-6, `step ${step}: grad norm ${norm} vs ${norms[step]}`);
+        native().adamStep(p, m, v, r.grad, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: step + 1 });
+        assertClose(`${name} state after step ${step + 1}`, p, states.subarray(step * p.length, (step + 1) * p.length), 1e-2);
+      }
+    } finally { model.dispose(); }
+  });
+}
