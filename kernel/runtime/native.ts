@@ -40,6 +40,20 @@ export interface NativeModel {
 /** Shape of a WKV6 call: r/k/v/w/y are [B,T,H·N], u [H,N], state [B,H,N,N]. */
 export interface Wkv6Shape { B: number; T: number; H: number; N: number }
 
+/** Arguments of the matmul test binding: C[m,n] = A[m,k]·op(B) + beta·C (see native/src/cpu/gemm.h). */
+export interface MatmulArgs {
+  m: number; n: number; k: number;
+  a: Float32Array; lda?: number;
+  /** Float32Array for "f32", Uint16Array (raw bits) for "bf16"/"f16"; [n,k] when transB, else [k,n]. */
+  b: Float32Array | Uint16Array; bType?: NativeDType; ldb?: number; transB: boolean;
+  c: Float32Array; ldc?: number;
+  beta?: 0 | 1;
+  /** "fast" (default) or the plain triple loop it is tested against. */
+  impl?: "fast" | "reference";
+  /** Runs the product this many times (for timing; with beta 1 each run accumulates). */
+  repeat?: number;
+}
+
 export interface AdamOptions { lr: number; beta1: number; beta2: number; eps: number; step: number }
 
 /** The addon's exports; each binding file's members are declared here with their types. */
@@ -63,6 +77,10 @@ export interface NativeAddon {
   wkv7Backward(shape: Wkv6Shape, r: Float32Array, w: Float32Array, k: Float32Array, v: Float32Array, a: Float32Array,
     b: Float32Array, s0: Float32Array, dy: Float32Array, dsT: Float32Array | null, dr: Float32Array, dw: Float32Array,
     dk: Float32Array, dv: Float32Array, da: Float32Array, db: Float32Array, ds0: Float32Array): void;
+  /** The whole file mapped read-only-to-disk (private copy-on-write) as an ArrayBuffer; unmapped when collected. */
+  mmapFile(path: string): ArrayBuffer;
+  /** Synchronous GEMM on caller-owned arrays, for tests and benchmarks. */
+  matmul(args: MatmulArgs): void;
   [name: string]: unknown;
 }
 
