@@ -1,0 +1,13 @@
+// The display layer: protocol, display functions, plotly figures, live views, cell context.
+export { displaySymbol, toBundle, isDisplayable } from "./bundle";
+export type { MimeBundle, Displayable } from "./bundle";
+export { display } from "./display";
+export type { Display, DisplayHandle, DisplayOptions } from "./display";
+export { Figure } from "./plotly";
+export type { FigureJSON, PlotlyTrace, PlotlyLayout, PlotlyConfig } from "./plotly";
+export { liveView } from "./live";
+export type { LiveView, LiveViewOptions } from "./live";
+export { trainingFigure, trainingTitle, smoothed } from "./figures/training";
+export type { StepRecord, TrainingFigureOptions } from "./figures/training";
+export { cellContext } from "./context";
+export type { CellContext } from "./context";

@@ -1,0 +1,100 @@
+// Plotly figures. In a kernel the bundle carries application/vnd.plotly.v1+json (JupyterLab,
+// VS Code), text/html (classic Notebook 6.4 and static HTML export, which only run scripts) and
+// text/plain. plotly.js (4.8 MB) is sent once per kernel session as its own output, before the
+// first figure; figure HTML waits for window.Plotly, so later figures and live updates stay small.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { randomUUID } from "node:crypto";
+import { MimeBundle, displaySymbol } from "./bundle";
+import { cellScope } from "./context";
+
+export type PlotlyTrace = Record<string, unknown>;
+export type PlotlyLayout = Record<string, unknown>;
+export type PlotlyConfig = Record<string, unknown>;
+
+export interface FigureJSON { data: PlotlyTrace[]; layout: PlotlyLayout; config: PlotlyConfig }
+
+let libraryText: string | undefined;
+function plotlyLibrary(): string {
+  libraryText ??= fs.readFileSync(require.resolve("plotly.js-dist-min"), "utf8");
+  return libraryText;
+}
+
+let librarySent = false;
+/** Publishes plotly.js into the current cell once per kernel process. */
+function ensureLibraryInNotebook(): void {
+  const scope = cellScope();
+  if (!scope || librarySent) return;
+  librarySent = true;
+  scope.publish("display_data", {
+    data: { "text/html": `<script type="text/javascript">${plotlyLibrary()}</script>`, "text/plain": "(plotly.js loaded)" },
+    metadata: {}, transient: {},
+  });
+}
+
+/** JSON safe to embed inside a <script> element. */
+function scriptJSON(value: unknown): string {
+  return JSON.stringify(value).replace(/<\//g, "<\\/").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+export class Figure {
+  constructor(public data: PlotlyTrace[] = [], public layout: PlotlyLayout = {}, public config: PlotlyConfig = { responsive: true }) {}
+
+  toJSON(): FigureJSON {
+    return { data: this.data, layout: this.layout, config: this.config };
+  }
+
+  /** An HTML fragment: a div and a script that draws into it once plotly.js is present. */
+  private fragment(): string {
+    const id = `rwkv-plot-${randomUUID()}`;
+    const height = typeof this.layout.height === "number" ? this.layout.height : 420;
+    return `<div id="${id}" class="rwkv-plot" style="width:100%;height:${height}px"></div>\n` +
+      `<script type="text/javascript">(function(){var n=0,f=${scriptJSON(this.toJSON())};` +
+      `function draw(){var el=document.getElementById("${id}");if(!el)return;` +
+      `if(!window.Plotly){if(++n<200){setTimeout(draw,50)}else{el.textContent="plotly.js is not loaded"}return}` +
+      `window.Plotly.newPlot(el,f.data,f.layout,f.config)}draw()})();</script>`;
+  }
+
+  /** A standalone HTML page with plotly.js inlined (works offline). */
+  toHTML(): string {
+    const title = typeof this.layout.title === "string" ? this.layout.title
+      : (this.layout.title as { text?: string } | undefined)?.text ?? "figure";
+    return `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>\n` +
+      `<script type="text/javascript">${plotlyLibrary()}</script></head>\n<body>\n${this.fragment()}\n</body></html>\n`;
+  }
+
+  /** Writes HTML (default) or the figure JSON (`.json`), through a temporary name. */
+  save(file: string): void {
+    const text = path.extname(file).toLowerCase() === ".json" ? JSON.stringify(this.toJSON()) : this.toHTML();
+    const tmp = `${file}.tmp-${process.pid}`;
+    try {
+      fs.writeFileSync(tmp, text);
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw new Error(`cannot save figure to ${file}: ${(e as Error).message}`);
+    }
+  }
+
+  [displaySymbol](): MimeBundle {
+    const inKernel = cellScope() !== undefined;
+    if (inKernel) ensureLibraryInNotebook();
+    const html = inKernel ? this.fragment() : `<script type="text/javascript">${plotlyLibrary()}</script>\n${this.fragment()}`;
+    return {
+      "application/vnd.plotly.v1+json": this.toJSON(),
+      "text/html": html,
+      "text/plain": this.describe(),
+    };
+  }
+
+  private describe(): string {
+    const t = this.layout.title;
+    const title = typeof t === "string" ? t : (t as { text?: string } | undefined)?.text;
+    const traces = this.data.map((d) => `${String(d.type ?? "scatter")}${d.name ? ` '${String(d.name)}'` : ""}`).join(", ");
+    return `Figure${title ? ` "${title}"` : ""} [${traces}]`;
+  }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;" })[c] as string);
+}
