@@ -19,6 +19,12 @@ export class ByteTokenizer implements Tokenizer {
     return ids;
   }
 
+  /** Encodes bytes[start, end) into out from outPos; returns the new end of out. */
+  encodeBytesInto(bytes: Uint8Array, start: number, end: number, out: Int32Array | Uint16Array, outPos: number): number {
+    for (let i = start; i < end; i++) out[outPos++] = bytes[i] + 1;
+    return outPos;
+  }
+
   decodeBytes(ids: ArrayLike<number>): Uint8Array {
     const out = new Uint8Array(ids.length);
     let n = 0;

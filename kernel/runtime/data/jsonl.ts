@@ -1,0 +1,127 @@
+// Streaming jsonl: the file is read in chunks cut at line ends (never loaded whole), and each
+// line is checked with errors that name the file, line number and a snippet (or byte offset
+// for invalid UTF-8). make-data hands the chunks to tokenizer workers; readJsonl is the simple form.
+import * as fs from "node:fs";
+import { isUtf8 } from "node:buffer";
+
+export class JsonlError extends Error {
+  constructor(readonly file: string, readonly line: number, readonly reason: string, message: string) { super(message); }
+}
+
+/** A run of whole lines: bytes[0..] starts at `byteOffset` in the file. */
+export interface LineChunk { bytes: Uint8Array; byteOffset: number }
+
+const NL = 0x0a;
+
+/** Whole-line chunks of about `chunkBytes` (longer when a single line is longer); a UTF-8 BOM is dropped. */
+export async function* readLineChunks(file: string, chunkBytes = 1 << 20, signal?: AbortSignal): AsyncGenerator<LineChunk> {
+  const fh = await fs.promises.open(file, "r");
+  try {
+    let carry = new Uint8Array(0);
+    let carryOffset = 0;
+    let filePos = 0;
+    let first = true;
+    for (;;) {
+      signal?.throwIfAborted();
+      const buf = new Uint8Array(carry.length + Math.max(chunkBytes, carry.length));
+      buf.set(carry);
+      const { bytesRead } = await fh.read(buf, carry.length, buf.length - carry.length, filePos);
+      filePos += bytesRead;
+      const end = carry.length + bytesRead;
+      let start = 0;
+      if (first && end >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) { start = 3; carryOffset = 3; }
+      first = false;
+      if (bytesRead === 0) {
+        if (end > start) yield { bytes: buf.subarray(start, end), byteOffset: carryOffset };
+        return;
+      }
+      const lastNl = buf.lastIndexOf(NL, end - 1);
+      if (lastNl < start) { carry = buf.subarray(start, end); continue; }
+      // the consumer may transfer the yielded buffer to a worker: take the carry first
+      const out = { bytes: buf.subarray(start, lastNl + 1), byteOffset: carryOffset };
+      carry = buf.slice(lastNl + 1, end);
+      carryOffset += lastNl + 1 - start;
+      yield out;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Index of the first byte that is not part of valid UTF-8 in bytes[start, end), or -1. */
+export function firstInvalidUtf8(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (isUtf8(bytes.subarray(start, end))) return -1;
+  // Slow path, only on error: the decoder tells validity, not where; find the shortest bad prefix.
+  let lo = start, hi = end; // invariant: [start, lo) decodes (up to a cut char), [start, hi) does not
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    // stream mode: a prefix that ends inside a character is still fine
+    try { new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(start, mid), { stream: true }); lo = mid; } catch { hi = mid; }
+  }
+  // The decoder fails at byte p = hi-1: report the start of the sequence p cut short, if any.
+  const p = hi - 1;
+  let k = p - 1;
+  while (k >= start && p - 1 - k < 3 && (bytes[k] & 0xc0) === 0x80) k--;
+  const need = k >= start ? (bytes[k] >= 0xf0 ? 4 : bytes[k] >= 0xe0 ? 3 : bytes[k] >= 0xc2 ? 2 : 1) : 1;
+  return need > p - k ? k : p;
+}
+
+const snippet = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
+
+/**
+ * The `text` of one jsonl line (make_data.py semantics), or null for a blank line.
+ * Throws JsonlError for a line that is not JSON, has no `text`, or a non-string `text`.
+ */
+export function parseTextLine(line: string, lineNo: number, file: string): string | null {
+  if (line.trim() === "") return null;
+  const fail = (reason: string, detail: string): never => { throw new JsonlError(file, lineNo, reason, `${file} line ${lineNo}: ${detail}: ${snippet(line)}`); };
+  let value: unknown;
+  try { value = JSON.parse(line); } catch (e) { return fail("not-json", `not JSON (${(e as Error).message})`); }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("not-object", "not a JSON object");
+  if (!("text" in value)) return fail("no-text", `no "text" field`);
+  const text = (value as { text: unknown }).text;
+  if (typeof text !== "string") return fail("text-not-string", `"text" is ${text === null ? "null" : typeof text}, not a string`);
+  if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) return fail("lone-surrogate", `"text" holds an unpaired surrogate escape (not valid Unicode)`);
+  return text;
+}
+
+/** Decodes line [start, end) of a chunk, with the invalid-UTF-8 error naming the file byte offset. */
+export function decodeLine(chunk: LineChunk, start: number, end: number, lineNo: number, file: string): string {
+  const bad = firstInvalidUtf8(chunk.bytes, start, end);
+  if (bad >= 0) throw new JsonlError(file, lineNo, "invalid-utf8", `${file} line ${lineNo}: invalid UTF-8 at byte offset ${chunk.byteOffset + bad} of the file`);
+  return Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset + start, end - start).toString("utf8");
+}
+
+/** Calls fn(start, end) for each line of a chunk (end excludes "\n" and a trailing "\r"). */
+export function forEachLine(bytes: Uint8Array, fn: (start: number, end: number) => void): number {
+  let n = 0;
+  for (let s = 0; s < bytes.length; n++) {
+    let e = bytes.indexOf(NL, s);
+    const next = e < 0 ? bytes.length : e + 1;
+    if (e < 0) e = bytes.length;
+    fn(s, e > s && bytes[e - 1] === 0x0d ? e - 1 : e);
+    s = next;
+  }
+  return n;
+}
+
+/** Number of lines in a chunk of whole lines (the last may lack its "\n"). */
+export function countLines(bytes: Uint8Array): number {
+  let n = 0;
+  for (let i = bytes.indexOf(NL); i >= 0; i = bytes.indexOf(NL, i + 1)) n++;
+  return bytes.length > 0 && bytes[bytes.length - 1] !== NL ? n + 1 : n;
+}
+
+/** The texts of a jsonl file with their line numbers (blank lines skipped). */
+export async function* readJsonlTexts(file: string, signal?: AbortSignal): AsyncGenerator<{ line: number; text: string }> {
+  let lineNo = 0;
+  for await (const chunk of readLineChunks(file, 1 << 20, signal)) {
+    const out: Array<{ line: number; text: string }> = [];
+    forEachLine(chunk.bytes, (s, e) => {
+      lineNo++;
+      const text = parseTextLine(decodeLine(chunk, s, e, lineNo, file), lineNo, file);
+      if (text !== null) out.push({ line: lineNo, text });
+    });
+    yield* out;
+  }
+}

@@ -1,0 +1,278 @@
+// jsonl → binidx with make_data.py's semantics (spec §5.2): the `text` of each non-blank line,
+// tokenized, token 0 appended, the document list repeated `repeat` times with a fresh (seeded)
+// shuffle per copy, one item per document, uint16.
+// Memory stays flat for any input size: pass 1 streams the file through tokenizer workers into
+// a temporary token file (only per-document sizes stay in RAM); pass 2 writes the shuffled
+// copies by reading document slices back. Outputs appear only by rename at the very end.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { loadTokenizer, type TokenizerOptions } from "../tokenizer";
+import type { Tokenizer } from "../tokenizer/types";
+import { checkWritableFolder, commitFiles, removeQuietly, tempPathFor } from "./atomic-files";
+import { dtypeSize, idxHeader } from "./binidx";
+import { countLines, readLineChunks } from "./jsonl";
+import { magicPrime } from "./magic-prime";
+import { PhaseClock, type DataProgress } from "./progress";
+import { seededPermutation } from "./random";
+import { TokenizePool, workerSpec, type BadLine, type ChunkResult } from "./tokenize-pool";
+
+export interface MakeDataOptions {
+  input: string;
+  /** Copies of the data, each shuffled (make_data.py's N_EPOCH). */
+  repeat: number;
+  /** Only for the magic prime and the minimum-size check. */
+  ctxLen: number;
+  /** Output prefix (writes prefix.bin, prefix.idx); default: the input's base name in the cwd, as make_data.py. */
+  out?: string;
+  /** A loaded tokenizer or how to load one (default World, vocab from RWKV_VOCAB). */
+  tokenizer?: Tokenizer | TokenizerOptions;
+  seed?: number;
+  /** Skip (and count) lines that are not JSON or lack a string `text`, instead of stopping. */
+  skipBad?: boolean;
+  workers?: number;
+  chunkBytes?: number;
+  onProgress?: (p: DataProgress) => void;
+  /** Stops cleanly: temporary files removed, previous outputs untouched. */
+  signal?: AbortSignal;
+}
+
+export interface MakeDataResult {
+  input: string;
+  binFile: string;
+  idxFile: string;
+  dtype: "uint16";
+  inputBytes: number;
+  lines: number;
+  /** Documents in one copy of the data. */
+  documents: number;
+  repeat: number;
+  /** Items written (documents × repeat). */
+  items: number;
+  tokensPerCopy: number;
+  /** Tokens in the .bin (data_size). */
+  tokens: number;
+  skipped: number;
+  /** The first skipped lines (up to 20), with their reasons. */
+  skippedLines: BadLine[];
+  ctxLen: number;
+  magicPrime: number | null;
+  seconds: number;
+  tokenizeMBps: number;
+}
+
+const OUT_DTYPE = "uint16" as const;
+const KEEP_SKIPPED = 20;
+
+export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
+  const { input, repeat, ctxLen } = opts;
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`repeat must be a positive integer, got ${repeat}`);
+  if (!Number.isInteger(ctxLen) || ctxLen < 1) throw new Error(`ctx_len must be a positive integer, got ${ctxLen}`);
+  if (!Number.isSafeInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
+  let inputBytes: number;
+  try {
+    const st = fs.statSync(input);
+    if (!st.isFile()) throw new Error("not a file");
+    inputBytes = st.size;
+  } catch (e) { throw new Error(`cannot read input ${input}: ${(e as Error).message}`); }
+  if (inputBytes === 0) throw new Error(`${input} is empty: no documents to write`);
+
+  const prefix = path.resolve(opts.out ?? path.basename(input).replace(/\.[^.]*$/, ""));
+  const binFile = `${prefix}.bin`, idxFile = `${prefix}.idx`;
+  checkWritableFolder(binFile);
+  const tokenizer = opts.tokenizer && "encode" in opts.tokenizer ? opts.tokenizer : loadTokenizer(opts.tokenizer as TokenizerOptions | undefined);
+
+  const tmpTokens = tempPathFor(`${prefix}.tokens`);
+  const tmpBin = tempPathFor(binFile), tmpIdx = tempPathFor(idxFile);
+  const t0 = performance.now();
+  try {
+    const pass1 = await tokenizeToFile(opts, tokenizer, tmpTokens, inputBytes);
+    const documents = pass1.sizes.length;
+    if (documents === 0) {
+      throw new Error(`${input}: no documents (${pass1.lines} lines, all blank${pass1.skipped > 0 ? ` or skipped as bad: ${pass1.skipped}` : ""})`);
+    }
+    const tokens = pass1.tokens * repeat;
+    if (tokens < ctxLen + 1) {
+      throw new Error(`${input}: the data holds ${tokens} tokens (${documents} documents, ${pass1.tokens} tokens × repeat ${repeat}), fewer than ctx_len+1 = ${ctxLen + 1}: add data, raise repeat or lower ctx_len`);
+    }
+    await writeShuffledBin(opts, pass1, tmpTokens, tmpBin, seed);
+    await writeIdx(pass1.sizes, repeat, seed, tmpIdx, opts.signal);
+    opts.signal?.throwIfAborted();
+    commitFiles([[tmpBin, binFile], [tmpIdx, idxFile]]);
+    return {
+      input, binFile, idxFile, dtype: OUT_DTYPE, inputBytes, lines: pass1.lines, documents, repeat,
+      items: documents * repeat, tokensPerCopy: pass1.tokens, tokens, skipped: pass1.skipped, skippedLines: pass1.skippedLines,
+      ctxLen, magicPrime: magicPrime(tokens, ctxLen), seconds: (performance.now() - t0) / 1000, tokenizeMBps: pass1.mbPerSec,
+    };
+  } finally {
+    removeQuietly(tmpTokens, tmpBin, tmpIdx);
+  }
+}
+
+interface Pass1 { sizes: Int32Array; tokens: number; lines: number; skipped: number; skippedLines: BadLine[]; mbPerSec: number }
+
+/** Pass 1: tokenizes the input in whole-line chunks on all cores; documents go to `tmpTokens` in input order. */
+async function tokenizeToFile(opts: MakeDataOptions, tokenizer: Tokenizer, tmpTokens: string, inputBytes: number): Promise<Pass1> {
+  const pool = new TokenizePool({ tokenizer: workerSpec(tokenizer), file: opts.input, skipBad: opts.skipBad ?? false }, opts.workers);
+  const fd = fs.openSync(tmpTokens, "w");
+  const sizes = new GrowableInt32();
+  const clock = new PhaseClock();
+  let lines = 0, tokens = 0, skipped = 0, bytesDone = 0;
+  const skippedLines: BadLine[] = [];
+  const queue: Array<{ result: Promise<ChunkResult>; endByte: number }> = [];
+  const consume = async (): Promise<void> => {
+    const { result, endByte } = queue.shift()!;
+    const r = await result;
+    if (r.error) throw new Error(r.error.message);
+    skipped += r.skipped.length;
+    for (const b of r.skipped) if (skippedLines.length < KEEP_SKIPPED) skippedLines.push(b);
+    fs.writeSync(fd, new Uint8Array(r.tokens.buffer, r.tokens.byteOffset, r.tokens.byteLength));
+    sizes.push(r.sizes);
+    tokens += r.tokens.length;
+    lines += r.lines;
+    bytesDone = endByte;
+    opts.onProgress?.(clock.event("tokenize", bytesDone, inputBytes, bytesDone, { lines, docs: sizes.length, tokens }));
+  };
+  try {
+    let id = 0, nextLine = 1;
+    for await (const chunk of readLineChunks(opts.input, opts.chunkBytes ?? 1 << 20, opts.signal)) {
+      const firstLine = nextLine;
+      nextLine += countLines(chunk.bytes);
+      const endByte = chunk.byteOffset + chunk.bytes.length;
+      const result = pool.run({ id: id++, chunk, firstLine });
+      result.catch(() => undefined); // rejections are seen when consumed; silence those never reached
+      queue.push({ result, endByte });
+      while (queue.length >= 2 * pool.size) await consume();
+    }
+    while (queue.length > 0) await consume();
+  } finally {
+    fs.closeSync(fd);
+    await pool.close();
+  }
+  return { sizes: sizes.toArray(), tokens, lines, skipped, skippedLines, mbPerSec: bytesDone / 1e6 / Math.max(1e-9, clock.elapsed()) };
+}
+
+/** Pass 2: `repeat` copies of the documents, each in its own seeded order, read back from `tmpTokens`. */
+async function writeShuffledBin(opts: MakeDataOptions, pass1: Pass1, tmpTokens: string, tmpBin: string, seed: number): Promise<void> {
+  const { sizes } = pass1;
+  const starts = new Float64Array(sizes.length);
+  for (let i = 1; i < sizes.length; i++) starts[i] = starts[i - 1] + sizes[i - 1];
+  const source = new TokenSource(tmpTokens, pass1.tokens);
+  const out = await fs.promises.open(tmpBin, "w");
+  const buf = new Uint16Array(1 << 21);
+  const total = pass1.tokens * opts.repeat;
+  const clock = new PhaseClock();
+  let fill = 0, written = 0;
+  const flush = async (): Promise<void> => {
+    opts.signal?.throwIfAborted();
+    await out.write(new Uint8Array(buf.buffer, 0, fill * 2));
+    written += fill;
+    fill = 0;
+    opts.onProgress?.(clock.event("write", written, total, written * 2, { lines: pass1.lines, docs: sizes.length, tokens: written }));
+  };
+  try {
+    for (let r = 0; r < opts.repeat; r++) {
+      const perm = seededPermutation(sizes.length, seed, r);
+      for (let k = 0; k < perm.length; k++) {
+        const d = perm[k];
+        let at = starts[d], left = sizes[d];
+        while (left > 0) {
+          if (fill === buf.length) await flush();
+          const n = Math.min(left, buf.length - fill);
+          source.read(buf, fill, at, n);
+          fill += n; at += n; left -= n;
+        }
+      }
+    }
+    await flush();
+    await out.sync();
+  } finally {
+    await out.close();
+    source.close();
+  }
+}
+
+/** Reads token ranges of the temporary token file: from memory when small, else positional reads. */
+class TokenSource {
+  private static readonly IN_MEMORY_TOKENS = 16 << 20; // 32 MB
+  private readonly all: Uint16Array | null = null;
+  private readonly fd: number | null = null;
+  constructor(file: string, tokens: number) {
+    if (tokens <= TokenSource.IN_MEMORY_TOKENS) {
+      const b = fs.readFileSync(file);
+      this.all = new Uint16Array(b.buffer, b.byteOffset, tokens);
+      if (b.byteOffset % 2 !== 0) this.all = Uint16Array.from(this.all);
+    } else this.fd = fs.openSync(file, "r");
+  }
+  read(into: Uint16Array, at: number, tokenOffset: number, count: number): void {
+    if (this.all) { into.set(this.all.subarray(tokenOffset, tokenOffset + count), at); return; }
+    const bytes = new Uint8Array(into.buffer, into.byteOffset + at * 2, count * 2);
+    for (let done = 0; done < bytes.length; ) {
+      const got = fs.readSync(this.fd!, bytes, done, bytes.length - done, tokenOffset * 2 + done);
+      if (got === 0) throw new Error("temporary token file ended early");
+      done += got;
+    }
+  }
+  close(): void { if (this.fd !== null) fs.closeSync(this.fd); }
+}
+
+/** The `.idx` for `repeat` shuffled copies (same permutations as the .bin), streamed in sections. */
+async function writeIdx(sizes: Int32Array, repeat: number, seed: number, tmpIdx: string, signal?: AbortSignal): Promise<void> {
+  const items = sizes.length * repeat;
+  const out = await fs.promises.open(tmpIdx, "w");
+  const itemBytes = dtypeSize(OUT_DTYPE);
+  const chunk = new Uint32Array(1 << 18);
+  let fill = 0;
+  const flush = async (): Promise<void> => {
+    signal?.throwIfAborted();
+    await out.write(new Uint8Array(chunk.buffer, 0, fill * 4));
+    fill = 0;
+  };
+  // int64 little-endian as two uint32 words (values stay below 2^53); the caller makes room
+  const put64 = (v: number): void => {
+    chunk[fill++] = v % 2 ** 32;
+    chunk[fill++] = Math.floor(v / 2 ** 32);
+  };
+  try {
+    await out.write(idxHeader(OUT_DTYPE, items, items + 1));
+    for (let r = 0; r < repeat; r++) {
+      const perm = seededPermutation(sizes.length, seed, r);
+      for (let k = 0; k < perm.length; k++) {
+        if (fill === chunk.length) await flush();
+        chunk[fill++] = sizes[perm[k]];
+      }
+    }
+    let ptr = 0;
+    for (let r = 0; r < repeat; r++) {
+      const perm = seededPermutation(sizes.length, seed, r);
+      for (let k = 0; k < perm.length; k++) {
+        if (fill + 2 > chunk.length) await flush();
+        put64(ptr);
+        ptr += sizes[perm[k]] * itemBytes;
+      }
+    }
+    for (let i = 0; i <= items; i++) {
+      if (fill + 2 > chunk.length) await flush();
+      put64(i);
+    }
+    await flush();
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+}
+
+class GrowableInt32 {
+  private data = new Int32Array(1 << 16);
+  length = 0;
+  push(values: Int32Array): void {
+    if (this.length + values.length > this.data.length) {
+      const next = new Int32Array(Math.max(this.data.length * 2, this.length + values.length));
+      next.set(this.data.subarray(0, this.length));
+      this.data = next;
+    }
+    this.data.set(values, this.length);
+    this.length += values.length;
+  }
+  toArray(): Int32Array { return this.data.slice(0, this.length); }
+}
