@@ -12,7 +12,9 @@
 namespace rwkv {
 namespace {
 
-constexpr int kRowBlock = 64;  // rows per block: 64 × V logits (16 MB at V = 65536)
+// Rows per block: about 64 MB of logits (256 rows at V = 65536), enough rows that the head
+// GEMMs run near peak while the logits of a whole batch never exist at once.
+constexpr long kBlockLogits = 16l << 20;
 
 // Turns one row of logits into its gradient in place; returns the row's CE (0 when ignored).
 double row_loss_grad(int V, float* z, int32_t target, const HeadLossScale& s, bool want_grad) {
@@ -21,12 +23,17 @@ double row_loss_grad(int V, float* z, int32_t target, const HeadLossScale& s, bo
   const float mx = z[arg];
   double ce = 0;
   if (target != kIgnoreTarget) {
+    const float zt = z[target];
     double sum = 0;
-    for (int v = 0; v < V; ++v) sum += std::exp(double(z[v] - mx));
-    const double lse = mx + std::log(sum);
-    ce = lse - z[target];
+    if (want_grad) {  // keep exp(z − max) in z: the softmax is that divided by the sum
+      for (int v = 0; v < V; ++v) { z[v] = std::exp(z[v] - mx); sum += z[v]; }
+    } else {
+      for (int v = 0; v < V; ++v) sum += std::exp(z[v] - mx);
+    }
+    ce = mx + std::log(sum) - zt;
     if (want_grad) {
-      for (int v = 0; v < V; ++v) z[v] = float(std::exp(double(z[v]) - lse) * s.ce_grad_scale);
+      const float scale = float(s.ce_grad_scale / sum);
+      for (int v = 0; v < V; ++v) z[v] *= scale;
       z[target] -= s.ce_grad_scale;
     }
   } else if (want_grad) {
@@ -59,7 +66,7 @@ HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const 
                       " is outside the vocabulary [0, " + std::to_string(V) + ") and is not -100");
   HeadLossSum out;
   out.n_targets = count_targets(M, targets);
-  const int bm = std::min(M, kRowBlock);
+  const int bm = int(std::min<long>(M, std::max<long>(16, kBlockLogits / V)));
   std::vector<float> xn(size_t(bm) * C), z(size_t(bm) * V), dxn(size_t(bm) * C);
   std::vector<double> ce(bm);
   for (int m0 = 0; m0 < M; m0 += bm) {

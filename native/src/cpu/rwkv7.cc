@@ -111,6 +111,12 @@ void for_rows(long M, F&& fn) {
   parallel_for(M, [&](long m0, long m1) { for (long m = m0; m < m1; ++m) fn(m); }, 8);
 }
 
+// x[i] ← f(x[i]) (or f(x[i], i)) over a whole buffer, in parallel.
+template <typename F>
+void map_inplace(Buf& x, F&& f) {
+  parallel_for(long(x.size()), [&](long b, long e) { for (long i = b; i < e; ++i) x[i] = f(x[i], i); }, 4096);
+}
+
 class Rwkv7 final : public Model {
  public:
   Rwkv7(const Config& cfg, const TensorMap& tensors) {
@@ -259,12 +265,12 @@ void Rwkv7::layer_forward(int l, int B, int T, float* x, float* vfirst, const fl
     matmul(m, lora.data(), L.v2, false, A.nu.data(), 0.f);
   }
   matmul(m, mixed(L.mu_w), L.w1, false, A.hw.data(), 0.f);
-  for (float& h : A.hw) h = std::tanh(h);
+  map_inplace(A.hw, [](float h, long) { return std::tanh(h); });
   matmul(m, A.hw.data(), L.w2, false, A.z.data(), 0.f);
   matmul(m, mixed(L.mu_a), L.a1, false, lora.data(), 0.f);
   matmul(m, lora.data(), L.a2, false, A.alpha.data(), 0.f);
   matmul(m, mixed(L.mu_g), L.g1, false, A.gg.data(), 0.f);
-  for (float& g : A.gg) g = sigmoid(g);
+  map_inplace(A.gg, [](float g, long) { return sigmoid(g); });
   matmul(m, A.gg.data(), L.g2, false, A.g.data(), 0.f);
 
   Buf a_op(MC), b_op(MC);
@@ -324,8 +330,8 @@ void Rwkv7::layer_forward(int l, int B, int T, float* x, float* vfirst, const fl
   layer_norm(m, C, x, L.ln2_w.data(), L.ln2_b.data(), A.xf.data());
   shift_mix(B, T, C, A.xf.data(), ffn_prev, L.mu_ffn.data(), mix.data());
   matmul(m, mix.data(), L.fK, true, A.hpre.data(), 0.f);
-  Buf hid(A.hpre.size());
-  for (size_t i = 0; i < hid.size(); ++i) { const float q = std::max(A.hpre[i], 0.f); hid[i] = q * q; }
+  Buf hid(A.hpre);
+  map_inplace(hid, [](float h, long) { const float q = std::max(h, 0.f); return q * q; });
   matmul(m, hid.data(), L.fV, true, x, 1.f);
 }
 
@@ -341,7 +347,7 @@ void Rwkv7::layer_backward(int l, int B, int T, const Acts& A, const float* vfir
   // Channel mix.
   Buf dh(M * F), d1(MC), d2(MC, 0.f);
   matmul(m, dx, L.fV, false, dh.data(), 0.f);
-  for (size_t i = 0; i < dh.size(); ++i) dh[i] *= 2.f * std::max(A.hpre[i], 0.f);
+  map_inplace(dh, [&](float d, long i) { return d * 2.f * std::max(A.hpre[i], 0.f); });
   matmul(m, dh.data(), L.fK, false, d1.data(), 0.f);
   shift_mix_backward(B, T, C, d1.data(), L.mu_ffn.data(), d2.data());
   layer_norm_backward(m, C, A.x2.data(), L.ln2_w.data(), d2.data(), dx, true);
@@ -371,7 +377,8 @@ void Rwkv7::layer_backward(int l, int B, int T, const Acts& A, const float* vfir
 
   // WKV.
   Buf a_op(MC), b_op(MC);
-  for (long i = 0; i < MC; ++i) { a_op[i] = -A.kh[i]; b_op[i] = A.kh[i] * A.alpha[i]; }
+  map_inplace(a_op, [&](float, long i) { return -A.kh[i]; });
+  map_inplace(b_op, [&](float, long i) { return A.kh[i] * A.alpha[i]; });
   Buf wr(MC), ww(MC), wk(MC), wv(MC), wa(MC), wb(MC);
   wkv7_backward(B, T, H, N, {A.r.data(), A.what.data(), A.k.data(), A.v.data(), a_op.data(), b_op.data()}, s0b,
                 dug.data(), nullptr, {wr.data(), ww.data(), wk.data(), wv.data(), wa.data(), wb.data()}, ds0b);
@@ -434,14 +441,14 @@ void Rwkv7::layer_backward(int l, int B, int T, const Acts& A, const float* vfir
   }
   shift_back(L.mu_v);
   matmul(m, ww.data(), L.w2, true, lora.data(), 0.f);
-  for (long i = 0; i < M * Dw_; ++i) lora[i] *= 1.f - A.hw[i] * A.hw[i];
+  map_inplace(lora, [&](float d, long i) { return i < M * Dw_ ? d * (1.f - A.hw[i] * A.hw[i]) : d; });
   matmul(m, lora.data(), L.w1, true, dmix.data(), 0.f);
   shift_back(L.mu_w);
   matmul(m, dalpha.data(), L.a2, true, lora.data(), 0.f);
   matmul(m, lora.data(), L.a1, true, dmix.data(), 0.f);
   shift_back(L.mu_a);
   matmul(m, dg.data(), L.g2, true, lora.data(), 0.f);
-  for (long i = 0; i < M * Dg_; ++i) lora[i] *= A.gg[i] * (1.f - A.gg[i]);
+  map_inplace(lora, [&](float d, long i) { return i < M * Dg_ ? d * A.gg[i] * (1.f - A.gg[i]) : d; });
   matmul(m, lora.data(), L.g1, true, dmix.data(), 0.f);
   shift_back(L.mu_g);
   layer_norm_backward(m, C, A.x_in.data(), L.ln1_w.data(), dxa.data(), dx, true);

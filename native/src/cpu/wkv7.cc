@@ -16,26 +16,64 @@ struct HeadStep {
   const float *r, *w, *k, *v, *a, *b;  // this head's N entries at time t
 };
 
+// Σ x[j]·y[j] over kLanes independent partial sums: a single running sum may not be reordered
+// without -ffast-math, so it would not vectorise; these lanes map onto one SIMD register.
+constexpr int kLanes = 8;
+inline float dot(int n, const float* __restrict x, const float* __restrict y) {
+  float acc[kLanes] = {};
+  int j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int u = 0; u < kLanes; ++u) acc[u] += x[j + u] * y[j + u];
+  float s = 0.f;
+  for (int u = 0; u < kLanes; ++u) s += acc[u];
+  for (; j < n; ++j) s += x[j] * y[j];
+  return s;
+}
+
+// The elementwise row kernels below take __restrict parameters (which GCC honours on function
+// parameters, unlike on locals) so their loops over j vectorise.
+
+// row ← row ⊙ decay + sa·b + v_i·k
+inline void update_row(int N, float* __restrict row, const float* __restrict decay, const float* __restrict b,
+                       const float* __restrict k, float sa, float vi) {
+  for (int j = 0; j < N; ++j) row[j] = row[j] * decay[j] + sa * b[j] + vi * k[j];
+}
+
+// First backward pass over row i: G_i += dy_i·r (now ∂L/∂S_t), and the per-key sums of dr, dk, db, dd.
+inline void backward_row(int N, float dyi, float vi, float sai, const float* __restrict St, const float* __restrict Sp,
+                         const float* __restrict r, float* __restrict G, float* __restrict dr, float* __restrict dk,
+                         float* __restrict db, float* __restrict dd) {
+  for (int j = 0; j < N; ++j) {
+    dr[j] += St[j] * dyi;
+    const float g = G[j] + dyi * r[j];
+    G[j] = g;
+    dk[j] += g * vi;
+    db[j] += g * sai;
+    dd[j] += g * Sp[j];
+  }
+}
+
+// Second pass over row i: da += S_{t−1,i}·dsa_i; G_i ← G_i ⊙ w + dsa_i·a (now ∂L/∂S_{t−1}).
+inline void backward_row_state(int N, float dsai, const float* __restrict Sp, const float* __restrict w,
+                               const float* __restrict a, float* __restrict G, float* __restrict da) {
+  for (int j = 0; j < N; ++j) {
+    da[j] += Sp[j] * dsai;
+    G[j] = G[j] * w[j] + dsai * a[j];
+  }
+}
+
 inline void decay_of(int N, const float* w_hat, float* decay) {
   for (int j = 0; j < N; ++j) decay[j] = std::exp(-std::exp(w_hat[j]));
 }
 
 // One forward step; writes sa (N) when non-null and y (N) when non-null.
-inline void step(int N, float* __restrict S, const HeadStep& in, const float* __restrict decay,
-                 float* __restrict sa_out, float* __restrict y) {
+inline void step(int N, float* S, const HeadStep& in, const float* decay, float* sa_out, float* y) {
   for (int i = 0; i < N; ++i) {
-    float* __restrict row = S + long(i) * N;
-    float sa = 0.f;
-    for (int j = 0; j < N; ++j) sa += row[j] * in.a[j];
-    const float vi = in.v[i];
-    float yi = 0.f;
-    for (int j = 0; j < N; ++j) {
-      const float s = row[j] * decay[j] + sa * in.b[j] + vi * in.k[j];
-      row[j] = s;
-      yi += s * in.r[j];
-    }
+    float* row = S + long(i) * N;
+    const float sa = dot(N, row, in.a), vi = in.v[i];
+    update_row(N, row, decay, in.b, in.k, sa, vi);
     if (sa_out) sa_out[i] = sa;
-    if (y) y[i] = yi;
+    if (y) y[i] = dot(N, row, in.r);
   }
 }
 
@@ -73,44 +111,25 @@ void backward_head(int T, int N, long C, const Wkv7In& in, long base, const floa
     for (int u = n - 1; u >= 0; --u) {
       const long off = base + (t0 + u) * C;
       const HeadStep st = at(in, off);
-      const float* __restrict dyt = dy + off;
-      const float* __restrict St = S.data() + (u + 1) * NN;
-      const float* __restrict Sp = S.data() + u * NN;
-      const float* __restrict sat = sa.data() + u * N;
-      const float* __restrict w = decay.data() + u * N;
-      float *__restrict dr = g.dr + off, *__restrict dk = g.dk + off, *__restrict db = g.db + off;
-      float *__restrict dv = g.dv + off, *__restrict da = g.da + off;
+      const float* dyt = dy + off;
+      const float* St = S.data() + (u + 1) * NN;
+      const float* Sp = S.data() + u * NN;
+      const float* sat = sa.data() + u * N;
+      const float* w = decay.data() + u * N;
+      float *dr = g.dr + off, *dk = g.dk + off, *db = g.db + off;
+      float *dv = g.dv + off, *da = g.da + off;
       std::fill(dr, dr + N, 0.f); std::fill(dk, dk + N, 0.f); std::fill(db, db + N, 0.f);
       std::fill(da, da + N, 0.f); std::fill(dd.begin(), dd.end(), 0.f);
       for (int i = 0; i < N; ++i) {
-        float* __restrict Gi = G + long(i) * N;
-        const float* __restrict Sti = St + long(i) * N;
-        const float* __restrict Spi = Sp + long(i) * N;
-        const float dyi = dyt[i], vi = st.v[i], sai = sat[i];
-        float dvi = 0.f, dsai = 0.f;
-        for (int j = 0; j < N; ++j) {
-          dr[j] += Sti[j] * dyi;
-          const float gij = Gi[j] + dyi * st.r[j];  // ∂L/∂S_t
-          Gi[j] = gij;
-          dvi += gij * st.k[j];
-          dsai += gij * st.b[j];
-          dk[j] += gij * vi;
-          db[j] += gij * sai;
-          dd[j] += gij * Spi[j];
-        }
-        dv[i] = dvi;
-        dsa[i] = dsai;
+        float* Gi = G + long(i) * N;
+        const float* Sti = St + long(i) * N;
+        const float* Spi = Sp + long(i) * N;
+        backward_row(N, dyt[i], st.v[i], sat[i], Sti, Spi, st.r, Gi, dr, dk, db, dd.data());
+        dv[i] = dot(N, Gi, st.k);
+        dsa[i] = dot(N, Gi, st.b);
       }
-      for (int i = 0; i < N; ++i) {
-        float* __restrict Gi = G + long(i) * N;
-        const float* __restrict Spi = Sp + long(i) * N;
-        const float dsai = dsa[i];
-        for (int j = 0; j < N; ++j) {
-          da[j] += Spi[j] * dsai;
-          Gi[j] = Gi[j] * w[j] + dsai * st.a[j];  // ∂L/∂S_{t−1}
-        }
-      }
-      float* __restrict dw = g.dw + off;
+      for (int i = 0; i < N; ++i) backward_row_state(N, dsa[i], Sp + long(i) * N, w, st.a, G + long(i) * N, da);
+      float* dw = g.dw + off;
       for (int j = 0; j < N; ++j) dw[j] = dd[j] * w[j] * -std::exp(st.w[j]);
     }
   }
