@@ -1,7 +1,9 @@
 // binidx (Megatron/GPT-NeoX "MMIDIDX", spec §5.1): `.idx` header + sizes + pointers + doc_idx,
-// `.bin` the raw tokens. BinIdxDataset reads `.idx` fully and `.bin` with positional reads.
+// `.bin` the raw tokens. BinIdxDataset reads `.idx` fully and maps `.bin` with the native
+// mmapFile when the addon has it (no copy, page cache only), else uses positional reads.
 import * as fs from "node:fs";
 import { checkDoc, checkSlice, type TokenDataset } from "./dataset";
+import { native } from "../native";
 import { checkWritableFolder, commitFiles, removeQuietly, tempPathFor } from "./atomic-files";
 
 export const IDX_MAGIC = Uint8Array.of(0x4d, 0x4d, 0x49, 0x44, 0x49, 0x44, 0x58, 0, 0); // "MMIDIDX\0\0"
@@ -127,9 +129,11 @@ export class BinIdxDataset implements TokenDataset {
   private readonly sizes: Int32Array;
   private readonly starts: Float64Array;
   private readonly itemSize: number;
-  private fd: number | null;
+  private fd: number | null = null;
+  private mapped: Uint8Array | null = null;
+  private closed = false;
 
-  private constructor(prefix: string) {
+  private constructor(prefix: string, useMmap: boolean) {
     this.binFile = `${prefix}.bin`;
     this.idxFile = `${prefix}.idx`;
     let idxBuf: Uint8Array;
@@ -144,12 +148,16 @@ export class BinIdxDataset implements TokenDataset {
     this.starts = new Float64Array(info.sizes.length + 1);
     for (let i = 0; i < info.sizes.length; i++) this.starts[i + 1] = this.starts[i] + info.sizes[i];
     this.tokenCount = binBytes / info.itemSize;
-    this.fd = fs.openSync(this.binFile, "r");
+    if (useMmap && binBytes > 0) this.mapped = mapFile(this.binFile);
+    if (!this.mapped) this.fd = fs.openSync(this.binFile, "r");
   }
 
+  /** True when `.bin` is memory-mapped (native addon), false when read with positional reads. */
+  get isMapped(): boolean { return this.mapped !== null; }
+
   /** Opens `<prefix>.bin` + `<prefix>.idx` (a trailing .bin/.idx on prefix is accepted). */
-  static open(prefix: string): BinIdxDataset {
-    return new BinIdxDataset(prefix.replace(/\.(bin|idx)$/, ""));
+  static open(prefix: string, opts: { mmap?: boolean } = {}): BinIdxDataset {
+    return new BinIdxDataset(prefix.replace(/\.(bin|idx)$/, ""), opts.mmap ?? true);
   }
 
   get docCount(): number { return this.sizes.length; }
@@ -159,11 +167,12 @@ export class BinIdxDataset implements TokenDataset {
 
   slice(offset: number, length: number): Int32Array {
     checkSlice(this, offset, length);
-    if (this.fd === null) throw new Error(`${this.binFile} is closed`);
+    if (this.closed) throw new Error(`${this.binFile} is closed`);
+    if (this.mapped) return decodeTokens(this.mapped.subarray(offset * this.itemSize, (offset + length) * this.itemSize), this.dtype, length);
     const raw = new Uint8Array(length * this.itemSize);
     let done = 0;
     while (done < raw.length) {
-      const got = fs.readSync(this.fd, raw, done, raw.length - done, offset * this.itemSize + done);
+      const got = fs.readSync(this.fd!, raw, done, raw.length - done, offset * this.itemSize + done);
       if (got === 0) throw new Error(`${this.binFile}: unexpected end of file at byte ${offset * this.itemSize + done}`);
       done += got;
     }
@@ -171,21 +180,35 @@ export class BinIdxDataset implements TokenDataset {
   }
 
   close(): void {
-    if (this.fd !== null) { fs.closeSync(this.fd); this.fd = null; }
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    this.mapped = null; // unmapped when collected
+    this.closed = true;
   }
 }
 
-/** Tokens of `raw` (a fresh, aligned array; hosts are little-endian like the format) as Int32Array. */
+/** The native mapping of a file, or null when the addon is not built or lacks mmapFile. */
+function mapFile(file: string): Uint8Array | null {
+  let addon: ReturnType<typeof native>;
+  try { addon = native(); } catch { return null; }
+  if (typeof addon.mmapFile !== "function") return null;
+  return new Uint8Array(addon.mmapFile(file));
+}
+
+/**
+ * A copy of the n tokens in `raw` as Int32Array. raw is aligned to its element size (a fresh
+ * array, or a page-aligned mapping at a multiple of the item size); hosts are little-endian.
+ */
 function decodeTokens(raw: Uint8Array, dtype: BinDType, n: number): Int32Array {
-  const b = raw.buffer;
+  const b = raw.buffer, o = raw.byteOffset;
   switch (dtype) {
     case "uint8": return Int32Array.from(raw);
-    case "int8": return Int32Array.from(new Int8Array(b, 0, n));
-    case "int16": return Int32Array.from(new Int16Array(b, 0, n));
-    case "uint16": return Int32Array.from(new Uint16Array(b, 0, n));
-    case "int32": return new Int32Array(b, 0, n);
-    case "int64": return Int32Array.from(new BigInt64Array(b, 0, n), (x) => Number(x));
-    case "float32": return Int32Array.from(new Float32Array(b, 0, n));
-    case "float64": return Int32Array.from(new Float64Array(b, 0, n));
+    case "int8": return Int32Array.from(new Int8Array(b, o, n));
+    case "int16": return Int32Array.from(new Int16Array(b, o, n));
+    case "uint16": return Int32Array.from(new Uint16Array(b, o, n));
+    case "int32": return new Int32Array(b, o, n).slice();
+    case "int64": return Int32Array.from(new BigInt64Array(b, o, n), (x) => Number(x));
+    case "float32": return Int32Array.from(new Float32Array(b, o, n));
+    case "float64": return Int32Array.from(new Float64Array(b, o, n));
   }
 }

@@ -1,0 +1,77 @@
+// `rwkv-nb make-data`: jsonl → binidx, RWKV-LM make_data.py semantics plus a seed, skipping of
+// bad lines, a progress bar and a report of what the data supports for state tuning.
+import { parseArgs } from "node:util";
+import type { Command } from "../main";
+import { makeData } from "../../runtime/data/make-data";
+import { TerminalProgress } from "../../runtime/data/progress";
+import { describeSupport, stateTuningSupport } from "../../runtime/data/support";
+import type { TokenizerKind } from "../../runtime/tokenizer";
+
+const usage = `usage: rwkv-nb make-data <input.jsonl> <repeat> <ctx_len> [--out <prefix>] [--vocab <file>]
+                         [--tokenizer world|bytes] [--seed S] [--skip-bad] [--micro-bsz M] [--workers N]
+
+Takes the "text" field of each jsonl line, tokenizes it (World tokenizer by default; vocab from
+--vocab or $RWKV_VOCAB), appends token 0, repeats the documents <repeat> times with a seeded
+shuffle per copy and writes <prefix>.bin (uint16) + <prefix>.idx (default prefix: the input's
+name in the current folder). <ctx_len> sets the magic prime and the minimum data size.
+--skip-bad skips lines that are not JSON or lack a string "text" (counted) instead of stopping.
+--micro-bsz (default 1) sizes the state-tuning report.`;
+
+const int = (name: string, v: string | undefined, min: number): number => {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v ?? "nothing"}\n\n${usage}`);
+  return n;
+};
+
+export const command: Command = {
+  name: "make-data",
+  summary: "jsonl → binidx training data (make_data.py compatible)",
+  usage,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        out: { type: "string" }, vocab: { type: "string" }, tokenizer: { type: "string", default: "world" },
+        seed: { type: "string", default: "0" }, "skip-bad": { type: "boolean", default: false },
+        "micro-bsz": { type: "string", default: "1" }, workers: { type: "string" },
+      },
+    });
+    if (positionals.length !== 3) throw new Error(`expected <input.jsonl> <repeat> <ctx_len>\n\n${usage}`);
+    const [input, repeatArg, ctxArg] = positionals;
+    const kind = values.tokenizer as TokenizerKind;
+    if (kind !== "world" && kind !== "bytes") throw new Error(`--tokenizer must be world or bytes, got ${values.tokenizer}`);
+    const microBsz = int("--micro-bsz", values["micro-bsz"], 1);
+
+    const bar = new TerminalProgress();
+    const abort = new AbortController();
+    const onSigint = (): void => abort.abort();
+    process.once("SIGINT", onSigint);
+    let r;
+    try {
+      r = await makeData({
+        input, repeat: int("repeat", repeatArg, 1), ctxLen: int("ctx_len", ctxArg, 1), out: values.out,
+        tokenizer: { kind, vocab: values.vocab }, seed: int("--seed", values.seed, 0), skipBad: values["skip-bad"],
+        workers: values.workers === undefined ? undefined : int("--workers", values.workers, 1),
+        onProgress: (p) => bar.update(p), signal: abort.signal,
+      });
+    } catch (e) {
+      if (abort.signal.aborted) throw new Error("interrupted: nothing written, previous outputs left as they were");
+      throw e;
+    } finally {
+      bar.end();
+      process.off("SIGINT", onSigint);
+    }
+    const n = (x: number): string => x.toLocaleString("en-US");
+    console.log(`${r.input}: ${n(r.lines)} lines, ${n(r.documents)} documents${r.skipped ? `, ${n(r.skipped)} bad lines skipped` : ""}`);
+    for (const b of r.skippedLines.slice(0, 5)) console.log(`  skipped ${b.message}`);
+    console.log(`tokens: ${n(r.tokensPerCopy)} per copy × ${r.repeat} = ${n(r.tokens)} in ${n(r.items)} items (uint16)`);
+    console.log(`wrote ${r.binFile} and ${r.idxFile} in ${r.seconds.toFixed(1)} s (tokenized ${r.tokenizeMBps.toFixed(1)} MB/s)`);
+    if (r.magicPrime !== null) {
+      console.log(`magic_prime = ${r.magicPrime} (for ctxlen ${r.ctxLen})`);
+      console.log(`--my_exit_tokens ${r.tokens} --magic_prime ${r.magicPrime} --ctx_len ${r.ctxLen}`);
+    } else console.log(`no magic prime: fewer than 3·ctx_len = ${3 * r.ctxLen} tokens`);
+    for (const line of describeSupport(r, stateTuningSupport(r, microBsz))) console.log(line);
+    return 0;
+  },
+};
