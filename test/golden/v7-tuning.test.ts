@@ -94,3 +94,17 @@ for (const [name, clip] of [["traj", 1.0], ["traj_clip", 0.005]] as const) {
     } finally { model.dispose(); }
   });
 }
+
+test("v7 lossAndGrad and forwardSeq stop with an AbortError when the cancel flag is set", { skip }, async () => {
+  const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init");
+  const { inputs, targets, T } = sample(g), cancel = Int32Array.of(1);
+  try {
+    await assert.rejects(model.lossAndGrad(inputs, targets, 1, T, s0, new Float32Array(s0.length), { l2wrap: true }, cancel),
+      (e: Error & { code?: string }) => e.name === "AbortError" && e.code === "ABORT_ERR");
+    const st = { attX: new Float32Array(256), wkv: new Float32Array(s0.length), ffnX: new Float32Array(256) };
+    await assert.rejects(model.forwardSeq(inputs, st, null, "none", cancel), { name: "AbortError" });
+    cancel[0] = 0;
+    const r = await model.lossAndGrad(inputs, targets, 1, T, s0, new Float32Array(s0.length), { l2wrap: true }, cancel);
+    assert.equal(r.nTargets, T, "runs normally once the flag is cleared");
+  } finally { model.dispose(); }
+});
