@@ -125,7 +125,15 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                                              " is not a token id in [0, " + std::to_string(V) + ")");
   }
 
-  // Values a worker must keep alive: the call's own buffers plus the weights.
+  // Values a worker must keep alive: the call's own buffers, the state's arrays (not just the
+  // state object, whose properties could be reassigned meanwhile) and the weights.
+  std::vector<Napi::Value> keep(std::initializer_list<Napi::Value> args, const Napi::Value& state) const {
+    std::vector<Napi::Value> k(args);
+    auto o = state.As<Napi::Object>();
+    for (const char* name : {"attX", "wkv", "ffnX"}) k.push_back(o.Get(name));
+    k.push_back(weights_.Value());
+    return k;
+  }
   std::vector<Napi::Value> keep(std::initializer_list<Napi::Value> args) const {
     std::vector<Napi::Value> k(args);
     k.push_back(weights_.Value());
@@ -158,7 +166,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     }
     const Cancel cancel = cancel_of(info[4]);
     auto model = model_;
-    return PromiseWorker::Run(env, keep({info[0], info[1], info[2], info[4]}), [=] {
+    return PromiseWorker::Run(env, keep({info[0], info[2], info[4]}, info[1]), [=] {
       model->forward_seq(tokens, int(T), st, logits, mode, cancel);
     });
   }
@@ -175,7 +183,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     const StateRef st = state_of(info[1]);
     float* logits = info[2].IsNull() || info[2].IsUndefined() ? nullptr : typed_ptr<float>(info[2], "logits", m.config().vocab);
     auto model = model_;
-    return PromiseWorker::Run(env, keep({info[1], info[2]}), [=] { model->forward_rnn(token, st, logits); });
+    return PromiseWorker::Run(env, keep({info[2]}, info[1]), [=] { model->forward_rnn(token, st, logits); });
   }
 
   Napi::Value LossAndGrad(const Napi::CallbackInfo& info) {
