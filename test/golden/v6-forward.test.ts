@@ -110,6 +110,10 @@ test("v6: bad weights and bad arguments give errors naming the key or position",
   const bad = { ...tensors, "blocks.0.att.time_maa_w2": { ...tensors["blocks.0.att.time_maa_w2"], shape: [5, 128, 32] } };
   assert.throws(() => A.createModel(cfg, bad), /blocks\.0\.att\.time_maa_w2 has shape \[5, 128, 32\], expected \[5, 32, 128\]/);
   assert.throws(() => A.createModel({ ...cfg, dimFfn: 512 }, tensors), /blocks\.0\.ffn\.key\.weight has shape \[448, 128\], expected \[512, 128\]/);
+  const flat = { ...tensors, "blocks.1.att.time_maa_x": { ...tensors["blocks.1.att.time_maa_x"], shape: [128] } };
+  A.createModel(cfg, flat).dispose();  // [C] is accepted for a [1,1,C] vector
+  const short = { ...tensors, "blocks.1.att.time_decay": { ...tensors["blocks.1.att.time_decay"], shape: [1, 2, 64] } };
+  assert.throws(() => A.createModel(cfg, short), /blocks\.1\.att\.time_decay has shape \[1, 2, 64\], expected \[1, 1, 128\]/);
   const model = A.createModel(cfg, tensors), st = freshState(g);
   try {
     await assert.rejects(async () => model.forwardSeq(Int32Array.of(1, 256), st, null, "none"), /256/);

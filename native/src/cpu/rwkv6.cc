@@ -102,9 +102,22 @@ class Weights {
     const TensorView& v = get(key, {rows, cols});
     return {v.data, v.dtype, rows, cols};
   }
-  std::vector<float> vec(const std::string& key, const std::vector<int64_t>& shape) const { return get(key, shape).to_f32(); }
+  // Small per-channel tensors, copied to fp32. Singleton dims are ignored ([C] and [1,1,C] both
+  // occur in converted files).
+  std::vector<float> vec(const std::string& key, const std::vector<int64_t>& shape) const {
+    const TensorView& v = find(key);
+    if (squeeze(v.shape) != squeeze(shape))
+      throw RwkvError("RWKV-6 checkpoint: tensor " + key + " has shape " + shape_str(v.shape) + ", expected " +
+                      shape_str(shape));
+    return v.to_f32();
+  }
 
  private:
+  static std::vector<int64_t> squeeze(const std::vector<int64_t>& s) {
+    std::vector<int64_t> out;
+    for (auto d : s) if (d != 1) out.push_back(d);
+    return out;
+  }
   const TensorMap& t_;
 };
 
