@@ -6,7 +6,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native, type NativeModel } from "../../kernel/runtime/native";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
-import { goldenModel, goldenModelSkip } from "../helpers/golden-model";
+import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
 
 const skip = goldenModelSkip();
 const G = skip ? undefined : new GoldenSet("v6");
@@ -71,6 +71,19 @@ test("v6: lossAndGrad stops with an AbortError when the cancel flag is set", { s
   try {
     await assert.rejects(model.lossAndGrad(inputs, targets, 1, T, s0, new Float32Array(s0.length), { l2wrap: true }, Int32Array.of(1)),
       (e: Error) => e.name === "AbortError");
+  } finally { model.dispose(); }
+});
+
+test("v6: decays that underflow to 0 (time_decay 100, exp(ŵ) = inf) keep the gradient finite", { skip }, async () => {
+  const g = G!, tensors = goldenTensors(g, "model_fp32.pth"), key = "blocks.1.att.time_decay";
+  assert.equal(tensors[key].dtype, "f32");
+  const huge = { ...tensors, [key]: { ...tensors[key], data: new Float32Array(tensors[key].shape.reduce((a, b) => a * b, 1)).fill(100) } };
+  const model = native().createModel(goldenConfig(g), huge), s0 = g.f32("time_state_init"), { inputs, targets, T } = sample(g);
+  try {
+    const r = await lossGrad(model, inputs, targets, 1, T, s0, true);
+    assert.ok(Number.isFinite(r.loss), `loss ${r.loss}`);
+    assert.ok(r.grad.every(Number.isFinite), "every gradient element is finite");
+    assert.ok(maxAbs(r.grad) > 0, "the gradient is not all zero");
   } finally { model.dispose(); }
 });
 

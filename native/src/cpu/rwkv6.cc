@@ -461,7 +461,8 @@ class Rwkv6 final : public Model {
       switch (i) {
         case kW:
           per_row(M, [&](size_t m) {  // ŵ → decay = exp(−exp(ŵ)): dŵ = dw·decay·(−exp(ŵ))
-            for (size_t j = m * C; j < (m + 1) * C; ++j) g.dw[j] *= -a.w[j] * std::exp(a.wl[j]);
+            // A decay that underflowed to 0 has zero slope (and exp(ŵ) may be inf: avoid 0·inf).
+            for (size_t j = m * C; j < (m + 1) * C; ++j) g.dw[j] *= a.w[j] == 0.f ? 0.f : -a.w[j] * std::exp(a.wl[j]);
           });
           mul(M, g.dw.data(), C, y.decay_w2, true, g.ddech.data(), Dd_);
           per_row(M, [&](size_t m) {
