@@ -107,6 +107,11 @@ inline void store_tile(const float* tile, float* C, long ldc, float beta, int mr
 #ifdef RWKV_GEMM_AVX2
 // Twelve named accumulators: as an array GCC spills them to the stack on every iteration.
 void micro_kernel(int kc, const float* a, const float* b, float* C, long ldc, float beta, int mr, int nr) {
+  // C is touched only after the k loop; without a prefetch its misses stall the end of every tile.
+  for (int r = 0; r < mr; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + NR - 1), _MM_HINT_T0);
+  }
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int k = 0; k < kc; ++k, a += MR, b += NR) {

@@ -26,16 +26,20 @@ inline void cpu_relax() {
 #endif
 }
 
-// Spins until pred() holds or the spin budget is spent; returns pred().
+// Spins until pred() holds or the spin budget is spent; returns pred(). After the first few
+// microseconds each round also yields: on a busy machine the thread we wait for may be queued
+// behind us on this very core.
 template <typename Pred>
 bool spin_until(Pred pred) {
-  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  const auto start = std::chrono::steady_clock::now();
   for (;;) {
     for (int i = 0; i < 64; ++i) {
       if (pred()) return true;
       cpu_relax();
     }
-    if (std::chrono::steady_clock::now() >= deadline) return pred();
+    const auto spent = std::chrono::steady_clock::now() - start;
+    if (spent >= kSpin) return pred();
+    if (spent >= kSpin / 8) std::this_thread::yield();
   }
 }
 
