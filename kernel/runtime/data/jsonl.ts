@@ -13,35 +13,37 @@ export interface LineChunk { bytes: Uint8Array; byteOffset: number }
 
 const NL = 0x0a;
 
-/** Whole-line chunks of about `chunkBytes` (longer when a single line is longer); a UTF-8 BOM is dropped. */
+/**
+ * Whole-line chunks of about `chunkBytes` (longer when a single line is longer); a UTF-8 BOM is
+ * dropped. Each chunk views one reused buffer: it is valid until the next iteration (reuse keeps
+ * RSS flat; fresh buffers per chunk pile up between GCs).
+ */
 export async function* readLineChunks(file: string, chunkBytes = 1 << 20, signal?: AbortSignal): AsyncGenerator<LineChunk> {
   const fh = await fs.promises.open(file, "r");
   try {
-    let carry = new Uint8Array(0);
-    let carryOffset = 0;
-    let filePos = 0;
+    let buf = new Uint8Array(chunkBytes);
+    let have = 0; // bytes in buf; buf[0] is at file offset bufOffset
+    let bufOffset = 0;
     let first = true;
     for (;;) {
       signal?.throwIfAborted();
-      const buf = new Uint8Array(carry.length + Math.max(chunkBytes, carry.length));
-      buf.set(carry);
-      const { bytesRead } = await fh.read(buf, carry.length, buf.length - carry.length, filePos);
-      filePos += bytesRead;
-      const end = carry.length + bytesRead;
-      let start = 0;
-      if (first && end >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) { start = 3; carryOffset = 3; }
-      first = false;
+      if (have === buf.length) { const next = new Uint8Array(buf.length * 2); next.set(buf); buf = next; }
+      const { bytesRead } = await fh.read(buf, have, buf.length - have, bufOffset + have);
+      have += bytesRead;
+      if (first && have >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+        buf.copyWithin(0, 3, have); have -= 3; bufOffset = 3;
+      }
+      if (have >= 3 || bytesRead === 0) first = false;
       if (bytesRead === 0) {
-        if (end > start) yield { bytes: buf.subarray(start, end), byteOffset: carryOffset };
+        if (have > 0) yield { bytes: buf.subarray(0, have), byteOffset: bufOffset };
         return;
       }
-      const lastNl = buf.lastIndexOf(NL, end - 1);
-      if (lastNl < start) { carry = buf.subarray(start, end); continue; }
-      // the consumer may transfer the yielded buffer to a worker: take the carry first
-      const out = { bytes: buf.subarray(start, lastNl + 1), byteOffset: carryOffset };
-      carry = buf.slice(lastNl + 1, end);
-      carryOffset += lastNl + 1 - start;
-      yield out;
+      const lastNl = buf.lastIndexOf(NL, have - 1);
+      if (lastNl < 0) continue; // a line longer than the buffer: read on (the buffer grows)
+      yield { bytes: buf.subarray(0, lastNl + 1), byteOffset: bufOffset };
+      buf.copyWithin(0, lastNl + 1, have);
+      bufOffset += lastNl + 1;
+      have -= lastNl + 1;
     }
   } finally {
     await fh.close();

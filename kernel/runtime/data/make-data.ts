@@ -119,16 +119,19 @@ async function tokenizeToFile(opts: MakeDataOptions, tokenizer: Tokenizer, tmpTo
   const clock = new PhaseClock();
   let lines = 0, tokens = 0, skipped = 0, bytesDone = 0;
   const skippedLines: BadLine[] = [];
-  const queue: Array<{ result: Promise<ChunkResult>; endByte: number }> = [];
+  // In-flight chunks each own a slot of shared input/output buffers, reused in turn.
+  const free: SharedSlot[] = Array.from({ length: 2 * pool.size }, () => new SharedSlot());
+  const queue: Array<{ result: Promise<ChunkResult>; endByte: number; slot: SharedSlot }> = [];
   const consume = async (): Promise<void> => {
-    const { result, endByte } = queue.shift()!;
+    const { result, endByte, slot } = queue.shift()!;
     const r = await result;
     if (r.error) throw new Error(r.error.message);
     skipped += r.skipped.length;
     for (const b of r.skipped) if (skippedLines.length < KEEP_SKIPPED) skippedLines.push(b);
-    fs.writeSync(fd, new Uint8Array(r.tokens.buffer, r.tokens.byteOffset, r.tokens.byteLength));
+    fs.writeSync(fd, new Uint8Array(slot.output.buffer, 0, r.tokens * 2));
+    free.push(slot);
     sizes.push(r.sizes);
-    tokens += r.tokens.length;
+    tokens += r.tokens;
     lines += r.lines;
     bytesDone = endByte;
     opts.onProgress?.(clock.event("tokenize", bytesDone, inputBytes, bytesDone, { lines, docs: sizes.length, tokens }));
@@ -136,13 +139,14 @@ async function tokenizeToFile(opts: MakeDataOptions, tokenizer: Tokenizer, tmpTo
   try {
     let id = 0, nextLine = 1;
     for await (const chunk of readLineChunks(opts.input, opts.chunkBytes ?? 1 << 20, opts.signal)) {
+      if (free.length === 0) await consume();
+      const slot = free.pop()!;
       const firstLine = nextLine;
       nextLine += countLines(chunk.bytes);
-      const endByte = chunk.byteOffset + chunk.bytes.length;
-      const result = pool.run({ id: id++, chunk, firstLine });
+      const job = { id: id++, chunk: { bytes: slot.load(chunk.bytes), byteOffset: chunk.byteOffset }, firstLine, output: slot.output };
+      const result = pool.run(job);
       result.catch(() => undefined); // rejections are seen when consumed; silence those never reached
-      queue.push({ result, endByte });
-      while (queue.length >= 2 * pool.size) await consume();
+      queue.push({ result, endByte: chunk.byteOffset + chunk.bytes.length, slot });
     }
     while (queue.length > 0) await consume();
   } finally {
@@ -150,6 +154,21 @@ async function tokenizeToFile(opts: MakeDataOptions, tokenizer: Tokenizer, tmpTo
     await pool.close();
   }
   return { sizes: sizes.toArray(), tokens, lines, skipped, skippedLines, mbPerSec: bytesDone / 1e6 / Math.max(1e-9, clock.elapsed()) };
+}
+
+/** Input bytes and output tokens of one in-flight chunk, shared with the worker that takes it. */
+class SharedSlot {
+  input = new Uint8Array(new SharedArrayBuffer(1));
+  output = new Uint16Array(new SharedArrayBuffer(2));
+  /** Copies a chunk in (growing both buffers as needed) and returns its view in shared memory. */
+  load(bytes: Uint8Array): Uint8Array {
+    if (this.input.length < bytes.length) {
+      this.input = new Uint8Array(new SharedArrayBuffer(bytes.length));
+      this.output = new Uint16Array(new SharedArrayBuffer(2 * (bytes.length + 1)));
+    }
+    this.input.set(bytes);
+    return this.input.subarray(0, bytes.length);
+  }
 }
 
 /** Pass 2: `repeat` copies of the documents, each in its own seeded order, read back from `tmpTokens`. */

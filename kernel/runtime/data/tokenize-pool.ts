@@ -10,13 +10,18 @@ import type { LineChunk } from "./jsonl";
 
 export type WorkerTokenizerSpec = { kind: "world"; tables: WorldTables } | { kind: "bytes" };
 export interface WorkerInit { tokenizer: WorkerTokenizerSpec; file: string; skipBad: boolean }
-export interface ChunkJob { id: number; chunk: LineChunk; firstLine: number }
+/**
+ * One chunk of whole lines. `chunk.bytes` and `output` live in SharedArrayBuffers owned by the
+ * caller and reused for later chunks (so nothing is allocated per chunk); output has room for
+ * chunk.bytes.length + 1 tokens.
+ */
+export interface ChunkJob { id: number; chunk: LineChunk; firstLine: number; output: Uint16Array }
 export interface BadLine { line: number; reason: string; message: string }
 export interface ChunkResult {
   id: number;
   lines: number;
-  /** Every document's tokens, each ending in token 0; sizes per document. */
-  tokens: Uint16Array;
+  /** output[0, tokens) holds every document's tokens, each ending in token 0; sizes per document. */
+  tokens: number;
   sizes: Int32Array;
   /** Lines skipped (skipBad); `error` is the first bad line when not skipping. */
   skipped: BadLine[];
@@ -37,7 +42,7 @@ export class TokenizePool {
 
   constructor(init: WorkerInit, size = Math.max(1, os.availableParallelism())) {
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(path.join(__dirname, "tokenize-worker.js"), { workerData: init });
+      const worker = new Worker(path.join(__dirname, "tokenize-worker.js"), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 } });
       const slot: Slot = { worker, pending: new Map() };
       worker.on("message", (r: ChunkResult) => {
         const p = slot.pending.get(r.id);
@@ -62,8 +67,7 @@ export class TokenizePool {
     const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     return new Promise((resolve, reject) => {
       slot.pending.set(job.id, { resolve, reject });
-      // the chunk's bytes move to the worker (no copy); main keeps nothing of them
-      slot.worker.postMessage(job, [job.chunk.bytes.buffer as ArrayBuffer]);
+      slot.worker.postMessage(job);
     });
   }
 

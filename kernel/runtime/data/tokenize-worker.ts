@@ -13,10 +13,9 @@ const tokenizer = init.tokenizer.kind === "world" ? new WorldTokenizer(init.toke
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(1 << 16);
 
-function tokenizeChunk({ id, chunk, firstLine }: ChunkJob): ChunkResult {
+function tokenizeChunk({ id, chunk, firstLine, output: tokens }: ChunkJob): ChunkResult {
   // Text bytes never exceed the JSON line's bytes, and a document has at most one token per
-  // text byte plus its end token, so the chunk length bounds the output.
-  const tokens = new Uint16Array(chunk.bytes.length + 1);
+  // text byte plus its end token, so chunk length + 1 bounds the output.
   const sizes: number[] = [];
   const skipped: BadLine[] = [];
   let out = 0;
@@ -42,10 +41,10 @@ function tokenizeChunk({ id, chunk, firstLine }: ChunkJob): ChunkResult {
     tokens[out++] = END_OF_DOC;
     sizes.push(out - start);
   });
-  return { id, lines, tokens: tokens.slice(0, out), sizes: Int32Array.from(sizes), skipped, error };
+  return { id, lines, tokens: out, sizes: Int32Array.from(sizes), skipped, error };
 }
 
 parentPort!.on("message", (job: ChunkJob) => {
   const r = tokenizeChunk(job);
-  parentPort!.postMessage(r, [r.tokens.buffer as ArrayBuffer, r.sizes.buffer as ArrayBuffer]);
+  parentPort!.postMessage(r, [r.sizes.buffer as ArrayBuffer]);
 });

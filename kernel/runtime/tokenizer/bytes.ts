@@ -20,7 +20,7 @@ export class ByteTokenizer implements Tokenizer {
   }
 
   /** Encodes bytes[start, end) into out from outPos; returns the new end of out. */
-  encodeBytesInto(bytes: Uint8Array, start: number, end: number, out: Int32Array | Uint16Array, outPos: number): number {
+  encodeBytesInto(bytes: Uint8Array, start: number, end: number, out: Uint16Array, outPos: number): number {
     for (let i = start; i < end; i++) out[outPos++] = bytes[i] + 1;
     return outPos;
   }

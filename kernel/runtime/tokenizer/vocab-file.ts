@@ -3,8 +3,11 @@
 // encoded, so '\x80' is C2 80); a bytes literal b'..' escapes raw bytes.
 import * as fs from "node:fs";
 
-/** Token bytes indexed by id; index 0 (end of document) is empty. */
-export interface Vocab { file: string; tokens: Uint8Array[] }
+/**
+ * Token bytes by id, packed: token i is bytes[starts[i] .. starts[i+1]); id 0 (end of
+ * document) is empty. Packed because 65k small arrays cost tens of MB of heap.
+ */
+export interface Vocab { file: string; bytes: Uint8Array; starts: Int32Array }
 
 export class VocabError extends Error {}
 
@@ -15,10 +18,13 @@ export function readVocabFile(file: string): Vocab {
 }
 
 export function parseVocab(text: string, file = "<vocab>"): Vocab {
-  const tokens: Uint8Array[] = [new Uint8Array(0)];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i];
+  const sink = new ByteSink(text.length);
+  const starts: number[] = [0, 0];
+  for (let i = 0, pos = 0; pos < text.length; i++) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) nl = text.length;
+    const line = text.slice(pos, nl > pos && text[nl - 1] === "\r" ? nl - 1 : nl);
+    pos = nl + 1;
     if (line === "") continue;
     const where = `${file}:${i + 1}`;
     const first = line.indexOf(" ");
@@ -27,13 +33,30 @@ export function parseVocab(text: string, file = "<vocab>"): Vocab {
     const id = Number(line.slice(0, first));
     const length = Number(line.slice(last + 1));
     if (!Number.isInteger(id) || id < 1) throw new VocabError(`${where}: bad token id ${JSON.stringify(line.slice(0, first))}`);
-    if (id !== tokens.length) throw new VocabError(`${where}: token id ${id} out of order (expected ${tokens.length})`);
+    if (id !== starts.length - 1) throw new VocabError(`${where}: token id ${id} out of order (expected ${starts.length - 1})`);
     const bytes = parsePyLiteral(line.slice(first + 1, last), where);
     if (bytes.length !== length) throw new VocabError(`${where}: literal has ${bytes.length} bytes but the line says ${length}`);
-    tokens.push(bytes);
+    sink.push(bytes);
+    starts.push(sink.length);
   }
-  if (tokens.length < 257) throw new VocabError(`${file}: only ${tokens.length - 1} tokens; a World vocab has all 256 single bytes and more`);
-  return { file, tokens };
+  if (starts.length < 258) throw new VocabError(`${file}: only ${starts.length - 2} tokens; a World vocab has all 256 single bytes and more`);
+  return { file, bytes: sink.toArray(), starts: Int32Array.from(starts) };
+}
+
+class ByteSink {
+  private buf: Uint8Array;
+  length = 0;
+  constructor(capacity: number) { this.buf = new Uint8Array(Math.max(16, capacity)); }
+  push(b: Uint8Array): void {
+    if (this.length + b.length > this.buf.length) {
+      const next = new Uint8Array(2 * (this.length + b.length));
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+  toArray(): Uint8Array { return this.buf.slice(0, this.length); }
 }
 
 /** Bytes of a Python str/bytes repr literal. */

@@ -11,6 +11,8 @@ export interface WorldTables {
   file: string;
   /** Node of each single byte (depth-1 nodes; root is node 0). */
   root: Int32Array;
+  /** Node of each two-byte prefix b0·256+b1, 0 when none: skips two hash probes per token. */
+  pair: Int32Array;
   /** Hash slots: key = node·256 + byte + 1 (0 = empty), value = child node. */
   keys: Int32Array;
   children: Int32Array;
@@ -29,25 +31,26 @@ function shared<T extends Int32Array | Uint8Array>(ctor: { new (b: SharedArrayBu
 }
 
 export function buildWorldTables(vocab: Vocab): WorldTables {
-  const { tokens } = vocab;
-  let total = 0;
-  for (const t of tokens) total += t.length;
+  const count = vocab.starts.length - 1;
+  const total = vocab.bytes.length;
   const bytes = shared(Uint8Array, total);
-  const starts = shared(Int32Array, tokens.length + 1);
-  for (let i = 0, o = 0; i < tokens.length; i++) { starts[i] = o; bytes.set(tokens[i], o); o += tokens[i].length; starts[i + 1] = o; }
+  bytes.set(vocab.bytes);
+  const starts = shared(Int32Array, count + 1);
+  starts.set(vocab.starts);
 
-  // Worst case one node per token byte; the hash holds one entry per non-root edge.
+  // The hash holds one entry per non-root edge: at most one per token byte.
   const hashBits = Math.max(10, Math.ceil(Math.log2(total * 2 + 1)));
   const keys = shared(Int32Array, 1 << hashBits);
   const children = shared(Int32Array, 1 << hashBits);
   const root = shared(Int32Array, 256);
-  const tokenOfNode: number[] = [0];
+  // Worst case one node per token byte, plus the root.
+  const tokenOfNode = new Int32Array(total + 1);
   let nodes = 1;
   const shift = 32 - hashBits;
   const mask = (1 << hashBits) - 1;
   const child = (node: number, b: number, create: boolean): number => {
     if (node === 0) {
-      if (root[b] === 0 && create) { root[b] = nodes++; tokenOfNode.push(0); }
+      if (root[b] === 0 && create) root[b] = nodes++;
       return root[b];
     }
     const key = node * 256 + b + 1;
@@ -55,14 +58,14 @@ export function buildWorldTables(vocab: Vocab): WorldTables {
       if (keys[h] === key) return children[h];
       if (keys[h] === 0) {
         if (!create) return 0;
-        keys[h] = key; children[h] = nodes++; tokenOfNode.push(0);
+        keys[h] = key; children[h] = nodes++;
         return children[h];
       }
     }
   };
-  for (let id = 1; id < tokens.length; id++) {
+  for (let id = 1; id < count; id++) {
     let node = 0;
-    for (const b of tokens[id]) node = child(node, b, true);
+    for (let i = starts[id]; i < starts[id + 1]; i++) node = child(node, bytes[i], true);
     if (tokenOfNode[node] !== 0) throw new Error(`${vocab.file}: token ${id} has the same bytes as token ${tokenOfNode[node]}`);
     tokenOfNode[node] = id;
   }
@@ -71,8 +74,10 @@ export function buildWorldTables(vocab: Vocab): WorldTables {
     if (root[b] === 0 || tokenOfNode[root[b]] === 0) throw new Error(`${vocab.file}: no single-byte token for byte 0x${b.toString(16)}; encoding could fail`);
   }
   const nodeToken = shared(Int32Array, nodes);
-  nodeToken.set(tokenOfNode);
-  return { file: vocab.file, root, keys, children, hashBits, nodeToken, bytes, starts };
+  nodeToken.set(tokenOfNode.subarray(0, nodes));
+  const pair = shared(Int32Array, 65536);
+  for (let b0 = 0; b0 < 256; b0++) for (let b1 = 0; b1 < 256; b1++) pair[b0 * 256 + b1] = child(root[b0], b1, false);
+  return { file: vocab.file, root, pair, keys, children, hashBits, nodeToken, bytes, starts };
 }
 
 export class WorldTokenizer implements Tokenizer {
@@ -91,13 +96,19 @@ export class WorldTokenizer implements Tokenizer {
 
   encode(text: string): Int32Array {
     const bytes = utf8Encode(text);
-    const ids = new Int32Array(bytes.length);
-    return ids.slice(0, this.encodeBytesInto(bytes, 0, bytes.length, ids, 0));
+    const ids = new Uint16Array(bytes.length);
+    const n = this.encodeBytesInto(bytes, 0, bytes.length, ids, 0);
+    const out = new Int32Array(n);
+    out.set(ids.subarray(0, n));
+    return out;
   }
 
-  /** Encodes bytes[start, end) into out from outPos; returns the new end of out (needs room for end-start ids). */
-  encodeBytesInto(bytes: Uint8Array, start: number, end: number, out: Int32Array | Uint16Array, outPos: number): number {
-    const { root, keys, children, nodeToken, hashBits } = this.tables;
+  /**
+   * Encodes bytes[start, end) into out from outPos; returns the new end of out (needs room for
+   * end-start ids). Uint16Array only (ids < 65536), which keeps this hot loop monomorphic.
+   */
+  encodeBytesInto(bytes: Uint8Array, start: number, end: number, out: Uint16Array, outPos: number): number {
+    const { root, pair, keys, children, nodeToken, hashBits } = this.tables;
     const shift = 32 - hashBits;
     const mask = (1 << hashBits) - 1;
     let p = start;
@@ -106,7 +117,17 @@ export class WorldTokenizer implements Tokenizer {
       let node = root[bytes[p]];
       let best = nodeToken[node];
       let bestEnd = p + 1;
-      for (let q = p + 1; q < end; ) {
+      let q = p + 1;
+      if (q < end) {
+        const n2 = pair[(bytes[p] << 8) | bytes[q]];
+        if (n2 !== 0) {
+          node = n2;
+          q++;
+          const t = nodeToken[node];
+          if (t !== 0) { best = t; bestEnd = q; }
+        } else q = end; // no token continues this byte
+      }
+      while (q < end) {
         const key = node * 256 + bytes[q] + 1;
         let h = Math.imul(key, HASH_MUL) >>> shift;
         let k = keys[h];
