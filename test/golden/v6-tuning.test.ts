@@ -66,6 +66,23 @@ test("v6: a batch of two different sequences sums their gradients; ignored targe
   } finally { model.dispose(); }
 });
 
+test("v6: recomputing layers (RWKV_ACT_CACHE_MB 0, 2) gives bit-identical results to keeping them", { skip }, async () => {
+  const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init"), { inputs, targets, T } = sample(g);
+  const saved = process.env.RWKV_ACT_CACHE_MB;
+  try {
+    const kept = await lossGrad(model, inputs, targets, 1, T, s0, true);
+    for (const mb of ["0", "2"]) {  // a golden layer's activations take ~1.1 MB: none kept, one kept
+      process.env.RWKV_ACT_CACHE_MB = mb;
+      const r = await lossGrad(model, inputs, targets, 1, T, s0, true);
+      assert.equal(r.lossSum, kept.lossSum, `cache ${mb} MB: loss`);
+      assert.equal(maxAbsDiff(r.grad, kept.grad), 0, `cache ${mb} MB: gradient`);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.RWKV_ACT_CACHE_MB; else process.env.RWKV_ACT_CACHE_MB = saved;
+    model.dispose();
+  }
+});
+
 test("v6: lossAndGrad stops with an AbortError when the cancel flag is set", { skip }, async () => {
   const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init"), { inputs, targets, T } = sample(g);
   try {

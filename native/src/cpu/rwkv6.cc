@@ -2,12 +2,14 @@
 // bf16/fp32 as stored; small vectors are copied to fp32), sequence and RNN forward, and the
 // state-tuning loss with its gradient w.r.t. each layer's initial wkv state (spec §3.1, §3.4).
 //
-// Training is memory-frugal like PEFT's --grad_cp 1: the forward keeps only each layer's input
-// [B·T, C]; the backward recomputes one layer's activations at a time and propagates input
-// gradients only (every weight is frozen).
+// Training is memory-frugal like PEFT's --grad_cp 1: the forward keeps each layer's input [B·T, C]
+// (plus the full activations of as many top layers as fit RWKV_ACT_CACHE_MB); the backward
+// recomputes the other layers one at a time and propagates input gradients only (all weights frozen).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,14 @@ void mul(int M, const float* A, int lda, const Mat& W, bool trans, float* C, int
 template <class F>
 void per_row(int M, F&& f) {
   parallel_for(M, [&](long b, long e) { for (long m = b; m < e; ++m) f(size_t(m)); }, 4);
+}
+
+// Memory that state tuning may spend on keeping layer activations instead of recomputing them:
+// RWKV_ACT_CACHE_MB, default 512 MiB (0 = recompute every layer, the most frugal).
+size_t activation_cache_bytes() {
+  const char* env = std::getenv("RWKV_ACT_CACHE_MB");
+  const long mb = env && *env ? std::strtol(env, nullptr, 10) : 512;
+  return size_t(std::max(0L, mb)) << 20;
 }
 
 inline float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
@@ -150,6 +160,12 @@ struct Acts {
     kk.resize(size_t(M) * F);
     if (training) ckpt.resize(ws.checkpoint_floats());
   }
+  size_t bytes() const {
+    size_t n = 0;
+    for (auto* b : {&xa, &dlt, &m1, &mix, &xi, &r, &k, &v, &w, &wl, &dech, &gpre, &y, &yn, &ckpt, &xmid, &xf, &fdl, &kr, &kk, &vv, &rr})
+      n += b->size();
+    return n * sizeof(float);
+  }
 };
 
 class Rwkv6 final : public Model {
@@ -253,7 +269,16 @@ class Rwkv6 final : public Model {
     check_tokens(inputs, M, "loss_and_grad inputs");
     const size_t MC = size_t(M) * C, HNN = size_t(cfg_.n_head) * cfg_.head_size * cfg_.head_size;
     const Wkv6Shape ws = shape(B, T);
-    Acts a(B, T, C, cfg_.dim_ffn, Dm_, Dd_, ws, true);
+    const int F = cfg_.dim_ffn;
+    // Layers from the top down keep their forward activations while they fit the cache budget;
+    // the others share one scratch and are recomputed in the backward (bit-identical results).
+    std::deque<Acts> pool;
+    pool.emplace_back(B, T, C, F, Dm_, Dd_, ws, true);
+    const int keep = int(std::min<size_t>(L, activation_cache_bytes() / pool.front().bytes()));
+    std::vector<Acts*> kept(L, nullptr);
+    for (int l = L - 1; l >= L - keep; --l) kept[l] = l == L - 1 ? &pool.front() : &pool.emplace_back(B, T, C, F, Dm_, Dd_, ws, true);
+    Acts* scratch = keep == L ? nullptr : keep == 0 ? &pool.front() : &pool.emplace_back(B, T, C, F, Dm_, Dd_, ws, true);
+
     std::vector<float> xs(size_t(L + 1) * MC);  // the input of every layer, and the final output
     std::vector<float> st(B * HNN);
     auto start_state = [&](int l) { for (int b = 0; b < B; ++b) std::memcpy(&st[b * HNN], s0 + l * HNN, HNN * sizeof(float)); };
@@ -264,7 +289,8 @@ class Rwkv6 final : public Model {
       float* x = xs.data() + (l + 1) * MC;
       std::memcpy(x, x - MC, MC * sizeof(float));
       start_state(l);
-      time_mix(l, B, T, x, nullptr, st.data(), a, false);
+      Acts& a = kept[l] ? *kept[l] : *scratch;
+      time_mix(l, B, T, x, nullptr, st.data(), a, kept[l] != nullptr);
       channel_mix(l, B, T, x, nullptr, a);
     }
 
@@ -272,18 +298,22 @@ class Rwkv6 final : public Model {
     HeadLossScale scale;
     scale.ce_grad_scale = n_targets ? 1.f / float(n_targets) : 0.f;
     scale.l2wrap_scale = opt.l2wrap ? 1e-4f / float(M) : 0.f;
-    std::vector<float> dx(MC), xl(MC);
+    std::vector<float> dx(MC), xl(keep == L ? 0 : MC);
     const HeadLossSum loss = head_loss(M, C, xs.data() + L * MC, head_, targets, scale, dx.data(), cancel);
 
-    Grads g(M, C, cfg_.dim_ffn, Dm_, Dd_, B * HNN);
+    Grads g(M, C, F, Dm_, Dd_, B * HNN);
     for (int l = L - 1; l >= 0; --l) {
       check_cancel(cancel);
       const float* x_in = xs.data() + l * MC;
-      std::memcpy(xl.data(), x_in, MC * sizeof(float));
-      start_state(l);
-      time_mix(l, B, T, xl.data(), nullptr, st.data(), a, true);
-      channel_mix(l, B, T, xl.data(), nullptr, a);
-      backward(l, B, T, x_in, a, dx.data(), g, /*need_dx=*/l > 0);
+      Acts* a = kept[l];
+      if (!a) {
+        a = scratch;
+        std::memcpy(xl.data(), x_in, MC * sizeof(float));
+        start_state(l);
+        time_mix(l, B, T, xl.data(), nullptr, st.data(), *a, true);
+        channel_mix(l, B, T, xl.data(), nullptr, *a);
+      }
+      backward(l, B, T, x_in, *a, dx.data(), g, /*need_dx=*/l > 0);
       float* gs = grad_s0 + l * HNN;
       std::fill(gs, gs + HNN, 0.f);
       for (int b = 0; b < B; ++b)
