@@ -16,9 +16,14 @@ struct QuantOptions { Quant quant = Quant::None; };
 std::unique_ptr<rwkv::Model> make_model_cuda(const rwkv::Config& cfg, const rwkv::TensorMap& tensors,
                                              const QuantOptions& quant = {});
 
-// Bytes of GPU memory: what the process allocated at its peak and now (cudaMemGetInfo based).
+// GPU memory: free/total of the device (cudaMemGetInfo), and the most bytes this backend's buffers
+// held at once since the last reset_peak_memory().
 struct MemoryStats { size_t free = 0, total = 0, peak_used = 0; };
 MemoryStats memory_stats();
 void reset_peak_memory();
+
+// Seconds per call of the backend's GEMM on random data: C[M,N] = A[M,K]·Wᵀ with fp32 A and a bf16
+// (or quantised) W [N,K], averaged over `reps` calls after one warm-up (benchmarks only).
+double time_gemm(int M, int N, int K, Quant quant, int reps);
 
 }  // namespace rwkv::cuda

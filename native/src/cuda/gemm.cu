@@ -1,0 +1,79 @@
+#include <mma.h>
+
+#include "cuda/gemm.cuh"
+
+namespace rwkv::cuda {
+namespace {
+
+using namespace nvcuda;
+
+// 64×64 output tile per block of 4 warps (2×2, each 32×32 = 2×2 WMMA tiles), K in steps of 32.
+// Tiles are staged in shared memory as bf16 (zero-padded at the edges, so any M, N, K works).
+constexpr int BM = 64, BN = 64, BK = 32, kThreads = 128;
+constexpr int LDS = BK + 8;   // bf16 row stride: multiple of 8 and 32-byte aligned 16-row steps
+constexpr int LDC = BN + 4;   // fp32 row stride of the output staging tile
+
+__global__ void __launch_bounds__(kThreads)
+gemm_wmma(int M, int N, int K, const float* __restrict__ A, int lda, DeviceWeight W, bool trans_b,
+          float* __restrict__ C, int ldc, float beta) {
+  __shared__ __align__(32) __nv_bfloat16 As[BM][LDS];
+  __shared__ __align__(32) __nv_bfloat16 Bs[BN][LDS];  // [n][k] = column-major K×N tile
+  __shared__ __align__(32) float Cs[BM][LDC];
+  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN, tid = threadIdx.x;
+  const int warp = tid / 32, wm = warp / 2, wn = warp % 2;
+
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.f);
+
+  for (int k0 = 0; k0 < K; k0 += BK) {
+    for (int e = tid; e < BM * BK; e += kThreads) {  // k fastest: coalesced rows of A
+      const int r = e / BK, c = e % BK, m = m0 + r, k = k0 + c;
+      As[r][c] = __float2bfloat16(m < M && k < K ? A[long(m) * lda + k] : 0.f);
+    }
+    if (trans_b) {
+      for (int e = tid; e < BN * BK; e += kThreads) {  // W [N,K]: k fastest
+        const int r = e / BK, c = e % BK, n = n0 + r, k = k0 + c;
+        Bs[r][c] = __float2bfloat16(n < N && k < K ? weight_at(W, long(n) * W.cols + k) : 0.f);
+      }
+    } else {
+      for (int e = tid; e < BN * BK; e += kThreads) {  // W [K,N]: n fastest
+        const int r = e % BN, c = e / BN, n = n0 + r, k = k0 + c;
+        Bs[r][c] = __float2bfloat16(n < N && k < K ? weight_at(W, long(k) * W.cols + n) : 0.f);
+      }
+    }
+    __syncthreads();
+    for (int kk = 0; kk < BK; kk += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa[2];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> fb[2];
+      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(fa[i], &As[wm * 32 + i * 16][kk], LDS);
+      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(fb[j], &Bs[wn * 32 + j * 16][kk], LDS);
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j)
+      wmma::store_matrix_sync(&Cs[wm * 32 + i * 16][wn * 32 + j * 16], acc[i][j], LDC, wmma::mem_row_major);
+  __syncthreads();
+  for (int e = tid; e < BM * BN; e += kThreads) {
+    const int r = e / BN, c = e % BN, m = m0 + r, n = n0 + c;
+    if (m < M && n < N) {
+      float* out = C + long(m) * ldc + n;
+      *out = beta != 0.f ? *out + Cs[r][c] : Cs[r][c];
+    }
+  }
+}
+
+}  // namespace
+
+void gemm(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, bool trans_b, float* C, int ldc,
+          float beta, cudaStream_t stream) {
+  if (M <= 0 || N <= 0) return;
+  const dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
+  gemm_wmma<<<grid, kThreads, 0, stream>>>(M, N, K, A, lda, W, trans_b, C, ldc, beta);
+  check_launch("gemm_wmma");
+}
+
+}  // namespace rwkv::cuda

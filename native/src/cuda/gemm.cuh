@@ -1,0 +1,20 @@
+// GEMMs of the CUDA backend: fp32 activations times a frozen weight (bf16 or nf4/int8, dequantised
+// while loading the tile), bf16 tensor cores (WMMA 16×16×16) with fp32 accumulation.
+#pragma once
+#include "cuda/weight.cuh"
+
+namespace rwkv::cuda {
+
+// C[M,N] = A[M,K] · op(W) + beta·C, op(W) = Wᵀ when trans_b (W stored [N,K], an nn.Linear weight)
+// and W otherwise (W stored [K,N]). Same contract as the CPU rwkv::matmul; beta is 0 or 1.
+void gemm(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, bool trans_b, float* C,
+          int ldc, float beta, cudaStream_t stream);
+
+// Whole-weight convenience: N and K come from the weight's shape.
+inline void gemm(int M, const float* A, const DeviceWeight& W, bool trans_b, float* C, float beta,
+                 cudaStream_t stream) {
+  const int N = trans_b ? W.rows : W.cols, K = trans_b ? W.cols : W.rows;
+  gemm(M, N, K, A, K, W, trans_b, C, N, beta, stream);
+}
+
+}  // namespace rwkv::cuda

@@ -1,0 +1,49 @@
+#include <vector>
+
+#include "cuda/quant.cuh"
+#include "cuda/weights.cuh"
+
+namespace rwkv::cuda {
+
+const float* WeightStore::vec(const TensorView& t) {
+  const std::vector<float> host = t.to_f32();
+  f32_.emplace_back(host.size());
+  check(cudaMemcpy(f32_.back().get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice), "upload");
+  bytes_ += host.size() * sizeof(float);
+  return f32_.back().get();
+}
+
+const __nv_bfloat16* WeightStore::bf16(const TensorView& t) {
+  const size_t n = size_t(t.numel());
+  bf16_.emplace_back(n);
+  if (t.dtype == DType::BF16) {
+    check(cudaMemcpy(bf16_.back().get(), t.data, n * 2, cudaMemcpyHostToDevice), "upload");
+  } else {
+    std::vector<uint16_t> host(n);
+    for (size_t i = 0; i < n; ++i) host[i] = f32_to_bf16(t.at(long(i)));
+    check(cudaMemcpy(bf16_.back().get(), host.data(), n * 2, cudaMemcpyHostToDevice), "upload");
+  }
+  bytes_ += n * 2;
+  return bf16_.back().get();
+}
+
+DeviceWeight WeightStore::matrix(const TensorView& t, Quant q) {
+  if (t.shape.size() != 2) throw RwkvError("CUDA model: expected a matrix");
+  const int rows = int(t.shape[0]), cols = int(t.shape[1]);
+  if (q == Quant::None) {
+    DeviceWeight w;
+    w.rows = rows; w.cols = cols; w.bf16 = bf16(t);
+    return w;
+  }
+  const __nv_bfloat16* src = bf16(t);  // staged as bf16, quantised, then freed
+  codes_.emplace_back();
+  f32_.emplace_back();
+  const DeviceWeight w = quantize(src, rows, cols, q, codes_.back(), f32_.back(), s_);
+  check(cudaStreamSynchronize(s_), "quantize");
+  bf16_.pop_back();
+  bytes_ -= size_t(t.numel()) * 2;
+  bytes_ += codes_.back().size() + f32_.back().size() * sizeof(float);
+  return w;
+}
+
+}  // namespace rwkv::cuda
