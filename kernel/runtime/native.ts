@@ -81,6 +81,11 @@ export interface NativeAddon {
   mmapFile(path: string): ArrayBuffer;
   /** Synchronous GEMM on caller-owned arrays, for tests and benchmarks. */
   matmul(args: MatmulArgs): void;
+  /** GPU memory in bytes: the device's free/total and the CUDA backend's peak allocation since the last reset (zeros without CUDA). */
+  cudaMemoryStats(): { free: number; total: number; peakUsed: number };
+  cudaResetPeakMemory(): void;
+  /** Seconds per call of the CUDA GEMM (fp32 A [M,K] · bf16/quantised Wᵀ [N,K]) on random data; throws without CUDA. */
+  cudaTimeGemm(args: { M: number; N: number; K: number; quant?: "none" | "nf4" | "int8"; reps?: number }): number;
   [name: string]: unknown;
 }
 
