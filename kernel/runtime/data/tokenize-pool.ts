@@ -42,7 +42,7 @@ export class TokenizePool {
 
   constructor(init: WorkerInit, size = Math.max(1, os.availableParallelism())) {
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(path.join(__dirname, "tokenize-worker.js"), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 } });
+      const worker = new Worker(path.join(__dirname, "tokenize-worker.js"), { workerData: init });
       const slot: Slot = { worker, pending: new Map() };
       worker.on("message", (r: ChunkResult) => {
         const p = slot.pending.get(r.id);
