@@ -1,0 +1,48 @@
+// Next-token sampling: temperature, top-k and nucleus (top-p) over softmax probabilities, driven by
+// a seeded generator so a run is repeatable.
+import { seededRandom } from "../data/random";
+
+export interface SamplingOptions { temperature: number; topP: number; topK: number }
+
+export function checkSampling(o: SamplingOptions): void {
+  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) throw new RangeError(`temperature must be ≥ 0, got ${o.temperature}`);
+  if (!(o.topP > 0 && o.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
+  if (!Number.isInteger(o.topK) || o.topK < 0) throw new RangeError(`topK must be an integer ≥ 0 (0 = off), got ${o.topK}`);
+}
+
+/** A uniform [0,1) stream; seeded when a seed is given, else from the clock. */
+export function samplerRandom(seed?: number): () => number {
+  return seededRandom(seed ?? Math.floor(Math.random() * 2 ** 32), 0x5a3d);
+}
+
+function argmax(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+/** Picks a token id from logits [V]. temperature 0 = greedy. */
+export function sampleToken(logits: Float32Array, o: SamplingOptions, rand: () => number): number {
+  if (o.temperature === 0 || o.topK === 1) return argmax(logits);
+  const V = logits.length;
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
+  const p = new Float64Array(V);
+  let sum = 0;
+  for (let i = 0; i < V; i++) { p[i] = Math.exp((logits[i] - max) / o.temperature); sum += p[i]; }
+  // Candidates by descending probability; ties broken by id so the order is deterministic.
+  const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b] - p[a] || a - b);
+  const limit = o.topK > 0 ? Math.min(o.topK, V) : V;
+  let kept = 0, mass = 0;
+  while (kept < limit) {
+    mass += p[order[kept]] / sum;
+    kept++;
+    if (mass >= o.topP) break;
+  }
+  let r = rand() * mass * sum;
+  for (let j = 0; j < kept; j++) {
+    r -= p[order[j]];
+    if (r < 0) return order[j];
+  }
+  return order[kept - 1];
+}

@@ -1,0 +1,43 @@
+// Shared types of state tuning: one record per optimizer step and the Tuner's options.
+import type { State } from "../model/state";
+
+/** What one optimizer step did; the Tuner's history is a list of these. */
+export interface StepRecord {
+  /** 1-based index of the step just taken. */
+  step: number;
+  /** Mean next-token cross entropy of the step's batch (before the update). */
+  loss: number;
+  /** Learning rate used for the update. */
+  lr: number;
+  /** Global L2 norm of the gradient over all layers' wkv state, before clipping. */
+  gradNorm: number;
+  /** Target tokens that entered the loss this step. */
+  tokens: number;
+  tokensPerSecond: number;
+  /** Wall time of this step. */
+  elapsedMs: number;
+}
+
+export type LrSchedule = "cos" | "exp";
+export type SamplerKind = "pad" | "random";
+
+export interface TunerOptions {
+  ctxLen: number;
+  microBsz: number;
+  lrInit: number;
+  lrFinal: number;
+  lrSchedule: LrSchedule;
+  warmupSteps: number;
+  totalSteps: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Global L2-norm clip; 0 disables. */
+  gradClip: number;
+  l2wrap: boolean;
+  sampler: SamplerKind;
+  seed: number;
+  /** Steps per mini-epoch for the pad sampler (defaults to totalSteps). */
+  epochSteps?: number;
+  initState?: State;
+}
