@@ -1,0 +1,19 @@
+import type { DType, Tensor } from "../tensor";
+
+export interface TensorEntry { name: string; dtype: DType; shape: number[] }
+
+/** A checkpoint opened for reading; tensor bytes are read only when asked for. */
+export interface Checkpoint {
+  readonly path: string;
+  readonly format: "pth" | "safetensors";
+  /** safetensors `__metadata__` (empty for .pth). */
+  readonly metadata: Record<string, string>;
+  keys(): string[];
+  has(name: string): boolean;
+  entry(name: string): TensorEntry;
+  read(name: string): Tensor;
+  close(): void;
+}
+
+/** A tensor to write whose bytes may be produced only when the writer reaches it. */
+export interface TensorSource { dtype: DType; shape: readonly number[]; data: Uint8Array | (() => Uint8Array) }
