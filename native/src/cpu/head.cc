@@ -8,6 +8,7 @@
 #include "cpu/gemm.h"
 #include "cpu/norm.h"
 #include "cpu/threadpool.h"
+#include "cpu/vmath.h"
 
 namespace rwkv {
 namespace {
@@ -16,20 +17,39 @@ namespace {
 // GEMMs run near peak while the logits of a whole batch never exist at once.
 constexpr long kBlockLogits = 16l << 20;
 
+constexpr int kLanes = 8;  // independent partial results, so the reductions vectorise
+
+float max_of(int n, const float* z) {
+  float acc[kLanes];
+  std::fill(acc, acc + kLanes, z[0]);
+  int v = 0;
+  for (; v + kLanes <= n; v += kLanes)
+    for (int u = 0; u < kLanes; ++u) acc[u] = std::max(acc[u], z[v + u]);
+  for (; v < n; ++v) acc[0] = std::max(acc[0], z[v]);
+  return *std::max_element(acc, acc + kLanes);
+}
+
+double sum_of(int n, const float* z) {
+  double acc[kLanes] = {};
+  int v = 0;
+  for (; v + kLanes <= n; v += kLanes)
+    for (int u = 0; u < kLanes; ++u) acc[u] += z[v + u];
+  for (; v < n; ++v) acc[0] += z[v];
+  double s = 0;
+  for (double a : acc) s += a;
+  return s;
+}
+
 // Turns one row of logits into its gradient in place; returns the row's CE (0 when ignored).
 double row_loss_grad(int V, float* z, int32_t target, const HeadLossScale& s, bool want_grad) {
-  int arg = 0;
-  for (int v = 1; v < V; ++v) if (z[v] > z[arg]) arg = v;
-  const float mx = z[arg];
+  const float mx = max_of(V, z);
+  const int arg = int(std::find(z, z + V, mx) - z);  // first maximum, as torch's argmax
   double ce = 0;
   if (target != kIgnoreTarget) {
     const float zt = z[target];
-    double sum = 0;
-    if (want_grad) {  // keep exp(z − max) in z: the softmax is that divided by the sum
-      for (int v = 0; v < V; ++v) { z[v] = std::exp(z[v] - mx); sum += z[v]; }
-    } else {
-      for (int v = 0; v < V; ++v) sum += std::exp(z[v] - mx);
-    }
+    // z ← exp(z − max); the softmax is that divided by its sum.
+    for (int v = 0; v < V; ++v) z[v] = vmath::exp(z[v] - mx);
+    const double sum = sum_of(V, z);
     ce = mx + std::log(sum) - zt;
     if (want_grad) {
       const float scale = float(s.ce_grad_scale / sum);

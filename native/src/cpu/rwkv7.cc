@@ -13,6 +13,7 @@
 #include "cpu/model.h"
 #include "cpu/norm.h"
 #include "cpu/threadpool.h"
+#include "cpu/vmath.h"
 #include "cpu/wkv7.h"
 
 namespace rwkv {
@@ -75,8 +76,21 @@ struct Acts {
   Buf x_in, xa, r, k0, v_pre, k, v, kh, knorm, what, z, hw, alpha, gg, g, nu, y, u, beta, x2, xf, hpre;
 };
 
-inline float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
-inline float softplus(float x) { return x > 20.f ? x : std::log1p(std::exp(x)); }
+using vmath::sigmoid;
+
+// Row kernels with __restrict parameters so their loops vectorise (GCC honours restrict on
+// function parameters).
+// z ← z + w0;  ŵ = −softplus(−z) − 0.5 (the decay soft clamp, spec §1.3 step 7).
+inline void decay_input(int C, float* __restrict z, const float* __restrict w0, float* __restrict w_hat) {
+  for (int c = 0; c < C; ++c) {
+    z[c] += w0[c];
+    w_hat[c] = -vmath::softplus(-z[c]) - 0.5f;
+  }
+}
+// x ← σ(x + bias)
+inline void bias_sigmoid(int C, float* __restrict x, const float* __restrict bias) {
+  for (int c = 0; c < C; ++c) x[c] = sigmoid(x[c] + bias[c]);
+}
 
 // out[t] = x[t] + (prev[t] − x[t])·μ with prev[t] = x[t−1] inside each of the B sequences and
 // prev[0] = x0[b] (nullptr = zeros: training and a fresh state).
@@ -265,7 +279,7 @@ void Rwkv7::layer_forward(int l, int B, int T, float* x, float* vfirst, const fl
     matmul(m, lora.data(), L.v2, false, A.nu.data(), 0.f);
   }
   matmul(m, mixed(L.mu_w), L.w1, false, A.hw.data(), 0.f);
-  map_inplace(A.hw, [](float h, long) { return std::tanh(h); });
+  map_inplace(A.hw, [](float h, long) { return vmath::tanh(h); });
   matmul(m, A.hw.data(), L.w2, false, A.z.data(), 0.f);
   matmul(m, mixed(L.mu_a), L.a1, false, lora.data(), 0.f);
   matmul(m, lora.data(), L.a2, false, A.alpha.data(), 0.f);
@@ -276,21 +290,18 @@ void Rwkv7::layer_forward(int l, int B, int T, float* x, float* vfirst, const fl
   Buf a_op(MC), b_op(MC);
   for_rows(M, [&](long r) {
     const long o = r * C;
+    decay_input(C, A.z.data() + o, L.w0.data(), A.what.data() + o);
+    bias_sigmoid(C, A.alpha.data() + o, L.a0.data());
+    if (L.value_residual) bias_sigmoid(C, A.nu.data() + o, L.v0.data());
     for (int c = 0; c < C; ++c) {
-      const float z = A.z[o + c] + L.w0[c];
-      A.z[o + c] = z;
-      A.what[o + c] = -softplus(-z) - 0.5f;
-      const float al = sigmoid(A.alpha[o + c] + L.a0[c]);
-      A.alpha[o + c] = al;
       if (l == 0) {
         vfirst[o + c] = A.v_pre[o + c];
         A.v[o + c] = A.v_pre[o + c];
       } else {
-        const float nu = sigmoid(A.nu[o + c] + L.v0[c]);
-        A.nu[o + c] = nu;
+        const float nu = A.nu[o + c];
         A.v[o + c] = A.v_pre[o + c] + (vfirst[o + c] - A.v_pre[o + c]) * nu;
       }
-      A.k[o + c] = A.k0[o + c] * (1.f + (al - 1.f) * L.k_a[c]);
+      A.k[o + c] = A.k0[o + c] * (1.f + (A.alpha[o + c] - 1.f) * L.k_a[c]);
     }
     for (int h = 0; h < H; ++h) {
       const long oh = o + long(h) * N;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cpu/threadpool.h"
+#include "cpu/vmath.h"
 
 namespace rwkv {
 namespace {
@@ -63,7 +64,7 @@ inline void backward_row_state(int N, float dsai, const float* __restrict Sp, co
 }
 
 inline void decay_of(int N, const float* w_hat, float* decay) {
-  for (int j = 0; j < N; ++j) decay[j] = std::exp(-std::exp(w_hat[j]));
+  for (int j = 0; j < N; ++j) decay[j] = vmath::exp(-vmath::exp(w_hat[j]));
 }
 
 // One forward step; writes sa (N) when non-null and y (N) when non-null.
@@ -130,7 +131,7 @@ void backward_head(int T, int N, long C, const Wkv7In& in, long base, const floa
       }
       for (int i = 0; i < N; ++i) backward_row_state(N, dsa[i], Sp + long(i) * N, w, st.a, G + long(i) * N, da);
       float* dw = g.dw + off;
-      for (int j = 0; j < N; ++j) dw[j] = dd[j] * w[j] * -std::exp(st.w[j]);
+      for (int j = 0; j < N; ++j) dw[j] = dd[j] * w[j] * -vmath::exp(st.w[j]);
     }
   }
 }
