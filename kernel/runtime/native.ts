@@ -86,6 +86,18 @@ export interface NativeAddon {
   cudaResetPeakMemory(): void;
   /** Seconds per call of the CUDA GEMM (fp32 A [M,K] · bf16/quantised Wᵀ [N,K]) on random data; throws without CUDA. */
   cudaTimeGemm(args: { M: number; N: number; K: number; quant?: "none" | "nf4" | "int8"; reps?: number }): number;
+  /** CUDA builds only: single CUDA ops on host arrays, mirroring wkv7Forward, wkv7Backward, wkv6Forward, wkv6Backward and matmul (N = 64; backwards recompute from s0, no dsT). */
+  cudaWkv7Forward?(shape: Wkv6Shape, r: Float32Array, w: Float32Array, k: Float32Array, v: Float32Array, a: Float32Array,
+    b: Float32Array, state: Float32Array, y: Float32Array): void;
+  cudaWkv7Backward?(shape: Wkv6Shape, r: Float32Array, w: Float32Array, k: Float32Array, v: Float32Array, a: Float32Array,
+    b: Float32Array, s0: Float32Array, dy: Float32Array, dr: Float32Array, dw: Float32Array, dk: Float32Array,
+    dv: Float32Array, da: Float32Array, db: Float32Array, ds0: Float32Array): void;
+  cudaWkv6Forward?(shape: Wkv6Shape, r: Float32Array, k: Float32Array, v: Float32Array, w: Float32Array, u: Float32Array,
+    state: Float32Array, y: Float32Array): void;
+  cudaWkv6Backward?(shape: Wkv6Shape, r: Float32Array, k: Float32Array, v: Float32Array, w: Float32Array, u: Float32Array,
+    s0: Float32Array, dy: Float32Array, dstate: Float32Array, dr: Float32Array, dk: Float32Array, dv: Float32Array,
+    dw: Float32Array, du: Float32Array | null): void;
+  cudaMatmul?(args: { m: number; n: number; k: number; a: Float32Array; b: Uint16Array; transB: boolean; c: Float32Array; quant?: "none" | "nf4" | "int8" }): void;
   [name: string]: unknown;
 }
 

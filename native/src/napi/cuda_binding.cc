@@ -1,12 +1,14 @@
 // cudaMemoryStats / cudaResetPeakMemory / cudaTimeGemm (declared in kernel/runtime/native.ts): GPU
 // memory figures and the GEMM kernel's speed, for benchmarks and notebooks. Without the CUDA backend
-// memory reads as zeros and cudaTimeGemm throws.
+// memory reads as zeros and cudaTimeGemm throws. CUDA builds also export single-op test bindings
+// (cudaWkv7Forward/Backward, cudaWkv6Forward/Backward, cudaMatmul) that mirror the CPU ones.
 #include <string>
 
 #include "napi/registry.h"
 #include "napi/util.h"
 #ifdef RWKV_WITH_CUDA
 #include "cuda/backend.h"
+#include "cuda/host_ops.h"
 #endif
 
 namespace rwkv::napi {
@@ -33,6 +35,111 @@ Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+
+#ifdef RWKV_WITH_CUDA
+rwkv::cuda::Quant quant_of(const Napi::Value& v, const char* what) {
+  const std::string q = v.IsString() ? v.As<Napi::String>().Utf8Value() : "none";
+  if (q == "none") return rwkv::cuda::Quant::None;
+  if (q == "nf4") return rwkv::cuda::Quant::NF4;
+  if (q == "int8") return rwkv::cuda::Quant::Int8;
+  throw Napi::TypeError::New(v.Env(), std::string(what) + ": quant must be \"none\", \"nf4\" or \"int8\"");
+}
+
+struct OpShape {
+  int B, T, H, N;
+  size_t rows() const { return size_t(B) * T * H * N; }
+  size_t state() const { return size_t(B) * H * N * N; }
+};
+
+OpShape op_shape(const Napi::Value& v, const char* what) {
+  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": shape must be an object {B, T, H, N}");
+  auto o = v.As<Napi::Object>();
+  auto field = [&](const char* name) {
+    auto f = o.Get(name);
+    if (!f.IsNumber() || f.As<Napi::Number>().Int32Value() <= 0)
+      throw Napi::RangeError::New(v.Env(), std::string(what) + ": shape." + name + " must be a positive integer");
+    return f.As<Napi::Number>().Int32Value();
+  };
+  OpShape s{field("B"), field("T"), field("H"), field("N")};
+  if (s.N != 64) throw Napi::RangeError::New(v.Env(), std::string(what) + ": the CUDA ops need N = 64");
+  return s;
+}
+
+float* arg(const Napi::CallbackInfo& info, int i, const char* name, size_t n) { return typed_ptr<float>(info[i], name, n); }
+
+// cudaWkv7Forward(shape, r, w, k, v, a, b, state, y)
+Napi::Value Wkv7Forward(const Napi::CallbackInfo& info) {
+  const OpShape s = op_shape(info[0], "cudaWkv7Forward");
+  const size_t n = s.rows();
+  const rwkv::Wkv7In in{arg(info, 1, "r", n), arg(info, 2, "w", n), arg(info, 3, "k", n), arg(info, 4, "v", n),
+                        arg(info, 5, "a", n), arg(info, 6, "b", n)};
+  float *state = arg(info, 7, "state", s.state()), *y = arg(info, 8, "y", n);
+  guard(info.Env(), [&] { rwkv::cuda::wkv7_forward_host(s.B, s.T, s.H, in, state, y); });
+  return info.Env().Undefined();
+}
+
+// cudaWkv7Backward(shape, r, w, k, v, a, b, s0, dy, dr, dw, dk, dv, da, db, ds0)
+Napi::Value Wkv7Backward(const Napi::CallbackInfo& info) {
+  const OpShape s = op_shape(info[0], "cudaWkv7Backward");
+  const size_t n = s.rows();
+  const rwkv::Wkv7In in{arg(info, 1, "r", n), arg(info, 2, "w", n), arg(info, 3, "k", n), arg(info, 4, "v", n),
+                        arg(info, 5, "a", n), arg(info, 6, "b", n)};
+  const float *s0 = arg(info, 7, "s0", s.state()), *dy = arg(info, 8, "dy", n);
+  const rwkv::Wkv7Grad g{arg(info, 9, "dr", n), arg(info, 10, "dw", n), arg(info, 11, "dk", n),
+                         arg(info, 12, "dv", n), arg(info, 13, "da", n), arg(info, 14, "db", n)};
+  float* ds0 = arg(info, 15, "ds0", s.state());
+  guard(info.Env(), [&] { rwkv::cuda::wkv7_backward_host(s.B, s.T, s.H, in, s0, dy, g, ds0); });
+  return info.Env().Undefined();
+}
+
+// cudaWkv6Forward(shape, r, k, v, w, u, state, y)
+Napi::Value Wkv6Forward(const Napi::CallbackInfo& info) {
+  const OpShape o = op_shape(info[0], "cudaWkv6Forward");
+  const rwkv::Wkv6Shape s{o.B, o.T, o.H, o.N};
+  const size_t n = o.rows();
+  const float *r = arg(info, 1, "r", n), *k = arg(info, 2, "k", n), *v = arg(info, 3, "v", n), *w = arg(info, 4, "w", n);
+  const float* u = arg(info, 5, "u", size_t(s.C()));
+  float *state = arg(info, 6, "state", o.state()), *y = arg(info, 7, "y", n);
+  guard(info.Env(), [&] { rwkv::cuda::wkv6_forward_host(s, r, k, v, w, u, state, y); });
+  return info.Env().Undefined();
+}
+
+// cudaWkv6Backward(shape, r, k, v, w, u, s0, dy, dstate, dr, dk, dv, dw, du|null)
+Napi::Value Wkv6Backward(const Napi::CallbackInfo& info) {
+  const OpShape o = op_shape(info[0], "cudaWkv6Backward");
+  const rwkv::Wkv6Shape s{o.B, o.T, o.H, o.N};
+  const size_t n = o.rows();
+  const float *r = arg(info, 1, "r", n), *k = arg(info, 2, "k", n), *v = arg(info, 3, "v", n), *w = arg(info, 4, "w", n);
+  const float *u = arg(info, 5, "u", size_t(s.C())), *s0 = arg(info, 6, "s0", o.state()), *dy = arg(info, 7, "dy", n);
+  float *dstate = arg(info, 8, "dstate", o.state()), *dr = arg(info, 9, "dr", n), *dk = arg(info, 10, "dk", n);
+  float *dv = arg(info, 11, "dv", n), *dw = arg(info, 12, "dw", n);
+  float* du = info[13].IsNull() || info[13].IsUndefined() ? nullptr : arg(info, 13, "du", size_t(s.C()));
+  guard(info.Env(), [&] { rwkv::cuda::wkv6_backward_host(s, r, k, v, w, u, s0, dy, dstate, dr, dk, dv, dw, du); });
+  return info.Env().Undefined();
+}
+
+// cudaMatmul({m, n, k, a, b: Uint16Array (bf16 bits), transB, c, quant?}): c = a·op(b).
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "cudaMatmul({m, n, k, a, b, transB, c, quant?}): argument must be an object");
+  auto o = info[0].As<Napi::Object>();
+  auto dim = [&](const char* k) {
+    auto v = o.Get(k);
+    if (!v.IsNumber() || v.As<Napi::Number>().Int32Value() < 1)
+      throw Napi::RangeError::New(env, std::string("cudaMatmul: ") + k + " must be a positive integer");
+    return v.As<Napi::Number>().Int32Value();
+  };
+  const int M = dim("m"), N = dim("n"), K = dim("k");
+  const float* a = typed_ptr<float>(o.Get("a"), "cudaMatmul: a", size_t(M) * K);
+  const uint16_t* b = typed_ptr<uint16_t>(o.Get("b"), "cudaMatmul: b", size_t(N) * K);
+  float* c = typed_ptr<float>(o.Get("c"), "cudaMatmul: c", size_t(M) * N);
+  const bool trans_b = o.Get("transB").ToBoolean();
+  const rwkv::cuda::Quant q = quant_of(o.Get("quant"), "cudaMatmul");
+  guard(env, [&] { rwkv::cuda::matmul_host(M, N, K, a, b, trans_b, c, q); });
+  return env.Undefined();
+}
+#endif
+
 // cudaTimeGemm({M, N, K, quant?: "none"|"nf4"|"int8", reps?}) → seconds per GEMM call.
 Napi::Value TimeGemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -46,12 +153,8 @@ Napi::Value TimeGemm(const Napi::CallbackInfo& info) {
     return v.As<Napi::Number>().Int32Value();
   };
   const int M = num("M", 0), N = num("N", 0), K = num("K", 0), reps = num("reps", 10);
-  const std::string q = o.Get("quant").IsString() ? o.Get("quant").As<Napi::String>().Utf8Value() : "none";
 #ifdef RWKV_WITH_CUDA
-  rwkv::cuda::Quant quant = rwkv::cuda::Quant::None;
-  if (q == "nf4") quant = rwkv::cuda::Quant::NF4;
-  else if (q == "int8") quant = rwkv::cuda::Quant::Int8;
-  else if (q != "none") throw Napi::TypeError::New(env, "cudaTimeGemm: quant must be \"none\", \"nf4\" or \"int8\"");
+  const rwkv::cuda::Quant quant = quant_of(o.Get("quant"), "cudaTimeGemm");
   return Napi::Number::New(env, guard(env, [&] { return rwkv::cuda::time_gemm(M, N, K, quant, reps); }));
 #else
   (void)M; (void)N; (void)K; (void)reps;
@@ -63,6 +166,13 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaMemoryStats", Napi::Function::New(env, MemoryStats, "cudaMemoryStats"));
   exports.Set("cudaTimeGemm", Napi::Function::New(env, TimeGemm, "cudaTimeGemm"));
   exports.Set("cudaResetPeakMemory", Napi::Function::New(env, ResetPeak, "cudaResetPeakMemory"));
+#ifdef RWKV_WITH_CUDA
+  exports.Set("cudaWkv7Forward", Napi::Function::New(env, Wkv7Forward, "cudaWkv7Forward"));
+  exports.Set("cudaWkv7Backward", Napi::Function::New(env, Wkv7Backward, "cudaWkv7Backward"));
+  exports.Set("cudaWkv6Forward", Napi::Function::New(env, Wkv6Forward, "cudaWkv6Forward"));
+  exports.Set("cudaWkv6Backward", Napi::Function::New(env, Wkv6Backward, "cudaWkv6Backward"));
+  exports.Set("cudaMatmul", Napi::Function::New(env, Matmul, "cudaMatmul"));
+#endif
 }
 
 }  // namespace
