@@ -11,7 +11,7 @@ export { writePth } from "./pth-writer";
 export type { WritePthOptions } from "./pth-writer";
 export { writeSafetensors, SafetensorsCheckpoint } from "./safetensors";
 export { PthCheckpoint } from "./pth-reader";
-export type { Checkpoint, TensorEntry, TensorSource } from "./types";
+export type { Checkpoint, TensorEntry, TensorSource, TensorList } from "./types";
 
 export function openCheckpoint(file: string): Checkpoint {
   let head: Buffer;

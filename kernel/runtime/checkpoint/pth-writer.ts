@@ -4,7 +4,7 @@ import { DTYPE_SIZE, Tensor } from "../tensor";
 import { CheckpointError } from "./errors";
 import { writeAtomically } from "./file-bytes";
 import { pickleTensorDict } from "./pickle-writer";
-import type { TensorSource } from "./types";
+import { tensorPairs, type TensorList } from "./types";
 import { ZipWriter } from "./zip-writer";
 
 export interface WritePthOptions {
@@ -12,8 +12,8 @@ export interface WritePthOptions {
   container?: "dict" | "OrderedDict";
 }
 
-export function writePth(file: string, tensors: Iterable<[string, Tensor | TensorSource]>, opts: WritePthOptions = {}): void {
-  const list = [...tensors];
+export function writePth(file: string, tensors: TensorList, opts: WritePthOptions = {}): void {
+  const list = tensorPairs(tensors);
   const archive = path.basename(file).replace(/\.[^.]*$/, "") || "archive";
   const pickled = list.map(([name, t], i) => ({ name, dtype: t.dtype, shape: [...t.shape], storageKey: String(i) }));
   writeAtomically(file, (fd) => {

@@ -3,7 +3,7 @@ import { DTYPE_SIZE, Tensor, type DType } from "../tensor";
 import { CheckpointError } from "./errors";
 import { fileBytes, writeAtomically } from "./file-bytes";
 import { missingKey } from "./missing-key";
-import type { Checkpoint, TensorEntry, TensorSource } from "./types";
+import { tensorPairs, type Checkpoint, type TensorEntry, type TensorList } from "./types";
 import * as fs from "node:fs";
 
 const TO_ST: Record<DType, string> = { f32: "F32", f16: "F16", bf16: "BF16", f64: "F64", i64: "I64", i32: "I32", i16: "I16", i8: "I8", u8: "U8", bool: "BOOL" };
@@ -55,8 +55,8 @@ export class SafetensorsCheckpoint implements Checkpoint {
   close(): void { this.bytes = undefined; }
 }
 
-export function writeSafetensors(file: string, tensors: Iterable<[string, Tensor | TensorSource]>, metadata: Record<string, string> = {}): void {
-  const list = [...tensors];
+export function writeSafetensors(file: string, tensors: TensorList, metadata: Record<string, string> = {}): void {
+  const list = tensorPairs(tensors);
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;

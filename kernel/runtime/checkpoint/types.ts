@@ -17,3 +17,10 @@ export interface Checkpoint {
 
 /** A tensor to write whose bytes may be produced only when the writer reaches it. */
 export interface TensorSource { dtype: DType; shape: readonly number[]; data: Uint8Array | (() => Uint8Array) }
+
+/** What the writers take: [name, tensor] pairs in order, or a record (insertion order). */
+export type TensorList = Iterable<[string, Tensor | TensorSource]> | Record<string, Tensor | TensorSource>;
+
+export function tensorPairs(t: TensorList): [string, Tensor | TensorSource][] {
+  return Symbol.iterator in t ? [...(t as Iterable<[string, Tensor | TensorSource]>)] : Object.entries(t);
+}
