@@ -3,7 +3,7 @@
 // mmapFile when the addon has it (no copy, page cache only), else uses positional reads.
 import * as fs from "node:fs";
 import { checkDoc, checkSlice, type TokenDataset } from "./dataset";
-import { native } from "../native";
+import type { NativeAddon } from "../native";
 import { checkWritableFolder, commitFiles, removeQuietly, tempPathFor } from "./atomic-files";
 
 export const IDX_MAGIC = Uint8Array.of(0x4d, 0x4d, 0x49, 0x44, 0x49, 0x44, 0x58, 0, 0); // "MMIDIDX\0\0"
@@ -189,8 +189,9 @@ export class BinIdxDataset implements TokenDataset {
 
 /** The native mapping of a file, or null when the addon is not built or lacks mmapFile. */
 function mapFile(file: string): Uint8Array | null {
-  let addon: ReturnType<typeof native>;
-  try { addon = native(); } catch { return null; }
+  let addon: NativeAddon;
+  // loaded lazily: reading data must work without the native runtime
+  try { addon = (require("../native") as typeof import("../native")).native(); } catch { return null; }
   if (typeof addon.mmapFile !== "function") return null;
   return new Uint8Array(addon.mmapFile(file));
 }
