@@ -6,22 +6,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { displaySymbol, type MimeBundle } from "../../display/bundle";
 import { cellContext } from "../../display/context";
-import { native, type CancelFlag, type NativeConfig, type NativeModel, type NativeTensor } from "../native";
+import { native, type CancelFlag, type NativeModel, type NativeTensor } from "../native";
+import { openCheckpoint, type Checkpoint } from "../checkpoint";
+import { detectConfig, type ModelConfig as DetectedConfig } from "./config";
 import { loadTokenizer, type Tokenizer, type TokenizerKind } from "../tokenizer";
-import { detectConfig, floatDType, openCheckpoint, type CheckpointReader } from "../tune/checkpoint-io";
-import { toF32 } from "../tune/bf16";
 import { State } from "./state";
 import { generate, type GenerateOptions } from "./generate";
 
 export type Device = "cpu" | "cuda";
-export interface ModelConfig {
-  version: 6 | 7;
-  nLayer: number; nEmbd: number; nHead: number; headSize: number; vocabSize: number; dimFfn: number;
-  /** The weights' file dtype ("mixed" when they differ). */
-  dtype: "f32" | "bf16" | "f16" | "mixed";
-  params: number;
-  device: Device;
-}
+/** The detected configuration (version, dims, dtype, params...) and the device the model runs on. */
+export type ModelConfig = DetectedConfig & { device: Device };
 export interface LoadOptions { device?: Device | "auto"; tokenizer?: TokenizerKind; vocab?: string }
 export interface ForwardOptions { state?: State; mode?: "seq" | "rnn"; logits?: "all" | "last" | "none"; signal?: AbortSignal }
 export interface ForwardResult { logits?: Float32Array; state: State }
@@ -55,7 +49,7 @@ export class Model {
     readonly path: string,
     readonly config: ModelConfig,
     private readonly nativeModel: NativeModel,
-    private readonly reader: CheckpointReader,
+    private readonly reader: Checkpoint,
     private readonly timeState: Float32Array | undefined,
     private readonly tokenizerOptions: { kind?: TokenizerKind; vocab?: string },
   ) {}
@@ -65,25 +59,19 @@ export class Model {
     const device = resolveDevice(opts.device ?? "auto");
     const reader = openCheckpoint(file);
     try {
-      const cfg = detectConfig(reader, file);
+      const detected = detectConfig(reader);
       const tensors: Record<string, NativeTensor> = {};
-      const dtypes = new Set<string>();
       const states: Float32Array[] = [];
-      let params = 0;
       for (const name of reader.keys()) {
         const t = reader.read(name);
-        const dtype = floatDType(t.dtype);
-        if (!dtype) throw new Error(`${file}: tensor ${name} has dtype ${t.dtype}; weights must be f32, bf16 or f16`);
         const m = /^blocks\.(\d+)\.att\.time_state$/.exec(name);
-        if (m) { states[Number(m[1])] = toF32(dtype, t.data); continue; }
-        tensors[name] = { dtype, shape: [...t.shape], data: t.data };
-        dtypes.add(dtype);
-        params += t.shape.reduce((a, b) => a * b, 1);
+        if (m) { states[Number(m[1])] = Float32Array.from(t.toFloat32()); continue; }
+        if (t.dtype !== "f32" && t.dtype !== "bf16" && t.dtype !== "f16") throw new Error(`${file}: tensor ${name} has dtype ${t.dtype}; weights must be f32, bf16 or f16`);
+        tensors[name] = { dtype: t.dtype, shape: [...t.shape], data: t.data };
       }
-      const timeState = Model.mergedTimeState(cfg, states, file);
-      const nativeModel = native().createModel(cfg, tensors, device);
-      const dtype = dtypes.size === 1 ? ([...dtypes][0] as ModelConfig["dtype"]) : "mixed";
-      const config: ModelConfig = { version: cfg.version, nLayer: cfg.nLayer, nEmbd: cfg.nEmbd, nHead: cfg.nHead, headSize: cfg.headSize, vocabSize: cfg.vocab, dimFfn: cfg.dimFfn, dtype, params, device };
+      const config: ModelConfig = { ...detected, device };
+      const timeState = Model.mergedTimeState(config, states, file);
+      const nativeModel = native().createModel({ ...config, vocab: config.vocabSize }, tensors, device);
       return new Model(path.resolve(file), config, nativeModel, reader, timeState, { kind: opts.tokenizer, vocab: opts.vocab });
     } catch (e) {
       reader.close();
@@ -92,7 +80,7 @@ export class Model {
   }
 
   /** A merged checkpoint's time_state keys as one [L,H,N,N] array (all layers or none). */
-  private static mergedTimeState(cfg: NativeConfig, states: Float32Array[], file: string): Float32Array | undefined {
+  private static mergedTimeState(cfg: ModelConfig, states: Float32Array[], file: string): Float32Array | undefined {
     const present = states.filter((s) => s !== undefined).length;
     if (present === 0) return undefined;
     const per = cfg.nHead * cfg.headSize * cfg.headSize;

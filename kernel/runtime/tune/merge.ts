@@ -3,8 +3,9 @@
 // there), checked against the base model's dimensions; written atomically.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { detectConfig, openCheckpoint, type FileTensor } from "./checkpoint-io";
-import { readTimeStates, timeStateKey, writeTensorsAtomic } from "./state-file";
+import { openCheckpoint, type TensorSource } from "../checkpoint";
+import { detectConfig } from "../model/config";
+import { readTimeStates, timeStateKey, writeTensors } from "./state-file";
 
 export interface MergeResult { out: string; baseKeys: number; stateKeys: number }
 
@@ -13,15 +14,15 @@ export async function mergeState(basePath: string, statePath: string, outPath: s
   if ([basePath, statePath].some((f) => path.resolve(f) === path.resolve(outPath))) throw new Error(`the output ${outPath} must differ from the inputs`);
   const base = openCheckpoint(basePath);
   try {
-    const cfg = detectConfig(base, basePath);
+    const cfg = detectConfig(base);
     const dims = { nLayer: cfg.nLayer, nEmbd: cfg.nEmbd, nHead: cfg.nHead, headSize: cfg.headSize };
     readTimeStates(dims, statePath); // validates layer count and shapes, naming any mismatch
-    const tensors: Record<string, FileTensor> = {};
+    const tensors: Record<string, TensorSource> = {};
     for (const k of base.keys()) if (!/\.time_state$/.test(k)) tensors[k] = base.read(k);
     const state = openCheckpoint(statePath);
     try {
       for (let l = 0; l < cfg.nLayer; l++) tensors[timeStateKey(l)] = state.read(timeStateKey(l));
-      await writeTensorsAtomic(outPath, tensors, "pth");
+      writeTensors(outPath, tensors, "pth");
     } finally { state.close(); }
     return { out: outPath, baseKeys: Object.keys(tensors).length - cfg.nLayer, stateKeys: cfg.nLayer };
   } finally { base.close(); }

@@ -4,9 +4,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { State, type StateDims, type StateSaveOptions, type StateFileFormat } from "../model/state";
-import { checkWritableFolder, removeQuietly, tempPathFor } from "../data/atomic-files";
-import { floatDType, openCheckpoint, writePth, writeSafetensors, type FileTensor } from "./checkpoint-io";
-import { f32ToBf16Bytes, toF32 } from "./bf16";
+import { checkWritableFolder } from "../data/atomic-files";
+import { openCheckpoint, writePth, writeSafetensors, type TensorSource } from "../checkpoint";
+import { Tensor } from "../tensor";
 
 export const timeStateKey = (l: number): string => `blocks.${l}.att.time_state`;
 
@@ -19,29 +19,26 @@ export function formatFor(file: string, format?: StateFileFormat): StateFileForm
 }
 
 /** The per-layer time_state tensors of a state (or any [L,H,N,N] wkv array). */
-export function timeStateTensors(dims: StateDims, wkv: Float32Array, dtype: "bf16" | "f32" = "bf16"): Record<string, FileTensor> {
+export function timeStateTensors(dims: StateDims, wkv: Float32Array, dtype: "bf16" | "f32" = "bf16"): Record<string, TensorSource> {
   if (dtype !== "bf16" && dtype !== "f32") throw new Error(`state dtype must be "bf16" or "f32", got '${dtype as string}'`);
   const { nLayer: L, nHead: H, headSize: N } = dims;
   const per = H * N * N;
-  const out: Record<string, FileTensor> = {};
+  const out: Record<string, TensorSource> = {};
   for (let l = 0; l < L; l++) {
     const s = wkv.slice(l * per, (l + 1) * per);
-    out[timeStateKey(l)] = { dtype, shape: [H, N, N], data: dtype === "bf16" ? f32ToBf16Bytes(s) : new Uint8Array(s.buffer) };
+    out[timeStateKey(l)] = Tensor.fromFloat32(s, [H, N, N], dtype);
   }
   return out;
 }
 
-/** Writes tensors to a temporary name in the target folder, then renames it into place. */
-export async function writeTensorsAtomic(file: string, tensors: Record<string, FileTensor>, format: StateFileFormat, metadata: Record<string, string> = {}): Promise<void> {
+/** Writes a .pth or safetensors file (the writers go through a temporary name and rename). */
+export function writeTensors(file: string, tensors: Record<string, TensorSource>, format: StateFileFormat, metadata: Record<string, string> = {}): void {
   checkWritableFolder(file);
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new Error(`${file} is a folder, not a file name`);
-  const tmp = tempPathFor(file);
   try {
-    if (format === "safetensors") await writeSafetensors(tmp, tensors, metadata);
-    else await writePth(tmp, tensors);
-    fs.renameSync(tmp, file);
+    if (format === "safetensors") writeSafetensors(file, tensors, metadata);
+    else writePth(file, tensors);
   } catch (e) {
-    removeQuietly(tmp);
     throw new Error(`could not write ${file}: ${(e as Error).message}`);
   }
 }
@@ -55,7 +52,7 @@ export async function saveStateFile(state: State, file: string, opts: StateSaveO
     metadata.dims = JSON.stringify(state.dims);
     for (const [k, v] of Object.entries(opts.provenance ?? {})) metadata[k] = String(v);
   }
-  await writeTensorsAtomic(file, timeStateTensors(state.dims, state.wkv, opts.dtype ?? "bf16"), format, metadata);
+  writeTensors(file, timeStateTensors(state.dims, state.wkv, opts.dtype ?? "bf16"), format, metadata);
 }
 
 /** Reads the time_state of every layer as f32 [L,H,N,N]; names the first key or shape that does not fit. */
@@ -78,14 +75,13 @@ export function readTimeStates(dims: StateDims, file: string, opts: { allowOther
       const key = timeStateKey(l);
       if (!states.includes(key)) throw new Error(`${file}: key ${key} is missing`);
       const t = reader.read(key);
-      const dtype = floatDType(t.dtype);
-      if (!dtype) throw new Error(`${file}: ${key} has dtype ${t.dtype}; expected bf16, f16 or f32`);
+      if (t.dtype !== "f32" && t.dtype !== "bf16" && t.dtype !== "f16") throw new Error(`${file}: ${key} has dtype ${t.dtype}; expected bf16, f16 or f32`);
       const shape = t.shape.join(",");
       if (t.shape.length !== 3 || t.shape[0] !== H || t.shape[1] !== N || t.shape[2] !== N) {
         const what = t.shape.length === 3 && t.shape[0] !== H ? `heads ${t.shape[0]} vs the model's ${H}` : `head size ${t.shape[t.shape.length - 1]} vs the model's ${N}`;
         throw new Error(`${file}: ${key} has shape [${shape}], the model needs [${H},${N},${N}] (${what})`);
       }
-      wkv.set(toF32(dtype, t.data), l * per);
+      wkv.set(t.toFloat32(), l * per);
     }
     return wkv;
   } finally { reader.close(); }
