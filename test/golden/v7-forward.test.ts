@@ -93,3 +93,15 @@ test("v7: bad arguments and bad weights give clear errors", { skip }, async () =
   assert.throws(() => A.createModel(cfg, bad), /blocks\.0\.att\.w2 has shape \[16, 256\], expected \[32, 128\]/);
   if (!A.info().cuda.compiled) assert.throws(() => A.createModel(cfg, tensors, "cuda"), /no CUDA backend/);
 });
+
+test("v7: a 600-token prompt (several internal sequence chunks) matches RNN mode", { skip }, async () => {
+  const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, base = inputs(g);
+  const x = Int32Array.from({ length: 600 }, (_, i) => base[(i * 7) % base.length]);
+  try {
+    const seq = freshState(g, "s0"), all = new Float32Array(x.length * V);
+    await model.forwardSeq(x, seq, all, "all");
+    const rnn = freshState(g, "s0"), rl = await runRnn(model, x, rnn, V);
+    assert.ok(maxAbsDiff(rl, all) < 1e-4, `logits differ by ${maxAbsDiff(rl, all)}`);
+    assert.ok(maxAbsDiff(rnn.wkv, seq.wkv) < 1e-4 * Math.max(1, maxAbs(seq.wkv)), "final wkv");
+  } finally { model.dispose(); }
+});
