@@ -4,3 +4,7 @@ export { BinIdxDataset, writeBinIdx, encodeIdx, parseIdx, idxHeader, type BinDTy
 export { createSampler, type Sampler, type SamplerKind, type SamplerOptions, type SamplerState, type Sample } from "./samplers";
 export { magicPrime, magicPrimeStart, isPrime } from "./magic-prime";
 export { datasetTable, type DatasetTableOptions } from "./arrow";
+export { makeData, type MakeDataOptions, type MakeDataResult } from "./make-data";
+export { readJsonlTexts, JsonlError } from "./jsonl";
+export { stateTuningSupport, describeSupport, type StateTuningSupport } from "./support";
+export { TerminalProgress, formatProgress, type DataProgress } from "./progress";
