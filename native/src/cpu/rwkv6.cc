@@ -18,6 +18,7 @@
 #include "cpu/model.h"
 #include "cpu/norm.h"
 #include "cpu/threadpool.h"
+#include "cpu/vmath.h"
 #include "cpu/wkv6.h"
 
 namespace rwkv {
@@ -53,8 +54,6 @@ size_t activation_cache_bytes() {
   const long mb = env && *env ? std::strtol(env, nullptr, 10) : 512;
   return size_t(std::max(0L, mb)) << 20;
 }
-
-inline float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
 
 // Token shift over B sequences of T rows: d[b,t] = x[b,t−1] − x[b,t], where the row before t = 0
 // is first[b] (the carried shift state) or zero when first is null (training).
@@ -378,7 +377,7 @@ class Rwkv6 final : public Model {
       for (int c = 0; c < C; ++c) xi[c] = xa[c] + d[c] * y.maa_x[c];
     });
     mul(M, a.xi.data(), C, y.maa_w1, false, a.m1.data(), D5);
-    per_row(M, [&](size_t m) { for (int j = 0; j < D5; ++j) a.m1[m * D5 + j] = std::tanh(a.m1[m * D5 + j]); });
+    per_row(M, [&](size_t m) { for (int j = 0; j < D5; ++j) a.m1[m * D5 + j] = vmath::tanh(a.m1[m * D5 + j]); });
     for (int i = 0; i < kBranches; ++i) {
       float* mix = &a.mix[i * MC];
       mul(M, a.m1.data() + i * Dm_, D5, y.maa_w2.rows_slice(i * Dm_, Dm_), false, mix, C);
@@ -390,13 +389,14 @@ class Rwkv6 final : public Model {
       switch (i) {
         case kW:
           mul(M, a.xi.data(), C, y.decay_w1, false, a.dech.data(), Dd_);
-          per_row(M, [&](size_t m) { for (int j = 0; j < Dd_; ++j) a.dech[m * Dd_ + j] = std::tanh(a.dech[m * Dd_ + j]); });
+          per_row(M, [&](size_t m) { for (int j = 0; j < Dd_; ++j) a.dech[m * Dd_ + j] = vmath::tanh(a.dech[m * Dd_ + j]); });
           mul(M, a.dech.data(), Dd_, y.decay_w2, false, a.wl.data(), C);
           per_row(M, [&](size_t m) {
             for (int c = 0; c < C; ++c) {
               const float wl = a.wl[m * C + c] + y.decay[c];
               a.wl[m * C + c] = wl;
-              a.w[m * C + c] = std::exp(-std::exp(wl));
+              const float e = vmath::exp(wl);  // exact 0 past fp32 range (vmath::exp saturates)
+              a.w[m * C + c] = e > 87.f ? 0.f : vmath::exp(-e);
             }
           });
           break;
@@ -411,7 +411,7 @@ class Rwkv6 final : public Model {
                  keep_ckpt ? a.ckpt.data() : nullptr);
     group_norm(M, cfg_.n_head, cfg_.head_size, a.y.data(), y.lnx_w.data(), y.lnx_b.data(), a.yn.data());
     per_row(M, [&](size_t m) {
-      for (size_t i = m * C; i < (m + 1) * C; ++i) a.xi[i] = a.yn[i] * a.gpre[i] * sigmoid(a.gpre[i]);
+      for (size_t i = m * C; i < (m + 1) * C; ++i) a.xi[i] = a.yn[i] * a.gpre[i] * vmath::sigmoid(a.gpre[i]);
     });
     mul(M, a.xi.data(), C, y.O, true, x, C, 1.f);  // residual add
     std::memcpy(a.xmid.data(), x, MC * sizeof(float));
@@ -433,7 +433,7 @@ class Rwkv6 final : public Model {
     mul(M, a.xi.data(), C, y.fR, true, a.rr.data(), C);
     per_row(M, [&](size_t m) {
       for (size_t i = m * F; i < (m + 1) * F; ++i) { const float r = std::max(a.kr[i], 0.f); a.kr[i] = r; a.kk[i] = r * r; }
-      for (size_t i = m * C; i < (m + 1) * C; ++i) a.rr[i] = sigmoid(a.rr[i]);
+      for (size_t i = m * C; i < (m + 1) * C; ++i) a.rr[i] = vmath::sigmoid(a.rr[i]);
     });
     mul(M, a.kk.data(), F, y.fV, true, a.vv.data(), C);
     per_row(M, [&](size_t m) { for (size_t i = m * C; i < (m + 1) * C; ++i) x[i] += a.rr[i] * a.vv[i]; });
@@ -471,7 +471,7 @@ class Rwkv6 final : public Model {
     mul(M, dx, C, y.O, false, g.a.data(), C);
     per_row(M, [&](size_t m) {
       for (size_t i = m * C; i < (m + 1) * C; ++i) {
-        const float s = sigmoid(a.gpre[i]), gp = a.gpre[i];
+        const float s = vmath::sigmoid(a.gpre[i]), gp = a.gpre[i];
         g.b[i] = g.a[i] * gp * s;                                    // ∂/∂yn
         g.c[i] = g.a[i] * a.yn[i] * s * (1.f + gp * (1.f - s));      // ∂/∂gpre (silu')
       }
@@ -492,7 +492,7 @@ class Rwkv6 final : public Model {
         case kW:
           per_row(M, [&](size_t m) {  // ŵ → decay = exp(−exp(ŵ)): dŵ = dw·decay·(−exp(ŵ))
             // A decay that underflowed to 0 has zero slope (and exp(ŵ) may be inf: avoid 0·inf).
-            for (size_t j = m * C; j < (m + 1) * C; ++j) g.dw[j] *= a.w[j] == 0.f ? 0.f : -a.w[j] * std::exp(a.wl[j]);
+            for (size_t j = m * C; j < (m + 1) * C; ++j) g.dw[j] *= a.w[j] == 0.f ? 0.f : -a.w[j] * vmath::exp(a.wl[j]);
           });
           mul(M, g.dw.data(), C, y.decay_w2, true, g.ddech.data(), Dd_);
           per_row(M, [&](size_t m) {
