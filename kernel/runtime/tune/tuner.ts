@@ -34,7 +34,7 @@ export class Tuner {
     this.master = init ? init.wkv.slice() : model.newState().wkv;
     this.adam = new Adam(this.master, this.options);
     const o = this.options;
-    this.sampler = createSampler(dataset, { kind: o.sampler, ctxLen: o.ctxLen, microBsz: o.microBsz, seed: o.seed, epochSteps: o.epochSteps ?? o.totalSteps });
+    this.sampler = createSampler(dataset, { kind: o.sampler, ctxLen: o.ctxLen, microBsz: o.microBsz, seed: o.seed, epochSteps: o.epochSteps });
   }
 
   /** Optimizer steps taken so far. */
