@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { BinIdxDataset } from "../../kernel/runtime/data";
+import { BinIdxDataset, formatProgress, readJsonlTexts, type DataProgress } from "../../kernel/runtime/data";
 import { makeData, type MakeDataOptions } from "../../kernel/runtime/data/make-data";
 import { ByteTokenizer, WorldTokenizer } from "../../kernel/runtime/tokenizer";
 import { VOCAB } from "../helpers/golden";
@@ -142,7 +142,7 @@ test("an interrupted run (AbortSignal) leaves the previous output intact and no 
 
 test("progress events: tokenize bytes then written tokens, ending at their totals", withDir(async (dir) => {
   const input = jsonl(dir, docLines(Array.from({ length: 500 }, (_, i) => `line ${i}`)));
-  const events: Array<{ phase: string; done: number; total: number }> = [];
+  const events: DataProgress[] = [];
   const r = await run({ input, out: path.join(dir, "p"), repeat: 2, chunkBytes: 1024, onProgress: (p) => events.push(p) });
   const tok = events.filter((e) => e.phase === "tokenize");
   const wr = events.filter((e) => e.phase === "write");
@@ -150,6 +150,17 @@ test("progress events: tokenize bytes then written tokens, ending at their total
   assert.equal(tok[tok.length - 1].done, fs.statSync(input).size);
   assert.equal(wr[wr.length - 1].done, r.tokens);
   assert.equal(wr[wr.length - 1].total, r.tokens);
+  assert.match(formatProgress({ ...tok[0], done: 5e6, total: 1e7, lines: 1234, mbPerSec: 25, etaSeconds: 65 }), /^tokenize \[#{12}\.{12}\]  50%  5\.0\/10\.0 MB  1,234 lines  25\.0 MB\/s  ETA 1:05$/);
+}));
+
+test("readJsonlTexts streams texts with line numbers across chunk boundaries", withDir(async (dir) => {
+  const long = "y".repeat(3 << 20); // longer than one read chunk
+  const input = jsonl(dir, [docLines(["first"])[0], "", docLines([long])[0], docLines(["last"])[0]]);
+  const got: Array<{ line: number; len: number }> = [];
+  for await (const { line, text } of readJsonlTexts(input)) got.push({ line, len: text.length });
+  assert.deepEqual(got, [{ line: 1, len: 5 }, { line: 3, len: long.length }, { line: 4, len: 4 }]);
+  const bad = jsonl(dir, [docLines(["a"])[0], "{oops"], "bad.jsonl");
+  await assert.rejects(async () => { for await (const _ of readJsonlTexts(bad)) { /* drain */ } }, /bad\.jsonl line 2: not JSON/);
 }));
 
 test("CLI: rwkv-nb make-data prints counts, the magic prime flags and what the data supports", withDir(async (dir) => {
