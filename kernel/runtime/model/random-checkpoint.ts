@@ -16,8 +16,10 @@ export interface RandomCheckpointOptions {
   dimFfn?: number;
   /** LoRA widths (v7 w/a/v/g, v6 mix/decay); missing ones follow the released-model rules. */
   lora?: Record<string, number>;
-  dtype: "bf16" | "f32";
-  seed: number;
+  /** Default bf16, as released files. */
+  dtype?: "bf16" | "f32";
+  /** Default 0. */
+  seed?: number;
 }
 
 /** LoRA widths as RWKV-PEFT derives them from C (spec §1.2, §2.1). */
@@ -84,9 +86,9 @@ function randomBytes(name: string, shape: number[], C: number, dtype: DType, see
 /** Writes the checkpoint (atomically) and returns its dimensions. */
 export function writeRandomCheckpoint(file: string, opts: RandomCheckpointOptions): ModelDims {
   const dims = randomDims(opts);
-  const layout = tensorLayout(dims);
-  writePth(file, layout.map(([name, shape], i) => [name, {
-    dtype: opts.dtype, shape, data: () => randomBytes(name, shape, dims.nEmbd, opts.dtype, opts.seed, i + 1),
+  const dtype = opts.dtype ?? "bf16", seed = opts.seed ?? 0;
+  writePth(file, tensorLayout(dims).map(([name, shape], i) => [name, {
+    dtype, shape, data: () => randomBytes(name, shape, dims.nEmbd, dtype, seed, i + 1),
   }] as [string, { dtype: DType; shape: number[]; data: () => Uint8Array }]));
   return dims;
 }
