@@ -91,7 +91,7 @@ for (const v of ["v7", "v6"] as const) {
 
   test(`${v}: statefile.lr is our cos schedule over 20 steps`, { skip }, () => {
     const g = new GoldenSet(v);
-    const lr = g.get("statefile.lr");
-    for (let s = 0; s < 20; s++) assert.ok(Math.abs(cosLr(s, 1, 0.01, 20) - lr[s]) < 1e-6, // stored rounded to float32 `step ${s}: ${cosLr(s, 1, 0.01, 20)} vs ${lr[s]}`);
+    const lr = g.get("statefile.lr"); // float64 entries holding float32-rounded values
+    for (let s = 0; s < 20; s++) assert.ok(Math.abs(cosLr(s, 1, 0.01, 20) - lr[s]) < 1e-6, `step ${s}: ${cosLr(s, 1, 0.01, 20)} vs ${lr[s]}`);
   });
 }
