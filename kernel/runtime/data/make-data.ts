@@ -5,6 +5,7 @@
 // a temporary token file (only per-document sizes stay in RAM); pass 2 writes the shuffled
 // copies by reading document slices back. Outputs appear only by rename at the very end.
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { loadTokenizer, type TokenizerOptions } from "../tokenizer";
 import type { Tokenizer } from "../tokenizer/types";
@@ -113,7 +114,10 @@ interface Pass1 { sizes: Int32Array; tokens: number; lines: number; skipped: num
 
 /** Pass 1: tokenizes the input in whole-line chunks on all cores; documents go to `tmpTokens` in input order. */
 async function tokenizeToFile(opts: MakeDataOptions, tokenizer: Tokenizer, tmpTokens: string, inputBytes: number): Promise<Pass1> {
-  const pool = new TokenizePool({ tokenizer: workerSpec(tokenizer), file: opts.input, skipBad: opts.skipBad ?? false }, opts.workers);
+  const chunkBytes = opts.chunkBytes ?? 1 << 20;
+  // no more workers than chunks: small notebook inputs should not pay for idle worker start-ups
+  const workers = opts.workers ?? Math.min(os.availableParallelism(), Math.ceil(inputBytes / chunkBytes));
+  const pool = new TokenizePool({ tokenizer: workerSpec(tokenizer), file: opts.input, skipBad: opts.skipBad ?? false }, workers);
   const fd = fs.openSync(tmpTokens, "w");
   const sizes = new GrowableInt32();
   const clock = new PhaseClock();
@@ -138,7 +142,7 @@ async function tokenizeToFile(opts: MakeDataOptions, tokenizer: Tokenizer, tmpTo
   };
   try {
     let id = 0, nextLine = 1;
-    for await (const chunk of readLineChunks(opts.input, opts.chunkBytes ?? 1 << 20, opts.signal)) {
+    for await (const chunk of readLineChunks(opts.input, chunkBytes, opts.signal)) {
       if (free.length === 0) await consume();
       const slot = free.pop()!;
       const firstLine = nextLine;
