@@ -2,7 +2,6 @@
 // [H,N,N] ([head][value][key]) in layer order, bf16 by default. Safetensors files carry
 // provenance metadata. Mounting one sets wkv = file and zero token shifts.
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { State, type StateDims, type StateSaveOptions, type StateFileFormat } from "../model/state";
 import { checkWritableFolder } from "../data/atomic-files";
 import { openCheckpoint, writePth, writeSafetensors, type TensorSource } from "../checkpoint";
@@ -63,7 +62,7 @@ export function readTimeStates(dims: StateDims, file: string, opts: { allowOther
   try {
     const keys = [...reader.keys()];
     const states = keys.filter((k) => /\.time_state$/.test(k));
-    if (states.length === 0) throw new Error(`${path.basename(file)} has no blocks.{l}.att.time_state keys (keys: ${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", ..." : ""})`);
+    if (states.length === 0) throw new Error(`${file} has no blocks.{l}.att.time_state keys (keys: ${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", ..." : ""})`);
     if (!opts.allowOtherKeys) {
       const other = keys.find((k) => !/\.time_state$/.test(k));
       if (other) throw new Error(`${file}: unexpected key '${other}' in a state file`);

@@ -1,0 +1,16 @@
+// `rwkv-nb env`: what this installation runs on (versions, threads, SIMD, CUDA), as JSON.
+import type { Command } from "../main";
+import { native } from "../../runtime/native";
+
+export const command: Command = {
+  name: "env",
+  summary: "runtime environment as JSON (threads, SIMD, CUDA)",
+  usage: "usage: rwkv-nb env\n\nPrints {version, node, threads, simd, cuda: {compiled, available, devices}} as JSON.",
+  async run() {
+    const info = native().info();
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const version = (require("../../../../package.json") as { version: string }).version;
+    console.log(JSON.stringify({ version, node: process.version, threads: info.threads, simd: info.simd, cuda: info.cuda }, null, 2));
+    return 0;
+  },
+};
