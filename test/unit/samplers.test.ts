@@ -2,7 +2,7 @@
 // uniform offsets, the magic-prime slot permutation, and resume from saved state.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Dataset, createSampler, isPrime, magicPrime, magicPrimeStart, type Sampler } from "../../kernel/runtime/data";
+import { Dataset, createSampler, isPrime, magicPrime, magicPrimeStart, nextBatch, type Sampler } from "../../kernel/runtime/data";
 
 /** Documents of lengths `lens`: doc i holds (i+1)·1000 + j, then the end token 0. */
 function dataset(lens: number[]): Dataset {
@@ -111,4 +111,16 @@ test("sampler state round-trips through JSON and resumes the exact sequence", ()
 test("samplers refuse data shorter than ctx_len+1 tokens", () => {
   const ds = Dataset.fromDocs([[1, 2, 0]]);
   assert.throws(() => createSampler(ds, { kind: "random", ctxLen: 3, microBsz: 1, seed: 0 }), /3 tokens, fewer than ctx_len\+1 = 4/);
+});
+
+test("nextBatch: [batch, T] inputs and shifted targets, −100 past each sample's valid targets", () => {
+  const ds = Dataset.fromDocs([[1, 2, 0], [3, 4, 5, 6, 7, 0]]);
+  const s = createSampler(ds, { kind: "pad", ctxLen: 4, microBsz: 2, seed: 0 });
+  const b = nextBatch(s, 2);
+  assert.equal(b.batch, 2); assert.equal(b.T, 4);
+  const rows = [0, 1].map((i) => ({ x: Array.from(b.inputs.subarray(i * 4, i * 4 + 4)), y: Array.from(b.targets.subarray(i * 4, i * 4 + 4)) }));
+  const short = rows.find((r) => r.x[0] === 1)!, long = rows.find((r) => r.x[0] === 3)!;
+  assert.deepEqual(short, { x: [1, 2, 0, 3], y: [2, 0, -100, -100] });
+  assert.deepEqual(long, { x: [3, 4, 5, 6], y: [4, 5, 6, 7] });
+  assert.equal(b.nTargets, 6);
 });

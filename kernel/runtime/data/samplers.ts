@@ -126,3 +126,23 @@ function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
     validTargets: ctxLen,
   }));
 }
+
+/** Ignored-target marker of RWKV trainers (PyTorch cross-entropy ignore_index). */
+export const IGNORE_TARGET = -100;
+
+/** micro_bsz samples as the [batch, T] inputs/targets the loss takes (targets past validTargets = −100). */
+export interface Batch { inputs: Int32Array; targets: Int32Array; batch: number; T: number; nTargets: number }
+
+export function nextBatch(sampler: Sampler, microBsz: number): Batch {
+  const samples = Array.from({ length: microBsz }, () => sampler.next());
+  const T = samples[0].tokens.length - 1;
+  const inputs = new Int32Array(microBsz * T);
+  const targets = new Int32Array(microBsz * T).fill(IGNORE_TARGET);
+  let nTargets = 0;
+  samples.forEach(({ tokens, validTargets }, b) => {
+    inputs.set(tokens.subarray(0, T), b * T);
+    targets.set(tokens.subarray(1, 1 + validTargets), b * T);
+    nTargets += validTargets;
+  });
+  return { inputs, targets, batch: microBsz, T, nTargets };
+}
