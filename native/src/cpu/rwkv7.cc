@@ -342,7 +342,7 @@ void Rwkv7::layer_forward(int l, int B, int T, float* x, float* vfirst, const fl
   shift_mix(B, T, C, A.xf.data(), ffn_prev, L.mu_ffn.data(), mix.data());
   matmul(m, mix.data(), L.fK, true, A.hpre.data(), 0.f);
   Buf hid(A.hpre);
-  map_inplace(hid, [](float h, long) { const float q = std::max(h, 0.f); return q * q; });
+  map_inplace(hid, [](float h, long) { const float q = vmath::relu(h); return q * q; });
   matmul(m, hid.data(), L.fV, true, x, 1.f);
 }
 
@@ -358,7 +358,7 @@ void Rwkv7::layer_backward(int l, int B, int T, const Acts& A, const float* vfir
   // Channel mix.
   Buf dh(M * F), d1(MC), d2(MC, 0.f);
   matmul(m, dx, L.fV, false, dh.data(), 0.f);
-  map_inplace(dh, [&](float d, long i) { return d * 2.f * std::max(A.hpre[i], 0.f); });
+  map_inplace(dh, [&](float d, long i) { return d * 2.f * vmath::relu(A.hpre[i]); });
   matmul(m, dh.data(), L.fK, false, d1.data(), 0.f);
   shift_mix_backward(B, T, C, d1.data(), L.mu_ffn.data(), d2.data());
   layer_norm_backward(m, C, A.x2.data(), L.ln2_w.data(), d2.data(), dx, true);

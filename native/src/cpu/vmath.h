@@ -67,14 +67,15 @@ inline float log(float x) {
   return f + y + fe * 0.693359375f;
 }
 
+// max(x, 0) through the sign bit.
+inline float relu(float x) { const int32_t ix = float_to_bits(x); return bits_to_float(ix < 0 ? 0 : ix); }
+
 inline float sigmoid(float x) { return 1.f / (1.f + exp(-x)); }
 inline float tanh(float x) { return 1.f - 2.f / (exp(2.f * x) + 1.f); }
 // ln(1 + e^x) without overflow: max(x, 0) + ln(1 + e^−|x|).
 inline float softplus(float x) {
-  const int32_t ix = float_to_bits(x);
-  const float pos = bits_to_float(ix < 0 ? 0 : ix);              // max(x, 0)
-  const float neg_abs = bits_to_float(ix | int32_t(0x80000000));  // −|x|
-  return pos + log(1.f + exp(neg_abs));
+  const float neg_abs = bits_to_float(float_to_bits(x) | int32_t(0x80000000));  // −|x|
+  return relu(x) + log(1.f + exp(neg_abs));
 }
 
 }  // namespace rwkv::vmath
