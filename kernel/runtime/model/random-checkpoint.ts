@@ -4,7 +4,7 @@
 // Tensors are generated one at a time while the writer reaches them (a 0.1B file never sits in
 // memory whole), each from its own seeded stream so the values do not depend on write order.
 import { writePth } from "../checkpoint";
-import { f32ToBf16, type DType } from "../tensor";
+import type { DType } from "../tensor";
 import { tensorLayout, type ModelDims } from "./config";
 
 export interface RandomCheckpointOptions {
@@ -48,16 +48,23 @@ function rng(seed: number, stream: number): () => number {
   return next;
 }
 
-type Sampler = (u: () => number) => number;
-const normal = (mean: number, std: number): Sampler => (u) => mean + std * Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
-const uniform = (lo: number, hi: number): Sampler => (u) => lo + (hi - lo) * u();
+/** Fills `out` with the tensor's values: standard normals (both Box–Muller outputs) or uniforms, then scaled. */
+type Fill = (out: Float32Array, u: () => number) => void;
+const normal = (mean: number, std: number): Fill => (out, u) => {
+  for (let i = 0; i < out.length; i += 2) {
+    const r = std * Math.sqrt(-2 * Math.log(1 - u())), th = 2 * Math.PI * u();
+    out[i] = mean + r * Math.cos(th);
+    if (i + 1 < out.length) out[i + 1] = mean + r * Math.sin(th);
+  }
+};
+const uniform = (lo: number, hi: number): Fill => (out, u) => { for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * u(); };
 
 /** How the values of one tensor are drawn, from its name and shape. */
-function samplerFor(name: string, shape: number[], C: number): Sampler {
+function fillFor(name: string, shape: number[], C: number): Fill {
   const leaf = name.replace(/^blocks\.\d+\./, "");
   if (leaf === "emb.weight") return normal(0, 1);
   if (leaf === "head.weight") return normal(0, 2 / Math.sqrt(C));
-  if (/(^|\.)ln(0|1|2|_x|_out)\.weight$/.test(leaf) || leaf === "ln_out.weight") return normal(1, 0.1);
+  if (/(^|\.)ln(0|1|2|_x|_out)\.weight$/.test(leaf)) return normal(1, 0.1);
   if (leaf.endsWith(".bias")) return normal(0, 0.1);
   if (/\.(x_[rwkvag]|time_maa_[xwkvrg])$/.test(leaf)) return uniform(0, 1);
   if (leaf === "att.w0") return uniform(-6, 0.9);
@@ -71,15 +78,18 @@ function samplerFor(name: string, shape: number[], C: number): Sampler {
   return normal(0, 1 / Math.sqrt(C)); // LoRA factors
 }
 
+const CHUNK = 1 << 20; // even, so Box–Muller pairs never straddle chunks
+
 function randomBytes(name: string, shape: number[], C: number, dtype: DType, seed: number, stream: number): Uint8Array {
-  const n = shape.reduce((a, b) => a * b, 1), draw = samplerFor(name, shape, C), u = rng(seed, stream);
-  if (dtype === "f32") {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = draw(u);
-    return new Uint8Array(out.buffer);
+  const n = shape.reduce((a, b) => a * b, 1), fill = fillFor(name, shape, C), u = rng(seed, stream);
+  if (dtype === "f32") { const values = new Float32Array(n); for (let i = 0; i < n; i += CHUNK) fill(values.subarray(i, i + CHUNK), u); return new Uint8Array(values.buffer); }
+  // bf16: draw a chunk in f32, round it to nearest even (values are finite)
+  const scratch = new Float32Array(Math.min(n, CHUNK)), bits = new Uint32Array(scratch.buffer), out = new Uint16Array(n);
+  for (let i = 0; i < n; i += CHUNK) {
+    const len = Math.min(CHUNK, n - i);
+    fill(scratch.subarray(0, len), u);
+    for (let j = 0; j < len; j++) { const b = bits[j]; out[i + j] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16; }
   }
-  const out = new Uint16Array(n);
-  for (let i = 0; i < n; i++) out[i] = f32ToBf16(draw(u));
   return new Uint8Array(out.buffer);
 }
 
