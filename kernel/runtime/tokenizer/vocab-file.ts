@@ -2,6 +2,7 @@
 // `<id> <python repr literal> <byte length>`. A str literal's escapes are code points (UTF-8
 // encoded, so '\x80' is C2 80); a bytes literal b'..' escapes raw bytes.
 import * as fs from "node:fs";
+import { utf8Encode } from "./utf8";
 
 /**
  * Token bytes by id, packed: token i is bytes[starts[i] .. starts[i+1]); id 0 (end of
@@ -65,6 +66,7 @@ export function parsePyLiteral(lit: string, where: string): Uint8Array {
   const body = isBytes ? lit.slice(1) : lit;
   const q = body[0];
   if ((q !== "'" && q !== '"') || body.length < 2 || body[body.length - 1] !== q) throw new VocabError(`${where}: not a quoted literal: ${lit}`);
+  if (!isBytes && !body.includes("\\")) return utf8Encode(body.slice(1, -1)); // most lines: no escapes
   const out: number[] = [];
   let str = "";
   const put = (cp: number): void => {
@@ -93,5 +95,5 @@ export function parsePyLiteral(lit: string, where: string): Uint8Array {
       default: throw new VocabError(`${where}: unknown escape \\${e} in ${lit}`);
     }
   }
-  return isBytes ? Uint8Array.from(out) : new Uint8Array(Buffer.from(str, "utf8"));
+  return isBytes ? Uint8Array.from(out) : utf8Encode(str);
 }

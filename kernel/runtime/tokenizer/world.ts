@@ -1,6 +1,8 @@
 // RWKV World tokenizer (spec §5.3): greedy longest match over UTF-8 bytes. The trie is flat:
-// a direct table for the first byte, then one open-addressing hash of (node, byte) → child,
-// all in SharedArrayBuffers so tokenizer workers use the same tables without copying.
+// direct tables for the first one and two bytes, then one open-addressing hash of
+// (node, byte) → (child, token) with the three ints side by side, so each step of the walk
+// touches one cache line. All tables sit in SharedArrayBuffers: tokenizer workers use them
+// without copying.
 import { readVocabFile, type Vocab } from "./vocab-file";
 import { createStreamDecoder } from "./stream-decoder";
 import { utf8Decode, utf8Encode } from "./utf8";
@@ -9,75 +11,97 @@ import { WORLD_VOCAB_SIZE, type StreamDecoder, type Tokenizer } from "./types";
 /** Everything the tokenizer needs, as plain typed arrays (postMessage-able, shared memory). */
 export interface WorldTables {
   file: string;
-  /** Node of each single byte (depth-1 nodes; root is node 0). */
-  root: Int32Array;
-  /** Node of each two-byte prefix b0·256+b1, 0 when none: skips two hash probes per token. */
+  /** Token of each single byte (all 256 exist in a World vocab). */
+  byteToken: Int32Array;
+  /** Per two-byte prefix b0·256+b1: [node, token] (node 0 when no token starts with it). */
   pair: Int32Array;
-  /** Hash slots: key = node·256 + byte + 1 (0 = empty), value = child node. */
-  keys: Int32Array;
-  children: Int32Array;
+  /** Hash slots of SLOT ints: [node·256 + byte + 1 (0 = empty), child node, child's token or 0, unused]. */
+  slots: Int32Array;
   hashBits: number;
-  /** Token id ending at each node, 0 when none. */
-  nodeToken: Int32Array;
   /** Bytes of token id i are bytes[starts[i] .. starts[i+1]). */
   bytes: Uint8Array;
   starts: Int32Array;
 }
 
 const HASH_MUL = 0x9e3779b1 | 0;
+const SLOT = 4;
 
 function shared<T extends Int32Array | Uint8Array>(ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
   return new ctor(new SharedArrayBuffer(Math.max(1, n) * ctor.BYTES_PER_ELEMENT));
 }
 
+/** Open-addressing (node, byte) → slot index map over `slots`. */
+class EdgeHash {
+  readonly slots: Int32Array;
+  private readonly shift: number;
+  private readonly mask: number;
+  constructor(readonly bits: number, sharedMemory: boolean) {
+    const n = (1 << bits) * SLOT;
+    this.slots = sharedMemory ? shared(Int32Array, n) : new Int32Array(n);
+    this.shift = 32 - bits;
+    this.mask = (1 << bits) - 1;
+  }
+  /** Slot offset of the edge, or of the empty slot where it would go (check slots[i] !== key). */
+  find(key: number): number {
+    for (let h = Math.imul(key, HASH_MUL) >>> this.shift; ; h = (h + 1) & this.mask) {
+      const k = this.slots[h * SLOT];
+      if (k === key || k === 0) return h * SLOT;
+    }
+  }
+}
+
 export function buildWorldTables(vocab: Vocab): WorldTables {
   const count = vocab.starts.length - 1;
-  const total = vocab.bytes.length;
-  const bytes = shared(Uint8Array, total);
+  const bytes = shared(Uint8Array, vocab.bytes.length);
   bytes.set(vocab.bytes);
   const starts = shared(Int32Array, count + 1);
   starts.set(vocab.starts);
 
-  // The hash holds one entry per non-root edge: at most one per token byte.
-  const hashBits = Math.max(10, Math.ceil(Math.log2(total * 2 + 1)));
-  const keys = shared(Int32Array, 1 << hashBits);
-  const children = shared(Int32Array, 1 << hashBits);
-  const root = shared(Int32Array, 256);
-  // Worst case one node per token byte, plus the root.
-  const tokenOfNode = new Int32Array(total + 1);
-  let nodes = 1;
-  const shift = 32 - hashBits;
-  const mask = (1 << hashBits) - 1;
-  const child = (node: number, b: number, create: boolean): number => {
-    if (node === 0) {
-      if (root[b] === 0 && create) root[b] = nodes++;
-      return root[b];
-    }
-    const key = node * 256 + b + 1;
-    for (let h = Math.imul(key, HASH_MUL) >>> shift; ; h = (h + 1) & mask) {
-      if (keys[h] === key) return children[h];
-      if (keys[h] === 0) {
-        if (!create) return 0;
-        keys[h] = key; children[h] = nodes++;
-        return children[h];
-      }
-    }
-  };
+  // Pass 1 builds the trie in a table big enough for one edge per token byte; pass 2 copies
+  // the edges into a table sized for the real count (half full), which stays cache-friendly.
+  const build = new EdgeHash(Math.max(10, Math.ceil(Math.log2(2 * bytes.length + 1))), false);
+  const depth1 = new Int32Array(256);
+  const byteToken = shared(Int32Array, 256);
+  let nodes = 1, edges = 0;
   for (let id = 1; id < count; id++) {
-    let node = 0;
-    for (let i = starts[id]; i < starts[id + 1]; i++) node = child(node, bytes[i], true);
-    if (tokenOfNode[node] !== 0) throw new Error(`${vocab.file}: token ${id} has the same bytes as token ${tokenOfNode[node]}`);
-    tokenOfNode[node] = id;
+    const s = starts[id], e = starts[id + 1];
+    if (e - s === 1) {
+      if (byteToken[bytes[s]] !== 0) throw new Error(`${vocab.file}: token ${id} has the same bytes as token ${byteToken[bytes[s]]}`);
+      byteToken[bytes[s]] = id;
+    }
+    let node = depth1[bytes[s]] || (depth1[bytes[s]] = nodes++);
+    let at = -1;
+    for (let i = s + 1; i < e; i++) {
+      const key = node * 256 + bytes[i] + 1;
+      at = build.find(key);
+      if (build.slots[at] === 0) { build.slots[at] = key; build.slots[at + 1] = nodes++; edges++; }
+      node = build.slots[at + 1];
+    }
+    if (at >= 0) {
+      if (build.slots[at + 2] !== 0) throw new Error(`${vocab.file}: token ${id} has the same bytes as token ${build.slots[at + 2]}`);
+      build.slots[at + 2] = id;
+    }
   }
   if (nodes >= 1 << 23) throw new Error(`${vocab.file}: vocab too large for the tokenizer trie (${nodes} nodes)`);
   for (let b = 0; b < 256; b++) {
-    if (root[b] === 0 || tokenOfNode[root[b]] === 0) throw new Error(`${vocab.file}: no single-byte token for byte 0x${b.toString(16)}; encoding could fail`);
+    if (byteToken[b] === 0) throw new Error(`${vocab.file}: no single-byte token for byte 0x${b.toString(16)}; encoding could fail`);
   }
-  const nodeToken = shared(Int32Array, nodes);
-  nodeToken.set(tokenOfNode.subarray(0, nodes));
-  const pair = shared(Int32Array, 65536);
-  for (let b0 = 0; b0 < 256; b0++) for (let b1 = 0; b1 < 256; b1++) pair[b0 * 256 + b1] = child(root[b0], b1, false);
-  return { file: vocab.file, root, pair, keys, children, hashBits, nodeToken, bytes, starts };
+  const hash = new EdgeHash(Math.max(10, Math.ceil(Math.log2(2 * edges + 1))), true);
+  for (let i = 0; i < build.slots.length; i += SLOT) {
+    if (build.slots[i] === 0) continue;
+    const at = hash.find(build.slots[i]);
+    hash.slots.set(build.slots.subarray(i, i + SLOT), at);
+  }
+  const pair = shared(Int32Array, 2 * 65536);
+  for (let b0 = 0; b0 < 256; b0++) {
+    for (let b1 = 0; b1 < 256; b1++) {
+      const at = hash.find(depth1[b0] * 256 + b1 + 1);
+      if (hash.slots[at] === 0) continue;
+      pair[2 * (b0 * 256 + b1)] = hash.slots[at + 1];
+      pair[2 * (b0 * 256 + b1) + 1] = hash.slots[at + 2];
+    }
+  }
+  return { file: vocab.file, byteToken, pair, slots: hash.slots, hashBits: hash.bits, bytes, starts };
 }
 
 export class WorldTokenizer implements Tokenizer {
@@ -108,35 +132,30 @@ export class WorldTokenizer implements Tokenizer {
    * end-start ids). Uint16Array only (ids < 65536), which keeps this hot loop monomorphic.
    */
   encodeBytesInto(bytes: Uint8Array, start: number, end: number, out: Uint16Array, outPos: number): number {
-    const { root, pair, keys, children, nodeToken, hashBits } = this.tables;
+    const { byteToken, pair, slots, hashBits } = this.tables;
     const shift = 32 - hashBits;
     const mask = (1 << hashBits) - 1;
     let p = start;
     let o = outPos;
     while (p < end) {
-      let node = root[bytes[p]];
-      let best = nodeToken[node];
+      const b0 = bytes[p];
+      let best = byteToken[b0];
       let bestEnd = p + 1;
-      let q = p + 1;
-      if (q < end) {
-        const n2 = pair[(bytes[p] << 8) | bytes[q]];
-        if (n2 !== 0) {
-          node = n2;
-          q++;
-          const t = nodeToken[node];
-          if (t !== 0) { best = t; bestEnd = q; }
-        } else q = end; // no token continues this byte
-      }
-      while (q < end) {
-        const key = node * 256 + bytes[q] + 1;
-        let h = Math.imul(key, HASH_MUL) >>> shift;
-        let k = keys[h];
-        while (k !== key && k !== 0) { h = (h + 1) & mask; k = keys[h]; }
-        if (k === 0) break;
-        node = children[h];
-        q++;
-        const t = nodeToken[node];
-        if (t !== 0) { best = t; bestEnd = q; }
+      if (p + 1 < end) {
+        const pi = 2 * ((b0 << 8) | bytes[p + 1]);
+        let node = pair[pi];
+        if (node !== 0) {
+          if (pair[pi + 1] !== 0) { best = pair[pi + 1]; bestEnd = p + 2; }
+          for (let q = p + 2; q < end; q++) {
+            const key = node * 256 + bytes[q] + 1;
+            let h = (Math.imul(key, HASH_MUL) >>> shift) * SLOT;
+            let k = slots[h];
+            while (k !== key && k !== 0) { h = (h + SLOT) & (mask * SLOT); k = slots[h]; }
+            if (k === 0) break;
+            node = slots[h + 1];
+            if (slots[h + 2] !== 0) { best = slots[h + 2]; bestEnd = q + 1; }
+          }
+        }
       }
       out[o++] = best;
       p = bestEnd;
