@@ -64,7 +64,7 @@ for cand in "${RWKV_SHARED:-}" "$ROOT/shared" "$ROOT/../shared" "$ROOT/.gpu-carr
 done
 [ -n "${RWKV_SHARED:-}" ] && say "golden data: $RWKV_SHARED" || say "golden data not found: the golden CUDA tests will skip"
 TEST_RC=0
-timeout 300 "$NODE" --test dist/test/unit/cuda.test.js dist/test/unit/wkv7.test.js 2>&1 | tee "$OUT/tests.log" | tail -60
+timeout 300 "$NODE" --test dist/test/unit/cuda-ops.test.js dist/test/unit/cuda.test.js 2>&1 | tee "$OUT/tests.log" | tail -60
 TEST_RC=${PIPESTATUS[0]}
 say "tests exit code $TEST_RC"
 

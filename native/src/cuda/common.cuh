@@ -65,6 +65,11 @@ class DeviceBuffer {
   size_t n_ = 0;
 };
 
+// Stream-ordered copy of n floats between device buffers.
+inline void copy_d2d(float* dst, const float* src, size_t n, cudaStream_t s) {
+  check(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, s), "copy");
+}
+
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.f / (1.f + __expf(-x)); }
 
 __device__ __forceinline__ float warp_sum(float v) {

@@ -64,8 +64,7 @@ ce_rows(int V, float* __restrict__ logits, const int32_t* __restrict__ targets, 
 
 }  // namespace
 
-void HeadScratch::reserve(int rows_, int C, int V, bool backward) {
-  rows = rows_;
+void HeadScratch::reserve(int rows, int C, int V, bool backward) {
   xn.resize(size_t(rows) * C);
   logits.resize(size_t(rows) * V);
   if (backward) dxn.resize(size_t(rows) * C);

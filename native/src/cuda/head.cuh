@@ -14,10 +14,9 @@ struct HeadDevice {
 
 // Scratch of the head for blocks of up to `rows` rows.
 struct HeadScratch {
-  int rows = 0;
   DeviceBuffer<float> xn, logits, dxn;
   DeviceBuffer<double> loss;
-  void reserve(int rows_, int C, int V, bool backward);
+  void reserve(int rows, int C, int V, bool backward);
 };
 
 // Rows per block for vocabulary V: about 64 MB of fp32 logits.

@@ -1,26 +1,18 @@
-// RWKV-7 ("x070") on the GPU: the CPU model's math (cpu/rwkv7.cc, spec §1.3–1.4, §3.4) with the
-// weights uploaded once, activations kept on the device, and only tokens/states in and
-// logits/loss/gradients out. State tuning stores each layer's input, then walks the layers
-// backwards recomputing one layer's activations at a time (with wkv checkpoints every 16 steps)
-// and back-propagates to that layer's initial wkv state.
+// RWKV-7 ("x070") layers on the GPU: the CPU model's math (cpu/rwkv7.cc, spec §1.3–1.4, §3.4);
+// the drivers (sequence/RNN forward, state tuning) are CudaModel's.
 #include <algorithm>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include "cpu/model.h"
+#include "cuda/cuda_model.cuh"
 #include "cuda/gemm.cuh"
-#include "cuda/head.cuh"
 #include "cuda/norm.cuh"
 #include "cuda/rwkv7_ops.cuh"
-#include "cuda/weights.cuh"
 #include "cuda/wkv7.cuh"
 
 namespace rwkv::cuda {
 namespace {
 
-constexpr int N = kWkvN;
-constexpr int kSeqChunk = 1024;  // forward_seq runs long prompts in pieces of this many tokens
 enum { kR, kW, kK, kV, kA, kG };  // order of the six token-shift mixes
 
 struct LayerWeights {
@@ -31,7 +23,7 @@ struct LayerWeights {
   bool value_residual = false;  // layers ≥ 1
 };
 
-struct Dims { int C, H, F, Dw, Da, Dv, Dg, V, L; };
+struct Dims { int C, H, F, Dw, Da, Dv, Dg; };
 
 // One layer's activations for M rows, then its gradients (reused layer after layer).
 struct Acts {
@@ -60,41 +52,13 @@ struct Acts {
   }
 };
 
-cudaStream_t new_stream() {
-  cudaStream_t s;
-  check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
-  return s;
-}
-
-void copy_d2d(float* dst, const float* src, size_t n, cudaStream_t s) {
-  check(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, s), "copy");
-}
-
-void check_tokens(const int32_t* t, long n, int V, const char* what, bool allow_ignore) {
-  for (long i = 0; i < n; ++i)
-    if ((t[i] < 0 || t[i] >= V) && !(allow_ignore && t[i] == kIgnoreTarget))
-      throw RwkvError(std::string(what) + "[" + std::to_string(i) + "] = " + std::to_string(t[i]) +
-                      " is outside the vocabulary [0, " + std::to_string(V) + ")");
-}
-
-class CudaRwkv7 final : public Model {
+class CudaRwkv7 final : public CudaModel {
  public:
-  CudaRwkv7(const Config& cfg, const TensorMap& t, const QuantOptions& q) : s_(new_stream()), store_(s_) {
-    cfg_ = cfg;
-    auto get = [&](const std::string& k) -> const TensorView& {
-      auto it = t.find(k);
-      if (it == t.end()) throw RwkvError("RWKV-7 checkpoint: missing tensor " + k);
-      return it->second;
-    };
+  CudaRwkv7(const Config& cfg, const TensorMap& t, const QuantOptions& q) : CudaModel(cfg, t) {
+    auto get = [&](const std::string& k) -> const TensorView& { return tensor(t, k); };
     const int L = cfg.n_layer;
     d_ = {cfg.n_embd, cfg.n_head, cfg.dim_ffn, int(get("blocks.0.att.w1").dim(1)), int(get("blocks.0.att.a1").dim(1)),
-          L > 1 ? int(get("blocks.1.att.v1").dim(1)) : 1, int(get("blocks.0.att.g1").dim(1)), cfg.vocab, L};
-    emb_ = store_.bf16(get("emb.weight"));
-    ln0_w_ = store_.vec(get("blocks.0.ln0.weight"));
-    ln0_b_ = store_.vec(get("blocks.0.ln0.bias"));
-    head_.ln_w = store_.vec(get("ln_out.weight"));
-    head_.ln_b = store_.vec(get("ln_out.bias"));
-    head_.head = store_.matrix(get("head.weight"));
+          L > 1 ? int(get("blocks.1.att.v1").dim(1)) : 1, int(get("blocks.0.att.g1").dim(1))};
     for (int l = 0; l < L; ++l) {
       const std::string p = "blocks." + std::to_string(l) + ".";
       auto vec = [&](const char* k) { return store_.vec(get(p + k)); };
@@ -117,107 +81,20 @@ class CudaRwkv7 final : public Model {
     }
     check(cudaStreamSynchronize(s_), "weight upload");
   }
-  ~CudaRwkv7() override { cudaStreamSynchronize(s_); cudaStreamDestroy(s_); }
-
-  void forward_seq(const int32_t* tokens, int T, StateRef state, float* logits, LogitsMode mode,
-                   const Cancel& cancel) const override {
-    std::lock_guard<std::mutex> lock(mu_);
-    check_tokens(tokens, T, d_.V, "tokens", false);
-    const int L = d_.L, C = d_.C;
-    const size_t HNN = size_t(d_.H) * N * N;
-    wkv_.upload(state.wkv, L * HNN, s_);
-    att_x_.upload(state.att_x, size_t(L) * C, s_);
-    ffn_x_.upload(state.ffn_x, size_t(L) * C, s_);
-    for (int t0 = 0; t0 < T; t0 += kSeqChunk) {
-      const int n = std::min(kSeqChunk, T - t0);
-      acts_.reserve(size_t(n), d_, false);
-      x_.resize(size_t(2) * n * C);
-      vfirst_.resize(size_t(n) * C);
-      tokens_.upload(tokens + t0, size_t(n), s_);
-      float *x = x_.get(), *x2 = x_.get() + size_t(n) * C;
-      embed_ln0(n, x);
-      for (int l = 0; l < L; ++l) {
-        check_cancel(cancel);
-        layer_forward(l, 1, n, x, x2, wkv_.get() + l * HNN, att_x_.get() + size_t(l) * C, ffn_x_.get() + size_t(l) * C,
-                      nullptr);
-        copy_d2d(att_x_.get() + size_t(l) * C, acts_.xa.get() + size_t(n - 1) * C, C, s_);
-        copy_d2d(ffn_x_.get() + size_t(l) * C, acts_.xf.get() + size_t(n - 1) * C, C, s_);
-        std::swap(x, x2);
-      }
-      const bool last_chunk = t0 + n == T;
-      if (logits && mode == LogitsMode::All) {
-        logits_.resize(size_t(n) * d_.V);
-        head_logits(n, C, x, head_, logits_.get(), hs_, s_);
-        logits_.download(logits + size_t(t0) * d_.V, size_t(n) * d_.V, s_);
-      } else if (logits && mode == LogitsMode::Last && last_chunk) {
-        logits_.resize(size_t(d_.V));
-        head_logits(1, C, x + size_t(n - 1) * C, head_, logits_.get(), hs_, s_);
-        logits_.download(logits, size_t(d_.V), s_);
-      }
-    }
-    wkv_.download(state.wkv, L * HNN, s_);
-    att_x_.download(state.att_x, size_t(L) * C, s_);
-    ffn_x_.download(state.ffn_x, size_t(L) * C, s_);
-    check(cudaStreamSynchronize(s_), "forward_seq");
-  }
-
-  void forward_rnn(int32_t token, StateRef state, float* logits) const override {
-    forward_seq(&token, 1, state, logits, logits ? LogitsMode::Last : LogitsMode::None, Cancel{});
-  }
-
-  LossResult loss_and_grad(const int32_t* inputs, const int32_t* targets, int B, int T, const float* s0,
-                           float* grad_s0, const LossOptions& opt, const Cancel& cancel) const override {
-    std::lock_guard<std::mutex> lock(mu_);
-    const long M = long(B) * T;
-    check_tokens(inputs, M, d_.V, "inputs", false);
-    check_tokens(targets, M, d_.V, "targets", true);
-    const int L = d_.L, C = d_.C;
-    const size_t HNN = size_t(d_.H) * N * N, MC = size_t(M) * C;
-    LossResult res;
-    res.n_targets = count_targets(M, targets);
-    HeadLossScale scale;
-    scale.ce_grad_scale = res.n_targets > 0 ? 1.f / float(res.n_targets) : 0.f;
-    scale.l2wrap_scale = opt.l2wrap ? float(1e-4 / double(M)) : 0.f;
-
-    acts_.reserve(size_t(M), d_, true);
-    x_.resize((size_t(L) + 1) * MC);
-    xtmp_.resize(MC); dx_.resize(MC); vfirst_.resize(MC); dvfirst_.resize(MC);
-    wkv_.resize(size_t(B) * HNN); ds0_.resize(size_t(B) * HNN);
-    ck_.resize(wkv7_checkpoint_floats(B, d_.H, T)); scratch_.resize(wkv7_scratch_floats(B, d_.H));
-    tokens_.upload(inputs, size_t(M), s_);
-    targets_.upload(targets, size_t(M), s_);
-    s0_.upload(s0, L * HNN, s_);
-    grad_.resize(L * HNN);
-
-    embed_ln0(int(M), x_.get());
-    for (int l = 0; l < L; ++l) {
-      check_cancel(cancel);
-      broadcast(B, long(HNN), s0_.get() + l * HNN, wkv_.get(), s_);
-      layer_forward(l, B, T, x_.get() + l * MC, x_.get() + (l + 1) * MC, wkv_.get(), nullptr, nullptr, nullptr);
-    }
-    res.loss_sum = head_loss(int(M), C, x_.get() + L * MC, head_, targets_.get(), scale, dx_.get(), hs_, cancel, s_);
-    dvfirst_.zero(MC, s_);
-    for (int l = L - 1; l >= 0; --l) {
-      check_cancel(cancel);
-      broadcast(B, long(HNN), s0_.get() + l * HNN, wkv_.get(), s_);
-      layer_forward(l, B, T, x_.get() + l * MC, xtmp_.get(), wkv_.get(), nullptr, nullptr, ck_.get());
-      layer_backward(l, B, T, x_.get() + l * MC, grad_.get() + l * HNN);
-    }
-    grad_.download(grad_s0, L * HNN, s_);
-    check(cudaStreamSynchronize(s_), "loss_and_grad");
-    return res;
-  }
 
  private:
-  void embed_ln0(int M, float* x) const {
-    embed(M, d_.C, tokens_.get(), emb_, x, s_);
-    norm_forward(M, d_.C, d_.C, x, ln0_w_, ln0_b_, x, kLayerNormEps, s_);
+  void reserve(size_t M, bool backward) const override {
+    acts_.reserve(M, d_, backward);
+    vfirst_.resize(M * d_.C);
+    if (backward) dvfirst_.resize(M * d_.C);
   }
+  const float* att_shift_rows() const override { return acts_.xa.get(); }
+  const float* ffn_shift_rows() const override { return acts_.xf.get(); }
+  void begin_backward(size_t M) const override { dvfirst_.zero(M * d_.C, s_); }
 
-  // x_out = layer l applied to x_in ([B·T, C]); wkv [B,H,N,N] in/out; att_prev/ffn_prev [C] are the
-  // shift states of a single sequence (null = zeros). Layer 0 writes vfirst_, later layers read it.
+  // Layer 0 writes vfirst_, later layers read it.
   void layer_forward(int l, int B, int T, const float* x_in, float* x_out, float* wkv, const float* att_prev,
-                     const float* ffn_prev, float* ck) const {
+                     const float* ffn_prev, float* ck) const override {
     const LayerWeights& w = layers_[l];
     const int M = B * T, C = d_.C, H = d_.H;
     Acts& a = acts_;
@@ -260,9 +137,7 @@ class CudaRwkv7 final : public Model {
     gemm(M, a.hf.get(), w.fV, true, x_out, 1.f, s_);
   }
 
-  // With acts_ and ck_ from layer_forward(l): dx_ holds ∂/∂x_out on entry and ∂/∂x_in on return;
-  // grad_l [H,N,N] = ∂/∂(this layer's initial wkv state), summed over the batch.
-  void layer_backward(int l, int B, int T, const float* x_in, float* grad_l) const {
+  void layer_backward(int l, int B, int T, const float* x_in, float* grad_l) const override {
     const LayerWeights& w = layers_[l];
     const int M = B * T, C = d_.C, H = d_.H;
     Acts& a = acts_;
@@ -312,27 +187,17 @@ class CudaRwkv7 final : public Model {
     norm_backward(M, C, C, x_in, w.ln1_w, a.dxf.get(), dX, true, kLayerNormEps, s_);
   }
 
-  cudaStream_t s_;
-  WeightStore store_;
   Dims d_{};
-  const __nv_bfloat16* emb_ = nullptr;
-  const float *ln0_w_ = nullptr, *ln0_b_ = nullptr;
-  HeadDevice head_;
   std::vector<LayerWeights> layers_;
-  // Working memory, grown on demand and kept between calls; calls are serialised by mu_.
-  mutable std::mutex mu_;
   mutable Acts acts_;
-  mutable HeadScratch hs_;
-  mutable DeviceBuffer<int32_t> tokens_, targets_;
-  mutable DeviceBuffer<float> x_, xtmp_, dx_, vfirst_, dvfirst_, wkv_, att_x_, ffn_x_, logits_, s0_, grad_, ds0_,
-      ck_, scratch_;
+  mutable DeviceBuffer<float> vfirst_, dvfirst_;
 };
 
 }  // namespace
 
 std::unique_ptr<rwkv::Model> make_model_v7_cuda(const rwkv::Config& cfg, const rwkv::TensorMap& tensors,
                                                 const QuantOptions& quant) {
-  if (cfg.head_size != N) throw RwkvError("CUDA model: head size " + std::to_string(cfg.head_size) + " (only 64 is supported)");
+  if (cfg.head_size != kWkvN) throw RwkvError("CUDA model: head size " + std::to_string(cfg.head_size) + " (only 64 is supported)");
   make_model_v7(cfg, tensors);  // the CPU model's validation: names and shapes, with the key in the message
   return std::make_unique<CudaRwkv7>(cfg, tensors, quant);
 }

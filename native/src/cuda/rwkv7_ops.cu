@@ -15,14 +15,18 @@ __global__ void embed_k(long n, int C, const int32_t* __restrict__ tok, const __
   if (i < n) x[i] = __bfloat162float(emb[long(tok[i / C]) * C + i % C]);
 }
 
+__device__ __forceinline__ float prev_of(const float* x, const float* prev0, long i, long row, int T, int C, int c) {
+  return row % T != 0 ? x[i - C] : (prev0 ? prev0[c] : 0.f);
+}
+
 __global__ void shift_mix_k(long n, int T, int C, const float* __restrict__ x, const float* __restrict__ prev0, Mixes mix) {
   const long i = blockIdx.x * long(blockDim.x) + threadIdx.x;
   if (i >= n) return;
   const long row = i / C;
   const int c = int(i % C);
-  const float xi = x[i];
-  const float prev = row % T != 0 ? x[i - C] : (prev0 ? prev0[c] : 0.f);
-  for (int q = 0; q < mix.n; ++q) mix.out[q][i] = xi + (prev - xi) * mix.mu[q][c];
+  const float xi = x[i], prev = prev_of(x, prev0, i, row, T, C, c);
+  for (int q = 0; q < mix.n; ++q)
+    mix.out[q][i] = xi + (prev - xi) * (mix.mu[q][c] + (mix.m[q] ? mix.m[q][i] : 0.f));
 }
 
 __global__ void shift_mix_back_k(long n, int T, int C, MixGrads g, float* __restrict__ dx) {
@@ -34,10 +38,20 @@ __global__ void shift_mix_back_k(long n, int T, int C, MixGrads g, float* __rest
   float acc = 0.f;
   for (int q = 0; q < g.n; ++q) {
     const float mu = g.mu[q][c];
-    acc += g.d[q][i] * (1.f - mu);
-    if (has_next) acc += g.d[q][i + C] * mu;
+    acc += g.d[q][i] * (1.f - mu - (g.m[q] ? g.m[q][i] : 0.f));
+    if (has_next) acc += g.d[q][i + C] * (mu + (g.m[q] ? g.m[q][i + C] : 0.f));
   }
   dx[i] = acc;
+}
+
+struct DeltaArgs { const float* d[kMaxMix]; float* out[kMaxMix]; int n; };
+__global__ void shift_delta_k(long n, int T, int C, const float* __restrict__ x, const float* __restrict__ prev0, DeltaArgs a) {
+  const long i = blockIdx.x * long(blockDim.x) + threadIdx.x;
+  if (i >= n) return;
+  const long row = i / C;
+  const int c = int(i % C);
+  const float delta = prev_of(x, prev0, i, row, T, C, c) - x[i];
+  for (int q = 0; q < a.n; ++q) a.out[q][i] = a.d[q][i] * delta;
 }
 
 // Lane l of a warp owns channels h·N + l + 32·e, e < kPerLane.
@@ -177,6 +191,8 @@ __global__ void activate_k(long n, Act f, const float* x, float* y) {
     case Act::Tanh: y[i] = tanhf(v); break;
     case Act::Sigmoid: y[i] = sigmoidf_(v); break;
     case Act::ReluSquare: { const float r = fmaxf(v, 0.f); y[i] = r * r; break; }
+    case Act::Silu: y[i] = v * sigmoidf_(v); break;
+    case Act::DecayExp: y[i] = expf(-expf(v)); break;
   }
 }
 
@@ -188,6 +204,8 @@ __global__ void activate_back_k(long n, Act f, const float* __restrict__ saved, 
     case Act::Tanh: dy[i] *= 1.f - s * s; break;
     case Act::Sigmoid: dy[i] *= s * (1.f - s); break;
     case Act::ReluSquare: dy[i] *= 2.f * fmaxf(s, 0.f); break;
+    case Act::Silu: { const float sg = sigmoidf_(s); dy[i] *= sg * (1.f + s * (1.f - sg)); break; }
+    case Act::DecayExp: { const float e = expf(s); dy[i] *= -e * expf(-e); break; }  // from x: keeps tiny exp(x)
   }
 }
 
@@ -225,6 +243,16 @@ void shift_mix_backward(int M, int T, int C, const MixGrads& g, float* dx, cudaS
   const long n = long(M) * C;
   shift_mix_back_k<<<blocks_for(n, kThreads), kThreads, 0, s>>>(n, T, C, g, dx);
   check_launch("shift_mix_backward");
+}
+
+void shift_delta_product(int M, int T, int C, const float* x, const float* prev0, int n, const float* const* d,
+                         float* const* out, cudaStream_t s) {
+  DeltaArgs a{};
+  a.n = n;
+  for (int q = 0; q < n; ++q) { a.d[q] = d[q]; a.out[q] = out[q]; }
+  const long total = long(M) * C;
+  shift_delta_k<<<blocks_for(total, kThreads), kThreads, 0, s>>>(total, T, C, x, prev0, a);
+  check_launch("shift_delta_product");
 }
 
 void tm_prepare(int M, int H, const TmVectors& p, const TmActs& a, cudaStream_t s) {

@@ -9,7 +9,6 @@ const float* WeightStore::vec(const TensorView& t) {
   const std::vector<float> host = t.to_f32();
   f32_.emplace_back(host.size());
   check(cudaMemcpy(f32_.back().get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice), "upload");
-  bytes_ += host.size() * sizeof(float);
   return f32_.back().get();
 }
 
@@ -23,7 +22,6 @@ const __nv_bfloat16* WeightStore::bf16(const TensorView& t) {
     for (size_t i = 0; i < n; ++i) host[i] = f32_to_bf16(t.at(long(i)));
     check(cudaMemcpy(bf16_.back().get(), host.data(), n * 2, cudaMemcpyHostToDevice), "upload");
   }
-  bytes_ += n * 2;
   return bf16_.back().get();
 }
 
@@ -41,8 +39,6 @@ DeviceWeight WeightStore::matrix(const TensorView& t, Quant q) {
   const DeviceWeight w = quantize(src, rows, cols, q, codes_.back(), f32_.back(), s_);
   check(cudaStreamSynchronize(s_), "quantize");
   bf16_.pop_back();
-  bytes_ -= size_t(t.numel()) * 2;
-  bytes_ += codes_.back().size() + f32_.back().size() * sizeof(float);
   return w;
 }
 

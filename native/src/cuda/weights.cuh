@@ -15,11 +15,9 @@ class WeightStore {
   // A 2-D matrix [rows, cols] as bf16, or quantised when q != None.
   DeviceWeight matrix(const TensorView& t, Quant q = Quant::None);
   const __nv_bfloat16* bf16(const TensorView& t);
-  size_t bytes() const { return bytes_; }
 
  private:
   cudaStream_t s_;
-  size_t bytes_ = 0;
   std::deque<DeviceBuffer<float>> f32_;
   std::deque<DeviceBuffer<__nv_bfloat16>> bf16_;
   std::deque<DeviceBuffer<uint8_t>> codes_;
