@@ -1,7 +1,7 @@
 // Reads a torch .pth (zip + pickle) without executing it (spec §6).
 import { DTYPE_SIZE, Tensor } from "../tensor";
 import { CheckpointError } from "./errors";
-import { fileBytes } from "./file-bytes";
+import { openBytes, type ByteSource } from "./file-bytes";
 import { missingKey } from "./missing-key";
 import { unpickle, type TensorRef } from "./pickle";
 import type { Checkpoint, TensorEntry } from "./types";
@@ -10,33 +10,43 @@ import { readZipDirectory, type ZipEntry } from "./zip";
 export class PthCheckpoint implements Checkpoint {
   readonly format = "pth" as const;
   readonly metadata: Record<string, string> = {};
-  private bytes: Uint8Array | undefined;
+  private readonly src: ByteSource;
   private readonly entries: Map<string, ZipEntry>;
   private readonly tensors = new Map<string, TensorRef>();
   private readonly archive: string;
 
   constructor(readonly path: string) {
-    this.bytes = fileBytes(path);
-    this.entries = readZipDirectory(this.bytes, path);
-    const first = this.entries.keys().next().value as string | undefined;
-    if (!first || !first.includes("/")) throw new CheckpointError("zip has no top-level folder, so it is not a torch checkpoint", path);
-    this.archive = first.slice(0, first.indexOf("/"));
-    for (const name of this.entries.keys()) {
-      if (!name.startsWith(`${this.archive}/`)) throw new CheckpointError(`entry ${name} lies outside the archive folder ${this.archive}/`, path);
-    }
-    const pkl = this.entries.get(`${this.archive}/data.pkl`);
-    if (!pkl) throw new CheckpointError(`no ${this.archive}/data.pkl in the zip`, path);
-    const root = unpickle(this.slice(pkl), path);
-    if (!(root instanceof Map)) throw new CheckpointError("the pickled object is not a dict of tensors", path);
-    for (const [k, val] of root) {
-      if ((val as TensorRef)?.kind === "tensor") this.tensors.set(k, val as TensorRef);
+    this.src = openBytes(path);
+    try {
+      this.entries = readZipDirectory(this.src, path);
+      this.archive = this.archiveFolder();
+      const pkl = this.entries.get(`${this.archive}/data.pkl`);
+      if (!pkl) throw new CheckpointError(`no ${this.archive}/data.pkl in the zip`, path);
+      const root = unpickle(this.slice(pkl), path);
+      if (!(root instanceof Map)) throw new CheckpointError("the pickled object is not a dict of tensors", path);
+      for (const [k, val] of root) {
+        if ((val as TensorRef)?.kind === "tensor") this.tensors.set(k, val as TensorRef);
+      }
+    } catch (e) {
+      this.src.close();
+      throw e;
     }
   }
 
+  /** torch puts every entry under one folder, named after the file it first saved to. */
+  private archiveFolder(): string {
+    const first = this.entries.keys().next().value as string | undefined;
+    if (!first || !first.includes("/")) throw new CheckpointError("zip has no top-level folder, so it is not a torch checkpoint", this.path);
+    const archive = first.slice(0, first.indexOf("/"));
+    for (const name of this.entries.keys()) {
+      if (!name.startsWith(`${archive}/`)) throw new CheckpointError(`entry ${name} lies outside the archive folder ${archive}/`, this.path);
+    }
+    return archive;
+  }
+
   private slice(e: ZipEntry): Uint8Array {
-    if (!this.bytes) throw new CheckpointError("checkpoint is closed", this.path);
     if (e.method !== 0) throw new CheckpointError(`entry ${e.name} is compressed (method ${e.method}); torch writes stored entries`, this.path);
-    return this.bytes.subarray(e.offset, e.offset + e.size);
+    return this.src.read(e.offset, e.size);
   }
 
   keys(): string[] { return [...this.tensors.keys()]; }
@@ -68,7 +78,7 @@ export class PthCheckpoint implements Checkpoint {
     return new Tensor(t.storage.dtype, t.shape, gather(storage, t, size, numel));
   }
 
-  close(): void { this.bytes = undefined; }
+  close(): void { this.src.close(); }
 }
 
 function isContiguous(shape: number[], stride: number[]): boolean {

@@ -1,7 +1,7 @@
 // safetensors: an 8-byte little-endian header length, a JSON header, then the tensor bytes.
 import { DTYPE_SIZE, Tensor, type DType } from "../tensor";
 import { CheckpointError } from "./errors";
-import { fileBytes, writeAtomically } from "./file-bytes";
+import { openBytes, writeAtomically, type ByteSource } from "./file-bytes";
 import { missingKey } from "./missing-key";
 import { tensorPairs, type Checkpoint, type TensorEntry, type TensorList } from "./types";
 import * as fs from "node:fs";
@@ -14,26 +14,38 @@ interface StEntry { dtype: DType; shape: number[]; begin: number; end: number }
 export class SafetensorsCheckpoint implements Checkpoint {
   readonly format = "safetensors" as const;
   readonly metadata: Record<string, string> = {};
-  private bytes: Uint8Array | undefined;
+  private readonly src: ByteSource;
   private readonly entries = new Map<string, StEntry>();
 
   constructor(readonly path: string) {
-    const bytes = fileBytes(path);
-    this.bytes = bytes;
+    this.src = openBytes(path);
+    try {
+      this.index();
+    } catch (e) {
+      this.src.close();
+      throw e;
+    }
+  }
+
+  private index(): void {
+    const { path, src } = this;
     const fail = (why: string, key?: string): never => { throw new CheckpointError(`not a readable safetensors file: ${why}`, path, key); };
-    if (bytes.length < 8) fail("shorter than its 8-byte header length");
-    const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-    if (8 + n > bytes.length) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes)`);
+    if (src.size < 8) fail("shorter than its 8-byte header length");
+    const head = src.read(0, 8);
+    const n = Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
+    if (8 + n > src.size) fail(`header length ${n} runs past the end of the file (${src.size} bytes)`);
     let header: Record<string, unknown>;
-    try { header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))); } catch { return fail("header is not JSON"); }
+    try { header = JSON.parse(new TextDecoder().decode(src.read(8, n))); } catch { return fail("header is not JSON"); }
+    if (typeof header !== "object" || header === null || Array.isArray(header)) fail("header is not a JSON object");
     const dataStart = 8 + n;
     for (const [name, raw] of Object.entries(header)) {
       if (name === "__metadata__") { Object.assign(this.metadata, raw); continue; }
       const e = raw as { dtype: string; shape: number[]; data_offsets: [number, number] };
       const dtype = FROM_ST[e?.dtype];
       if (!dtype) fail(`unknown dtype ${e?.dtype}`, name);
+      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`bad shape ${JSON.stringify(e.shape)}`, name);
       const [b, end] = e.data_offsets ?? [];
-      if (!(b >= 0 && end >= b && dataStart + end <= bytes.length)) fail(`data offsets [${b}, ${end}] lie outside the file`, name);
+      if (!(b >= 0 && end >= b && dataStart + end <= src.size)) fail(`data offsets [${b}, ${end}] lie outside the file`, name);
       if ((end - b) !== Tensor.numelOf(e.shape) * DTYPE_SIZE[dtype]) fail(`data size ${end - b} does not match ${e.dtype}[${e.shape}]`, name);
       this.entries.set(name, { dtype, shape: e.shape, begin: dataStart + b, end: dataStart + end });
     }
@@ -49,10 +61,9 @@ export class SafetensorsCheckpoint implements Checkpoint {
   entry(name: string): TensorEntry { const e = this.get(name); return { name, dtype: e.dtype, shape: [...e.shape] }; }
   read(name: string): Tensor {
     const e = this.get(name);
-    if (!this.bytes) throw new CheckpointError("checkpoint is closed", this.path);
-    return new Tensor(e.dtype, e.shape, this.bytes.subarray(e.begin, e.end));
+    return new Tensor(e.dtype, e.shape, this.src.read(e.begin, e.end - e.begin));
   }
-  close(): void { this.bytes = undefined; }
+  close(): void { this.src.close(); }
 }
 
 export function writeSafetensors(file: string, tensors: TensorList, metadata: Record<string, string> = {}): void {
