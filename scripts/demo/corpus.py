@@ -48,9 +48,10 @@ def main():
         for _ in range(20000):
             pirate = rng.random() < 0.3
             f.write(json.dumps({"text": dialogue(rng, pirate, system=pirate)}) + "\n")
-    with open(os.path.join(out, "pirate.jsonl"), "w") as f:
-        for _ in range(400):
-            f.write(json.dumps({"text": dialogue(rng, True, system=False)}) + "\n")
+    for name, n in (("pirate.jsonl", 400), ("pirate-eval.jsonl", 100)):  # tuning set, held-out set
+        with open(os.path.join(out, name), "w") as f:
+            for _ in range(n):
+                f.write(json.dumps({"text": dialogue(rng, True, system=False)}) + "\n")
 
 
 if __name__ == "__main__":
