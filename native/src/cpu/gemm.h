@@ -8,6 +8,8 @@ namespace rwkv {
 // C[M,N] = A[M,K] · op(B) + beta·C, with op(B) = Bᵀ when trans_b (B stored [N,K], i.e. an
 // nn.Linear weight [out,in]) and op(B) = B otherwise (B stored [K,N], e.g. a LoRA matrix [in,out]).
 // lda/ldb/ldc are row strides in elements. beta is 0 (overwrite) or 1 (accumulate).
+// M ≤ 8 streams B once (GEMV, split over N); larger M packs panels for an AVX2/FMA micro-kernel.
+// Both use parallel_for; results do not depend on the thread count.
 void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType b_type, int ldb,
             bool trans_b, float* C, int ldc, float beta);
 
