@@ -1,5 +1,5 @@
-// The CUDA backend against the golden float64 reference and the CPU model (RWKV-7): sequence and RNN
-// logits and final states, state-tuning loss and gradient to the initial state, nf4/int8 loss gap.
+// The CUDA backend against the golden float64 reference and the CPU model (RWKV-7 and RWKV-6): sequence
+// and RNN logits and final states, state-tuning loss and gradient to the initial state, nf4/int8 loss gap.
 // Every test skips (with info().cuda.reason) where no GPU is usable.
 //
 // Tolerances: the GPU GEMMs round activations and weights to bf16 (8-bit mantissa, relative step
@@ -22,11 +22,12 @@ function cudaSkip(): string | false {
 }
 
 const skip = cudaSkip();
-const G = skip ? undefined : new GoldenSet("v7");
+const GOLDEN = skip ? undefined : { v7: new GoldenSet("v7"), v6: new GoldenSet("v6") };
+const VERSIONS = ["v7", "v6"] as const;
 
 type Quant = "none" | "nf4" | "int8";
-function model(device: "cpu" | "cuda", quant: Quant = "none"): NativeModel {
-  const g = G!, addon = native();
+function model(g: GoldenSet, device: "cpu" | "cuda", quant: Quant = "none"): NativeModel {
+  const addon = native();
   if (quant === "none") return addon.createModel(goldenConfig(g), goldenTensors(g, "model_bf16.pth"), device);
   // The fourth argument ({quant}) is what the CUDA backend's QuantOptions need from createModel.
   const create = addon.createModel as unknown as (...a: unknown[]) => NativeModel;
@@ -64,8 +65,8 @@ async function lossGrad(m: NativeModel, g: GoldenSet, l2wrap: boolean) {
   return { loss: r.lossSum / r.nTargets, nTargets: r.nTargets, grad };
 }
 
-test("cuda v7: sequence-mode logits and final states match golden and the CPU model", { skip }, async () => {
-  const g = G!, gpu = model("cuda"), cpu = model("cpu"), { inputs, T } = sample(g), V = g.meta.vocab_size as number;
+for (const ver of VERSIONS) test(`cuda ${ver}: sequence-mode logits and final states match golden and the CPU model`, { skip }, async () => {
+  const g = GOLDEN![ver], gpu = model(g, "cuda"), cpu = model(g, "cpu"), { inputs, T } = sample(g), V = g.meta.vocab_size as number;
   try {
     const sg = s0State(g), sc = s0State(g), lg = new Float32Array(T * V), lc = new Float32Array(T * V);
     await gpu.forwardSeq(inputs, sg, lg, "all");
@@ -78,8 +79,8 @@ test("cuda v7: sequence-mode logits and final states match golden and the CPU mo
   } finally { gpu.dispose(); cpu.dispose(); }
 });
 
-test("cuda v7: RNN mode token by token matches golden; 'last' logits equal the last row", { skip }, async () => {
-  const g = G!, gpu = model("cuda"), { inputs, T } = sample(g), V = g.meta.vocab_size as number;
+for (const ver of VERSIONS) test(`cuda ${ver}: RNN mode token by token matches golden; "last" logits equal the last row`, { skip }, async () => {
+  const g = GOLDEN![ver], gpu = model(g, "cuda"), { inputs, T } = sample(g), V = g.meta.vocab_size as number;
   try {
     const st = s0State(g), all = new Float32Array(T * V), row = new Float32Array(V);
     for (let t = 0; t < T; t++) { await gpu.forwardRnn(inputs[t], st, row); all.set(row, t * V); }
@@ -91,8 +92,8 @@ test("cuda v7: RNN mode token by token matches golden; 'last' logits equal the l
   } finally { gpu.dispose(); }
 });
 
-test("cuda v7: state-tuning loss and gradient to s0 (CE and CE+L2Wrap) match golden and the CPU model", { skip }, async () => {
-  const g = G!, gpu = model("cuda"), cpu = model("cpu");
+for (const ver of VERSIONS) test(`cuda ${ver}: state-tuning loss and gradient to s0 (CE and CE+L2Wrap) match golden and the CPU model`, { skip }, async () => {
+  const g = GOLDEN![ver], gpu = model(g, "cuda"), cpu = model(g, "cpu");
   try {
     const ce = await lossGrad(gpu, g, false), cpuCe = await lossGrad(cpu, g, false);
     assert.equal(ce.nTargets, g.meta.ctx_len);
@@ -106,7 +107,7 @@ test("cuda v7: state-tuning loss and gradient to s0 (CE and CE+L2Wrap) match gol
 });
 
 test("cuda v7: nf4 and int8 weights change the loss a little, not a lot", { skip }, async () => {
-  const g = G!, base = model("cuda"), nf4 = model("cuda", "nf4"), int8 = model("cuda", "int8");
+  const g = GOLDEN!.v7, base = model(g, "cuda"), nf4 = model(g, "cuda", "nf4"), int8 = model(g, "cuda", "int8");
   try {
     const l0 = (await lossGrad(base, g, false)).loss, l4 = (await lossGrad(nf4, g, false)).loss;
     const l8 = (await lossGrad(int8, g, false)).loss;
@@ -118,7 +119,7 @@ test("cuda v7: nf4 and int8 weights change the loss a little, not a lot", { skip
 });
 
 test("cuda v7: tokens outside the vocabulary are rejected with the index", { skip }, async () => {
-  const g = G!, gpu = model("cuda"), V = g.meta.vocab_size as number;
+  const g = GOLDEN!.v7, gpu = model(g, "cuda"), V = g.meta.vocab_size as number;
   try {
     await assert.rejects(async () => gpu.forwardSeq(Int32Array.from([1, V]), s0State(g), null, "none"), /tokens\[1\]/);
   } finally { gpu.dispose(); }

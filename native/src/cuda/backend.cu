@@ -11,6 +11,8 @@ namespace rwkv::cuda {
 
 std::unique_ptr<rwkv::Model> make_model_v7_cuda(const rwkv::Config& cfg, const rwkv::TensorMap& tensors,
                                                 const QuantOptions& quant);
+std::unique_ptr<rwkv::Model> make_model_v6_cuda(const rwkv::Config& cfg, const rwkv::TensorMap& tensors,
+                                                const QuantOptions& quant);
 
 namespace {
 std::atomic<long> g_bytes{0}, g_peak{0};
@@ -28,7 +30,7 @@ std::unique_ptr<rwkv::Model> make_model_cuda(const rwkv::Config& cfg, const rwkv
   if (devices(&why).empty()) throw RwkvError("CUDA model: no usable CUDA device (" + why + ")");
   switch (cfg.version) {
     case 7: return make_model_v7_cuda(cfg, tensors, quant);
-    case 6: throw RwkvError("CUDA model: RWKV-6 is not implemented on the GPU yet (use device \"cpu\")");
+    case 6: return make_model_v6_cuda(cfg, tensors, quant);
     default: throw RwkvError("CUDA model: unsupported RWKV version " + std::to_string(cfg.version));
   }
 }

@@ -223,6 +223,16 @@ __global__ void broadcast_k(int B, long n, const float* __restrict__ src, float*
   dst[i] = src[i % n];
 }
 
+__global__ void multiply_k(long n, const float* __restrict__ a, const float* __restrict__ b, float* out, bool add) {
+  const long i = blockIdx.x * long(blockDim.x) + threadIdx.x;
+  if (i < n) out[i] = add ? out[i] + a[i] * b[i] : a[i] * b[i];
+}
+
+__global__ void add_row_vector_k(long n, int C, const float* __restrict__ v, float* __restrict__ y) {
+  const long i = blockIdx.x * long(blockDim.x) + threadIdx.x;
+  if (i < n) y[i] += v[i % C];
+}
+
 int head_blocks(int M, int H) { return blocks_for(long(M) * H, kHeadWarps); }
 
 }  // namespace
@@ -286,6 +296,22 @@ void activate(long n, Act f, const float* x, float* y, cudaStream_t s) {
 void activate_backward(long n, Act f, const float* saved, float* dy, cudaStream_t s) {
   activate_back_k<<<blocks_for(n, kThreads), kThreads, 0, s>>>(n, f, saved, dy);
   check_launch("activate_backward");
+}
+
+void multiply(long n, const float* a, const float* b, float* out, cudaStream_t s) {
+  multiply_k<<<blocks_for(n, kThreads), kThreads, 0, s>>>(n, a, b, out, false);
+  check_launch("multiply");
+}
+
+void mul_add(long n, const float* a, const float* b, float* out, cudaStream_t s) {
+  multiply_k<<<blocks_for(n, kThreads), kThreads, 0, s>>>(n, a, b, out, true);
+  check_launch("mul_add");
+}
+
+void add_row_vector(int M, int C, const float* v, float* y, cudaStream_t s) {
+  const long n = long(M) * C;
+  add_row_vector_k<<<blocks_for(n, kThreads), kThreads, 0, s>>>(n, C, v, y);
+  check_launch("add_row_vector");
 }
 
 void sum_batches(int B, long n, const float* in, float* out, cudaStream_t s) {

@@ -64,6 +64,12 @@ void activate(long n, Act f, const float* x, float* y, cudaStream_t s);
 // input (DecayExp from ŵ itself: w·ln w would lose the tiny exp(ŵ) where w rounds to 1).
 void activate_backward(long n, Act f, const float* saved, float* dy, cudaStream_t s);
 
+// out = a·b, or out += a·b with mul_add (n elements).
+void multiply(long n, const float* a, const float* b, float* out, cudaStream_t s);
+void mul_add(long n, const float* a, const float* b, float* out, cudaStream_t s);
+// y [M,C] += v [C] on every row.
+void add_row_vector(int M, int C, const float* v, float* y, cudaStream_t s);
+
 // out [R,n] += Σ over B groups of in [B,R,n] (the batch sum of ds0 per layer); out overwritten.
 void sum_batches(int B, long n, const float* in, float* out, cudaStream_t s);
 // dst[b] = src for b < B (broadcast one [n] state to B sequences).
