@@ -39,9 +39,10 @@ const readMs = Number(process.hrtime.bigint() - t) / 1e6;
 console.log(JSON.stringify({ tensors: kept.length, openMs, readMs, maxRssBytes: process.resourceUsage().maxRSS * 1024, baseRssBytes: base, mmap, sum }));
 `;
 
-export function measureLoad(file: string): LoadMeasurement {
+/** `env` lets a caller pick the addon (RWKV_NATIVE), e.g. one without mmapFile. */
+export function measureLoad(file: string, env: NodeJS.ProcessEnv = process.env): LoadMeasurement {
   const runtimeDir = path.join(__dirname, "..", "kernel", "runtime");
-  const out = execFileSync(process.execPath, ["-e", CHILD, runtimeDir, file], { encoding: "utf8", env: process.env });
+  const out = execFileSync(process.execPath, ["-e", CHILD, runtimeDir, file], { encoding: "utf8", env });
   const r = JSON.parse(out.trim().split("\n").pop() as string);
   return { bytes: fs.statSync(file).size, tensors: r.tensors, openMs: r.openMs, readMs: r.readMs, maxRssBytes: r.maxRssBytes, baseRssBytes: r.baseRssBytes, mmap: r.mmap };
 }
