@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { writePth } from "../../kernel/runtime/checkpoint";
+import { openCheckpoint, writePth } from "../../kernel/runtime/checkpoint";
 import { Tensor } from "../../kernel/runtime/tensor";
 import { writeRandomCheckpoint } from "../../kernel/runtime/model/random-checkpoint";
 
@@ -35,5 +35,39 @@ test("torch.load(weights_only=True) reads our state file and our model file", { 
     assert.equal(m["blocks.1.att.v1"][0], "torch.float32");
     assert.deepEqual(m["blocks.1.att.v1"][1], [128, 32]);
     assert.ok(!("blocks.0.att.v1" in m));
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("torch.save files with views, every dtype, scalars and a state_dict's _metadata read as torch sees them", { skip }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-torch-"));
+  try {
+    const file = path.join(dir, "views.pth");
+    const code = `import json,sys,torch
+base = torch.arange(24, dtype=torch.float32).reshape(4, 6) - 7.5
+sd = torch.nn.Linear(3, 2).state_dict()
+sd["view_cols"] = base[:, 1:3]
+sd["transposed"] = base.t()
+sd["row"] = base[2]
+sd["scalar"] = torch.tensor(7.25)
+sd["f16"] = torch.tensor([1.5, -2.25, 65504.0], dtype=torch.float16)
+sd["bf16"] = torch.tensor([1.5, 0.00299072265625, -3e38], dtype=torch.bfloat16)
+sd["f64"] = torch.tensor([[1 / 3, -2.0]], dtype=torch.float64)
+sd["i64"] = torch.tensor([-5, 2 ** 40])
+for name, dt in [("i32", torch.int32), ("i16", torch.int16), ("i8", torch.int8), ("u8", torch.uint8)]:
+    sd[name] = torch.tensor([0, 1, 100, 7], dtype=dt)
+sd["bool"] = torch.tensor([True, False, True])
+torch.save(sd, sys.argv[1])
+print(json.dumps({k: [str(v.dtype).replace("torch.", ""), list(v.shape), v.double().flatten().tolist()] for k, v in sd.items()}))`;
+    const want = JSON.parse(execFileSync(PY, ["-c", code, file], { encoding: "utf8" })) as Record<string, [string, number[], number[]]>;
+    const c = openCheckpoint(file);
+    assert.deepEqual(c.keys(), Object.keys(want), "keys in torch's order, _metadata not a key");
+    const names: Record<string, string> = { float32: "f32", float16: "f16", bfloat16: "bf16", float64: "f64", int64: "i64", int32: "i32", int16: "i16", int8: "i8", uint8: "u8", bool: "bool" };
+    for (const [k, [dtype, shape, values]] of Object.entries(want)) {
+      const t = c.read(k);
+      assert.equal(t.dtype, names[dtype], k);
+      assert.deepEqual([...t.shape], shape, k);
+      assert.deepEqual([...t.toFloat32()], values.map((v) => Math.fround(v)), k);
+    }
+    c.close();
   } finally { fs.rmSync(dir, { recursive: true, force: true }); }
 });
