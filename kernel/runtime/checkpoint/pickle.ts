@@ -29,9 +29,13 @@ function reduce(fn: PValue, args: PValue, file: string): PValue {
   if (g?.kind !== "global") throw new CheckpointError("pickle REDUCE on something that is not an allowed callable", file);
   if (g.name === "OrderedDict") return new Map<string, PValue>();
   if (g.name === "_rebuild_tensor_v2") {
-    const [storage, offset, shape, stride] = a as [StorageRef, number, number[], number[]];
+    const [storage, offset, shape, stride] = Array.isArray(a) ? a : [];
     if ((storage as StorageRef)?.kind !== "storage") throw new CheckpointError("_rebuild_tensor_v2 without a storage", file);
-    return { kind: "tensor", storage, offset: Number(offset), shape: (shape as number[]).map(Number), stride: (stride as number[]).map(Number) } satisfies TensorRef;
+    const dims = (x: PValue) => Array.isArray(x) && x.every((d) => Number.isSafeInteger(d) && d >= 0);
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0 || !dims(shape) || !dims(stride) || (shape as number[]).length !== (stride as number[]).length) {
+      throw new CheckpointError("_rebuild_tensor_v2 with a bad storage offset, size or stride", file);
+    }
+    return { kind: "tensor", storage: storage as StorageRef, offset: offset as number, shape: [...(shape as number[])], stride: [...(stride as number[])] } satisfies TensorRef;
   }
   if (g.name === "_rebuild_parameter") return a[0];
   throw new CheckpointError(`pickle calls ${g.module}.${g.name}, which a checkpoint never needs`, file);
@@ -66,6 +70,11 @@ export function unpickle(data: Uint8Array, file: string): PValue {
     if (!(d instanceof Map)) throw new CheckpointError("pickle SETITEM on a non-dict", file);
     for (let i = 0; i + 1 < kv.length; i += 2) d.set(String(kv[i]), kv[i + 1]);
   };
+  const list = (): PValue[] => {
+    const top = stack[stack.length - 1];
+    if (!Array.isArray(top)) throw new CheckpointError("pickle APPEND on a non-list", file);
+    return top;
+  };
   const str = (n: number) => { need(n); const s = dec.decode(data.subarray(p, p + n)); p += n; return s; };
   for (;;) {
     need(1);
@@ -96,8 +105,8 @@ export function unpickle(data: Uint8Array, file: string): PValue {
       case 0x86: stack.push(tuple(stack.splice(-2))); break;                                  // TUPLE2
       case 0x87: stack.push(tuple(stack.splice(-3))); break;                                  // TUPLE3
       case 0x5d: stack.push([]); break;                                                       // EMPTY_LIST
-      case 0x61: { const x = stack.pop(); (stack[stack.length - 1] as PValue[]).push(x); break; } // APPEND
-      case 0x65: { const xs = popMark(); (stack[stack.length - 1] as PValue[]).push(...xs); break; } // APPENDS
+      case 0x61: { const x = stack.pop(); list().push(x); break; }                            // APPEND
+      case 0x65: { const xs = popMark(); list().push(...xs); break; }                        // APPENDS
       case 0x7d: stack.push(new Map<string, PValue>()); break;                                // EMPTY_DICT
       case 0x73: { const val = stack.pop(), key = stack.pop(); setItems(stack[stack.length - 1], [key, val]); break; } // SETITEM
       case 0x75: { const kv = popMark(); setItems(stack[stack.length - 1], kv); break; }     // SETITEMS

@@ -39,7 +39,11 @@ export class SafetensorsCheckpoint implements Checkpoint {
     if (typeof header !== "object" || header === null || Array.isArray(header)) fail("header is not a JSON object");
     const dataStart = 8 + n;
     for (const [name, raw] of Object.entries(header)) {
-      if (name === "__metadata__") { Object.assign(this.metadata, raw); continue; }
+      if (name === "__metadata__") {
+        if (typeof raw !== "object" || raw === null || Object.values(raw).some((x) => typeof x !== "string")) fail("__metadata__ is not a map of strings");
+        Object.assign(this.metadata, raw);
+        continue;
+      }
       const e = raw as { dtype: string; shape: number[]; data_offsets: [number, number] };
       const dtype = FROM_ST[e?.dtype];
       if (!dtype) fail(`unknown dtype ${e?.dtype}`, name);
