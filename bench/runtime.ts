@@ -35,7 +35,8 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
   const threads = native().info().threads;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-bench-runtime-"));
   try {
-    for (const dtype of ["f32", "bf16"] as const) {
+    // bf16 first: maxRSS is a process-lifetime peak, so each row covers that dtype and the ones before it.
+    for (const dtype of ["bf16", "f32"] as const) {
       const file = path.join(dir, `rand-${dtype}.pth`);
       writeRandomCheckpoint(file, { ...SHAPE, dtype, seed: 1 });
       const tag = `0.1B L12 C768 ${dtype}, ${threads} threads`;
@@ -58,7 +59,7 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
         rows.push({ group: "runtime", name: `seq ${SEQ} ${tag}`, value: seqTokS, unit: "tok/s", note: note(seqTokS, typeof py === "string" ? undefined : SEQ / py.seq_s, true) });
         rows.push({ group: "runtime", name: `rnn ${tag}`, value: rnnTokS, unit: "tok/s", note: note(rnnTokS, typeof py === "string" ? undefined : py.rnn_tok_s, true) });
         rows.push({ group: "runtime", name: `tune step ctx ${SEQ} bsz 1 ${tag}`, value: stepS, unit: "s", note: note(stepS, typeof py === "string" ? undefined : py.tune_step_s, false) });
-        rows.push({ group: "runtime", name: `peak RSS (process, through tuning) ${tag}`, value: rssMb, unit: "MB", note: typeof py === "string" ? py : `PyTorch peak RSS ${py.peak_rss_mb.toFixed(0)} MB` });
+        rows.push({ group: "runtime", name: `peak RSS (process lifetime, after tuning) ${tag}`, value: rssMb, unit: "MB", note: typeof py === "string" ? py : `PyTorch peak RSS ${py.peak_rss_mb.toFixed(0)} MB` });
         if (typeof py !== "string") {
           rows.push({ group: "pytorch", name: `seq ${SEQ} ${tag}`, value: SEQ / py.seq_s, unit: "tok/s", note: `torch ${py.torch}, chunked WKV` });
           rows.push({ group: "pytorch", name: `T=1 decode ${tag}`, value: py.rnn_tok_s, unit: "tok/s" });
