@@ -6,6 +6,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { openCheckpoint, writePth } from "../../kernel/runtime/checkpoint";
+import { pickleTensorDict } from "../../kernel/runtime/checkpoint/pickle-writer";
+import { ZipWriter } from "../../kernel/runtime/checkpoint/zip-writer";
 import { Tensor } from "../../kernel/runtime/tensor";
 import { writeRandomCheckpoint } from "../../kernel/runtime/model/random-checkpoint";
 
@@ -69,5 +71,20 @@ print(json.dumps({k: [str(v.dtype).replace("torch.", ""), list(v.shape), v.doubl
       assert.deepEqual([...t.toFloat32()], values.map((v) => Math.fround(v)), k);
     }
     c.close();
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("torch.load reads our zip with ZIP64 fields on every entry (as in a > 4 GiB file)", { skip }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-torch-"));
+  try {
+    const file = path.join(dir, "z64.pth");
+    const fd = fs.openSync(file, "w");
+    const zip = new ZipWriter(fd, 0);
+    zip.add("z64/data.pkl", pickleTensorDict([{ name: "x", dtype: "f32", shape: [2, 3], storageKey: "0" }], "dict"));
+    zip.add("z64/data/0", Tensor.fromFloat32([1, 2, 3, 4, 5, 6], [2, 3]).data);
+    zip.add("z64/version", Buffer.from("3\n"));
+    zip.finish();
+    fs.closeSync(fd);
+    assert.deepEqual(torchSummary(file), { x: ["torch.float32", [2, 3], 21] });
   } finally { fs.rmSync(dir, { recursive: true, force: true }); }
 });

@@ -100,10 +100,10 @@ test("golden PEFT state re-written by us reads back identical; OrderedDict conta
 });
 
 /** A .pth whose pickle names storages data/0 and data/1, with only the given data entries present. */
-function craft(name: string, pkl: Uint8Array, data: Record<string, Uint8Array>, version = true): string {
+function craft(name: string, pkl: Uint8Array, data: Record<string, Uint8Array>, version = true, zip64From?: number): string {
   const file = path.join(tmp, name);
   const fd = fs.openSync(file, "w");
-  const zip = new ZipWriter(fd);
+  const zip = new ZipWriter(fd, zip64From);
   zip.add("arch/data.pkl", pkl);
   for (const [k, b] of Object.entries(data)) zip.add(`arch/data/${k}`, b);
   if (version) zip.add("arch/version", Buffer.from("3\n"));
@@ -153,4 +153,17 @@ test("damaged archives: missing data.pkl, missing storage, short storage, unknow
   const empty = path.join(tmp, "empty.pth");
   fs.writeFileSync(empty, "");
   throwsCheckpointError(() => openCheckpoint(empty), empty, /shorter than/);
+});
+
+test("ZIP64 extra fields and end record (forced from byte 0, as a > 4 GiB checkpoint has them) read back", () => {
+  const pkl = pickleTensorDict([{ name: "x", dtype: "f32", shape: [2, 3], storageKey: "0" }, { name: "y", dtype: "bf16", shape: [4], storageKey: "1" }], "OrderedDict");
+  const x = Tensor.fromFloat32([1, 2, 3, 4, 5, 6], [2, 3]), y = Tensor.fromFloat32([-1, 0.5, 3, 7], [4], "bf16");
+  const file = craft("zip64.pth", pkl, { 0: x.data, 1: y.data }, true, 0);
+  const bytes = fs.readFileSync(file);
+  const eocd = bytes.length - 22;
+  assert.equal(bytes.readUInt32LE(eocd + 16), 0xffffffff, "end record defers to the ZIP64 record");
+  assert.ok(bytes.includes(Buffer.from([0x01, 0x00, 24, 0x00])), "ZIP64 extra field present");
+  const c = openCheckpoint(file);
+  assert.deepEqual(c.read("x").data, x.data);
+  assert.deepEqual([...c.read("y").toFloat32()], [-1, 0.5, 3, 7]);
 });

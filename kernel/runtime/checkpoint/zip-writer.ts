@@ -11,7 +11,8 @@ export class ZipWriter {
   private pos = 0;
   private readonly written: Written[] = [];
 
-  constructor(private readonly fd: number) {}
+  /** `zip64From`: sizes/offsets from which ZIP64 fields are used (lowered only by tests). */
+  constructor(private readonly fd: number, private readonly zip64From = 0xffffffff) {}
 
   private write(b: Uint8Array) { fs.writeSync(this.fd, b, 0, b.length, this.pos); this.pos += b.length; }
 
@@ -28,7 +29,7 @@ export class ZipWriter {
     this.write(h);
     this.write(data);
     const crc = zlib.crc32(data);
-    const big = data.length >= 0xffffffff;
+    const big = data.length >= this.zip64From;
     const d = Buffer.alloc(big ? 24 : 16);
     d.writeUInt32LE(0x08074b50, 0); d.writeUInt32LE(crc, 4);
     if (big) { d.writeBigUInt64LE(BigInt(data.length), 8); d.writeBigUInt64LE(BigInt(data.length), 16); }
@@ -40,7 +41,7 @@ export class ZipWriter {
   finish(): void {
     const cdStart = this.pos;
     for (const e of this.written) {
-      const needs64 = e.size >= 0xffffffff || e.local >= 0xffffffff;
+      const needs64 = e.size >= this.zip64From || e.local >= this.zip64From;
       const extra = needs64 ? Buffer.alloc(4 + 24) : Buffer.alloc(0);
       if (needs64) {
         extra.writeUInt16LE(1, 0); extra.writeUInt16LE(24, 2);
@@ -63,7 +64,7 @@ export class ZipWriter {
     r.writeUInt32LE(0x07064b50, 56); r.writeBigUInt64LE(BigInt(z64), 64); r.writeUInt32LE(1, 72);
     r.writeUInt32LE(0x06054b50, 76);
     r.writeUInt16LE(Math.min(n, 0xffff), 84); r.writeUInt16LE(Math.min(n, 0xffff), 86);
-    r.writeUInt32LE(Math.min(cdSize, 0xffffffff), 88); r.writeUInt32LE(Math.min(cdStart, 0xffffffff), 92);
+    r.writeUInt32LE(cdSize >= this.zip64From ? 0xffffffff : cdSize, 88); r.writeUInt32LE(cdStart >= this.zip64From ? 0xffffffff : cdStart, 92);
     this.write(r);
   }
 }
