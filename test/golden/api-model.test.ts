@@ -36,6 +36,21 @@ test("config comes from the file; seq and RNN agree; last == last row of all; st
   assert.throws(() => model.newState() && (model as unknown as { native: unknown }).native, /was disposed/);
 });
 
+test("generation: greedy is deterministic, a stop string ends the text before it, mounted state changes the output", { skip }, async () => {
+  const g = new GoldenSet("v7");
+  const model = await Model.load(g.file("model_bf16.pth"), { device: "cpu", tokenizer: "bytes" });
+  try {
+    const gen = async (o: Parameters<Model["generate"]>[1]) => { let s = ""; for await (const p of model.generate("The state", o)) s += p; return s; };
+    const full = await gen({ maxTokens: 24, temperature: 0 });
+    assert.equal(await gen({ maxTokens: 24, temperature: 0 }), full);
+    assert.ok(full.length >= 8, `greedy output ${JSON.stringify(full)}`);
+    const stop = full.slice(5, 7);
+    assert.equal(await gen({ maxTokens: 24, temperature: 0, stop: [stop] }), full.slice(0, full.indexOf(stop)));
+    const st = await State.fromStateFile(model, g.file("state_peft_bf16.pth"));
+    assert.notEqual(await gen({ maxTokens: 24, temperature: 0, state: st }), full);
+  } finally { model.dispose(); }
+});
+
 test("device and tokenizer errors are clear", { skip }, async () => {
   const g = new GoldenSet("v7");
   if (!native().info().cuda.available) await assert.rejects(Model.load(g.file("model_bf16.pth"), { device: "cuda" }), /CUDA is not available/);
