@@ -20,6 +20,27 @@ export function bf16ToF32(h: number): number {
   return f32Scratch[0];
 }
 
+/** float32 → IEEE half bits, round to nearest even (overflow → ±inf, NaN stays NaN). */
+export function f32ToF16(x: number): number {
+  f32Scratch[0] = x;
+  const u = u32Scratch[0], sign = (u >>> 16) & 0x8000, e = (u >>> 23) & 0xff, m = u & 0x7fffff;
+  if (e === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
+  const he = e - 127 + 15;
+  if (he >= 0x1f) return sign | 0x7c00;
+  if (he <= 0) {
+    if (he < -10) return sign;
+    const full = m | 0x800000, shift = 14 - he; // subnormal half: drop `shift` bits with RNE
+    const half = 1 << (shift - 1), rest = full & ((half << 1) - 1);
+    let v = full >>> shift;
+    if (rest > half || (rest === half && (v & 1))) v++;
+    return sign | v;
+  }
+  let v = (he << 10) | (m >>> 13);
+  const rest = m & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (v & 1))) v++; // a carry into the exponent is still right
+  return sign | v;
+}
+
 export function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
   if (e === 0) return s * m * 2 ** -24;
@@ -40,7 +61,7 @@ export class Tensor {
     return new Tensor(dtype, shape, new Uint8Array(Tensor.numelOf(shape) * DTYPE_SIZE[dtype]));
   }
 
-  /** Float values in f32, bf16 or f16 (bf16 rounded to nearest even). */
+  /** Float values in f32, bf16 or f16 (rounded to nearest even). */
   static fromFloat32(values: ArrayLike<number>, shape: readonly number[], dtype: "f32" | "bf16" | "f16" = "f32"): Tensor {
     const n = Tensor.numelOf(shape);
     if (values.length !== n) throw new RangeError(`${values.length} values do not fill shape [${shape.join(",")}]`);
@@ -48,10 +69,9 @@ export class Tensor {
       const out = Float32Array.from(values);
       return new Tensor("f32", shape, new Uint8Array(out.buffer));
     }
-    if (dtype === "f16") throw new Error("writing f16 tensors is not supported; use f32 or bf16");
-    const out = new Uint16Array(n);
-    for (let i = 0; i < n; i++) out[i] = f32ToBf16(values[i]);
-    return new Tensor("bf16", shape, new Uint8Array(out.buffer));
+    const out = new Uint16Array(n), convert = dtype === "f16" ? f32ToF16 : f32ToBf16;
+    for (let i = 0; i < n; i++) out[i] = convert(values[i]);
+    return new Tensor(dtype, shape, new Uint8Array(out.buffer));
   }
 
   /** The values as float32 (a copy, except for an aligned f32 tensor, which is viewed). */
