@@ -21,3 +21,6 @@ export { stateTable, saveStateArrow } from "./runtime/inspect/state-arrow";
 export { stateTrajectory, type Trajectory } from "./runtime/inspect/trajectory";
 export { nextTokenDistributions, type NextTokenDistribution } from "./runtime/inspect/next-token";
 export { writeRandomCheckpoint } from "./runtime/model/random-checkpoint";
+export { openCheckpoint, writePth, writeSafetensors, CheckpointError, type Checkpoint, type TensorEntry, type TensorSource } from "./runtime/checkpoint";
+export { Tensor, type DType } from "./runtime/tensor";
+export { detectConfig, tensorLayout, type ModelDims } from "./runtime/model/config";
