@@ -37,3 +37,17 @@ test("same seed, same tokens; bad options are named", () => {
   assert.throws(() => checkSampling({ temperature: 1, topP: 0, topK: 0 }), /topP/);
   assert.throws(() => checkSampling({ temperature: 1, topP: 1, topK: 1.5 }), /topK/);
 });
+
+test("on a large vocabulary the sampled ids are exactly the brute-force nucleus", () => {
+  const V = 5000, topP = 0.6;
+  const l = Float32Array.from({ length: V }, (_, i) => Math.sin(i * 1.7) * 3);
+  const e = Array.from(l, (x) => Math.exp(x)), z = e.reduce((a, b) => a + b, 0);
+  const sorted = Array.from({ length: V }, (_, i) => i).sort((a, b) => e[b] - e[a] || a - b);
+  const nucleus = new Set<number>();
+  let mass = 0;
+  for (const i of sorted) { nucleus.add(i); mass += e[i] / z; if (mass >= topP) break; }
+  const r = samplerRandom(11), seen = new Set<number>();
+  for (let k = 0; k < 40 * nucleus.size; k++) seen.add(sampleToken(l, { temperature: 1, topP, topK: 0 }, r));
+  for (const i of seen) assert.ok(nucleus.has(i), `id ${i} is outside the nucleus`);
+  assert.ok(seen.size > 0.95 * nucleus.size, `saw ${seen.size} of ${nucleus.size} nucleus ids`);
+});

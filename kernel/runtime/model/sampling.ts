@@ -21,6 +21,25 @@ function argmax(x: Float32Array): number {
   return best;
 }
 
+/**
+ * Ids by descending probability (ties by id), enough of them for the top-k/top-p walk: only ids
+ * with p ≥ τ are sorted, τ lowered until they hold topP of the mass or `limit` ids, so a
+ * 65536-entry vocabulary is not sorted for every token.
+ */
+function candidates(p: Float64Array, sum: number, limit: number, topP: number): number[] {
+  let max = 0;
+  for (let i = 0; i < p.length; i++) if (p[i] > max) max = p[i];
+  for (let tau = max / 2; ; tau /= 4) {
+    const ids: number[] = [];
+    let mass = 0;
+    for (let i = 0; i < p.length; i++) if (p[i] >= tau) { ids.push(i); mass += p[i]; }
+    if (mass >= topP * sum || ids.length >= limit || tau === 0 || ids.length === p.length) {
+      return ids.sort((a, b) => p[b] - p[a] || a - b);
+    }
+    if (tau < Number.MIN_VALUE * 4) tau = 0;
+  }
+}
+
 /** Picks a token id from logits [V]. temperature 0 = greedy. */
 export function sampleToken(logits: Float32Array, o: SamplingOptions, rand: () => number): number {
   if (o.temperature === 0 || o.topK === 1) return argmax(logits);
@@ -30,11 +49,15 @@ export function sampleToken(logits: Float32Array, o: SamplingOptions, rand: () =
   const p = new Float64Array(V);
   let sum = 0;
   for (let i = 0; i < V; i++) { p[i] = Math.exp((logits[i] - max) / o.temperature); sum += p[i]; }
-  // Candidates by descending probability; ties broken by id so the order is deterministic.
-  const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b] - p[a] || a - b);
   const limit = o.topK > 0 ? Math.min(o.topK, V) : V;
+  if (limit === V && o.topP >= 1) { // no cut: draw from the whole distribution, no ordering needed
+    let r = rand() * sum;
+    for (let i = 0; i < V; i++) { r -= p[i]; if (r < 0) return i; }
+    return V - 1;
+  }
+  const order = candidates(p, sum, limit, o.topP);
   let kept = 0, mass = 0;
-  while (kept < limit) {
+  while (kept < order.length && kept < limit) {
     mass += p[order[kept]] / sum;
     kept++;
     if (mass >= o.topP) break;
