@@ -21,6 +21,8 @@ export class Kernel {
   private executionCount = 0;
   private queue: Promise<void> = Promise.resolve();
   private running: RunningCell | undefined;
+  /** Set by shutdown_request; the process ends once that request's idle status is out. */
+  private exiting = false;
   private readonly restoreStreams: () => void;
 
   constructor(private readonly ch: Channels, private readonly executor: CellExecutor, private readonly opts: KernelOptions) {
@@ -44,6 +46,7 @@ export class Kernel {
       await fn();
     } finally {
       await this.ch.publish(msg.header, "status", { execution_state: "idle" });
+      if (this.exiting) this.shutdown();
     }
   }
 
@@ -79,9 +82,8 @@ export class Kernel {
         this.interrupt();
         return reply("interrupt_reply", { status: "ok" });
       case "shutdown_request":
-        await reply("shutdown_reply", { status: "ok", restart: Boolean(c.restart) });
-        this.shutdown();
-        return;
+        this.exiting = true;
+        return reply("shutdown_reply", { status: "ok", restart: Boolean(c.restart) });
       case "comm_open":
       case "comm_msg":
       case "comm_close":
