@@ -167,3 +167,14 @@ test("ZIP64 extra fields and end record (forced from byte 0, as a > 4 GiB checkp
   assert.deepEqual(c.read("x").data, x.data);
   assert.deepEqual([...c.read("y").toFloat32()], [-1, 0.5, 3, 7]);
 });
+
+test("a failed write leaves the existing file untouched and no temporary file", () => {
+  const dir = fs.mkdtempSync(path.join(tmp, "atomic-"));
+  const file = path.join(dir, "keep.pth");
+  writePth(file, [["a", Tensor.fromFloat32([1, 2], [2])]]);
+  const before = fs.readFileSync(file);
+  assert.throws(() => writePth(file, [["a", Tensor.fromFloat32([1, 2], [2])], ["b", { dtype: "f32", shape: [3], data: () => new Uint8Array(8) }]]),
+    (e: unknown) => e instanceof CheckpointError && e.file === file && e.key === "b" && /needs 12/.test(e.message));
+  assert.deepEqual(fs.readFileSync(file), before);
+  assert.deepEqual(fs.readdirSync(dir), ["keep.pth"]);
+});

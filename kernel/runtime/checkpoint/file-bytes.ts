@@ -72,6 +72,6 @@ export function writeAtomically(file: string, write: (fd: number) => void): void
   } catch (e) {
     if (fd !== undefined) try { fs.closeSync(fd); } catch { /* already failing */ }
     fs.rmSync(tmp, { force: true });
-    throw new CheckpointError(`cannot write: ${(e as Error).message}`, file);
+    throw e instanceof CheckpointError ? e : new CheckpointError(`cannot write: ${(e as Error).message}`, file);
   }
 }
