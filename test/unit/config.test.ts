@@ -86,6 +86,7 @@ test("inconsistent or foreign checkpoints get an error naming the key", () => {
   // RWKV-5: ln_x and time_faaaa, but neither v7 nor v6 mixing tensors
   rejects([["emb.weight", [256, 128]], ["blocks.0.att.time_mix_k", [1, 1, 128]], ["blocks.0.att.ln_x.weight", [128]]], /RWKV-5.*not supported/);
   rejects([["emb.weight", [256, 128]], ["blocks.0.mlp.weight", [128, 128]]], /not an RWKV-7 or RWKV-6 checkpoint/);
+  rejects([["blocks.0.att.time_state", [2, 64, 64]]], /a state file \(1 time_state tensors\), not a model/);
 });
 
 test("random checkpoints of odd sizes read back with their dimensions", () => {

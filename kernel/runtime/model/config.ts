@@ -72,6 +72,7 @@ export function detectConfig(ckpt: Checkpoint): ModelConfig {
   const fail = (why: string, key?: string): never => { throw new CheckpointError(why, ckpt.path, key); };
   const shape = (k: string) => (ckpt.has(k) ? ckpt.entry(k).shape : fail(`missing tensor ${k}`, k));
   const has = (suffix: string) => keys.some((k) => k.endsWith(suffix));
+  if (keys.length > 0 && keys.every((k) => k.endsWith(".att.time_state"))) return fail(`this is a state file (${keys.length} time_state tensors), not a model checkpoint`);
   let version: 7 | 6;
   if (has("att.r_k") || has("att.x_r")) version = 7;
   else if (has("att.time_maa_x")) version = 6;
