@@ -14,7 +14,7 @@ mkdir -p "$OUT"
 LOG="$OUT/gpu-run.log"
 exec > >(tee -a "$LOG") 2>&1
 say() { echo "[gpu.sh $(date -u +%H:%M:%S)] $*"; }
-fail() { say "FAILED: $*"; exit "${2:-1}"; }
+fail() { say "FAILED: $1"; exit "${2:-1}"; }
 
 # --- what this machine has --------------------------------------------------------------------------
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader || say "nvidia-smi not found"
