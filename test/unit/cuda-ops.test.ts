@@ -87,9 +87,9 @@ function fromBf16(b: Uint16Array): Float32Array {
   return new Float32Array(u.buffer);
 }
 
-test("cuda op: GEMM (bf16, both layouts, ragged sizes) equals the CPU matmul; nf4/int8 within their error", { skip }, () => {
+test("cuda op: GEMM and GEMV (bf16, both layouts, ragged sizes) equals the CPU matmul; nf4/int8 within their error", { skip }, () => {
   const a = native(), r = rng(3);
-  for (const [m, nn, k, transB] of [[1, 200, 96, true], [70, 130, 200, true], [33, 64, 100, false]] as [number, number, number, boolean][]) {
+  for (const [m, nn, k, transB] of [[1, 200, 96, true], [3, 150, 70, false], [70, 130, 200, true], [33, 64, 100, false]] as [number, number, number, boolean][]) {
     const A = fromBf16(bf16Bits(uniform(m * k, r, -1, 1))), B = bf16Bits(uniform(nn * k, r, -1, 1));
     const cc = new Float32Array(m * nn), cg = new Float32Array(m * nn);
     a.matmul({ m, n: nn, k, a: A, b: B, bType: "bf16", transB, c: cc, impl: "reference" });

@@ -66,11 +66,52 @@ gemm_wmma(int M, int N, int K, const float* __restrict__ A, int lda, DeviceWeigh
   }
 }
 
+// Few rows (RNN mode, generation): tiles would idle, so read each weight element once per call and
+// keep up to kSmallM rows of A in registers. Wᵀ layout: one warp per output column n, lanes over k.
+constexpr int kSmallM = 8;
+
+__global__ void gemv_t(int M, int N, int K, const float* __restrict__ A, int lda, DeviceWeight W,
+                       float* __restrict__ C, int ldc, float beta) {
+  const int n = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (n >= N) return;
+  float acc[kSmallM] = {};
+  for (int k = lane; k < K; k += 32) {
+    const float w = weight_at(W, long(n) * W.cols + k);
+    for (int m = 0; m < M; ++m) acc[m] += A[long(m) * lda + k] * w;
+  }
+  for (int m = 0; m < M; ++m) {
+    const float v = warp_sum(acc[m]);
+    if (lane == 0) { float* out = C + long(m) * ldc + n; *out = beta != 0.f ? *out + v : v; }
+  }
+}
+
+// W [K,N] layout: one thread per output column n (coalesced over n), looping over k.
+__global__ void gemv_n(int M, int N, int K, const float* __restrict__ A, int lda, DeviceWeight W,
+                       float* __restrict__ C, int ldc, float beta) {
+  const int n = blockIdx.x * blockDim.x + threadIdx.x;
+  if (n >= N) return;
+  float acc[kSmallM] = {};
+  for (int k = 0; k < K; ++k) {
+    const float w = weight_at(W, long(k) * W.cols + n);
+    for (int m = 0; m < M; ++m) acc[m] += A[long(m) * lda + k] * w;
+  }
+  for (int m = 0; m < M; ++m) { float* out = C + long(m) * ldc + n; *out = beta != 0.f ? *out + acc[m] : acc[m]; }
+}
+
 }  // namespace
 
 void gemm(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, bool trans_b, float* C, int ldc,
           float beta, cudaStream_t stream) {
   if (M <= 0 || N <= 0) return;
+  if (M <= kSmallM) {  // fp32 products of the (dequantised) weights: no bf16 rounding of A here
+    if (trans_b) {
+      gemv_t<<<blocks_for(N, 8), 256, 0, stream>>>(M, N, K, A, lda, W, C, ldc, beta);
+    } else {
+      gemv_n<<<blocks_for(N, 256), 256, 0, stream>>>(M, N, K, A, lda, W, C, ldc, beta);
+    }
+    check_launch("gemv");
+    return;
+  }
   const dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
   gemm_wmma<<<grid, kThreads, 0, stream>>>(M, N, K, A, lda, W, trans_b, C, ldc, beta);
   check_launch("gemm_wmma");

@@ -1,5 +1,6 @@
 // GEMMs of the CUDA backend: fp32 activations times a frozen weight (bf16 or nf4/int8, dequantised
-// while loading the tile), bf16 tensor cores (WMMA 16×16×16) with fp32 accumulation.
+// while loading the tile), bf16 tensor cores (WMMA 16×16×16) with fp32 accumulation; up to 8 rows
+// (RNN mode) go through an fp32 GEMV that reads each weight once.
 #pragma once
 #include "cuda/weight.cuh"
 
