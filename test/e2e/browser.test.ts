@@ -1,0 +1,53 @@
+// Headless Chromium (playwright-core) runs a notebook in classic Notebook 6.4 on rwkv-ts and finds
+// the rendered plotly chart. The screenshot goes to $TMPDIR/rwkv-e2e/notebook-plotly.png.
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { chromium } from "playwright-core";
+import { FIXTURES, missingJupyter } from "./jupyter-env";
+import { startServer } from "./jupyter-server";
+
+const CHROMIUM = "/usr/bin/chromium";
+const skip = missingJupyter("notebook") ?? (fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed`);
+
+declare const document: { querySelectorAll(sel: string): ArrayLike<unknown> };
+declare const Jupyter: {
+  notebook: { kernel: { is_connected(): boolean } | null; execute_all_cells(): void; clear_all_output(): void; get_cells(): Array<{ input_prompt_number?: number | string | null }> };
+};
+
+test("classic Notebook 6.4 renders the plotly figure from rwkv-ts", { skip, timeout: 150_000 }, async (t) => {
+  const server = await startServer("notebook");
+  fs.copyFileSync(path.join(FIXTURES, "display.ipynb"), path.join(server.env.workDir, "display.ipynb"));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${server.url}/notebooks/display.ipynb?token=${server.token}`);
+    await page.waitForFunction(() => typeof Jupyter !== "undefined" && Jupyter.notebook?.kernel?.is_connected(), undefined, { timeout: 60_000 });
+    await page.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 60_000 });
+    await page.evaluate(() => { Jupyter.notebook.clear_all_output(); Jupyter.notebook.execute_all_cells(); });
+    await page.waitForFunction(() => Jupyter.notebook.get_cells().every((c) => typeof c.input_prompt_number === "number"), undefined, { timeout: 60_000 });
+    await page.waitForSelector(".rwkv-plot .main-svg", { timeout: 30_000 });
+    const plots = await page.evaluate(() => Array.from(document.querySelectorAll(".rwkv-plot"))
+      .map((el) => ((el as unknown as { data?: unknown[] }).data ?? []).length));
+    // The demo figure (1 trace) and the live training figure (3 traces).
+    assert.deepEqual(plots.sort(), [1, 3]);
+    const prompts = await page.evaluate(() => Jupyter.notebook.get_cells().map((c) => c.input_prompt_number));
+    assert.deepEqual(prompts, [1, 2, 3, 4]);
+    const outDir = path.join(os.tmpdir(), "rwkv-e2e");
+    fs.mkdirSync(outDir, { recursive: true });
+    const shot = path.join(outDir, "notebook-plotly.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
