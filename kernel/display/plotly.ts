@@ -38,7 +38,10 @@ function scriptJSON(value: unknown): string {
 }
 
 export class Figure {
-  constructor(public data: PlotlyTrace[] = [], public layout: PlotlyLayout = {}, public config: PlotlyConfig = { responsive: true }) {}
+  constructor(public data: PlotlyTrace[] = [], public layout: PlotlyLayout = {}, public config: PlotlyConfig = { responsive: true }) {
+    // plotly.js 3+ ignores a plain-string title; accept it as the common shorthand.
+    if (typeof layout.title === "string") this.layout = { ...layout, title: { text: layout.title } };
+  }
 
   toJSON(): FigureJSON {
     return { data: this.data, layout: this.layout, config: this.config };
@@ -57,8 +60,7 @@ export class Figure {
 
   /** A standalone HTML page with plotly.js inlined (works offline). */
   toHTML(): string {
-    const title = typeof this.layout.title === "string" ? this.layout.title
-      : (this.layout.title as { text?: string } | undefined)?.text ?? "figure";
+    const title = (this.layout.title as { text?: string } | undefined)?.text ?? "figure";
     return `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>\n` +
       `<script type="text/javascript">${plotlyLibrary()}</script></head>\n<body>\n${this.fragment()}\n</body></html>\n`;
   }
@@ -88,8 +90,7 @@ export class Figure {
   }
 
   private describe(): string {
-    const t = this.layout.title;
-    const title = typeof t === "string" ? t : (t as { text?: string } | undefined)?.text;
+    const title = (this.layout.title as { text?: string } | undefined)?.text;
     const traces = this.data.map((d) => `${String(d.type ?? "scatter")}${d.name ? ` '${String(d.name)}'` : ""}`).join(", ");
     return `Figure${title ? ` "${title}"` : ""} [${traces}]`;
   }
