@@ -5,8 +5,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { chromium } from "playwright-core";
-import { FIXTURES, missingJupyter } from "./jupyter-env";
+import { FIXTURES, jupyterEnv, missingJupyter } from "./jupyter-env";
 import { startServer } from "./jupyter-server";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -49,5 +50,27 @@ test("classic Notebook 6.4 renders the plotly figure from rwkv-ts", { skip, time
   } finally {
     await browser.close();
     await server.stop();
+  }
+});
+
+test("a static HTML export (nbconvert --to html) renders the plotly figures offline", { skip, timeout: 150_000 }, async () => {
+  const j = jupyterEnv();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+  try {
+    fs.copyFileSync(path.join(FIXTURES, "display.ipynb"), path.join(j.workDir, "display.ipynb"));
+    const r = spawnSync("jupyter", ["nbconvert", "--to", "html", "--execute", "--ExecutePreprocessor.kernel_name=rwkv-ts", "display.ipynb"],
+      { cwd: j.workDir, env: j.env, encoding: "utf8", timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const page = await browser.newPage();
+    // No network: the export must not depend on a CDN for plotly.js.
+    await page.route(/^https?:/, (route) => route.abort());
+    await page.goto(`file://${path.join(j.workDir, "display.html")}`);
+    await page.waitForSelector(".rwkv-plot .main-svg", { timeout: 30_000 });
+    const plots = await page.evaluate(() => Array.from(document.querySelectorAll(".rwkv-plot"))
+      .map((el) => ((el as unknown as { data?: unknown[] }).data ?? []).length));
+    assert.deepEqual(plots.sort(), [1, 3]);
+  } finally {
+    await browser.close();
+    j.cleanup();
   }
 });
