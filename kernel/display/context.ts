@@ -13,6 +13,8 @@ export type IopubType = "display_data" | "update_display_data" | "stream";
 
 /** What the kernel attaches to a cell: its context plus a sink for iopub messages parented to it. */
 export interface CellScope extends CellContext {
+  /** The notebook cell id when the frontend sends one (execute_request metadata.cellId). */
+  cellId?: string;
   publish(msgType: IopubType, content: object): void;
 }
 

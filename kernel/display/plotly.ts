@@ -21,11 +21,19 @@ function plotlyLibrary(): string {
 }
 
 let librarySent = false;
-/** Publishes plotly.js into the current cell once per kernel process. */
+let libraryCellId: string | undefined;
+let libraryCount = -1;
+/**
+ * Publishes plotly.js into the current cell once per kernel process, and again when the cell
+ * that carried it is re-run (its old outputs, library included, are being replaced).
+ */
 function ensureLibraryInNotebook(): void {
   const scope = cellScope();
-  if (!scope || librarySent) return;
+  if (!scope || (librarySent && (scope.cellId === undefined || scope.cellId !== libraryCellId))) return;
+  if (librarySent && scope.executionCount === libraryCount) return;
   librarySent = true;
+  libraryCellId = scope.cellId;
+  libraryCount = scope.executionCount;
   scope.publish("display_data", {
     data: { "text/html": `<script type="text/javascript">${plotlyLibrary()}</script>`, "text/plain": "(plotly.js loaded)" },
     metadata: {}, transient: {},

@@ -120,6 +120,7 @@ export class Kernel {
     const scope: CellScope = {
       signal: abort.signal,
       executionCount: count,
+      cellId: typeof msg.metadata.cellId === "string" ? msg.metadata.cellId : undefined,
       publish: (type, content) => { if (!silent || type !== "stream") void this.ch.publish(parent, type, content); },
     };
     this.running = { scope, abort, parent };
