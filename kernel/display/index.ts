@@ -8,6 +8,6 @@ export type { FigureJSON, PlotlyTrace, PlotlyLayout, PlotlyConfig } from "./plot
 export { liveView } from "./live";
 export type { LiveView, LiveViewOptions } from "./live";
 export { trainingFigure, trainingTitle, smoothed } from "./figures/training";
-export type { StepRecord, TrainingFigureOptions } from "./figures/training";
+export type { TrainingFigureOptions } from "./figures/training";
 export { cellContext } from "./context";
 export type { CellContext } from "./context";

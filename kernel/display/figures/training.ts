@@ -1,17 +1,9 @@
 // The live training view: loss (raw and smoothed) and learning rate over steps, with a title line
 // giving progress, throughput and ETA.
 import { Figure } from "../plotly";
+import type { StepRecord } from "../../runtime/tune/types";
 
-/** One optimizer step as the tuner reports it (same shape as kernel/runtime/tune/types.ts). */
-export interface StepRecord {
-  step: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  tokens: number;
-  tokensPerSecond: number;
-  elapsedMs: number;
-}
+export type { StepRecord };
 
 export interface TrainingFigureOptions {
   totalSteps?: number;
