@@ -172,4 +172,5 @@ async function main(): Promise<void> {
   if (values.out) { fs.writeFileSync(values.out + ".tmp", JSON.stringify(report, null, 2)); fs.renameSync(values.out + ".tmp", values.out); }
 }
 
-main().catch((e) => { console.error(`bench/gpu: ${e instanceof Error ? e.stack : e}`); process.exit(1); });
+// A script of its own (bench/gpu.sh runs it); bench/run.ts only imports it.
+if (require.main === module) main().catch((e) => { console.error(`bench/gpu: ${e instanceof Error ? e.stack : e}`); process.exit(1); });
