@@ -11,6 +11,7 @@ export interface NativeInfo {
 }
 
 export type NativeDType = "f32" | "bf16" | "f16";
+export type Quant = "none" | "nf4" | "int8";
 /** A tensor handed to the addon: row-major bytes; the addon keeps a reference, never a copy. */
 export interface NativeTensor { dtype: NativeDType; shape: number[]; data: ArrayBufferView }
 export interface NativeConfig {
@@ -60,7 +61,8 @@ export interface AdamOptions { lr: number; beta1: number; beta2: number; eps: nu
 export interface NativeAddon {
   info(): NativeInfo;
   setThreads(n: number): number;
-  createModel(config: NativeConfig, tensors: Record<string, NativeTensor>, device?: "cpu" | "cuda"): NativeModel;
+  /** opts.quant ("nf4" | "int8") quantises the big frozen matrices; CUDA only. */
+  createModel(config: NativeConfig, tensors: Record<string, NativeTensor>, device?: "cpu" | "cuda", opts?: { quant?: Quant }): NativeModel;
   /** One bias-corrected Adam update (torch.optim.Adam, no weight decay) in place on p, m, v. */
   adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, opts: AdamOptions): void;
   /** RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints for wkv6Backward. */

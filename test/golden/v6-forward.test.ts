@@ -5,54 +5,24 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native, type NativeModel, type NativeState } from "../../kernel/runtime/native";
+import { assertClose, checkAgainstGolden, goldenSample, goldenState, runRnn } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
 
 const skip = goldenModelSkip();
 const G = skip ? undefined : new GoldenSet("v6");
 
-/** |got − want| ≤ atol + rtol·|want| everywhere; the message names the tensor and the worst element. */
-function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol = 0): void {
-  assert.equal(got.length, want.length, `${name}: length`);
-  let worst = -1, excess = 0;
-  for (let i = 0; i < got.length; i++) {
-    const e = Math.abs(got[i] - want[i]) - (atol + rtol * Math.abs(want[i]));
-    if (!(e <= excess)) { excess = e; worst = i; }
-  }
-  assert.ok(worst < 0, `${name}: element ${worst} is ${got[worst]}, want ${want[worst]} (atol ${atol}, rtol ${rtol})`);
-}
 
-function freshState(g: GoldenSet, wkv?: Float32Array): NativeState {
-  const c = goldenConfig(g), lc = c.nLayer * c.nEmbd;
-  return { attX: new Float32Array(lc), wkv: wkv ? Float32Array.from(wkv) : new Float32Array(lc * c.headSize), ffnX: new Float32Array(lc) };
-}
-const startState = (g: GoldenSet, start: "zero" | "s0") => freshState(g, start === "s0" ? g.f32("time_state_init") : undefined);
-
-const inputs = (g: GoldenSet) => Int32Array.from((g.get("tokens") as Int32Array).subarray(0, g.meta.ctx_len));
-
-async function runRnn(model: NativeModel, tokens: Int32Array, st: NativeState, V: number): Promise<Float32Array> {
-  const all = new Float32Array(tokens.length * V);
-  for (let t = 0; t < tokens.length; t++) await model.forwardRnn(tokens[t], st, all.subarray(t * V, (t + 1) * V));
-  return all;
-}
-
-// golden/README "Tolerances to use": logits and shift states atol 1e-4; wkv atol 1e-4 + rtol 1e-4.
-function checkAgainstGolden(g: GoldenSet, tag: string, ref: string, logits: Float32Array, st: NativeState): void {
-  assertClose(`${tag} logits`, logits, g.get(`${ref}.logits`), 1e-4);
-  assertClose(`${tag} att_x`, st.attX, g.get(`${ref}.att_x`), 1e-4);
-  assertClose(`${tag} ffn_x`, st.ffnX, g.get(`${ref}.ffn_x`), 1e-4);
-  assertClose(`${tag} wkv`, st.wkv, g.get(`${ref}.wkv`), 1e-4, 1e-4);
-}
 
 for (const file of ["model_fp32.pth", "model_bf16.pth"]) {
   test(`v6 ${file}: seq and RNN logits and states match golden (zero and s0 starts)`, { skip }, async () => {
-    const g = G!, model = goldenModel(g, file), V = goldenConfig(g).vocab, x = inputs(g);
+    const g = G!, model = goldenModel(g, file), V = goldenConfig(g).vocab, x = goldenSample(g).inputs;
     try {
       for (const start of ["zero", "s0"] as const) {
-        const seq = startState(g, start), logits = new Float32Array(x.length * V);
+        const seq = goldenState(g, start), logits = new Float32Array(x.length * V);
         await model.forwardSeq(x, seq, logits, "all");
         checkAgainstGolden(g, `${file} ${start} seq`, `fwd_${start}.seq`, logits, seq);
-        const rnn = startState(g, start), rl = await runRnn(model, x, rnn, V);
+        const rnn = goldenState(g, start), rl = await runRnn(model, x, rnn, V);
         checkAgainstGolden(g, `${file} ${start} rnn`, `fwd_${start}.rnn`, rl, rnn);
         // Both modes run the same fp32 math on the same values: far inside the golden tolerance.
         assert.ok(maxAbsDiff(rl, logits) < 2e-5, `${start}: rnn vs seq logits differ by ${maxAbsDiff(rl, logits)}`);
@@ -63,11 +33,11 @@ for (const file of ["model_fp32.pth", "model_bf16.pth"]) {
 }
 
 test("v6: split prompts, 'last' logits, and a 300-token prompt (more than one sequence block) equal RNN mode", { skip }, async () => {
-  const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, x = inputs(g);
+  const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, x = goldenSample(g).inputs;
   try {
-    const whole = startState(g, "s0"), all = new Float32Array(x.length * V);
+    const whole = goldenState(g, "s0"), all = new Float32Array(x.length * V);
     await model.forwardSeq(x, whole, all, "all");
-    const split = startState(g, "s0"), last = new Float32Array(V);
+    const split = goldenState(g, "s0"), last = new Float32Array(V);
     await model.forwardSeq(x.subarray(0, 40), split, null, "none");
     await model.forwardSeq(x.subarray(40), split, last, "last");
     assert.ok(maxAbsDiff(last, all.subarray((x.length - 1) * V)) < 2e-5, "last logits");
@@ -75,16 +45,16 @@ test("v6: split prompts, 'last' logits, and a 300-token prompt (more than one se
     assert.ok(maxAbsDiff(split.attX, whole.attX) < 1e-5 && maxAbsDiff(split.ffnX, whole.ffnX) < 1e-5, "shift states");
 
     const long = Int32Array.from({ length: 300 }, (_, i) => x[(i * 7) % x.length]);
-    const seq = startState(g, "s0"), sl = new Float32Array(long.length * V);
+    const seq = goldenState(g, "s0"), sl = new Float32Array(long.length * V);
     await model.forwardSeq(long, seq, sl, "all");
-    const rnn = startState(g, "s0"), rl = await runRnn(model, long, rnn, V);
+    const rnn = goldenState(g, "s0"), rl = await runRnn(model, long, rnn, V);
     assert.ok(maxAbsDiff(rl, sl) < 5e-5, `300 tokens: rnn vs seq logits differ by ${maxAbsDiff(rl, sl)}`);
     assert.ok(maxAbsDiff(rnn.wkv, seq.wkv) < 5e-5 * Math.max(1, maxAbs(seq.wkv)), "300 tokens: wkv");
   } finally { model.dispose(); }
 });
 
 test("v6: the PEFT state file mounted as the initial wkv state reproduces tuned.seq", { skip }, async () => {
-  const g = G!, cfg = goldenConfig(g), model = goldenModel(g, "model_bf16.pth"), x = inputs(g);
+  const g = G!, cfg = goldenConfig(g), model = goldenModel(g, "model_bf16.pth"), x = goldenSample(g).inputs;
   const state = goldenTensors(g, "state_peft_bf16.pth"), per = cfg.nHead * cfg.headSize * cfg.headSize;
   const wkv = new Float32Array(cfg.nLayer * per);
   for (let l = 0; l < cfg.nLayer; l++) {
@@ -96,7 +66,7 @@ test("v6: the PEFT state file mounted as the initial wkv state reproduces tuned.
     for (let i = 0; i < per; i++) bits[i] = half[i] << 16;  // bf16 → f32 is exact
   }
   try {
-    const st = freshState(g, wkv), logits = new Float32Array(x.length * cfg.vocab);
+    const st = { ...goldenState(g, "zero"), wkv: Float32Array.from(wkv) }, logits = new Float32Array(x.length * cfg.vocab);
     await model.forwardSeq(x, st, logits, "all");
     assertClose("tuned logits", logits, g.get("tuned.seq.logits"), 1e-4);
     assertClose("tuned wkv", st.wkv, g.get("tuned.seq.wkv"), 1e-4, 1e-4);
@@ -114,10 +84,10 @@ test("v6: bad weights and bad arguments give errors naming the key or position",
   A.createModel(cfg, flat).dispose();  // [C] is accepted for a [1,1,C] vector
   const short = { ...tensors, "blocks.1.att.time_decay": { ...tensors["blocks.1.att.time_decay"], shape: [1, 2, 64] } };
   assert.throws(() => A.createModel(cfg, short), /blocks\.1\.att\.time_decay has shape \[1, 2, 64\], expected \[1, 1, 128\]/);
-  const model = A.createModel(cfg, tensors), st = freshState(g);
+  const model = A.createModel(cfg, tensors), st = goldenState(g, "zero");
   try {
     await assert.rejects(async () => model.forwardSeq(Int32Array.of(1, 256), st, null, "none"), /256/);
     const flag = Int32Array.of(1);
-    await assert.rejects(async () => model.forwardSeq(inputs(g), st, null, "none", flag), (e: Error) => e.name === "AbortError");
+    await assert.rejects(async () => model.forwardSeq(goldenSample(g).inputs, st, null, "none", flag), (e: Error) => e.name === "AbortError");
   } finally { model.dispose(); }
 });

@@ -5,22 +5,13 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native, type NativeModel } from "../../kernel/runtime/native";
+import { assertClose, goldenSample } from "../helpers/golden-checks";
+import { clipGradNorm } from "../../kernel/runtime/tune/adam";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
 
 const skip = goldenModelSkip();
 const G = skip ? undefined : new GoldenSet("v6");
-
-function assertMaxDiff(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number): void {
-  assert.equal(got.length, want.length, `${name}: length`);
-  const d = maxAbsDiff(got, want);
-  assert.ok(d <= atol, `${name}: max |diff| ${d} > ${atol}`);
-}
-
-function sample(g: GoldenSet): { inputs: Int32Array; targets: Int32Array; T: number } {
-  const tok = g.get("tokens") as Int32Array, T = g.meta.ctx_len as number;
-  return { inputs: Int32Array.from(tok.subarray(0, T)), targets: Int32Array.from(tok.subarray(1, T + 1)), T };
-}
 
 async function lossGrad(model: NativeModel, inputs: Int32Array, targets: Int32Array, B: number, T: number, s0: Float32Array, l2wrap: boolean) {
   const grad = new Float32Array(s0.length);
@@ -30,26 +21,26 @@ async function lossGrad(model: NativeModel, inputs: Int32Array, targets: Int32Ar
 
 for (const file of ["model_fp32.pth", "model_bf16.pth"]) {
   test(`v6 ${file}: loss_ce, grad_ce and grad_l2wrap match golden`, { skip }, async () => {
-    const g = G!, model = goldenModel(g, file), s0 = g.f32("time_state_init"), { inputs, targets, T } = sample(g);
+    const g = G!, model = goldenModel(g, file), s0 = g.f32("time_state_init"), { inputs, targets, T } = goldenSample(g);
     try {
       const ce = await lossGrad(model, inputs, targets, 1, T, s0, false);
       assert.equal(ce.nTargets, T);
       const refLoss = g.get("loss_ce.f64")[0];
       assert.ok(Math.abs(ce.loss - refLoss) < 1e-5, `loss ${ce.loss} vs ${refLoss}`);
       const refCe = g.get("grad_ce.f64"), refL2 = g.get("grad_l2wrap.f64");
-      assertMaxDiff("grad_ce", ce.grad, refCe, 1e-4 * maxAbs(refCe));
+      assertClose("grad_ce", ce.grad, refCe, 1e-4 * maxAbs(refCe));
       const l2 = await lossGrad(model, inputs, targets, 1, T, s0, true);
       assert.equal(l2.loss, ce.loss, "L2Wrap leaves the loss value unchanged");
-      assertMaxDiff("grad_l2wrap", l2.grad, refL2, 1e-4 * maxAbs(refL2));
+      assertClose("grad_l2wrap", l2.grad, refL2, 1e-4 * maxAbs(refL2));
       // The L2Wrap share (≈7e-6) is below the tolerance above: check it on its own.
       const diff = l2.grad.map((x, i) => x - ce.grad[i]), refDiff = Float64Array.from(refL2, (x, i) => x - refCe[i]);
-      assertMaxDiff("grad_l2wrap − grad_ce", diff, refDiff, 1e-2 * maxAbs(refDiff));
+      assertClose("grad_l2wrap − grad_ce", diff, refDiff, 1e-2 * maxAbs(refDiff));
     } finally { model.dispose(); }
   });
 }
 
 test("v6: a batch of two different sequences sums their gradients; ignored targets are not counted", { skip }, async () => {
-  const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init"), { inputs, targets, T } = sample(g);
+  const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init"), { inputs, targets, T } = goldenSample(g);
   try {
     // Second sequence: the sample reversed, with its second half ignored.
     const in2 = inputs.slice().reverse(), tg2 = targets.slice().reverse().fill(-100, T / 2);
@@ -61,13 +52,13 @@ test("v6: a batch of two different sequences sums their gradients; ignored targe
     assert.ok(Math.abs(both.lossSum - (a.lossSum + b.lossSum)) < 1e-4, "summed CE");
     // d(mean over both)/ds0 = (n_a·g_a + n_b·g_b) / (n_a + n_b)
     const n = both.nTargets, want = a.grad.map((x, i) => (x * a.nTargets + b.grad[i] * b.nTargets) / n);
-    assertMaxDiff("B=2 gradient", both.grad, want, 1e-5 * maxAbs(want));
+    assertClose("B=2 gradient", both.grad, want, 1e-5 * maxAbs(want));
     assert.ok(maxAbsDiff(b.grad, a.grad) > 0.1 * maxAbs(a.grad), "the two sequences have different gradients");
   } finally { model.dispose(); }
 });
 
 test("v6: recomputing layers (RWKV_ACT_CACHE_MB 0, 2) gives bit-identical results to keeping them", { skip }, async () => {
-  const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init"), { inputs, targets, T } = sample(g);
+  const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init"), { inputs, targets, T } = goldenSample(g);
   const saved = process.env.RWKV_ACT_CACHE_MB;
   try {
     const kept = await lossGrad(model, inputs, targets, 1, T, s0, true);
@@ -84,7 +75,7 @@ test("v6: recomputing layers (RWKV_ACT_CACHE_MB 0, 2) gives bit-identical result
 });
 
 test("v6: lossAndGrad stops with an AbortError when the cancel flag is set", { skip }, async () => {
-  const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init"), { inputs, targets, T } = sample(g);
+  const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init"), { inputs, targets, T } = goldenSample(g);
   try {
     await assert.rejects(model.lossAndGrad(inputs, targets, 1, T, s0, new Float32Array(s0.length), { l2wrap: true }, Int32Array.of(1)),
       (e: Error) => e.name === "AbortError");
@@ -95,7 +86,7 @@ test("v6: decays that underflow to 0 (time_decay 100, exp(ŵ) = inf) keep the gr
   const g = G!, tensors = goldenTensors(g, "model_fp32.pth"), key = "blocks.1.att.time_decay";
   assert.equal(tensors[key].dtype, "f32");
   const huge = { ...tensors, [key]: { ...tensors[key], data: new Float32Array(tensors[key].shape.reduce((a, b) => a * b, 1)).fill(100) } };
-  const model = native().createModel(goldenConfig(g), huge), s0 = g.f32("time_state_init"), { inputs, targets, T } = sample(g);
+  const model = native().createModel(goldenConfig(g), huge), s0 = g.f32("time_state_init"), { inputs, targets, T } = goldenSample(g);
   try {
     const r = await lossGrad(model, inputs, targets, 1, T, s0, true);
     assert.ok(Number.isFinite(r.loss), `loss ${r.loss}`);
@@ -104,28 +95,19 @@ test("v6: decays that underflow to 0 (time_decay 100, exp(ŵ) = inf) keep the gr
   } finally { model.dispose(); }
 });
 
-/** torch.nn.utils.clip_grad_norm_: scale by max/(norm + 1e-6) when that is below 1; returns the norm. */
-function clipGlobalNorm(g: Float32Array, maxNorm: number): number {
-  let sq = 0;
-  for (const x of g) sq += x * x;
-  const norm = Math.sqrt(sq), coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) for (let i = 0; i < g.length; i++) g[i] *= coef;
-  return norm;
-}
-
 for (const [name, clip] of [["traj", 1.0], ["traj_clip", 0.005]] as const) {
   test(`v6 ${name}: 3 PEFT steps (CE + L2Wrap, clip ${clip}, Adam lr 1) follow golden`, { skip }, async () => {
-    const g = G!, model = goldenModel(g, "model_bf16.pth"), { inputs, targets, T } = sample(g);
+    const g = G!, model = goldenModel(g, "model_bf16.pth"), { inputs, targets, T } = goldenSample(g);
     const p = g.f32("time_state_init"), m = new Float32Array(p.length), v = new Float32Array(p.length);
     const losses = g.get(`${name}.loss`), norms = g.get(`${name}.gradnorm`), states = g.get(`${name}.time_state`);
     try {
       for (let step = 0; step < 3; step++) {
         const r = await lossGrad(model, inputs, targets, 1, T, p, true);
         assert.ok(Math.abs(r.loss - losses[step]) < 1e-4, `step ${step}: loss ${r.loss} vs ${losses[step]}`);
-        const norm = clipGlobalNorm(r.grad, clip);
+        const norm = clipGradNorm(r.grad, clip);
         assert.ok(Math.abs(norm - norms[step]) < 1e-4 * norms[step] + 1e-6, `step ${step}: grad norm ${norm} vs ${norms[step]}`);
         native().adamStep(p, m, v, r.grad, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: step + 1 });
-        assertMaxDiff(`${name} state after step ${step + 1}`, p, states.subarray(step * p.length, (step + 1) * p.length), 1e-2);
+        assertClose(`${name} state after step ${step + 1}`, p, states.subarray(step * p.length, (step + 1) * p.length), 1e-2);
       }
     } finally { model.dispose(); }
   });

@@ -4,53 +4,23 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native, type NativeModel, type NativeState } from "../../kernel/runtime/native";
+import { checkAgainstGolden, goldenSample, goldenState, runRnn } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
 
 const skip = goldenModelSkip();
 const G = skip ? undefined : new GoldenSet("v7");
 
-/** |got − want| ≤ atol + rtol·|want| everywhere; the message names the tensor and the worst element. */
-function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol = 0): void {
-  assert.equal(got.length, want.length, `${name}: length`);
-  let worst = -1, excess = 0;
-  for (let i = 0; i < got.length; i++) {
-    const e = Math.abs(got[i] - want[i]) - (atol + rtol * Math.abs(want[i]));
-    if (!(e <= excess)) { excess = e; worst = i; }
-  }
-  assert.ok(worst < 0, `${name}: element ${worst} is ${got[worst]}, want ${want[worst]} (atol ${atol}, rtol ${rtol})`);
-}
-
-function freshState(g: GoldenSet, start: "zero" | "s0"): NativeState {
-  const c = goldenConfig(g), lc = c.nLayer * c.nEmbd;
-  return { attX: new Float32Array(lc), wkv: start === "s0" ? g.f32("time_state_init") : new Float32Array(lc * c.headSize), ffnX: new Float32Array(lc) };
-}
-
-const inputs = (g: GoldenSet) => Int32Array.from((g.get("tokens") as Int32Array).subarray(0, g.meta.ctx_len));
-
-// golden/README "Tolerances to use": logits and shift states atol 1e-4; wkv atol 1e-4 + rtol 1e-4.
-function checkAgainstGolden(g: GoldenSet, tag: string, ref: string, logits: Float32Array, st: NativeState): void {
-  assertClose(`${tag} logits`, logits, g.get(`${ref}.logits`), 1e-4);
-  assertClose(`${tag} att_x`, st.attX, g.get(`${ref}.att_x`), 1e-4);
-  assertClose(`${tag} ffn_x`, st.ffnX, g.get(`${ref}.ffn_x`), 1e-4);
-  assertClose(`${tag} wkv`, st.wkv, g.get(`${ref}.wkv`), 1e-4, 1e-4);
-}
-
-async function runRnn(model: NativeModel, tokens: Int32Array, st: NativeState, V: number): Promise<Float32Array> {
-  const all = new Float32Array(tokens.length * V);
-  for (let t = 0; t < tokens.length; t++) await model.forwardRnn(tokens[t], st, all.subarray(t * V, (t + 1) * V));
-  return all;
-}
 
 for (const file of ["model_fp32.pth", "model_bf16.pth"]) {
   test(`v7 ${file}: seq and RNN logits and states match golden (zero and s0 starts)`, { skip }, async () => {
-    const g = G!, model = goldenModel(g, file), V = goldenConfig(g).vocab, x = inputs(g);
+    const g = G!, model = goldenModel(g, file), V = goldenConfig(g).vocab, x = goldenSample(g).inputs;
     try {
       for (const start of ["zero", "s0"] as const) {
-        const seq = freshState(g, start), logits = new Float32Array(x.length * V);
+        const seq = goldenState(g, start), logits = new Float32Array(x.length * V);
         await model.forwardSeq(x, seq, logits, "all");
         checkAgainstGolden(g, `${file} ${start} seq`, `fwd_${start}.seq`, logits, seq);
-        const rnn = freshState(g, start), rl = await runRnn(model, x, rnn, V);
+        const rnn = goldenState(g, start), rl = await runRnn(model, x, rnn, V);
         checkAgainstGolden(g, `${file} ${start} rnn`, `fwd_${start}.rnn`, rl, rnn);
         // Both modes run the same fp32 math on the same values: they agree far inside the golden tolerance.
         assert.ok(maxAbsDiff(rl, logits) < 2e-5, `${start}: rnn vs seq logits differ by ${maxAbsDiff(rl, logits)}`);
@@ -61,11 +31,11 @@ for (const file of ["model_fp32.pth", "model_bf16.pth"]) {
 }
 
 test("v7: a prompt split over two forwardSeq calls equals one call; 'last' gives the last row", { skip }, async () => {
-  const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, x = inputs(g);
+  const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, x = goldenSample(g).inputs;
   try {
-    const whole = freshState(g, "s0"), all = new Float32Array(x.length * V);
+    const whole = goldenState(g, "s0"), all = new Float32Array(x.length * V);
     await model.forwardSeq(x, whole, all, "all");
-    const split = freshState(g, "s0"), last = new Float32Array(V);
+    const split = goldenState(g, "s0"), last = new Float32Array(V);
     await model.forwardSeq(x.subarray(0, 40), split, null, "none");
     await model.forwardSeq(x.subarray(40), split, last, "last");
     assert.ok(maxAbsDiff(last, all.subarray((x.length - 1) * V)) < 2e-5, "last logits");
@@ -76,7 +46,7 @@ test("v7: a prompt split over two forwardSeq calls equals one call; 'last' gives
 
 test("v7: bad arguments and bad weights give clear errors", { skip }, async () => {
   const g = G!, cfg = goldenConfig(g), tensors = goldenTensors(g, "model_fp32.pth");
-  const A = native(), model = A.createModel(cfg, tensors), st = freshState(g, "zero");
+  const A = native(), model = A.createModel(cfg, tensors), st = goldenState(g, "zero");
   try {
     assert.throws(() => model.forwardSeq(Int32Array.of(1, 256), st, null, "none"), (e: Error) => e instanceof RangeError && /tokens\[1\] = 256/.test(e.message));
     assert.throws(() => model.forwardRnn(-1, st, null), RangeError);
@@ -95,12 +65,12 @@ test("v7: bad arguments and bad weights give clear errors", { skip }, async () =
 });
 
 test("v7: a 600-token prompt (several internal sequence chunks) matches RNN mode", { skip }, async () => {
-  const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, base = inputs(g);
+  const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, base = goldenSample(g).inputs;
   const x = Int32Array.from({ length: 600 }, (_, i) => base[(i * 7) % base.length]);
   try {
-    const seq = freshState(g, "s0"), all = new Float32Array(x.length * V);
+    const seq = goldenState(g, "s0"), all = new Float32Array(x.length * V);
     await model.forwardSeq(x, seq, all, "all");
-    const rnn = freshState(g, "s0"), rl = await runRnn(model, x, rnn, V);
+    const rnn = goldenState(g, "s0"), rl = await runRnn(model, x, rnn, V);
     assert.ok(maxAbsDiff(rl, all) < 1e-4, `logits differ by ${maxAbsDiff(rl, all)}`);
     assert.ok(maxAbsDiff(rnn.wkv, seq.wkv) < 1e-4 * Math.max(1, maxAbs(seq.wkv)), "final wkv");
   } finally { model.dispose(); }

@@ -4,38 +4,20 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native, type NativeModel } from "../../kernel/runtime/native";
+import { assertClose, goldenSample } from "../helpers/golden-checks";
+import { clipGradNorm } from "../../kernel/runtime/tune/adam";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenModel, goldenModelSkip } from "../helpers/golden-model";
 
 const skip = goldenModelSkip();
 const G = skip ? undefined : new GoldenSet("v7");
 
-function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number): void {
-  assert.equal(got.length, want.length, `${name}: length`);
-  const d = maxAbsDiff(got, want);
-  assert.ok(d <= atol, `${name}: max |diff| ${d} > ${atol}`);
-}
-
-function sample(g: GoldenSet): { inputs: Int32Array; targets: Int32Array; T: number } {
-  const tok = g.get("tokens") as Int32Array, T = g.meta.ctx_len as number;
-  return { inputs: Int32Array.from(tok.subarray(0, T)), targets: Int32Array.from(tok.subarray(1, T + 1)), T };
-}
-
 async function lossGrad(model: NativeModel, g: GoldenSet, s0: Float32Array, l2wrap: boolean, batch = 1) {
-  const { inputs, targets, T } = sample(g);
+  const { inputs, targets, T } = goldenSample(g);
   const rep = (a: Int32Array) => { const o = new Int32Array(a.length * batch); for (let b = 0; b < batch; b++) o.set(a, b * a.length); return o; };
   const grad = new Float32Array(s0.length);
   const r = await model.lossAndGrad(rep(inputs), rep(targets), batch, T, s0, grad, { l2wrap });
   return { loss: r.lossSum / r.nTargets, nTargets: r.nTargets, grad };
-}
-
-/** torch.nn.utils.clip_grad_norm_: scale by max/(norm + 1e-6) when that is below 1; returns the norm. */
-function clipGlobalNorm(g: Float32Array, maxNorm: number): number {
-  let sq = 0;
-  for (const x of g) sq += x * x;
-  const norm = Math.sqrt(sq), coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) for (let i = 0; i < g.length; i++) g[i] *= coef;
-  return norm;
 }
 
 test("v7 state tuning: loss_ce, grad_ce and grad_l2wrap match golden (bf16 weights)", { skip }, async () => {
@@ -62,7 +44,7 @@ test("v7 state tuning: a batch of two copies gives the same mean loss and gradie
     assert.equal(two.nTargets, 2 * one.nTargets);
     assert.ok(Math.abs(two.loss - one.loss) < 1e-6);
     assertClose("B=2 gradient", two.grad, one.grad, 1e-6 * maxAbs(one.grad) + 1e-9);
-    const { inputs, targets, T } = sample(g);
+    const { inputs, targets, T } = goldenSample(g);
     targets.fill(-100, T / 2);
     const grad = new Float32Array(s0.length);
     const r = await model.lossAndGrad(inputs, targets, 1, T, s0, grad, { l2wrap: false });
@@ -86,7 +68,7 @@ for (const [name, clip] of [["traj", 1.0], ["traj_clip", 0.005]] as const) {
       for (let step = 0; step < 3; step++) {
         const r = await lossGrad(model, g, p, true);
         assert.ok(Math.abs(r.loss - losses[step]) < 1e-4, `step ${step}: loss ${r.loss} vs ${losses[step]}`);
-        const norm = clipGlobalNorm(r.grad, clip);
+        const norm = clipGradNorm(r.grad, clip);
         assert.ok(Math.abs(norm - norms[step]) < 1e-4 * norms[step] + 1e-6, `step ${step}: grad norm ${norm} vs ${norms[step]}`);
         native().adamStep(p, m, v, r.grad, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: step + 1 });
         assertClose(`${name} state after step ${step + 1}`, p, states.subarray(step * p.length, (step + 1) * p.length), 1e-2);
@@ -97,7 +79,7 @@ for (const [name, clip] of [["traj", 1.0], ["traj_clip", 0.005]] as const) {
 
 test("v7 lossAndGrad and forwardSeq stop with an AbortError when the cancel flag is set", { skip }, async () => {
   const g = G!, model = goldenModel(g, "model_fp32.pth"), s0 = g.f32("time_state_init");
-  const { inputs, targets, T } = sample(g), cancel = Int32Array.of(1);
+  const { inputs, targets, T } = goldenSample(g), cancel = Int32Array.of(1);
   try {
     await assert.rejects(model.lossAndGrad(inputs, targets, 1, T, s0, new Float32Array(s0.length), { l2wrap: true }, cancel),
       (e: Error & { code?: string }) => e.name === "AbortError" && e.code === "ABORT_ERR");

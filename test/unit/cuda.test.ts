@@ -27,11 +27,7 @@ const VERSIONS = ["v7", "v6"] as const;
 
 type Quant = "none" | "nf4" | "int8";
 function model(g: GoldenSet, device: "cpu" | "cuda", quant: Quant = "none"): NativeModel {
-  const addon = native();
-  if (quant === "none") return addon.createModel(goldenConfig(g), goldenTensors(g, "model_bf16.pth"), device);
-  // The fourth argument ({quant}) is what the CUDA backend's QuantOptions need from createModel.
-  const create = addon.createModel as unknown as (...a: unknown[]) => NativeModel;
-  return create(goldenConfig(g), goldenTensors(g, "model_bf16.pth"), device, { quant });
+  return native().createModel(goldenConfig(g), goldenTensors(g, "model_bf16.pth"), device, { quant });
 }
 
 function s0State(g: GoldenSet): NativeState {

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { displaySymbol, type MimeBundle } from "../../display/bundle";
 import { cellContext } from "../../display/context";
-import { native, type CancelFlag, type NativeModel, type NativeTensor } from "../native";
+import { native, type Quant, type CancelFlag, type NativeModel, type NativeTensor } from "../native";
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
 import { detectConfig, type ModelConfig as DetectedConfig } from "./config";
 import { loadTokenizer, type Tokenizer, type TokenizerKind } from "../tokenizer";
@@ -16,7 +16,11 @@ import { generate, type GenerateOptions } from "./generate";
 export type Device = "cpu" | "cuda";
 /** The detected configuration (version, dims, dtype, params...) and the device the model runs on. */
 export type ModelConfig = DetectedConfig & { device: Device };
-export interface LoadOptions { device?: Device | "auto"; tokenizer?: TokenizerKind; vocab?: string }
+export interface LoadOptions {
+  device?: Device | "auto"; tokenizer?: TokenizerKind; vocab?: string;
+  /** nf4/int8 frozen matrices for state tuning on CUDA (spec §3.9); default "none". */
+  quant?: Quant;
+}
 export interface ForwardOptions { state?: State; mode?: "seq" | "rnn"; logits?: "all" | "last" | "none"; signal?: AbortSignal }
 export interface ForwardResult { logits?: Float32Array; state: State }
 
@@ -71,7 +75,7 @@ export class Model {
       }
       const config: ModelConfig = { ...detected, device };
       const timeState = Model.mergedTimeState(config, states, file);
-      const nativeModel = native().createModel({ ...config, vocab: config.vocabSize }, tensors, device);
+      const nativeModel = native().createModel({ ...config, vocab: config.vocabSize }, tensors, device, { quant: opts.quant ?? "none" });
       return new Model(path.resolve(file), config, nativeModel, reader, timeState, { kind: opts.tokenizer, vocab: opts.vocab });
     } catch (e) {
       reader.close();

@@ -253,12 +253,27 @@ Napi::Value CreateModel(const Napi::CallbackInfo& info) {
     if (!info[2].IsString()) throw Napi::TypeError::New(env, "device must be \"cpu\" or \"cuda\"");
     device = info[2].As<Napi::String>().Utf8Value();
   }
+  // opts.quant: nf4/int8 frozen matrices, a CUDA-backend option (spec §3.9).
+  std::string quant = "none";
+  if (info[3].IsObject() && info[3].As<Napi::Object>().Has("quant")) {
+    auto q = info[3].As<Napi::Object>().Get("quant");
+    if (!q.IsUndefined()) {
+      if (!q.IsString()) throw Napi::TypeError::New(env, "opts.quant must be \"none\", \"nf4\" or \"int8\"");
+      quant = q.As<Napi::String>().Utf8Value();
+    }
+  }
+  if (quant != "none" && quant != "nf4" && quant != "int8")
+    throw Napi::TypeError::New(env, "opts.quant must be \"none\", \"nf4\" or \"int8\", got \"" + quant + "\"");
+  if (quant != "none" && device != "cuda")
+    throw Napi::Error::New(env, "quant \"" + quant + "\" needs device \"cuda\": the CPU runtime keeps bf16/fp32 weights (bf16 already halves their memory)");
   std::shared_ptr<Model> model;
   if (device == "cpu") {
     model = guard(env, [&] { return std::shared_ptr<Model>(make_model(cfg, tensors)); });
   } else if (device == "cuda") {
 #ifdef RWKV_WITH_CUDA
-    model = guard(env, [&] { return std::shared_ptr<Model>(rwkv::cuda::make_model_cuda(cfg, tensors)); });
+    rwkv::cuda::QuantOptions qo;
+    qo.quant = quant == "nf4" ? rwkv::cuda::Quant::NF4 : quant == "int8" ? rwkv::cuda::Quant::Int8 : rwkv::cuda::Quant::None;
+    model = guard(env, [&] { return std::shared_ptr<Model>(rwkv::cuda::make_model_cuda(cfg, tensors, qo)); });
 #else
     throw Napi::Error::New(env, "this build has no CUDA backend (no CUDA toolkit was found when the native runtime was built)");
 #endif

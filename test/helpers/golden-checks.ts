@@ -1,0 +1,42 @@
+// Assertions and inputs shared by the v6 and v7 golden tests of the native model.
+import * as assert from "node:assert/strict";
+import type { NativeModel, NativeState } from "../../kernel/runtime/native";
+import type { GoldenSet } from "./golden";
+import { goldenConfig } from "./golden-model";
+
+/** |got − want| ≤ atol + rtol·|want| everywhere; the message names the tensor and the worst element. */
+export function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol = 0): void {
+  assert.equal(got.length, want.length, `${name}: length`);
+  let worst = -1, excess = 0;
+  for (let i = 0; i < got.length; i++) {
+    const e = Math.abs(got[i] - want[i]) - (atol + rtol * Math.abs(want[i]));
+    if (!(e <= excess)) { excess = e; worst = i; }
+  }
+  assert.ok(worst < 0, `${name}: element ${worst} is ${got[worst]}, want ${want[worst]} (atol ${atol}, rtol ${rtol})`);
+}
+
+/** Zero shift states; wkv zero ("zero") or the golden time_state_init ("s0"). */
+export function goldenState(g: GoldenSet, start: "zero" | "s0"): NativeState {
+  const c = goldenConfig(g), lc = c.nLayer * c.nEmbd;
+  return { attX: new Float32Array(lc), wkv: start === "s0" ? g.f32("time_state_init") : new Float32Array(lc * c.headSize), ffnX: new Float32Array(lc) };
+}
+
+/** The golden sample: inputs tokens[0:T], targets tokens[1:T+1]. */
+export function goldenSample(g: GoldenSet): { inputs: Int32Array; targets: Int32Array; T: number } {
+  const tok = g.get("tokens") as Int32Array, T = g.meta.ctx_len as number;
+  return { inputs: Int32Array.from(tok.subarray(0, T)), targets: Int32Array.from(tok.subarray(1, T + 1)), T };
+}
+
+export async function runRnn(model: NativeModel, tokens: Int32Array, st: NativeState, V: number): Promise<Float32Array> {
+  const all = new Float32Array(tokens.length * V);
+  for (let t = 0; t < tokens.length; t++) await model.forwardRnn(tokens[t], st, all.subarray(t * V, (t + 1) * V));
+  return all;
+}
+
+// golden/README "Tolerances to use": logits and shift states atol 1e-4; wkv atol 1e-4 + rtol 1e-4.
+export function checkAgainstGolden(g: GoldenSet, tag: string, ref: string, logits: Float32Array, st: NativeState): void {
+  assertClose(`${tag} logits`, logits, g.get(`${ref}.logits`), 1e-4);
+  assertClose(`${tag} att_x`, st.attX, g.get(`${ref}.att_x`), 1e-4);
+  assertClose(`${tag} ffn_x`, st.ffnX, g.get(`${ref}.ffn_x`), 1e-4);
+  assertClose(`${tag} wkv`, st.wkv, g.get(`${ref}.wkv`), 1e-4, 1e-4);
+}
