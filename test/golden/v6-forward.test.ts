@@ -5,32 +5,14 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native, type NativeModel, type NativeState } from "../../kernel/runtime/native";
-import { assertClose, checkAgainstGolden, goldenSample, goldenState, runRnn } from "../helpers/golden-checks";
+import { assertClose, goldenForwardTests, goldenSample, goldenState, runRnn } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
 
 const skip = goldenModelSkip();
 const G = skip ? undefined : new GoldenSet("v6");
 
-
-
-for (const file of ["model_fp32.pth", "model_bf16.pth"]) {
-  test(`v6 ${file}: seq and RNN logits and states match golden (zero and s0 starts)`, { skip }, async () => {
-    const g = G!, model = goldenModel(g, file), V = goldenConfig(g).vocab, x = goldenSample(g).inputs;
-    try {
-      for (const start of ["zero", "s0"] as const) {
-        const seq = goldenState(g, start), logits = new Float32Array(x.length * V);
-        await model.forwardSeq(x, seq, logits, "all");
-        checkAgainstGolden(g, `${file} ${start} seq`, `fwd_${start}.seq`, logits, seq);
-        const rnn = goldenState(g, start), rl = await runRnn(model, x, rnn, V);
-        checkAgainstGolden(g, `${file} ${start} rnn`, `fwd_${start}.rnn`, rl, rnn);
-        // Both modes run the same fp32 math on the same values: far inside the golden tolerance.
-        assert.ok(maxAbsDiff(rl, logits) < 2e-5, `${start}: rnn vs seq logits differ by ${maxAbsDiff(rl, logits)}`);
-        assert.ok(maxAbsDiff(rnn.wkv, seq.wkv) < 2e-5 * Math.max(1, maxAbs(seq.wkv)), `${start}: rnn vs seq wkv`);
-      }
-    } finally { model.dispose(); }
-  });
-}
+goldenForwardTests("v6", skip);
 
 test("v6: split prompts, 'last' logits, and a 300-token prompt (more than one sequence block) equal RNN mode", { skip }, async () => {
   const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, x = goldenSample(g).inputs;

@@ -1,8 +1,9 @@
 // Assertions and inputs shared by the v6 and v7 golden tests of the native model.
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import type { NativeModel, NativeState } from "../../kernel/runtime/native";
-import type { GoldenSet } from "./golden";
-import { goldenConfig } from "./golden-model";
+import { GoldenSet, maxAbs, maxAbsDiff } from "./golden";
+import { goldenConfig, goldenModel } from "./golden-model";
 
 /** |got − want| ≤ atol + rtol·|want| everywhere; the message names the tensor and the worst element. */
 export function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol = 0): void {
@@ -39,4 +40,25 @@ export function checkAgainstGolden(g: GoldenSet, tag: string, ref: string, logit
   assertClose(`${tag} att_x`, st.attX, g.get(`${ref}.att_x`), 1e-4);
   assertClose(`${tag} ffn_x`, st.ffnX, g.get(`${ref}.ffn_x`), 1e-4);
   assertClose(`${tag} wkv`, st.wkv, g.get(`${ref}.wkv`), 1e-4, 1e-4);
+}
+
+/** Sequence and RNN mode from zero and s0 starts against golden, for both checkpoint dtypes. */
+export function goldenForwardTests(version: "v6" | "v7", skip: string | false): void {
+  for (const file of ["model_fp32.pth", "model_bf16.pth"]) {
+    test(`${version} ${file}: seq and RNN logits and states match golden (zero and s0 starts)`, { skip }, async () => {
+      const g = new GoldenSet(version), model = goldenModel(g, file), V = goldenConfig(g).vocab, x = goldenSample(g).inputs;
+      try {
+        for (const start of ["zero", "s0"] as const) {
+          const seq = goldenState(g, start), logits = new Float32Array(x.length * V);
+          await model.forwardSeq(x, seq, logits, "all");
+          checkAgainstGolden(g, `${file} ${start} seq`, `fwd_${start}.seq`, logits, seq);
+          const rnn = goldenState(g, start), rl = await runRnn(model, x, rnn, V);
+          checkAgainstGolden(g, `${file} ${start} rnn`, `fwd_${start}.rnn`, rl, rnn);
+          // Both modes run the same fp32 math on the same values: they agree far inside the golden tolerance.
+          assert.ok(maxAbsDiff(rl, logits) < 2e-5, `${start}: rnn vs seq logits differ by ${maxAbsDiff(rl, logits)}`);
+          assert.ok(maxAbsDiff(rnn.wkv, seq.wkv) < 2e-5 * Math.max(1, maxAbs(seq.wkv)), `${start}: rnn vs seq wkv`);
+        }
+      } finally { model.dispose(); }
+    });
+  }
 }
