@@ -124,6 +124,26 @@ signal.throwIfAborted();`);
     assert.deepEqual(byType(after.iopub, "execute_result")[0].content.data, { "text/plain": "true" });
   });
 
+  test("interrupt during native state-tuning steps: the tuner stops cleanly, its state stays valid and usable", async () => {
+    await k.execute(`import { Model, Tuner, Dataset, tutorialSetup } from "rwkv-notebook";
+const demo = tutorialSetup({});
+const demoModel = await Model.load(demo.modelPath, { tokenizer: "bytes" });
+const demoData = Dataset.fromTexts(Array.from({ length: 40 }, (_, i) => "User: what is " + i + " plus 1?\\n\\nAssistant: Arr! " + (i + 1) + ", matey."), demoModel.tokenizer);
+const tuner = new Tuner(demoModel, demoData, { ctxLen: 64, microBsz: 2, totalSteps: 100000, sampler: "random" });`);
+    const running = k.execute("await tuner.run({ steps: 100000, live: false });");
+    await sleep(2500);
+    assert.ok(await k.heartbeat(), "heartbeat answered while native steps run");
+    const t0 = Date.now();
+    await k.request("interrupt_request", {}, "control");
+    const r = await running;
+    assert.ok(Date.now() - t0 < 1500, "the run stopped through the signal");
+    // tuner.run ends after the step in flight and returns its history: the cell completes normally.
+    assert.equal(r.reply.content.status, "ok");
+    const after = await k.execute("[tuner.steps > 0 && tuner.steps < 100000, tuner.state.wkv.every(Number.isFinite), (await demoModel.loss(demoData.doc(0), { state: tuner.state })) > 0]");
+    assert.equal(after.reply.content.status, "ok");
+    assert.deepEqual(byType(after.iopub, "execute_result")[0].content.data, { "text/plain": "[ true, true, true ]" });
+  });
+
   test("an async cell that ignores the signal is abandoned after the grace period", async () => {
     const running = k.execute("await new Promise((res) => setTimeout(res, 20000));");
     await sleep(500);
