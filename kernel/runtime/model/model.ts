@@ -102,11 +102,13 @@ export class Model {
     return this.nativeModel;
   }
 
-  /** The tokenizer, resolved on first use (World unless loaded with tokenizer: "bytes"). */
+  /** The tokenizer, resolved on first use: as loaded ({ tokenizer }), else bytes for a ≤257-id vocabulary, else World. */
   get tokenizer(): Tokenizer {
     if (!this.tok) {
       try {
-        this.tok = loadTokenizer({ kind: this.tokenizerOptions.kind, vocab: this.tokenizerOptions.vocab, modelPath: this.path });
+        // A model whose vocabulary holds just the bytes (ids 0..256) is byte-level; others are World.
+        const kind = this.tokenizerOptions.kind ?? (this.config.vocabSize <= 257 ? "bytes" : undefined);
+        this.tok = loadTokenizer({ kind, vocab: this.tokenizerOptions.vocab, modelPath: this.path });
       } catch (e) {
         throw new Error(`${(e as Error).message}\nA World model needs rwkv_vocab_v20230424.txt (from https://github.com/BlinkDL/ChatRWKV/tree/main/tokenizer or RWKV-LM): pass { vocab: "<path>" }, set RWKV_VOCAB, or put it beside the model.`);
       }
