@@ -62,3 +62,16 @@ export function goldenForwardTests(version: "v6" | "v7", skip: string | false): 
     });
   }
 }
+
+/** loss_ce, grad_ce and grad_l2wrap against golden (README tolerances), and the L2Wrap share alone. */
+export function checkLossAndGrads(g: GoldenSet, ce: { loss: number; grad: Float32Array }, l2: { loss: number; grad: Float32Array }): void {
+  const refLoss = g.get("loss_ce.f64")[0];
+  assert.ok(Math.abs(ce.loss - refLoss) < 1e-5, `loss ${ce.loss} vs ${refLoss}`);
+  const refCe = g.get("grad_ce.f64"), refL2 = g.get("grad_l2wrap.f64");
+  assertClose("grad_ce", ce.grad, refCe, 1e-4 * maxAbs(refCe));
+  assert.equal(l2.loss, ce.loss, "L2Wrap leaves the loss value unchanged");
+  assertClose("grad_l2wrap", l2.grad, refL2, 1e-4 * maxAbs(refL2));
+  // The L2Wrap part alone (~1e-5) is far below the tolerance above: check it on its own.
+  const diff = l2.grad.map((x, i) => x - ce.grad[i]), refDiff = Float64Array.from(refL2, (x, i) => x - refCe[i]);
+  assertClose("grad_l2wrap − grad_ce", diff, refDiff, 1e-2 * maxAbs(refDiff));
+}
