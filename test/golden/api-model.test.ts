@@ -57,8 +57,11 @@ test("device and tokenizer errors are clear", { skip }, async () => {
   await assert.rejects(Model.load(g.file("nope.pth")), /does not exist/);
   const saved = process.env.RWKV_VOCAB;
   delete process.env.RWKV_VOCAB;
-  const model = await Model.load(g.file("model_bf16.pth"), { device: "cpu" });
+  const world = await Model.load(g.file("model_bf16.pth"), { device: "cpu", tokenizer: "world" });
+  const plain = await Model.load(g.file("model_bf16.pth"), { device: "cpu" });
   try {
-    assert.throws(() => model.tokenizer, /rwkv_vocab_v20230424\.txt .*https:\/\//s);
-  } finally { model.dispose(); if (saved !== undefined) process.env.RWKV_VOCAB = saved; }
+    assert.throws(() => world.tokenizer, /rwkv_vocab_v20230424\.txt .*https:\/\//s);
+    // The golden model's 256-id vocabulary is byte-sized: without an explicit choice it reads bytes.
+    assert.equal(plain.tokenizer.name, "bytes");
+  } finally { world.dispose(); plain.dispose(); if (saved !== undefined) process.env.RWKV_VOCAB = saved; }
 });
