@@ -5,8 +5,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native, type NativeModel } from "../../kernel/runtime/native";
-import { assertClose, checkLossAndGrads, goldenSample } from "../helpers/golden-checks";
-import { clipGradNorm } from "../../kernel/runtime/tune/adam";
+import { assertClose, checkLossAndGrads, checkTrajectory, goldenSample } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
 
@@ -89,17 +88,8 @@ test("v6: decays that underflow to 0 (time_decay 100, exp(ŵ) = inf) keep the gr
 for (const [name, clip] of [["traj", 1.0], ["traj_clip", 0.005]] as const) {
   test(`v6 ${name}: 3 PEFT steps (CE + L2Wrap, clip ${clip}, Adam lr 1) follow golden`, { skip }, async () => {
     const g = G!, model = goldenModel(g, "model_bf16.pth"), { inputs, targets, T } = goldenSample(g);
-    const p = g.f32("time_state_init"), m = new Float32Array(p.length), v = new Float32Array(p.length);
-    const losses = g.get(`${name}.loss`), norms = g.get(`${name}.gradnorm`), states = g.get(`${name}.time_state`);
     try {
-      for (let step = 0; step < 3; step++) {
-        const r = await lossGrad(model, inputs, targets, 1, T, p, true);
-        assert.ok(Math.abs(r.loss - losses[step]) < 1e-4, `step ${step}: loss ${r.loss} vs ${losses[step]}`);
-        const norm = clipGradNorm(r.grad, clip);
-        assert.ok(Math.abs(norm - norms[step]) < 1e-4 * norms[step] + 1e-6, `step ${step}: grad norm ${norm} vs ${norms[step]}`);
-        native().adamStep(p, m, v, r.grad, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: step + 1 });
-        assertClose(`${name} state after step ${step + 1}`, p, states.subarray(step * p.length, (step + 1) * p.length), 1e-2);
-      }
+      await checkTrajectory(g, name, clip, (s0) => lossGrad(model, inputs, targets, 1, T, s0, true));
     } finally { model.dispose(); }
   });
 }

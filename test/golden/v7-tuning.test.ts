@@ -1,11 +1,10 @@
 // RWKV-7 state tuning through the addon against the golden float64 reference: mean CE and its gradient
 // w.r.t. every layer's initial wkv state (plain and with L2Wrap), batch/ignore handling, one Adam step
-// (adamStep), and the 3-step PEFT trajectories with global-norm clipping (done here, see clipGlobalNorm).
+// (adamStep), and the 3-step PEFT trajectories with global-norm clipping (checkTrajectory in test/helpers/golden-checks.ts).
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native, type NativeModel } from "../../kernel/runtime/native";
-import { assertClose, checkLossAndGrads, goldenSample } from "../helpers/golden-checks";
-import { clipGradNorm } from "../../kernel/runtime/tune/adam";
+import { assertClose, checkLossAndGrads, checkTrajectory, goldenSample } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenModel, goldenModelSkip } from "../helpers/golden-model";
 
@@ -54,17 +53,8 @@ test("v7 adamStep: one step from grad_ce equals adam1.time_state", { skip }, () 
 for (const [name, clip] of [["traj", 1.0], ["traj_clip", 0.005]] as const) {
   test(`v7 ${name}: 3 PEFT steps (CE + L2Wrap, clip ${clip}, Adam lr 1) follow golden`, { skip }, async () => {
     const g = G!, model = goldenModel(g, "model_fp32.pth");
-    const p = g.f32("time_state_init"), m = new Float32Array(p.length), v = new Float32Array(p.length);
-    const losses = g.get(`${name}.loss`), norms = g.get(`${name}.gradnorm`), states = g.get(`${name}.time_state`);
     try {
-      for (let step = 0; step < 3; step++) {
-        const r = await lossGrad(model, g, p, true);
-        assert.ok(Math.abs(r.loss - losses[step]) < 1e-4, `step ${step}: loss ${r.loss} vs ${losses[step]}`);
-        const norm = clipGradNorm(r.grad, clip);
-        assert.ok(Math.abs(norm - norms[step]) < 1e-4 * norms[step] + 1e-6, `step ${step}: grad norm ${norm} vs ${norms[step]}`);
-        native().adamStep(p, m, v, r.grad, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: step + 1 });
-        assertClose(`${name} state after step ${step + 1}`, p, states.subarray(step * p.length, (step + 1) * p.length), 1e-2);
-      }
+      await checkTrajectory(g, name, clip, (s0) => lossGrad(model, g, s0, true));
     } finally { model.dispose(); }
   });
 }

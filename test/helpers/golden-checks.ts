@@ -1,7 +1,8 @@
 // Assertions and inputs shared by the v6 and v7 golden tests of the native model.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import type { NativeModel, NativeState } from "../../kernel/runtime/native";
+import { native, type NativeModel, type NativeState } from "../../kernel/runtime/native";
+import { clipGradNorm } from "../../kernel/runtime/tune/adam";
 import { GoldenSet, maxAbs, maxAbsDiff } from "./golden";
 import { goldenConfig, goldenModel } from "./golden-model";
 
@@ -74,4 +75,19 @@ export function checkLossAndGrads(g: GoldenSet, ce: { loss: number; grad: Float3
   // The L2Wrap part alone (~1e-5) is far below the tolerance above: check it on its own.
   const diff = l2.grad.map((x, i) => x - ce.grad[i]), refDiff = Float64Array.from(refL2, (x, i) => x - refCe[i]);
   assertClose("grad_l2wrap − grad_ce", diff, refDiff, 1e-2 * maxAbs(refDiff));
+}
+
+/** The 3-step PEFT trajectory (`traj`, `traj_clip`): CE + L2Wrap gradient, global-norm clip, Adam lr 1. */
+export async function checkTrajectory(g: GoldenSet, name: "traj" | "traj_clip", clip: number,
+  lossGrad: (s0: Float32Array) => Promise<{ loss: number; grad: Float32Array }>): Promise<void> {
+  const p = g.f32("time_state_init"), m = new Float32Array(p.length), v = new Float32Array(p.length);
+  const losses = g.get(`${name}.loss`), norms = g.get(`${name}.gradnorm`), states = g.get(`${name}.time_state`);
+  for (let step = 0; step < 3; step++) {
+    const r = await lossGrad(p);
+    assert.ok(Math.abs(r.loss - losses[step]) < 1e-4, `step ${step}: loss ${r.loss} vs ${losses[step]}`);
+    const norm = clipGradNorm(r.grad, clip);
+    assert.ok(Math.abs(norm - norms[step]) < 1e-4 * norms[step] + 1e-6, `step ${step}: grad norm ${norm} vs ${norms[step]}`);
+    native().adamStep(p, m, v, r.grad, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: step + 1 });
+    assertClose(`${name} state after step ${step + 1}`, p, states.subarray(step * p.length, (step + 1) * p.length), 1e-2);
+  }
 }

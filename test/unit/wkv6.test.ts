@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native, type NativeAddon, type Wkv6Shape } from "../../kernel/runtime/native";
+import { assertClose } from "../helpers/golden-checks";
 import { GoldenSet, goldenAvailable, maxAbs, maxAbsDiff } from "../helpers/golden";
 
 function addon(): NativeAddon | undefined {
@@ -11,17 +12,6 @@ function addon(): NativeAddon | undefined {
 }
 const A = addon();
 const skipNative = A ? false : "the native addon (with wkv6Forward) is not built";
-
-/** |got − want| ≤ atol + rtol·|want| everywhere; the message names the tensor and the worst element. */
-function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol = 0): void {
-  assert.equal(got.length, want.length, `${name}: length`);
-  let worst = -1, excess = 0;
-  for (let i = 0; i < got.length; i++) {
-    const e = Math.abs(got[i] - want[i]) - (atol + rtol * Math.abs(want[i]));
-    if (!(e <= excess)) { excess = e; worst = i; }
-  }
-  assert.ok(worst < 0, `${name}: element ${worst} is ${got[worst]}, want ${want[worst]} (atol ${atol}, rtol ${rtol})`);
-}
 
 const decay = (wl: ArrayLike<number>): Float32Array => Float32Array.from(wl, (x) => Math.exp(-Math.exp(x)));
 /** dŵ from the gradient w.r.t. the decay value: decay = exp(−exp(ŵ)). */
