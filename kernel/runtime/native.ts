@@ -3,9 +3,18 @@
 import * as path from "node:path";
 import * as fs from "node:fs";
 
-export interface CudaDevice { index: number; name: string; totalMemory: number; computeCapability: string }
+export interface CudaDevice {
+  index: number;
+  name: string;
+  totalMemory: number;
+  computeCapability: string;
+}
+export type SimdPath = "avx512" | "avx2" | "portable";
 export interface NativeInfo {
-  simd: string;
+  /** The SIMD path the CPU kernels take (chosen from this CPU at load; RWKV_SIMD or setSimd() force one). */
+  simd: SimdPath;
+  /** What this CPU offers: its name, its SIMD-relevant features, and the paths it can run (best first). */
+  cpu: { brand: string; features: string[]; simdPaths: SimdPath[] };
   threads: number;
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; reason?: string; runtimeVersion?: number };
 }
@@ -13,18 +22,38 @@ export interface NativeInfo {
 export type NativeDType = "f32" | "bf16" | "f16";
 export type Quant = "none" | "nf4" | "int8";
 /** A tensor handed to the addon: row-major bytes; the addon keeps a reference, never a copy. */
-export interface NativeTensor { dtype: NativeDType; shape: number[]; data: ArrayBufferView }
+export interface NativeTensor {
+  dtype: NativeDType;
+  shape: number[];
+  data: ArrayBufferView;
+}
 export interface NativeConfig {
-  version: 6 | 7; nLayer: number; nEmbd: number; nHead: number; headSize: number; vocab: number; dimFfn: number;
+  version: 6 | 7;
+  nLayer: number;
+  nEmbd: number;
+  nHead: number;
+  headSize: number;
+  vocab: number;
+  dimFfn: number;
 }
 /** Recurrent state of one sequence: attX [L,C], wkv [L,H,N,N] ([head][value][key]), ffnX [L,C]. */
-export interface NativeState { attX: Float32Array; wkv: Float32Array; ffnX: Float32Array }
+export interface NativeState {
+  attX: Float32Array;
+  wkv: Float32Array;
+  ffnX: Float32Array;
+}
 /** Cancellation flag: an Int32Array(1) the addon polls between layers/chunks; set [0]=1 to abort. */
 export type CancelFlag = Int32Array;
 
 export interface NativeModel {
   /** Sequence mode; updates `state`; logits gets [T,V] ("all") or [V] ("last"). */
-  forwardSeq(tokens: Int32Array, state: NativeState, logits: Float32Array | null, mode: "none" | "last" | "all", cancel?: CancelFlag): Promise<void>;
+  forwardSeq(
+    tokens: Int32Array,
+    state: NativeState,
+    logits: Float32Array | null,
+    mode: "none" | "last" | "all",
+    cancel?: CancelFlag,
+  ): Promise<void>;
   /** RNN mode, one token; updates `state`; logits gets [V] when given. */
   forwardRnn(token: number, state: NativeState, logits: Float32Array | null): Promise<void>;
   /**
@@ -32,22 +61,42 @@ export interface NativeModel {
    * wkv = s0 [L,H,N,N] and zero shift states. Writes gradS0 = d(mean CE [+ L2Wrap])/d s0 summed
    * over the batch; resolves with the summed CE and the number of targets.
    */
-  lossAndGrad(inputs: Int32Array, targets: Int32Array, batch: number, T: number, s0: Float32Array, gradS0: Float32Array,
-    opts: { l2wrap: boolean }, cancel?: CancelFlag): Promise<{ lossSum: number; nTargets: number }>;
+  lossAndGrad(
+    inputs: Int32Array,
+    targets: Int32Array,
+    batch: number,
+    T: number,
+    s0: Float32Array,
+    gradS0: Float32Array,
+    opts: { l2wrap: boolean },
+    cancel?: CancelFlag,
+  ): Promise<{ lossSum: number; nTargets: number }>;
   /** Releases the native model (and its references to the weight buffers). */
   dispose(): void;
 }
 
 /** Shape of a WKV6 call: r/k/v/w/y are [B,T,H·N], u [H,N], state [B,H,N,N]. */
-export interface Wkv6Shape { B: number; T: number; H: number; N: number }
+export interface Wkv6Shape {
+  B: number;
+  T: number;
+  H: number;
+  N: number;
+}
 
 /** Arguments of the matmul test binding: C[m,n] = A[m,k]·op(B) + beta·C (see native/src/cpu/gemm.h). */
 export interface MatmulArgs {
-  m: number; n: number; k: number;
-  a: Float32Array; lda?: number;
+  m: number;
+  n: number;
+  k: number;
+  a: Float32Array;
+  lda?: number;
   /** Float32Array for "f32", Uint16Array (raw bits) for "bf16"/"f16"; [n,k] when transB, else [k,n]. */
-  b: Float32Array | Uint16Array; bType?: NativeDType; ldb?: number; transB: boolean;
-  c: Float32Array; ldc?: number;
+  b: Float32Array | Uint16Array;
+  bType?: NativeDType;
+  ldb?: number;
+  transB: boolean;
+  c: Float32Array;
+  ldc?: number;
   beta?: 0 | 1;
   /** "fast" (default) or the plain triple loop it is tested against. */
   impl?: "fast" | "reference";
@@ -55,30 +104,89 @@ export interface MatmulArgs {
   repeat?: number;
 }
 
-export interface AdamOptions { lr: number; beta1: number; beta2: number; eps: number; step: number }
+export interface AdamOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  step: number;
+}
 
 /** The addon's exports; each binding file's members are declared here with their types. */
 export interface NativeAddon {
   info(): NativeInfo;
   setThreads(n: number): number;
+  /** Forces a SIMD path for every kernel from now on; throws when this CPU cannot run it. */
+  setSimd(path: SimdPath): SimdPath;
   /** opts.quant ("nf4" | "int8") quantises the big frozen matrices; CUDA only. */
-  createModel(config: NativeConfig, tensors: Record<string, NativeTensor>, device?: "cpu" | "cuda", opts?: { quant?: Quant }): NativeModel;
+  createModel(
+    config: NativeConfig,
+    tensors: Record<string, NativeTensor>,
+    device?: "cpu" | "cuda",
+    opts?: { quant?: Quant },
+  ): NativeModel;
   /** One bias-corrected Adam update (torch.optim.Adam, no weight decay) in place on p, m, v. */
   adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, opts: AdamOptions): void;
   /** RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints for wkv6Backward. */
-  wkv6Forward(shape: Wkv6Shape, r: Float32Array, k: Float32Array, v: Float32Array, w: Float32Array, u: Float32Array,
-    state: Float32Array, y: Float32Array): Float32Array;
+  wkv6Forward(
+    shape: Wkv6Shape,
+    r: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    w: Float32Array,
+    u: Float32Array,
+    state: Float32Array,
+    y: Float32Array,
+  ): Float32Array;
   /** Its backward: dstate holds dS_T on entry, ds0 on exit; dw is w.r.t. the decay values; du summed over the batch. */
-  wkv6Backward(shape: Wkv6Shape, r: Float32Array, k: Float32Array, v: Float32Array, w: Float32Array, u: Float32Array,
-    checkpoints: Float32Array, dy: Float32Array, dstate: Float32Array, dr: Float32Array, dk: Float32Array,
-    dv: Float32Array, dw: Float32Array, du: Float32Array | null): void;
+  wkv6Backward(
+    shape: Wkv6Shape,
+    r: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    w: Float32Array,
+    u: Float32Array,
+    checkpoints: Float32Array,
+    dy: Float32Array,
+    dstate: Float32Array,
+    dr: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dw: Float32Array,
+    du: Float32Array | null,
+  ): void;
   /** RWKV-7 WKV op (test/bench binding, synchronous); w = ŵ (decay exp(−exp(ŵ))); state in = s0, out = final state. */
-  wkv7Forward(shape: Wkv6Shape, r: Float32Array, w: Float32Array, k: Float32Array, v: Float32Array, a: Float32Array,
-    b: Float32Array, state: Float32Array, y: Float32Array): void;
+  wkv7Forward(
+    shape: Wkv6Shape,
+    r: Float32Array,
+    w: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    state: Float32Array,
+    y: Float32Array,
+  ): void;
   /** Its backward: gradients of Σy·dy (+ Σ S_T·dsT) w.r.t. every input (dw w.r.t. ŵ) and ds0 [B,H,N,N] (per batch). */
-  wkv7Backward(shape: Wkv6Shape, r: Float32Array, w: Float32Array, k: Float32Array, v: Float32Array, a: Float32Array,
-    b: Float32Array, s0: Float32Array, dy: Float32Array, dsT: Float32Array | null, dr: Float32Array, dw: Float32Array,
-    dk: Float32Array, dv: Float32Array, da: Float32Array, db: Float32Array, ds0: Float32Array): void;
+  wkv7Backward(
+    shape: Wkv6Shape,
+    r: Float32Array,
+    w: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    s0: Float32Array,
+    dy: Float32Array,
+    dsT: Float32Array | null,
+    dr: Float32Array,
+    dw: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    da: Float32Array,
+    db: Float32Array,
+    ds0: Float32Array,
+  ): void;
   /** The whole file mapped read-only-to-disk (private copy-on-write) as an ArrayBuffer; unmapped when collected. */
   mmapFile(path: string): ArrayBuffer;
   /** Synchronous GEMM on caller-owned arrays, for tests and benchmarks. */
@@ -89,17 +197,71 @@ export interface NativeAddon {
   /** Seconds per call of the CUDA GEMM (fp32 A [M,K] · bf16/quantised Wᵀ [N,K]) on random data; throws without CUDA. */
   cudaTimeGemm(args: { M: number; N: number; K: number; quant?: "none" | "nf4" | "int8"; reps?: number }): number;
   /** CUDA builds only: single CUDA ops on host arrays, mirroring wkv7Forward, wkv7Backward, wkv6Forward, wkv6Backward and matmul (N = 64; backwards recompute from s0, no dsT). */
-  cudaWkv7Forward?(shape: Wkv6Shape, r: Float32Array, w: Float32Array, k: Float32Array, v: Float32Array, a: Float32Array,
-    b: Float32Array, state: Float32Array, y: Float32Array): void;
-  cudaWkv7Backward?(shape: Wkv6Shape, r: Float32Array, w: Float32Array, k: Float32Array, v: Float32Array, a: Float32Array,
-    b: Float32Array, s0: Float32Array, dy: Float32Array, dr: Float32Array, dw: Float32Array, dk: Float32Array,
-    dv: Float32Array, da: Float32Array, db: Float32Array, ds0: Float32Array): void;
-  cudaWkv6Forward?(shape: Wkv6Shape, r: Float32Array, k: Float32Array, v: Float32Array, w: Float32Array, u: Float32Array,
-    state: Float32Array, y: Float32Array): void;
-  cudaWkv6Backward?(shape: Wkv6Shape, r: Float32Array, k: Float32Array, v: Float32Array, w: Float32Array, u: Float32Array,
-    s0: Float32Array, dy: Float32Array, dstate: Float32Array, dr: Float32Array, dk: Float32Array, dv: Float32Array,
-    dw: Float32Array, du: Float32Array | null): void;
-  cudaMatmul?(args: { m: number; n: number; k: number; a: Float32Array; b: Uint16Array; transB: boolean; c: Float32Array; quant?: "none" | "nf4" | "int8" }): void;
+  cudaWkv7Forward?(
+    shape: Wkv6Shape,
+    r: Float32Array,
+    w: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    state: Float32Array,
+    y: Float32Array,
+  ): void;
+  cudaWkv7Backward?(
+    shape: Wkv6Shape,
+    r: Float32Array,
+    w: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    s0: Float32Array,
+    dy: Float32Array,
+    dr: Float32Array,
+    dw: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    da: Float32Array,
+    db: Float32Array,
+    ds0: Float32Array,
+  ): void;
+  cudaWkv6Forward?(
+    shape: Wkv6Shape,
+    r: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    w: Float32Array,
+    u: Float32Array,
+    state: Float32Array,
+    y: Float32Array,
+  ): void;
+  cudaWkv6Backward?(
+    shape: Wkv6Shape,
+    r: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    w: Float32Array,
+    u: Float32Array,
+    s0: Float32Array,
+    dy: Float32Array,
+    dstate: Float32Array,
+    dr: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dw: Float32Array,
+    du: Float32Array | null,
+  ): void;
+  cudaMatmul?(args: {
+    m: number;
+    n: number;
+    k: number;
+    a: Float32Array;
+    b: Uint16Array;
+    transB: boolean;
+    c: Float32Array;
+    quant?: "none" | "nf4" | "int8";
+  }): void;
   [name: string]: unknown;
 }
 
@@ -116,7 +278,9 @@ export function native(): NativeAddon {
   if (cached) return cached;
   const file = nativeAddonPath();
   if (!fs.existsSync(file)) {
-    throw new Error(`rwkv-notebook: the native runtime is not built (${file} is missing). Run \`npm run build\` (needs cmake and g++).`);
+    throw new Error(
+      `rwkv-notebook: the native runtime is not built (${file} is missing). Run \`npm run build\` (needs cmake and g++).`,
+    );
   }
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   cached = require(file) as NativeAddon;

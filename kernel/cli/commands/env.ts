@@ -5,12 +5,19 @@ import { native } from "../../runtime/native";
 export const command: Command = {
   name: "env",
   summary: "runtime environment as JSON (threads, SIMD, CUDA)",
-  usage: "usage: rwkv-nb env\n\nPrints {version, node, threads, simd, cuda: {compiled, available, devices}} as JSON.",
+  usage:
+    "usage: rwkv-nb env\n\nPrints {version, node, threads, simd, cpu: {brand, features, simdPaths}, cuda: {compiled, available, devices}} as JSON.",
   async run() {
     const info = native().info();
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const version = (require("../../../../package.json") as { version: string }).version;
-    console.log(JSON.stringify({ version, node: process.version, threads: info.threads, simd: info.simd, cuda: info.cuda }, null, 2));
+    console.log(
+      JSON.stringify(
+        { version, node: process.version, threads: info.threads, simd: info.simd, cpu: info.cpu, cuda: info.cuda },
+        null,
+        2,
+      ),
+    );
     return 0;
   },
 };

@@ -1,4 +1,5 @@
 // Process-level facts and settings: SIMD level, threads, CUDA availability.
+#include "cpu/isa.h"
 #include "cpu/threadpool.h"
 #include "napi/registry.h"
 #include "napi/util.h"
@@ -9,22 +10,30 @@
 namespace rwkv::napi {
 namespace {
 
-const char* simd_level() {
-#if defined(__AVX512BF16__)
-  return "avx512_bf16";
-#elif defined(__AVX512F__)
-  return "avx512";
-#elif defined(__AVX2__)
-  return "avx2";
-#else
-  return "scalar";
-#endif
+Napi::Object CpuInfo(Napi::Env env) {
+  const CpuFeatures& f = cpu_features();
+  auto cpu = Napi::Object::New(env);
+  cpu.Set("brand", f.brand);
+  auto flags = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (auto [name, has] : {std::pair{"avx2", f.avx2}, {"fma", f.fma}, {"f16c", f.f16c}, {"avx512f", f.avx512f},
+                           {"avx512bw", f.avx512bw}, {"avx512vl", f.avx512vl}, {"avx512dq", f.avx512dq},
+                           {"avx512_bf16", f.avx512_bf16}, {"amx_tile", f.amx_tile}, {"amx_bf16", f.amx_bf16}})
+    if (has) flags.Set(n++, name);
+  cpu.Set("features", flags);
+  auto paths = Napi::Array::New(env);
+  n = 0;
+  for (Isa i : {Isa::Avx512, Isa::Avx2, Isa::Portable})
+    if (isa_supported(i)) paths.Set(n++, isa_name(i));
+  cpu.Set("simdPaths", paths);
+  return cpu;
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto out = Napi::Object::New(env);
-  out.Set("simd", simd_level());
+  out.Set("simd", isa_name(active_isa()));
+  out.Set("cpu", CpuInfo(env));
   out.Set("threads", num_threads());
   auto cuda = Napi::Object::New(env);
   auto list = Napi::Array::New(env);
@@ -60,7 +69,21 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), num_threads());
 }
 
+// setSimd("avx512" | "avx2" | "portable"): forces a SIMD path (RWKV_SIMD does the same at start).
+Napi::Value SetSimd(const Napi::CallbackInfo& info) {
+  Isa isa;
+  if (!info[0].IsString() || !parse_isa(info[0].As<Napi::String>().Utf8Value(), &isa))
+    throw Napi::TypeError::New(info.Env(), "setSimd(path): path must be \"avx512\", \"avx2\" or \"portable\"");
+  try {
+    set_isa(isa);
+  } catch (const RwkvError& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+  return Napi::String::New(info.Env(), isa_name(active_isa()));
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
 }
