@@ -15,18 +15,23 @@ const SAMPLES = 5;
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const round = (x: number): number => Math.round(x * 10) / 10;
 
-interface Timing { wall: number; cpu: number }
+interface Timing {
+  wall: number;
+  cpu: number;
+}
 
 /** Median wall and process-CPU seconds per call of fn, each sample repeating fn for ≥ minSeconds. */
 function timeIt(fn: (repeat: number) => void, minSeconds = 0.15): Timing {
-  fn(1);  // warm-up: page faults, packing buffers, thread start
+  fn(1); // warm-up: page faults, packing buffers, thread start
   const t0 = process.hrtime.bigint();
   fn(1);
   const once = Math.max(1e-7, Number(process.hrtime.bigint() - t0) / 1e9);
   const repeat = Math.max(1, Math.ceil(minSeconds / once));
-  const wall: number[] = [], cpu: number[] = [];
+  const wall: number[] = [],
+    cpu: number[] = [];
   for (let s = 0; s < SAMPLES; s++) {
-    const t = process.hrtime.bigint(), c = process.cpuUsage();
+    const t = process.hrtime.bigint(),
+      c = process.cpuUsage();
     fn(repeat);
     wall.push(Number(process.hrtime.bigint() - t) / 1e9 / repeat);
     const dc = process.cpuUsage(c);
@@ -35,7 +40,12 @@ function timeIt(fn: (repeat: number) => void, minSeconds = 0.15): Timing {
   return { wall: median(wall), cpu: median(cpu) };
 }
 
-interface Shape { m: number; n: number; k: number; label: string }
+interface Shape {
+  m: number;
+  n: number;
+  k: number;
+  label: string;
+}
 
 function randomF32(n: number): Float32Array {
   const a = new Float32Array(n);
@@ -43,7 +53,8 @@ function randomF32(n: number): Float32Array {
   return a;
 }
 function toBf16(a: Float32Array): Uint16Array {
-  const u = new Uint32Array(a.buffer, a.byteOffset, a.length), out = new Uint16Array(a.length);
+  const u = new Uint32Array(a.buffer, a.byteOffset, a.length),
+    out = new Uint16Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = u[i] >>> 16;
   return out;
 }
@@ -51,7 +62,9 @@ function toBf16(a: Float32Array): Uint16Array {
 /** Time per C[m,n] = A[m,k]·Bᵀ with B an nn.Linear weight [n,k] of the given dtype. */
 function timeMatmul(addon: NativeAddon, s: Shape, bType: NativeDType, threads: number): Timing {
   addon.setThreads(threads);
-  const a = randomF32(s.m * s.k), bf = randomF32(s.n * s.k), c = new Float32Array(s.m * s.n);
+  const a = randomF32(s.m * s.k),
+    bf = randomF32(s.n * s.k),
+    c = new Float32Array(s.m * s.n);
   const b = bType === "bf16" ? toBf16(bf) : bf;
   return timeIt((repeat) => addon.matmul({ m: s.m, n: s.n, k: s.k, a, b, bType, transB: true, c, repeat }));
 }
@@ -68,12 +81,21 @@ function buildBaseline(): { exe?: string; openblas: boolean; why?: string } {
   if (r.status === 0) return { exe, openblas: true };
   r = cc([]);
   if (r.status === 0) return { exe, openblas: false, why: "OpenBLAS (libopenblas-dev) is not installed" };
-  return { openblas: false, why: `cannot compile bench/gemm_baseline.c: ${r.error?.message ?? r.stderr.trim().split("\n")[0]}` };
+  return {
+    openblas: false,
+    why: `cannot compile bench/gemm_baseline.c: ${r.error?.message ?? r.stderr.trim().split("\n")[0]}`,
+  };
 }
 
 /** A rate per wall-clock second and per CPU-second × threads. */
-interface Rate { wall: number; busy: number }
-const rate = (work: number, t: Timing, threads: number): Rate => ({ wall: work / t.wall, busy: (work * threads) / t.cpu });
+interface Rate {
+  wall: number;
+  busy: number;
+}
+const rate = (work: number, t: Timing, threads: number): Rate => ({
+  wall: work / t.wall,
+  busy: (work * threads) / t.cpu,
+});
 
 function runBaseline(exe: string, args: string[], env: NodeJS.ProcessEnv = process.env): Rate | undefined {
   const r = spawnSync(exe, args, { encoding: "utf8", env, timeout: 300_000 });
@@ -102,27 +124,67 @@ export async function runGemmBench(): Promise<BenchRow[]> {
   if (base.exe) {
     for (const t of threadCounts) {
       peak[t] = runBaseline(base.exe, ["peak", String(t)]);
-      if (peak[t]) push("machine", `fp32 FMA peak, ${threads(t)}`, peak[t]!, "GFLOP/s", busyNote(peak[t]!, undefined, ""));
+      if (peak[t])
+        push("machine", `fp32 FMA peak, ${threads(t)}`, peak[t]!, "GFLOP/s", busyNote(peak[t]!, undefined, ""));
       const copy = runBaseline(base.exe, ["copy", String(t), "512"]);
-      if (copy) push("machine", `memory copy (memcpy, 2×512 MiB), ${threads(t)}`, copy, "GB/s", `bytes read + written; ${busyNote(copy, undefined, "")}`);
+      if (copy)
+        push(
+          "machine",
+          `memory copy (memcpy, 2×512 MiB), ${threads(t)}`,
+          copy,
+          "GB/s",
+          `bytes read + written; ${busyNote(copy, undefined, "")}`,
+        );
     }
     readBw = runBaseline(base.exe, ["read", String(maxThreads), "512"]);
-    if (readBw) push("machine", `memory read (sum of 512 MiB), ${threads(maxThreads)}`, readBw, "GB/s", busyNote(readBw, undefined, ""));
+    if (readBw)
+      push(
+        "machine",
+        `memory read (sum of 512 MiB), ${threads(maxThreads)}`,
+        readBw,
+        "GB/s",
+        busyNote(readBw, undefined, ""),
+      );
   } else {
     // Without a C compiler: a single-threaded copy from JavaScript (TypedArray.set is a memcpy).
-    const src = new Float64Array(64 << 20).fill(1), dst = new Float64Array(64 << 20);
-    const t = timeIt((repeat) => { for (let i = 0; i < repeat; i++) dst.set(src); });
-    push("machine", "memory copy (TypedArray.set, 2×512 MiB), 1 thread", rate((2 * src.byteLength) / 1e9, t, 1), "GB/s", base.why ?? "");
+    const src = new Float64Array(64 << 20).fill(1),
+      dst = new Float64Array(64 << 20);
+    const t = timeIt((repeat) => {
+      for (let i = 0; i < repeat; i++) dst.set(src);
+    });
+    push(
+      "machine",
+      "memory copy (TypedArray.set, 2×512 MiB), 1 thread",
+      rate((2 * src.byteLength) / 1e9, t, 1),
+      "GB/s",
+      base.why ?? "",
+    );
   }
 
   try {
     // Sequence mode: packed GEMM.
     const shapes: Array<{ s: Shape; types: NativeDType[]; threads: number[] }> = [
       { s: { m: 2048, n: 2048, k: 2048, label: "2048³" }, types: ["f32"], threads: threadCounts },
-      { s: { m: 512, n: 768, k: 768, label: "512×768·768×768 (att R/K/V/O)" }, types: ["f32", "bf16"], threads: threadCounts },
-      { s: { m: 512, n: 3072, k: 768, label: "512×768·768×3072 (FFN key)" }, types: ["f32", "bf16"], threads: threadCounts },
-      { s: { m: 512, n: 768, k: 3072, label: "512×3072·3072×768 (FFN value)" }, types: ["f32", "bf16"], threads: threadCounts },
-      { s: { m: 512, n: 65536, k: 768, label: "512×768·768×65536 (head)" }, types: ["f32", "bf16"], threads: [maxThreads] },
+      {
+        s: { m: 512, n: 768, k: 768, label: "512×768·768×768 (att R/K/V/O)" },
+        types: ["f32", "bf16"],
+        threads: threadCounts,
+      },
+      {
+        s: { m: 512, n: 3072, k: 768, label: "512×768·768×3072 (FFN key)" },
+        types: ["f32", "bf16"],
+        threads: threadCounts,
+      },
+      {
+        s: { m: 512, n: 768, k: 3072, label: "512×3072·3072×768 (FFN value)" },
+        types: ["f32", "bf16"],
+        threads: threadCounts,
+      },
+      {
+        s: { m: 512, n: 65536, k: 768, label: "512×768·768×65536 (head)" },
+        types: ["f32", "bf16"],
+        threads: [maxThreads],
+      },
     ];
     for (const { s, types, threads: ts } of shapes)
       for (const bType of types)
@@ -141,14 +203,24 @@ export async function runGemmBench(): Promise<BenchRow[]> {
       for (const bType of ["f32", "bf16"] as const) {
         const t = timeMatmul(addon, s, bType, maxThreads);
         const r = rate((s.n * s.k * (bType === "bf16" ? 2 : 4)) / 1e9, t, maxThreads);
-        push("gemv", `${s.label} ${bType}, ${threads(maxThreads)}`, r, "GB/s",
-          `${round(t.wall * 1e6)} µs/call; ${busyNote(r, readBw, "memory read")}`);
+        push(
+          "gemv",
+          `${s.label} ${bType}, ${threads(maxThreads)}`,
+          r,
+          "GB/s",
+          `${round(t.wall * 1e6)} µs/call; ${busyNote(r, readBw, "memory read")}`,
+        );
       }
     // Thread-pool overhead: a product too small to be worth anything but the fan-out itself.
     const tiny: Shape = { m: 1, n: 4096, k: 16, label: "1×16·16×4096" };
     for (const t of threadCounts) {
       const tt = timeMatmul(addon, tiny, "f32", t);
-      rows.push({ group: "gemv", name: `${tiny.label} f32 (fan-out cost), ${threads(t)}`, value: round(tt.wall * 1e6 * 10) / 10, unit: "µs/call" });
+      rows.push({
+        group: "gemv",
+        name: `${tiny.label} f32 (fan-out cost), ${threads(t)}`,
+        value: round(tt.wall * 1e6 * 10) / 10,
+        unit: "µs/call",
+      });
     }
   } finally {
     addon.setThreads(before);
@@ -159,8 +231,13 @@ export async function runGemmBench(): Promise<BenchRow[]> {
     const envUnset = { ...process.env };
     delete envUnset.OPENBLAS_CORETYPE;
     delete envUnset.OPENBLAS_L2_SIZE;
-    const setting = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"].map((k) => `${k}=${process.env[k] ?? "(unset)"}`).join(" ");
-    const runs: Array<[string, NodeJS.ProcessEnv]> = [[`environment as is: ${setting}`, process.env], ["OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset", envUnset]];
+    const setting = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
+      .map((k) => `${k}=${process.env[k] ?? "(unset)"}`)
+      .join(" ");
+    const runs: Array<[string, NodeJS.ProcessEnv]> = [
+      [`environment as is: ${setting}`, process.env],
+      ["OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset", envUnset],
+    ];
     for (const [label, env] of runs) {
       const name = `sgemm 2048³, ${threads(maxThreads)}, ${label}`;
       const r = runBaseline(base.exe, ["sgemm", String(maxThreads), "2048"], env);
@@ -176,7 +253,15 @@ export async function runGemmBench(): Promise<BenchRow[]> {
 
 if (require.main === module) {
   runGemmBench().then(
-    (rows) => { for (const r of rows) console.log(`${r.group.padEnd(9)} ${r.name.padEnd(58)} ${String(r.value).padStart(8)} ${r.unit}${r.note ? "  " + r.note : ""}`); },
-    (e) => { console.error(e instanceof Error ? e.message : e); process.exitCode = 1; },
+    (rows) => {
+      for (const r of rows)
+        console.log(
+          `${r.group.padEnd(9)} ${r.name.padEnd(58)} ${String(r.value).padStart(8)} ${r.unit}${r.note ? "  " + r.note : ""}`,
+        );
+    },
+    (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exitCode = 1;
+    },
   );
 }

@@ -9,26 +9,49 @@ import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { native, type NativeConfig, type NativeModel, type NativeTensor } from "../kernel/runtime/native";
 
-interface Shape { name: string; L: number; C: number; Dw: number; Da: number; Dv: number; Dg: number }
+interface Shape {
+  name: string;
+  L: number;
+  C: number;
+  Dw: number;
+  Da: number;
+  Dv: number;
+  Dg: number;
+}
 // spec §1.2 (RWKV-7 World release shapes); V = 65536, N = 64, F = 4C.
 const SHAPES: Shape[] = [
   { name: "0.1B", L: 12, C: 768, Dw: 64, Da: 64, Dv: 32, Dg: 128 },
   { name: "0.4B", L: 24, C: 1024, Dw: 64, Da: 64, Dv: 32, Dg: 128 },
   { name: "1.5B", L: 24, C: 2048, Dw: 96, Da: 96, Dv: 64, Dg: 256 },
 ];
-const V = 65536, N = 64;
+const V = 65536,
+  N = 64;
 // Dense bf16 tensor-core peak (fp32 accumulate) from vendor datasheets, TFLOP/s, by device-name match.
 const PEAK_TFLOPS: [RegExp, number][] = [
-  [/H200|H100.*(SXM|HBM3)/i, 989], [/H100/i, 756], [/A100/i, 312], [/L40S/i, 362], [/L40\b/i, 181],
-  [/RTX 4090/i, 165], [/A6000/i, 155], [/A10\b/i, 125], [/L4\b/i, 121], [/RTX 3090/i, 71],
+  [/H200|H100.*(SXM|HBM3)/i, 989],
+  [/H100/i, 756],
+  [/A100/i, 312],
+  [/L40S/i, 362],
+  [/L40\b/i, 181],
+  [/RTX 4090/i, 165],
+  [/A6000/i, 155],
+  [/A10\b/i, 125],
+  [/L4\b/i, 121],
+  [/RTX 3090/i, 71],
 ];
 
 function bf16Pool(scale: number, seed: number): Uint16Array {
-  const pool = new Uint16Array(1 << 20), f = new Float32Array(1), u = new Uint32Array(f.buffer);
+  const pool = new Uint16Array(1 << 20),
+    f = new Float32Array(1),
+    u = new Uint32Array(f.buffer);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < pool.length; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    f[0] = (s / 4294967296 * 2 - 1) * scale;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    f[0] = ((s / 4294967296) * 2 - 1) * scale;
     pool[i] = u[0] >>> 16;
   }
   return pool;
@@ -38,10 +61,15 @@ class RandomWeights {
   private pools = new Map<number, Uint16Array>();
   matrix(rows: number, cols: number, scale: number): NativeTensor {
     let pool = this.pools.get(scale);
-    if (!pool) { pool = bf16Pool(scale, this.pools.size + 1); this.pools.set(scale, pool); }
-    const n = rows * cols, out = new Uint16Array(n), step = pool.length - 1024;
+    if (!pool) {
+      pool = bf16Pool(scale, this.pools.size + 1);
+      this.pools.set(scale, pool);
+    }
+    const n = rows * cols,
+      out = new Uint16Array(n),
+      step = pool.length - 1024;
     for (let o = 0, k = 0; o < n; o += step, k++) {
-      const shift = (k * 7919) % 1024;  // shifted copies, so consecutive chunks differ
+      const shift = (k * 7919) % 1024; // shifted copies, so consecutive chunks differ
       out.set(pool.subarray(shift, shift + Math.min(step, n - o)), o);
     }
     return { dtype: "bf16", shape: [rows, cols], data: out };
@@ -53,26 +81,39 @@ class RandomWeights {
 }
 
 function buildModel(s: Shape, quant: string): { model: NativeModel; config: NativeConfig } {
-  const { L, C } = s, H = C / N, F = 4 * C, w = new RandomWeights(), t: Record<string, NativeTensor> = {};
-  const ones = (n: number) => w.vector([n], () => 1), zeros = (n: number) => w.vector([n], () => 0);
+  const { L, C } = s,
+    H = C / N,
+    F = 4 * C,
+    w = new RandomWeights(),
+    t: Record<string, NativeTensor> = {};
+  const ones = (n: number) => w.vector([n], () => 1),
+    zeros = (n: number) => w.vector([n], () => 0);
   const mix = () => w.vector([1, 1, C], (i) => ((i * 37) % 100) / 100);
   t["emb.weight"] = w.matrix(V, C, 1e-1);
-  t["blocks.0.ln0.weight"] = ones(C); t["blocks.0.ln0.bias"] = zeros(C);
+  t["blocks.0.ln0.weight"] = ones(C);
+  t["blocks.0.ln0.bias"] = zeros(C);
   for (let l = 0; l < L; l++) {
     const p = `blocks.${l}.`;
-    for (const n of ["ln1", "ln2", "att.ln_x"]) { t[p + n + ".weight"] = ones(C); t[p + n + ".bias"] = zeros(C); }
+    for (const n of ["ln1", "ln2", "att.ln_x"]) {
+      t[p + n + ".weight"] = ones(C);
+      t[p + n + ".bias"] = zeros(C);
+    }
     for (const m of ["x_r", "x_w", "x_k", "x_v", "x_a", "x_g"]) t[p + "att." + m] = mix();
-    t[p + "att.w0"] = w.vector([1, 1, C], (i) => -6 + 5 * ((i * 13) % 64) / 64);
+    t[p + "att.w0"] = w.vector([1, 1, C], (i) => -6 + (5 * ((i * 13) % 64)) / 64);
     t[p + "att.a0"] = w.vector([1, 1, C], () => 0);
     t[p + "att.k_k"] = w.vector([1, 1, C], () => 0.85);
     t[p + "att.k_a"] = w.vector([1, 1, C], () => 1);
     t[p + "att.r_k"] = w.vector([H, N], () => 0.1);
-    t[p + "att.w1"] = w.matrix(C, s.Dw, 0.1); t[p + "att.w2"] = w.matrix(s.Dw, C, 0.1);
-    t[p + "att.a1"] = w.matrix(C, s.Da, 0.1); t[p + "att.a2"] = w.matrix(s.Da, C, 0.1);
-    t[p + "att.g1"] = w.matrix(C, s.Dg, 0.1); t[p + "att.g2"] = w.matrix(s.Dg, C, 0.1);
+    t[p + "att.w1"] = w.matrix(C, s.Dw, 0.1);
+    t[p + "att.w2"] = w.matrix(s.Dw, C, 0.1);
+    t[p + "att.a1"] = w.matrix(C, s.Da, 0.1);
+    t[p + "att.a2"] = w.matrix(s.Da, C, 0.1);
+    t[p + "att.g1"] = w.matrix(C, s.Dg, 0.1);
+    t[p + "att.g2"] = w.matrix(s.Dg, C, 0.1);
     if (l > 0) {
       t[p + "att.v0"] = w.vector([1, 1, C], () => 0);
-      t[p + "att.v1"] = w.matrix(C, s.Dv, 0.1); t[p + "att.v2"] = w.matrix(s.Dv, C, 0.1);
+      t[p + "att.v1"] = w.matrix(C, s.Dv, 0.1);
+      t[p + "att.v2"] = w.matrix(s.Dv, C, 0.1);
     }
     const lin = 1 / Math.sqrt(C);
     for (const m of ["receptance", "key", "value", "output"]) t[`${p}att.${m}.weight`] = w.matrix(C, C, lin);
@@ -80,7 +121,8 @@ function buildModel(s: Shape, quant: string): { model: NativeModel; config: Nati
     t[p + "ffn.key.weight"] = w.matrix(F, C, lin);
     t[p + "ffn.value.weight"] = w.matrix(C, F, 1 / Math.sqrt(F));
   }
-  t["ln_out.weight"] = ones(C); t["ln_out.bias"] = zeros(C);
+  t["ln_out.weight"] = ones(C);
+  t["ln_out.bias"] = zeros(C);
   t["head.weight"] = w.matrix(V, C, 1 / Math.sqrt(C));
   const config: NativeConfig = { version: 7, nLayer: L, nEmbd: C, nHead: H, headSize: N, vocab: V, dimFfn: F };
   const create = native().createModel as unknown as (...a: unknown[]) => NativeModel;
@@ -90,8 +132,10 @@ function buildModel(s: Shape, quant: string): { model: NativeModel; config: Nati
 
 /** GEMM flops per token: the layers' projections + LoRAs, and the head separately. */
 function gemmFlops(s: Shape): { layers: number; head: number } {
-  const C = s.C, F = 4 * C;
-  const perLayer = (l: number) => 2 * (4 * C * C + 2 * C * F + 2 * C * (s.Dw + s.Da + s.Dg) + (l > 0 ? 2 * C * s.Dv : 0));
+  const C = s.C,
+    F = 4 * C;
+  const perLayer = (l: number) =>
+    2 * (4 * C * C + 2 * C * F + 2 * C * (s.Dw + s.Da + s.Dg) + (l > 0 ? 2 * C * s.Dv : 0));
   let layers = 0;
   for (let l = 0; l < s.L; l++) layers += perLayer(l);
   return { layers, head: 2 * V * C };
@@ -100,77 +144,141 @@ function gemmFlops(s: Shape): { layers: number; head: number } {
 function randomTokens(n: number, seed: number): Int32Array {
   const out = new Int32Array(n);
   let s = seed;
-  for (let i = 0; i < n; i++) { s = (s * 1103515245 + 12345) >>> 0; out[i] = s % V; }
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[i] = s % V;
+  }
   return out;
 }
 
 async function timeIt(reps: number, fn: () => Promise<unknown>): Promise<number> {
-  await fn();  // warm-up: allocations, first-launch costs
+  await fn(); // warm-up: allocations, first-launch costs
   const t0 = process.hrtime.bigint();
   for (let r = 0; r < reps; r++) await fn();
   return Number(process.hrtime.bigint() - t0) / 1e9 / reps;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: {
-    sizes: { type: "string", default: SHAPES.map((s) => s.name).join(",") }, ctx: { type: "string", default: "512,1024" },
-    reps: { type: "string", default: "3" }, quant: { type: "string", default: "none" },
-    "budget-s": { type: "string", default: "420" }, out: { type: "string" },
-  } });
-  const addon = native(), info = addon.info();
-  if (!info.cuda.available) throw new Error(`no usable CUDA device: ${info.cuda.reason ?? "unknown"} (compiled with CUDA: ${info.cuda.compiled})`);
-  const dev = info.cuda.devices[0], reps = Math.max(1, Number(values.reps)), budget = Number(values["budget-s"]) * 1e3;
-  const ctxs = values.ctx!.split(",").map(Number), started = Date.now();
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: "string", default: SHAPES.map((s) => s.name).join(",") },
+      ctx: { type: "string", default: "512,1024" },
+      reps: { type: "string", default: "3" },
+      quant: { type: "string", default: "none" },
+      "budget-s": { type: "string", default: "420" },
+      out: { type: "string" },
+    },
+  });
+  const addon = native(),
+    info = addon.info();
+  if (!info.cuda.available)
+    throw new Error(
+      `no usable CUDA device: ${info.cuda.reason ?? "unknown"} (compiled with CUDA: ${info.cuda.compiled})`,
+    );
+  const dev = info.cuda.devices[0],
+    reps = Math.max(1, Number(values.reps)),
+    budget = Number(values["budget-s"]) * 1e3;
+  const ctxs = values.ctx!.split(",").map(Number),
+    started = Date.now();
   const peak = PEAK_TFLOPS.find(([re]) => re.test(dev.name))?.[1] ?? null;
   const gemmSec = addon.cudaTimeGemm({ M: 4096, N: 4096, K: 4096, reps: 10 });
-  const kernelTflops = 2 * 4096 ** 3 / gemmSec / 1e12;
-  console.log(`${dev.name} (cc ${dev.computeCapability}, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB); GEMM kernel 4096³ bf16: ${kernelTflops.toFixed(1)} TFLOP/s` +
-    (peak ? ` = ${(100 * kernelTflops / peak).toFixed(0)}% of the ${peak} TFLOP/s datasheet peak` : " (datasheet peak unknown)"));
+  const kernelTflops = (2 * 4096 ** 3) / gemmSec / 1e12;
+  console.log(
+    `${dev.name} (cc ${dev.computeCapability}, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB); GEMM kernel 4096³ bf16: ${kernelTflops.toFixed(1)} TFLOP/s` +
+      (peak
+        ? ` = ${((100 * kernelTflops) / peak).toFixed(0)}% of the ${peak} TFLOP/s datasheet peak`
+        : " (datasheet peak unknown)"),
+  );
   const rows: Record<string, unknown>[] = [];
   for (const name of values.sizes!.split(",")) {
     const s = SHAPES.find((x) => x.name === name);
     if (!s) throw new Error(`--sizes: unknown size ${name} (known: ${SHAPES.map((x) => x.name).join(", ")})`);
-    if (Date.now() - started > budget) { rows.push({ size: name, skipped: "time budget" }); continue; }
+    if (Date.now() - started > budget) {
+      rows.push({ size: name, skipped: "time budget" });
+      continue;
+    }
     const { model, config } = buildModel(s, values.quant!);
-    const fl = gemmFlops(s), HNN = (config.nEmbd / N) * N * N * config.nLayer;
+    const fl = gemmFlops(s),
+      HNN = (config.nEmbd / N) * N * N * config.nLayer;
     try {
       for (const T of ctxs) {
-        if (Date.now() - started > budget) { rows.push({ size: name, ctx: T, skipped: "time budget" }); continue; }
+        if (Date.now() - started > budget) {
+          rows.push({ size: name, ctx: T, skipped: "time budget" });
+          continue;
+        }
         addon.cudaResetPeakMemory();
         const tok = randomTokens(T + 1, T);
-        const state = { attX: new Float32Array(config.nLayer * config.nEmbd), wkv: new Float32Array(HNN), ffnX: new Float32Array(config.nLayer * config.nEmbd) };
+        const state = {
+          attX: new Float32Array(config.nLayer * config.nEmbd),
+          wkv: new Float32Array(HNN),
+          ffnX: new Float32Array(config.nLayer * config.nEmbd),
+        };
         const logits = new Float32Array(V);
-        const fwd = await timeIt(reps, () => { state.wkv.fill(0); return model.forwardSeq(tok.subarray(0, T), state, logits, "last"); });
-        const s0 = new Float32Array(HNN), grad = new Float32Array(HNN);
+        const fwd = await timeIt(reps, () => {
+          state.wkv.fill(0);
+          return model.forwardSeq(tok.subarray(0, T), state, logits, "last");
+        });
+        const s0 = new Float32Array(HNN),
+          grad = new Float32Array(HNN);
         let loss = NaN;
         const step = await timeIt(reps, async () => {
-          const r = await model.lossAndGrad(tok.subarray(0, T), tok.subarray(1, T + 1), 1, T, s0, grad, { l2wrap: true });
+          const r = await model.lossAndGrad(tok.subarray(0, T), tok.subarray(1, T + 1), 1, T, s0, grad, {
+            l2wrap: true,
+          });
           loss = r.lossSum / r.nTargets;
         });
         const mem = addon.cudaMemoryStats();
         // Training step: forward twice (checkpointed recompute) + input-gradient backward ≈ 3× the layer
         // GEMMs; the head runs forward and backward once (2×).
-        const stepFlops = T * (3 * fl.layers + 2 * fl.head), fwdFlops = T * fl.layers + fl.head;
+        const stepFlops = T * (3 * fl.layers + 2 * fl.head),
+          fwdFlops = T * fl.layers + fl.head;
         const stepTflops = stepFlops / step / 1e12;
         rows.push({
-          size: name, ctx: T, quant: values.quant, forwardTokPerS: Math.round(T / fwd), stepMs: +(step * 1e3).toFixed(1),
-          loss: +loss.toFixed(4), peakGiB: +(mem.peakUsed / 2 ** 30).toFixed(2), fwdGemmTflops: +(fwdFlops / fwd / 1e12).toFixed(1),
-          stepGemmTflops: +stepTflops.toFixed(1), stepShareOfKernel: +(stepTflops / kernelTflops).toFixed(2),
+          size: name,
+          ctx: T,
+          quant: values.quant,
+          forwardTokPerS: Math.round(T / fwd),
+          stepMs: +(step * 1e3).toFixed(1),
+          loss: +loss.toFixed(4),
+          peakGiB: +(mem.peakUsed / 2 ** 30).toFixed(2),
+          fwdGemmTflops: +(fwdFlops / fwd / 1e12).toFixed(1),
+          stepGemmTflops: +stepTflops.toFixed(1),
+          stepShareOfKernel: +(stepTflops / kernelTflops).toFixed(2),
           stepShareOfPeak: peak ? +(stepTflops / peak).toFixed(3) : null,
         });
         console.log(JSON.stringify(rows[rows.length - 1]));
       }
-    } finally { model.dispose(); }
+    } finally {
+      model.dispose();
+    }
   }
   console.log("\n| size | ctx | fwd tok/s | step ms | peak GiB | step GEMM TFLOP/s | of kernel rate | of peak |");
   console.log("|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
-    if (r.skipped) { console.log(`| ${r.size} | ${r.ctx ?? "-"} | skipped: ${r.skipped} | | | | | |`); continue; }
-    console.log(`| ${r.size} | ${r.ctx} | ${r.forwardTokPerS} | ${r.stepMs} | ${r.peakGiB} | ${r.stepGemmTflops} | ${r.stepShareOfKernel} | ${r.stepShareOfPeak ?? "?"} |`);
+    if (r.skipped) {
+      console.log(`| ${r.size} | ${r.ctx ?? "-"} | skipped: ${r.skipped} | | | | | |`);
+      continue;
+    }
+    console.log(
+      `| ${r.size} | ${r.ctx} | ${r.forwardTokPerS} | ${r.stepMs} | ${r.peakGiB} | ${r.stepGemmTflops} | ${r.stepShareOfKernel} | ${r.stepShareOfPeak ?? "?"} |`,
+    );
   }
-  const report = { device: dev, runtimeVersion: info.cuda.runtimeVersion, gemmKernelTflops: kernelTflops, datasheetPeakTflops: peak, rows };
-  if (values.out) { fs.writeFileSync(values.out + ".tmp", JSON.stringify(report, null, 2)); fs.renameSync(values.out + ".tmp", values.out); }
+  const report = {
+    device: dev,
+    runtimeVersion: info.cuda.runtimeVersion,
+    gemmKernelTflops: kernelTflops,
+    datasheetPeakTflops: peak,
+    rows,
+  };
+  if (values.out) {
+    fs.writeFileSync(values.out + ".tmp", JSON.stringify(report, null, 2));
+    fs.renameSync(values.out + ".tmp", values.out);
+  }
 }
 
 // A script of its own (bench/gpu.sh runs it); bench/run.ts only imports it.
-if (require.main === module) main().catch((e) => { console.error(`bench/gpu: ${e instanceof Error ? e.stack : e}`); process.exit(1); });
+if (require.main === module)
+  main().catch((e) => {
+    console.error(`bench/gpu: ${e instanceof Error ? e.stack : e}`);
+    process.exit(1);
+  });

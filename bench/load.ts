@@ -44,7 +44,15 @@ export function measureLoad(file: string, env: NodeJS.ProcessEnv = process.env):
   const runtimeDir = path.join(__dirname, "..", "kernel", "runtime");
   const out = execFileSync(process.execPath, ["-e", CHILD, runtimeDir, file], { encoding: "utf8", env });
   const r = JSON.parse(out.trim().split("\n").pop() as string);
-  return { bytes: fs.statSync(file).size, tensors: r.tensors, openMs: r.openMs, readMs: r.readMs, maxRssBytes: r.maxRssBytes, baseRssBytes: r.baseRssBytes, mmap: r.mmap };
+  return {
+    bytes: fs.statSync(file).size,
+    tensors: r.tensors,
+    openMs: r.openMs,
+    readMs: r.readMs,
+    maxRssBytes: r.maxRssBytes,
+    baseRssBytes: r.baseRssBytes,
+    mmap: r.mmap,
+  };
 }
 
 /** The 0.1B-shaped (L12 C768 V65536) bf16 checkpoint, written once into the temp folder. */
@@ -59,17 +67,43 @@ export function benchCheckpoint(): { file: string; writeMs?: number } {
 export async function runLoadBench(): Promise<BenchRow[]> {
   const { file, writeMs } = benchCheckpoint();
   const m = measureLoad(file);
-  const mb = m.bytes / 1e6, name = `0.1B bf16 (${mb.toFixed(0)} MB, ${m.tensors} tensors)`;
+  const mb = m.bytes / 1e6,
+    name = `0.1B bf16 (${mb.toFixed(0)} MB, ${m.tensors} tensors)`;
   const how = m.mmap ? "native mmapFile" : "positional reads (no mmapFile in the addon)";
   const rows: BenchRow[] = [
     { group: "load", name: `open + detectConfig ${name}`, value: m.openMs, unit: "ms", note: how },
-    { group: "load", name: `read every tensor ${name}`, value: mb / ((m.openMs + m.readMs) / 1000), unit: "MB/s", note: "open + read, page cache warm" },
-    { group: "load", name: `peak RSS / file size ${name}`, value: m.maxRssBytes / m.bytes, unit: "×", note: `bar 1.3×; ${(m.baseRssBytes / 1e6).toFixed(0)} MB of it is node before opening` },
+    {
+      group: "load",
+      name: `read every tensor ${name}`,
+      value: mb / ((m.openMs + m.readMs) / 1000),
+      unit: "MB/s",
+      note: "open + read, page cache warm",
+    },
+    {
+      group: "load",
+      name: `peak RSS / file size ${name}`,
+      value: m.maxRssBytes / m.bytes,
+      unit: "×",
+      note: `bar 1.3×; ${(m.baseRssBytes / 1e6).toFixed(0)} MB of it is node before opening`,
+    },
   ];
-  if (writeMs !== undefined) rows.push({ group: "load", name: `writeRandomCheckpoint ${name}`, value: mb / (writeMs / 1000), unit: "MB/s", note: "random generation dominates" });
+  if (writeMs !== undefined)
+    rows.push({
+      group: "load",
+      name: `writeRandomCheckpoint ${name}`,
+      value: mb / (writeMs / 1000),
+      unit: "MB/s",
+      note: "random generation dominates",
+    });
   return rows;
 }
 
 if (require.main === module) {
-  runLoadBench().then((rows) => console.table(rows), (e) => { console.error(e); process.exit(1); });
+  runLoadBench().then(
+    (rows) => console.table(rows),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

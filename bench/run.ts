@@ -8,7 +8,10 @@ import type { BenchRow } from "./types";
 type BenchFn = () => Promise<BenchRow[]>;
 
 function benchModules(): string[] {
-  return fs.readdirSync(__dirname).filter((f) => f.endsWith(".js") && f !== "run.js" && f !== "types.js").sort();
+  return fs
+    .readdirSync(__dirname)
+    .filter((f) => f.endsWith(".js") && f !== "run.js" && f !== "types.js")
+    .sort();
 }
 
 async function main(): Promise<void> {
@@ -22,16 +25,46 @@ async function main(): Promise<void> {
       if (!/^run\w*Bench$/.test(name) || typeof fn !== "function") continue;
       if (only.length && !only.some((o) => name.toLowerCase().includes(o.toLowerCase()))) continue;
       process.stderr.write(`running ${name} (${f})...\n`);
-      try { rows.push(...(await (fn as BenchFn)())); } catch (e) { failures.push(`${name}: ${(e as Error).message}`); }
+      try {
+        rows.push(...(await (fn as BenchFn)()));
+      } catch (e) {
+        failures.push(`${name}: ${(e as Error).message}`);
+      }
     }
   }
-  console.table(rows.map((r) => ({ group: r.group, name: r.name, value: Number(r.value.toPrecision(4)), unit: r.unit, note: r.note ?? "" })));
+  console.table(
+    rows.map((r) => ({
+      group: r.group,
+      name: r.name,
+      value: Number(r.value.toPrecision(4)),
+      unit: r.unit,
+      note: r.note ?? "",
+    })),
+  );
   for (const f of failures) console.error(`FAILED ${f}`);
   const out = path.join(__dirname, "..", "..", "bench", "results.json");
   const info = native().info();
-  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, simd: info.simd, threads: info.threads, cuda: info.cuda.available, rows, failures }, null, 2) + "\n");
+  fs.writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        simd: info.simd,
+        threads: info.threads,
+        cuda: info.cuda.available,
+        rows,
+        failures,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
   console.error(`wrote ${out}`);
   if (failures.length) process.exitCode = 1;
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -14,16 +14,28 @@ import { native } from "../kernel/runtime/native";
 import type { BenchRow } from "./types";
 
 const SHAPE = { version: 7 as const, nLayer: 12, nEmbd: 768, vocab: 65536 };
-const SEQ = 512, RNN_TOKENS = 32, TUNE_STEPS = 2;
+const SEQ = 512,
+  RNN_TOKENS = 32,
+  TUNE_STEPS = 2;
 const PY = "/usr/bin/python3";
 
-interface PyResult { seq_s: number; rnn_tok_s: number; tune_step_s: number; peak_rss_mb: number; torch: string }
+interface PyResult {
+  seq_s: number;
+  rnn_tok_s: number;
+  tune_step_s: number;
+  peak_rss_mb: number;
+  torch: string;
+}
 
 function torchBaseline(file: string, threads: number): PyResult | string {
   if (!fs.existsSync(PY)) return "no /usr/bin/python3";
   const script = path.join(__dirname, "..", "..", "bench", "pytorch", "bench_runtime.py");
-  const r = spawnSync(PY, [script, file, String(SEQ), String(RNN_TOKENS), String(threads)], { encoding: "utf8", timeout: 15 * 60_000 });
-  if (r.status !== 0) return `PyTorch baseline failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`;
+  const r = spawnSync(PY, [script, file, String(SEQ), String(RNN_TOKENS), String(threads)], {
+    encoding: "utf8",
+    timeout: 15 * 60_000,
+  });
+  if (r.status !== 0)
+    return `PyTorch baseline failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`;
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as PyResult;
 }
 
@@ -55,20 +67,68 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
         const stepS = recs.reduce((a, r) => a + r.elapsedMs, 0) / recs.length / 1000;
         const rssMb = process.resourceUsage().maxRSS / 1024;
         const py = torchBaseline(file, threads);
-        const note = (o: number, p: number | undefined, hi: boolean) => (typeof py === "string" ? py : ratio(o, p!, hi));
-        rows.push({ group: "runtime", name: `seq ${SEQ} ${tag}`, value: seqTokS, unit: "tok/s", note: note(seqTokS, typeof py === "string" ? undefined : SEQ / py.seq_s, true) });
-        rows.push({ group: "runtime", name: `rnn ${tag}`, value: rnnTokS, unit: "tok/s", note: note(rnnTokS, typeof py === "string" ? undefined : py.rnn_tok_s, true) });
-        rows.push({ group: "runtime", name: `tune step ctx ${SEQ} bsz 1 ${tag}`, value: stepS, unit: "s", note: note(stepS, typeof py === "string" ? undefined : py.tune_step_s, false) });
-        rows.push({ group: "runtime", name: `peak RSS (process lifetime, after tuning) ${tag}`, value: rssMb, unit: "MB", note: typeof py === "string" ? py : `PyTorch peak RSS ${py.peak_rss_mb.toFixed(0)} MB` });
+        const note = (o: number, p: number | undefined, hi: boolean) =>
+          typeof py === "string" ? py : ratio(o, p!, hi);
+        rows.push({
+          group: "runtime",
+          name: `seq ${SEQ} ${tag}`,
+          value: seqTokS,
+          unit: "tok/s",
+          note: note(seqTokS, typeof py === "string" ? undefined : SEQ / py.seq_s, true),
+        });
+        rows.push({
+          group: "runtime",
+          name: `rnn ${tag}`,
+          value: rnnTokS,
+          unit: "tok/s",
+          note: note(rnnTokS, typeof py === "string" ? undefined : py.rnn_tok_s, true),
+        });
+        rows.push({
+          group: "runtime",
+          name: `tune step ctx ${SEQ} bsz 1 ${tag}`,
+          value: stepS,
+          unit: "s",
+          note: note(stepS, typeof py === "string" ? undefined : py.tune_step_s, false),
+        });
+        rows.push({
+          group: "runtime",
+          name: `peak RSS (process lifetime, after tuning) ${tag}`,
+          value: rssMb,
+          unit: "MB",
+          note: typeof py === "string" ? py : `PyTorch peak RSS ${py.peak_rss_mb.toFixed(0)} MB`,
+        });
         if (typeof py !== "string") {
-          rows.push({ group: "pytorch", name: `seq ${SEQ} ${tag}`, value: SEQ / py.seq_s, unit: "tok/s", note: `torch ${py.torch}, chunked WKV` });
+          rows.push({
+            group: "pytorch",
+            name: `seq ${SEQ} ${tag}`,
+            value: SEQ / py.seq_s,
+            unit: "tok/s",
+            note: `torch ${py.torch}, chunked WKV`,
+          });
           rows.push({ group: "pytorch", name: `T=1 decode ${tag}`, value: py.rnn_tok_s, unit: "tok/s" });
-          rows.push({ group: "pytorch", name: `tune step ctx ${SEQ} ${tag}`, value: py.tune_step_s, unit: "s", note: "autograd to s0 + clip + Adam" });
+          rows.push({
+            group: "pytorch",
+            name: `tune step ctx ${SEQ} ${tag}`,
+            value: py.tune_step_s,
+            unit: "s",
+            note: "autograd to s0 + clip + Adam",
+          });
         }
-      } finally { model.dispose(); }
+      } finally {
+        model.dispose();
+      }
     }
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   return rows;
 }
 
-if (require.main === module) runRuntimeBench().then((r) => console.table(r), (e) => { console.error(e); process.exit(1); });
+if (require.main === module)
+  runRuntimeBench().then(
+    (r) => console.table(r),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );

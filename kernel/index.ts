@@ -4,8 +4,22 @@ export type { NativeInfo, CudaDevice } from "./runtime/native";
 export * from "./runtime/tokenizer";
 export * from "./runtime/data";
 export * from "./display";
-export { Model, meanCrossEntropy, type ModelConfig, type Device, type LoadOptions, type ForwardOptions, type ForwardResult } from "./runtime/model/model";
-export { State, type StateDims, type LayerNorms, type StateSaveOptions, type StateFileFormat } from "./runtime/model/state";
+export {
+  Model,
+  meanCrossEntropy,
+  type ModelConfig,
+  type Device,
+  type LoadOptions,
+  type ForwardOptions,
+  type ForwardResult,
+} from "./runtime/model/model";
+export {
+  State,
+  type StateDims,
+  type LayerNorms,
+  type StateSaveOptions,
+  type StateFileFormat,
+} from "./runtime/model/state";
 export type { GenerateOptions } from "./runtime/model/generate";
 export { sampleToken, type SamplingOptions } from "./runtime/model/sampling";
 export { Tuner, type TunerInit, type RunOptions, type EvalResult } from "./runtime/tune/tuner";
@@ -21,6 +35,14 @@ export { stateTable, saveStateArrow } from "./runtime/inspect/state-arrow";
 export { stateTrajectory, type Trajectory } from "./runtime/inspect/trajectory";
 export { nextTokenDistributions, type NextTokenDistribution } from "./runtime/inspect/next-token";
 export { writeRandomCheckpoint } from "./runtime/model/random-checkpoint";
-export { openCheckpoint, writePth, writeSafetensors, CheckpointError, type Checkpoint, type TensorEntry, type TensorSource } from "./runtime/checkpoint";
+export {
+  openCheckpoint,
+  writePth,
+  writeSafetensors,
+  CheckpointError,
+  type Checkpoint,
+  type TensorEntry,
+  type TensorSource,
+} from "./runtime/checkpoint";
 export { Tensor, type DType } from "./runtime/tensor";
 export { detectConfig, tensorLayout, type ModelDims } from "./runtime/model/config";

@@ -12,9 +12,24 @@ import { Figure } from "./display/plotly";
 
 export const plot = {
   /** Document lengths of a dataset (from lengthHistogram). */
-  lengths: (h: LengthHistogram, opts: { title?: string } = {}): Figure => new Figure(
-    [{ type: "bar", x: h.counts.map((_, i) => (h.edges[i] + h.edges[i + 1]) / 2), y: h.counts, width: h.counts.map((_, i) => (h.edges[i + 1] - h.edges[i]) * 0.95), marker: { color: "rgb(31,119,180)" } }],
-    { title: { text: opts.title ?? `document lengths (mean ${h.mean.toFixed(1)} tokens)`, font: { size: 14 } }, height: 340, xaxis: { title: { text: "tokens" } }, yaxis: { title: { text: "documents" } } }),
+  lengths: (h: LengthHistogram, opts: { title?: string } = {}): Figure =>
+    new Figure(
+      [
+        {
+          type: "bar",
+          x: h.counts.map((_, i) => (h.edges[i] + h.edges[i + 1]) / 2),
+          y: h.counts,
+          width: h.counts.map((_, i) => (h.edges[i + 1] - h.edges[i]) * 0.95),
+          marker: { color: "rgb(31,119,180)" },
+        },
+      ],
+      {
+        title: { text: opts.title ?? `document lengths (mean ${h.mean.toFixed(1)} tokens)`, font: { size: 14 } },
+        height: 340,
+        xaxis: { title: { text: "tokens" } },
+        yaxis: { title: { text: "documents" } },
+      },
+    ),
   /** Loss (raw and smoothed) and learning rate over steps. */
   loss: (history: StepRecord[], opts: { totalSteps?: number } = {}): Figure => trainingFigure(history, opts),
   /** One head's wkv matrix (rows: value channel, columns: key channel). */
@@ -24,8 +39,13 @@ export const plot = {
   /** Norm of every layer's and head's matrix. */
   stateNorms: (state: WkvState, opts: { title?: string } = {}): Figure => stateNorms(state, opts),
   /** Per-token state norms and a 2-D projection of the state while the model reads `text`. */
-  trajectory: async (model: Model, text: string, opts: TrajectoryOptions = {}): Promise<Figure> => trajectoryFigure(await stateTrajectory(model, text, opts)),
+  trajectory: async (model: Model, text: string, opts: TrajectoryOptions = {}): Promise<Figure> =>
+    trajectoryFigure(await stateTrajectory(model, text, opts)),
   /** Next-token probabilities after `prompt` from each state (undefined = the model's default state). */
-  compareNext: async (model: Model, prompt: string, states: (State | undefined)[], opts: { labels?: string[]; topK?: number } = {}): Promise<Figure> =>
-    nextTokenFigure(prompt, await nextTokenDistributions(model, prompt, states, opts)),
+  compareNext: async (
+    model: Model,
+    prompt: string,
+    states: (State | undefined)[],
+    opts: { labels?: string[]; topK?: number } = {},
+  ): Promise<Figure> => nextTokenFigure(prompt, await nextTokenDistributions(model, prompt, states, opts)),
 };

@@ -10,14 +10,20 @@ const os = require("node:os");
 
 const root = path.resolve(__dirname, "..");
 const args = process.argv.slice(2);
-const opt = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const buildDir = path.resolve(opt("--build-dir") || path.join(root, "native", "build"));
 const buildType = args.includes("--debug") ? "Debug" : "Release";
 const noCuda = args.includes("--no-cuda") || process.env.RWKV_NO_CUDA === "1";
 
 function run(cmd, cmdArgs) {
   const r = spawnSync(cmd, cmdArgs, { stdio: "inherit", cwd: root });
-  if (r.error) { console.error(`rwkv-notebook: cannot run ${cmd}: ${r.error.message}`); process.exit(1); }
+  if (r.error) {
+    console.error(`rwkv-notebook: cannot run ${cmd}: ${r.error.message}`);
+    process.exit(1);
+  }
   if (r.status !== 0) process.exit(r.status || 1);
 }
 
@@ -25,7 +31,10 @@ const napiInclude = require("node-api-headers").include_dir;
 const addonApiInclude = path.dirname(require.resolve("node-addon-api/package.json"));
 fs.mkdirSync(buildDir, { recursive: true });
 run("cmake", [
-  "-S", path.join(root, "native"), "-B", buildDir,
+  "-S",
+  path.join(root, "native"),
+  "-B",
+  buildDir,
   `-DCMAKE_BUILD_TYPE=${buildType}`,
   `-DNODE_API_INCLUDE=${napiInclude}`,
   `-DNODE_ADDON_API_INCLUDE=${addonApiInclude}`,

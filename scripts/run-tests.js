@@ -18,6 +18,9 @@ const files = [];
   }
 })(path.join(root, "dist", "test"));
 files.sort();
-if (files.length === 0) { console.error("no test files found under dist/test (run `npm run build:ts`)"); process.exit(1); }
+if (files.length === 0) {
+  console.error("no test files found under dist/test (run `npm run build:ts`)");
+  process.exit(1);
+}
 const r = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...files], { stdio: "inherit", cwd: root });
 process.exit(r.status ?? 1);

@@ -13,7 +13,11 @@ export interface Command {
 function commandNames(): string[] {
   const dir = path.join(__dirname, "commands");
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((f) => f.endsWith(".js")).map((f) => f.slice(0, -3)).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".js"))
+    .map((f) => f.slice(0, -3))
+    .sort();
 }
 
 export function loadCommand(name: string): Command | undefined {
@@ -34,10 +38,22 @@ function help(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") { console.log(help()); return 0; }
-  if (name === "--version") { console.log(require("../../../package.json").version); return 0; }
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(help());
+    return 0;
+  }
+  if (name === "--version") {
+    console.log(require("../../../package.json").version);
+    return 0;
+  }
   const cmd = loadCommand(name);
-  if (!cmd) { console.error(`rwkv-nb: unknown command '${name}'\n\n${help()}`); return 2; }
-  if (rest.includes("--help") || rest.includes("-h")) { console.log(cmd.usage); return 0; }
+  if (!cmd) {
+    console.error(`rwkv-nb: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(cmd.usage);
+    return 0;
+  }
   return cmd.run(rest);
 }

@@ -12,15 +12,19 @@ export interface Displayable {
 }
 
 export function isDisplayable(value: unknown): value is Displayable {
-  return (typeof value === "object" || typeof value === "function") && value !== null &&
-    typeof (value as Partial<Displayable>)[displaySymbol] === "function";
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as Partial<Displayable>)[displaySymbol] === "function"
+  );
 }
 
 /** The bundle for any value: its own protocol method, else util.inspect text. */
 export function toBundle(value: unknown): MimeBundle {
   if (isDisplayable(value)) {
     const b = value[displaySymbol]();
-    if (typeof b !== "object" || b === null) throw new TypeError("Symbol.for(\"Jupyter.display\") must return a MIME bundle object");
+    if (typeof b !== "object" || b === null)
+      throw new TypeError('Symbol.for("Jupyter.display") must return a MIME bundle object');
     return "text/plain" in b ? b : { "text/plain": plainText(value), ...b };
   }
   return { "text/plain": plainText(value) };

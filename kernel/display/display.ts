@@ -25,7 +25,11 @@ function show(bundle: MimeBundle, opts: DisplayOptions = {}): void {
     if (!opts.update) console.log(String(bundle["text/plain"] ?? ""));
     return;
   }
-  const content = { data: bundle, metadata: opts.metadata ?? {}, transient: opts.displayId ? { display_id: opts.displayId } : {} };
+  const content = {
+    data: bundle,
+    metadata: opts.metadata ?? {},
+    transient: opts.displayId ? { display_id: opts.displayId } : {},
+  };
   scope.publish(opts.update ? "update_display_data" : "display_data", content);
 }
 
@@ -40,24 +44,21 @@ export interface Display {
   handle(): DisplayHandle;
 }
 
-export const display: Display = Object.assign(
-  (value: unknown, opts?: DisplayOptions) => show(toBundle(value), opts),
-  {
-    html: (html: string, opts?: DisplayOptions) => show({ "text/html": html, "text/plain": "[HTML]" }, opts),
-    markdown: (md: string, opts?: DisplayOptions) => show({ "text/markdown": md, "text/plain": md }, opts),
-    json: (value: unknown, opts?: DisplayOptions) =>
-      show({ "application/json": value, "text/plain": JSON.stringify(value, null, 2) }, opts),
-    bundle: (bundle: MimeBundle, opts?: DisplayOptions) => show(bundle, opts),
-    handle: (): DisplayHandle => {
-      const displayId = randomUUID();
-      let shown = false;
-      return {
-        displayId,
-        update(value: unknown) {
-          show(toBundle(value), { displayId, update: shown });
-          shown = true;
-        },
-      };
-    },
+export const display: Display = Object.assign((value: unknown, opts?: DisplayOptions) => show(toBundle(value), opts), {
+  html: (html: string, opts?: DisplayOptions) => show({ "text/html": html, "text/plain": "[HTML]" }, opts),
+  markdown: (md: string, opts?: DisplayOptions) => show({ "text/markdown": md, "text/plain": md }, opts),
+  json: (value: unknown, opts?: DisplayOptions) =>
+    show({ "application/json": value, "text/plain": JSON.stringify(value, null, 2) }, opts),
+  bundle: (bundle: MimeBundle, opts?: DisplayOptions) => show(bundle, opts),
+  handle: (): DisplayHandle => {
+    const displayId = randomUUID();
+    let shown = false;
+    return {
+      displayId,
+      update(value: unknown) {
+        show(toBundle(value), { displayId, update: shown });
+        shown = true;
+      },
+    };
   },
-);
+});

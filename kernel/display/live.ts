@@ -11,7 +11,9 @@ export interface LiveView {
   close(): void;
 }
 
-export interface LiveViewOptions { minIntervalMs?: number }
+export interface LiveViewOptions {
+  minIntervalMs?: number;
+}
 
 const noop: LiveView = { update() {}, close() {} };
 
@@ -20,13 +22,19 @@ export function liveView(render: () => MimeBundle | Figure, { minIntervalMs = 25
   const scope = cellScope();
   if (!scope) return noop;
   const displayId = randomUUID();
-  let shown = false, closed = false, lastAt = 0;
+  let shown = false,
+    closed = false,
+    lastAt = 0;
   let timer: NodeJS.Timeout | undefined;
 
   const emit = (s: CellScope) => {
     const r = render();
     const data = r instanceof Figure ? toBundle(r) : r;
-    s.publish(shown ? "update_display_data" : "display_data", { data, metadata: {}, transient: { display_id: displayId } });
+    s.publish(shown ? "update_display_data" : "display_data", {
+      data,
+      metadata: {},
+      transient: { display_id: displayId },
+    });
     shown = true;
     lastAt = Date.now();
   };

@@ -12,7 +12,11 @@ export type PlotlyTrace = Record<string, unknown>;
 export type PlotlyLayout = Record<string, unknown>;
 export type PlotlyConfig = Record<string, unknown>;
 
-export interface FigureJSON { data: PlotlyTrace[]; layout: PlotlyLayout; config: PlotlyConfig }
+export interface FigureJSON {
+  data: PlotlyTrace[];
+  layout: PlotlyLayout;
+  config: PlotlyConfig;
+}
 
 let libraryText: string | undefined;
 function plotlyLibrary(): string {
@@ -35,18 +39,29 @@ function ensureLibraryInNotebook(): void {
   libraryCellId = scope.cellId;
   libraryCount = scope.executionCount;
   scope.publish("display_data", {
-    data: { "text/html": `<script type="text/javascript">${plotlyLibrary()}</script>`, "text/plain": "(plotly.js loaded)" },
-    metadata: {}, transient: {},
+    data: {
+      "text/html": `<script type="text/javascript">${plotlyLibrary()}</script>`,
+      "text/plain": "(plotly.js loaded)",
+    },
+    metadata: {},
+    transient: {},
   });
 }
 
 /** JSON safe to embed inside a <script> element. */
 function scriptJSON(value: unknown): string {
-  return JSON.stringify(value).replace(/<\//g, "<\\/").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/<\//g, "<\\/")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 export class Figure {
-  constructor(public data: PlotlyTrace[] = [], public layout: PlotlyLayout = {}, public config: PlotlyConfig = { responsive: true }) {
+  constructor(
+    public data: PlotlyTrace[] = [],
+    public layout: PlotlyLayout = {},
+    public config: PlotlyConfig = { responsive: true },
+  ) {
     // plotly.js 3+ ignores a plain-string title; accept it as the common shorthand.
     if (typeof layout.title === "string") this.layout = { ...layout, title: { text: layout.title } };
   }
@@ -59,18 +74,22 @@ export class Figure {
   private fragment(): string {
     const id = `rwkv-plot-${randomUUID()}`;
     const height = typeof this.layout.height === "number" ? this.layout.height : 420;
-    return `<div id="${id}" class="rwkv-plot" style="width:100%;height:${height}px"></div>\n` +
+    return (
+      `<div id="${id}" class="rwkv-plot" style="width:100%;height:${height}px"></div>\n` +
       `<script type="text/javascript">(function(){var n=0,f=${scriptJSON(this.toJSON())};` +
       `function draw(){var el=document.getElementById("${id}");if(!el)return;` +
       `if(!window.Plotly){if(++n<200){setTimeout(draw,50)}else{el.textContent="plotly.js is not loaded"}return}` +
-      `window.Plotly.newPlot(el,f.data,f.layout,f.config)}draw()})();</script>`;
+      `window.Plotly.newPlot(el,f.data,f.layout,f.config)}draw()})();</script>`
+    );
   }
 
   /** A standalone HTML page with plotly.js inlined (works offline). */
   toHTML(): string {
     const title = (this.layout.title as { text?: string } | undefined)?.text ?? "figure";
-    return `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>\n` +
-      `<script type="text/javascript">${plotlyLibrary()}</script></head>\n<body>\n${this.fragment()}\n</body></html>\n`;
+    return (
+      `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>\n` +
+      `<script type="text/javascript">${plotlyLibrary()}</script></head>\n<body>\n${this.fragment()}\n</body></html>\n`
+    );
   }
 
   /** Writes HTML (default) or the figure JSON (`.json`), through a temporary name. */
@@ -89,7 +108,9 @@ export class Figure {
   [displaySymbol](): MimeBundle {
     const inKernel = cellScope() !== undefined;
     if (inKernel) ensureLibraryInNotebook();
-    const html = inKernel ? this.fragment() : `<script type="text/javascript">${plotlyLibrary()}</script>\n${this.fragment()}`;
+    const html = inKernel
+      ? this.fragment()
+      : `<script type="text/javascript">${plotlyLibrary()}</script>\n${this.fragment()}`;
     return {
       "application/vnd.plotly.v1+json": this.toJSON(),
       "text/html": html,
@@ -99,11 +120,13 @@ export class Figure {
 
   private describe(): string {
     const title = (this.layout.title as { text?: string } | undefined)?.text;
-    const traces = this.data.map((d) => `${String(d.type ?? "scatter")}${d.name ? ` '${String(d.name)}'` : ""}`).join(", ");
+    const traces = this.data
+      .map((d) => `${String(d.type ?? "scatter")}${d.name ? ` '${String(d.name)}'` : ""}`)
+      .join(", ");
     return `Figure${title ? ` "${title}"` : ""} [${traces}]`;
   }
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;" })[c] as string);
+  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
 }

@@ -35,9 +35,11 @@ class SendQueue {
   private tail: Promise<void> = Promise.resolve();
   constructor(private readonly socket: zmq.Writable) {}
   send(frames: Buffer[]): Promise<void> {
-    this.tail = this.tail.then(() => this.socket.send(frames)).catch((e: Error) => {
-      process.stderr.write(`rwkv-ts: send failed: ${e.message}\n`);
-    });
+    this.tail = this.tail
+      .then(() => this.socket.send(frames))
+      .catch((e: Error) => {
+        process.stderr.write(`rwkv-ts: send failed: ${e.message}\n`);
+      });
     return this.tail;
   }
 }
@@ -57,7 +59,11 @@ export class Channels {
 
   constructor(private readonly info: ConnectionInfo) {
     this.signer = new Signer(info.key, info.signature_scheme);
-    this.queues = { shell: new SendQueue(this.shell), control: new SendQueue(this.control), iopub: new SendQueue(this.iopub) };
+    this.queues = {
+      shell: new SendQueue(this.shell),
+      control: new SendQueue(this.control),
+      iopub: new SendQueue(this.iopub),
+    };
   }
 
   private url(port: number): string {
@@ -67,8 +73,11 @@ export class Channels {
   async bind(handler: Handler): Promise<void> {
     const i = this.info;
     await Promise.all([
-      this.shell.bind(this.url(i.shell_port)), this.control.bind(this.url(i.control_port)),
-      this.stdin.bind(this.url(i.stdin_port)), this.iopub.bind(this.url(i.iopub_port)), this.hb.bind(this.url(i.hb_port)),
+      this.shell.bind(this.url(i.shell_port)),
+      this.control.bind(this.url(i.control_port)),
+      this.stdin.bind(this.url(i.stdin_port)),
+      this.iopub.bind(this.url(i.iopub_port)),
+      this.hb.bind(this.url(i.hb_port)),
     ]);
     void this.pump("shell", this.shell, handler);
     void this.pump("control", this.control, handler);
@@ -94,17 +103,38 @@ export class Channels {
 
   /** Replies on the channel the request came from, to the same identities. */
   reply(channel: ChannelName, parent: Message, msgType: string, content: object, metadata: object = {}): Promise<void> {
-    return this.queues[channel].send(encode({
-      identities: parent.identities, header: newHeader(msgType, this.session),
-      parent_header: parent.header, metadata: metadata as Record<string, unknown>, content: content as Record<string, unknown>,
-    }, this.signer));
+    return this.queues[channel].send(
+      encode(
+        {
+          identities: parent.identities,
+          header: newHeader(msgType, this.session),
+          parent_header: parent.header,
+          metadata: metadata as Record<string, unknown>,
+          content: content as Record<string, unknown>,
+        },
+        this.signer,
+      ),
+    );
   }
 
-  publish(parentHeader: Message["parent_header"], msgType: string, content: object, metadata: object = {}): Promise<void> {
-    return this.queues.iopub.send(encode({
-      identities: [Buffer.from(msgType)], header: newHeader(msgType, this.session),
-      parent_header: parentHeader, metadata: metadata as Record<string, unknown>, content: content as Record<string, unknown>,
-    }, this.signer));
+  publish(
+    parentHeader: Message["parent_header"],
+    msgType: string,
+    content: object,
+    metadata: object = {},
+  ): Promise<void> {
+    return this.queues.iopub.send(
+      encode(
+        {
+          identities: [Buffer.from(msgType)],
+          header: newHeader(msgType, this.session),
+          parent_header: parentHeader,
+          metadata: metadata as Record<string, unknown>,
+          content: content as Record<string, unknown>,
+        },
+        this.signer,
+      ),
+    );
   }
 
   close(): void {

@@ -6,17 +6,23 @@ import type { Converter, CompletionInfo } from "tslab/dist/converter";
 import type { Executor } from "tslab/dist/executor";
 import { installPackageResolution, PACKAGE_NAME } from "./resolve";
 
-export interface CellError { ename: string; evalue: string; traceback: string[] }
+export interface CellError {
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
 
-export type CellOutcome =
-  | { ok: true; hasValue: boolean; value: unknown }
-  | { ok: false; error: CellError };
+export type CellOutcome = { ok: true; hasValue: boolean; value: unknown } | { ok: false; error: CellError };
 
-export interface InspectResult { found: boolean; text: string }
+export interface InspectResult {
+  found: boolean;
+  text: string;
+}
 
 // A root file of the checked program that types the preloaded global `rwkv`.
 const GLOBALS_MODULE = "__rwkv_notebook_globals__";
-const GLOBALS_SOURCE = `import type * as rwkvNotebook from "${PACKAGE_NAME}";\n` +
+const GLOBALS_SOURCE =
+  `import type * as rwkvNotebook from "${PACKAGE_NAME}";\n` +
   "declare global {\n  /** The rwkv-notebook runtime, preloaded by the kernel. */\n  var rwkv: typeof rwkvNotebook;\n}\n";
 
 export class CellExecutor {
@@ -31,17 +37,27 @@ export class CellExecutor {
     const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
     this.node = createConverter({ isJS: false, isBrowser: false });
     const diags = this.node.addModule(GLOBALS_MODULE, GLOBALS_SOURCE);
-    if (diags.length > 0) process.stderr.write(`rwkv-ts: globals typing: ${diags.map((d) => d.messageText).join("; ")}\n`);
+    if (diags.length > 0)
+      process.stderr.write(`rwkv-ts: globals typing: ${diags.map((d) => d.messageText).join("; ")}\n`);
     let browser: Converter | undefined;
     const node = this.node;
     const convs = {
       node,
-      get browser(): Converter { return (browser ??= createConverter({ isJS: false, isBrowser: true })); },
-      close() { node.close(); browser?.close(); },
+      get browser(): Converter {
+        return (browser ??= createConverter({ isJS: false, isBrowser: true }));
+      },
+      close() {
+        node.close();
+        browser?.close();
+      },
     };
     this.executor = createExecutor(path.resolve(rootDir), convs, {
-      log: (v: unknown) => { this.value = { set: true, v }; },
-      error: (...args: unknown[]) => { this.errors.push(args); },
+      log: (v: unknown) => {
+        this.value = { set: true, v };
+      },
+      error: (...args: unknown[]) => {
+        this.errors.push(args);
+      },
     });
   }
 
@@ -82,7 +98,9 @@ export class CellExecutor {
 function toCellError(calls: unknown[][]): CellError {
   const diagnostics = calls.filter((a) => typeof a[0] === "string" && a[0].startsWith("%s%d:%d - %s"));
   if (diagnostics.length > 0) {
-    const lines = diagnostics.map(([, file, line, col, msg]) => `${String(file)}${String(line)}:${String(col)} - ${String(msg)}`);
+    const lines = diagnostics.map(
+      ([, file, line, col, msg]) => `${String(file)}${String(line)}:${String(col)} - ${String(msg)}`,
+    );
     return { ename: "TypeScriptError", evalue: lines[0], traceback: lines };
   }
   const thrown = calls[0]?.[0];

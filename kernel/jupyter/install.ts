@@ -29,15 +29,25 @@ function pythonSysPrefix(): string {
 }
 
 export function kernelspecDir(t: KernelspecTarget): string {
-  const base = t.kind === "user" ? userDataDir()
-    : t.kind === "sys-prefix" ? path.join(pythonSysPrefix(), "share", "jupyter")
-    : path.join(path.resolve(t.prefix), "share", "jupyter");
+  const base =
+    t.kind === "user"
+      ? userDataDir()
+      : t.kind === "sys-prefix"
+        ? path.join(pythonSysPrefix(), "share", "jupyter")
+        : path.join(path.resolve(t.prefix), "share", "jupyter");
   return path.join(base, "kernels", KERNEL_NAME);
 }
 
 export function kernelJson(displayName = "RWKV (TypeScript)"): object {
   return {
-    argv: [process.execPath, path.join(PACKAGE_ROOT, "bin", "rwkv-nb.js"), "kernel", "start", "--connection-file", "{connection_file}"],
+    argv: [
+      process.execPath,
+      path.join(PACKAGE_ROOT, "bin", "rwkv-nb.js"),
+      "kernel",
+      "start",
+      "--connection-file",
+      "{connection_file}",
+    ],
     display_name: displayName,
     language: "typescript",
     interrupt_mode: "signal",

@@ -11,11 +11,21 @@ const VERSION: string = (require("../../../package.json") as { version: string }
 /** How long an interrupted async cell may take to stop on its own before it is abandoned. */
 const ABANDON_AFTER_MS = 1500;
 
-interface ExecuteContent { code: string; silent?: boolean; store_history?: boolean }
+interface ExecuteContent {
+  code: string;
+  silent?: boolean;
+  store_history?: boolean;
+}
 
-interface RunningCell { scope: CellScope; abort: AbortController; parent: Message["header"] }
+interface RunningCell {
+  scope: CellScope;
+  abort: AbortController;
+  parent: Message["header"];
+}
 
-export interface KernelOptions { onExit(code: number): void }
+export interface KernelOptions {
+  onExit(code: number): void;
+}
 
 export class Kernel {
   private executionCount = 0;
@@ -25,7 +35,11 @@ export class Kernel {
   private exiting = false;
   private readonly restoreStreams: () => void;
 
-  constructor(private readonly ch: Channels, private readonly executor: CellExecutor, private readonly opts: KernelOptions) {
+  constructor(
+    private readonly ch: Channels,
+    private readonly executor: CellExecutor,
+    private readonly opts: KernelOptions,
+  ) {
     this.restoreStreams = this.captureStreams();
   }
 
@@ -57,22 +71,43 @@ export class Kernel {
       case "kernel_info_request":
         return reply("kernel_info_reply", this.kernelInfo());
       case "complete_request": {
-        const code = String(c.code ?? ""), cursor = Number(c.cursor_pos ?? code.length);
+        const code = String(c.code ?? ""),
+          cursor = Number(c.cursor_pos ?? code.length);
         try {
           const r = this.executor.complete(code, cursor);
-          return reply("complete_reply", { status: "ok", matches: r.candidates, cursor_start: r.start, cursor_end: r.end, metadata: {} });
+          return reply("complete_reply", {
+            status: "ok",
+            matches: r.candidates,
+            cursor_start: r.start,
+            cursor_end: r.end,
+            metadata: {},
+          });
         } catch (e) {
-          return reply("complete_reply", { status: "ok", matches: [], cursor_start: cursor, cursor_end: cursor, metadata: {} });
+          return reply("complete_reply", {
+            status: "ok",
+            matches: [],
+            cursor_start: cursor,
+            cursor_end: cursor,
+            metadata: {},
+          });
         }
       }
       case "inspect_request": {
         const code = String(c.code ?? "");
         const r = this.executor.inspect(code, Number(c.cursor_pos ?? code.length));
-        return reply("inspect_reply", { status: "ok", found: r.found, data: r.found ? { "text/plain": r.text } : {}, metadata: {} });
+        return reply("inspect_reply", {
+          status: "ok",
+          found: r.found,
+          data: r.found ? { "text/plain": r.text } : {},
+          metadata: {},
+        });
       }
       case "is_complete_request": {
         const r = isCompleteCode(String(c.code ?? ""));
-        return reply("is_complete_reply", r.completed ? { status: "complete" } : { status: "incomplete", indent: r.indent ?? "" });
+        return reply(
+          "is_complete_reply",
+          r.completed ? { status: "complete" } : { status: "incomplete", indent: r.indent ?? "" },
+        );
       }
       case "comm_info_request":
         return reply("comm_info_reply", { status: "ok", comms: {} });
@@ -100,8 +135,12 @@ export class Kernel {
       implementation: "rwkv-ts",
       implementation_version: VERSION,
       language_info: {
-        name: "typescript", version: "5.0", mimetype: "text/typescript", file_extension: ".ts",
-        codemirror_mode: { name: "javascript", typescript: true }, pygments_lexer: "typescript",
+        name: "typescript",
+        version: "5.0",
+        mimetype: "text/typescript",
+        file_extension: ".ts",
+        codemirror_mode: { name: "javascript", typescript: true },
+        pygments_lexer: "typescript",
       },
       banner: `rwkv-ts ${VERSION}: TypeScript kernel with the rwkv-notebook runtime preloaded`,
       help_links: [],
@@ -121,7 +160,9 @@ export class Kernel {
       signal: abort.signal,
       executionCount: count,
       cellId: typeof msg.metadata.cellId === "string" ? msg.metadata.cellId : undefined,
-      publish: (type, content) => { if (!silent || type !== "stream") void this.ch.publish(parent, type, content); },
+      publish: (type, content) => {
+        if (!silent || type !== "stream") void this.ch.publish(parent, type, content);
+      },
     };
     this.running = { scope, abort, parent };
     let error: CellError | undefined;
@@ -133,16 +174,26 @@ export class Kernel {
         await this.ch.publish(parent, "execute_result", { execution_count: count, data, metadata: {} });
       }
     } catch (e) {
-      error = { ename: "KernelError", evalue: (e as Error).message, traceback: String((e as Error).stack ?? e).split("\n") };
+      error = {
+        ename: "KernelError",
+        evalue: (e as Error).message,
+        traceback: String((e as Error).stack ?? e).split("\n"),
+      };
     } finally {
       this.running = undefined;
     }
-    if (abort.signal.aborted && error) error = { ...error, ename: "KeyboardInterrupt", evalue: `interrupted: ${error.evalue}` };
+    if (abort.signal.aborted && error)
+      error = { ...error, ename: "KeyboardInterrupt", evalue: `interrupted: ${error.evalue}` };
     if (error) {
       await this.ch.publish(parent, "error", error);
       await this.ch.reply(channel, msg, "execute_reply", { status: "error", execution_count: count, ...error });
     } else {
-      await this.ch.reply(channel, msg, "execute_reply", { status: "ok", execution_count: count, payload: [], user_expressions: {} });
+      await this.ch.reply(channel, msg, "execute_reply", {
+        status: "ok",
+        execution_count: count,
+        payload: [],
+        user_expressions: {},
+      });
     }
   }
 
@@ -155,7 +206,9 @@ export class Kernel {
     const cell = this.running;
     if (!cell) return;
     cell.abort.abort(new Error("interrupted by the user"));
-    setTimeout(() => { if (this.running === cell) this.executor.abandon(); }, ABANDON_AFTER_MS).unref();
+    setTimeout(() => {
+      if (this.running === cell) this.executor.abandon();
+    }, ABANDON_AFTER_MS).unref();
   }
 
   /** Routes process.stdout/stderr writes made inside a cell (or its async work) to iopub streams. */
@@ -165,13 +218,20 @@ export class Kernel {
       stream.write = ((chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
         const scope = cellScope() ?? this.running?.scope;
         if (!scope) return original(chunk as string, encoding as BufferEncoding, cb as () => void);
-        const text = typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof encoding === "string" ? encoding as BufferEncoding : "utf8");
+        const text =
+          typeof chunk === "string"
+            ? chunk
+            : Buffer.from(chunk as Uint8Array).toString(
+                typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8",
+              );
         scope.publish("stream", { name, text });
         const done = typeof encoding === "function" ? encoding : cb;
         if (typeof done === "function") process.nextTick(done as () => void);
         return true;
       }) as typeof stream.write;
-      return () => { stream.write = original as typeof stream.write; };
+      return () => {
+        stream.write = original as typeof stream.write;
+      };
     };
     const undo = [patch(process.stdout, "stdout"), patch(process.stderr, "stderr")];
     return () => undo.forEach((u) => u());

@@ -13,7 +13,14 @@ function preloadRuntime(): void {
   } catch (e) {
     const reason = (e as Error).message;
     process.stderr.write(`rwkv-ts: runtime failed to load: ${reason}\n`);
-    g.rwkv = new Proxy({}, { get() { throw new Error(`the rwkv-notebook runtime failed to load: ${reason}`); } });
+    g.rwkv = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error(`the rwkv-notebook runtime failed to load: ${reason}`);
+        },
+      },
+    );
   }
 }
 
@@ -30,7 +37,9 @@ export async function startKernel(connectionFile: string): Promise<void> {
   process.on("SIGTERM", () => kernel.shutdown());
   // A bad cell must never take the kernel down: late errors go to the cell that started the work.
   process.on("uncaughtException", (e) => process.stderr.write(`Uncaught ${(e as Error).stack ?? String(e)}\n`));
-  process.on("unhandledRejection", (r) => process.stderr.write(`Unhandled promise rejection: ${(r as Error)?.stack ?? String(r)}\n`));
+  process.on("unhandledRejection", (r) =>
+    process.stderr.write(`Unhandled promise rejection: ${(r as Error)?.stack ?? String(r)}\n`),
+  );
 
   await channels.bind(kernel.handle);
   await channels.publish({}, "status", { execution_state: "starting" });

@@ -24,7 +24,10 @@ export interface Message<C = Record<string, unknown>> {
 }
 
 export class Signer {
-  constructor(private readonly key: string, private readonly scheme = "hmac-sha256") {
+  constructor(
+    private readonly key: string,
+    private readonly scheme = "hmac-sha256",
+  ) {
     if (key && scheme !== "hmac-sha256") throw new Error(`unsupported signature_scheme '${scheme}' (only hmac-sha256)`);
   }
 
@@ -56,7 +59,9 @@ export function newHeader(msgType: string, session: string): Header {
 
 /** Encodes a message into frames: identities, delimiter, signature, four JSON parts, buffers. */
 export function encode(msg: Omit<Message, "buffers"> & { buffers?: Buffer[] }, signer: Signer): Buffer[] {
-  const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map((p) => Buffer.from(JSON.stringify(p), "utf8"));
+  const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map((p) =>
+    Buffer.from(JSON.stringify(p), "utf8"),
+  );
   return [...msg.identities, Buffer.from(DELIMITER), Buffer.from(signer.sign(parts)), ...parts, ...(msg.buffers ?? [])];
 }
 

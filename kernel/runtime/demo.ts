@@ -22,18 +22,43 @@ export interface TutorialSetup {
   ctxLen: number;
 }
 
-const PROMPTS = ["what is 2 plus 5?", "what color is the sky?", "what does a cat say?", "hello!", "what is 11 plus 3?",
-  "what does a cow say?", "what color is the grass?", "what is 7 plus 9?", "good morning!", "what color is the rose?"]
-  .map((q) => `User: ${q}\n\nAssistant:`);
+const PROMPTS = [
+  "what is 2 plus 5?",
+  "what color is the sky?",
+  "what does a cat say?",
+  "hello!",
+  "what is 11 plus 3?",
+  "what does a cow say?",
+  "what color is the grass?",
+  "what is 7 plus 9?",
+  "good morning!",
+  "what color is the rose?",
+].map((q) => `User: ${q}\n\nAssistant:`);
 
 export function tutorialSetup(env: NodeJS.ProcessEnv = process.env): TutorialSetup {
   const data = env.RWKV_DATA ? path.resolve(env.RWKV_DATA) : path.join(DEMO_DIR, "pirate.jsonl");
   const evalPath = env.RWKV_EVAL_DATA ? path.resolve(env.RWKV_EVAL_DATA) : path.join(DEMO_DIR, "pirate-eval.jsonl");
   if (env.RWKV_MODEL) {
     if (!fs.existsSync(env.RWKV_MODEL)) throw new Error(`RWKV_MODEL=${env.RWKV_MODEL}: no such file`);
-    return { modelPath: path.resolve(env.RWKV_MODEL), tokenizer: "world", dataPath: data, evalPath, isDemo: false, prompts: PROMPTS, ctxLen: 512 };
+    return {
+      modelPath: path.resolve(env.RWKV_MODEL),
+      tokenizer: "world",
+      dataPath: data,
+      evalPath,
+      isDemo: false,
+      prompts: PROMPTS,
+      ctxLen: 512,
+    };
   }
-  return { modelPath: path.join(DEMO_DIR, "demo-model.pth"), tokenizer: "bytes", dataPath: data, evalPath, isDemo: true, prompts: PROMPTS, ctxLen: 128 };
+  return {
+    modelPath: path.join(DEMO_DIR, "demo-model.pth"),
+    tokenizer: "bytes",
+    dataPath: data,
+    evalPath,
+    isDemo: true,
+    prompts: PROMPTS,
+    ctxLen: 128,
+  };
 }
 
 /** Does a reply speak like the tuning data's pirate? */

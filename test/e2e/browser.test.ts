@@ -15,7 +15,12 @@ const skip = missingJupyter("notebook") ?? (fs.existsSync(CHROMIUM) ? undefined 
 
 declare const document: { querySelectorAll(sel: string): ArrayLike<unknown> };
 declare const Jupyter: {
-  notebook: { kernel: { is_connected(): boolean } | null; execute_all_cells(): void; clear_all_output(): void; get_cells(): Array<{ input_prompt_number?: number | string | null }> };
+  notebook: {
+    kernel: { is_connected(): boolean } | null;
+    execute_all_cells(): void;
+    clear_all_output(): void;
+    get_cells(): Array<{ input_prompt_number?: number | string | null }>;
+  };
 };
 
 test("classic Notebook 6.4 renders the plotly figure from rwkv-ts", { skip, timeout: 150_000 }, async (t) => {
@@ -23,20 +28,40 @@ test("classic Notebook 6.4 renders the plotly figure from rwkv-ts", { skip, time
   fs.copyFileSync(path.join(FIXTURES, "display.ipynb"), path.join(server.env.workDir, "display.ipynb"));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--no-first-run",
+      "--disable-background-networking",
+    ],
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`${server.url}/notebooks/display.ipynb?token=${server.token}`);
-    await page.waitForFunction(() => typeof Jupyter !== "undefined" && Jupyter.notebook?.kernel?.is_connected(), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => typeof Jupyter !== "undefined" && Jupyter.notebook?.kernel?.is_connected(),
+      undefined,
+      { timeout: 60_000 },
+    );
     await page.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 60_000 });
-    await page.evaluate(() => { Jupyter.notebook.clear_all_output(); Jupyter.notebook.execute_all_cells(); });
-    await page.waitForFunction(() => Jupyter.notebook.get_cells().every((c) => typeof c.input_prompt_number === "number"), undefined, { timeout: 60_000 });
+    await page.evaluate(() => {
+      Jupyter.notebook.clear_all_output();
+      Jupyter.notebook.execute_all_cells();
+    });
+    await page.waitForFunction(
+      () => Jupyter.notebook.get_cells().every((c) => typeof c.input_prompt_number === "number"),
+      undefined,
+      { timeout: 60_000 },
+    );
     await page.waitForSelector(".rwkv-plot .main-svg", { timeout: 30_000 });
-    const plots = await page.evaluate(() => Array.from(document.querySelectorAll(".rwkv-plot"))
-      .map((el) => ((el as unknown as { data?: unknown[] }).data ?? []).length));
+    const plots = await page.evaluate(() =>
+      Array.from(document.querySelectorAll(".rwkv-plot")).map(
+        (el) => ((el as unknown as { data?: unknown[] }).data ?? []).length,
+      ),
+    );
     // The demo figure (1 trace) and the live training figure (3 traces).
     assert.deepEqual(plots.sort(), [1, 3]);
     const prompts = await page.evaluate(() => Jupyter.notebook.get_cells().map((c) => c.input_prompt_number));
@@ -53,24 +78,37 @@ test("classic Notebook 6.4 renders the plotly figure from rwkv-ts", { skip, time
   }
 });
 
-test("a static HTML export (nbconvert --to html) renders the plotly figures offline", { skip, timeout: 150_000 }, async () => {
-  const j = jupyterEnv();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
-  try {
-    fs.copyFileSync(path.join(FIXTURES, "display.ipynb"), path.join(j.workDir, "display.ipynb"));
-    const r = spawnSync("jupyter", ["nbconvert", "--to", "html", "--execute", "--ExecutePreprocessor.kernel_name=rwkv-ts", "display.ipynb"],
-      { cwd: j.workDir, env: j.env, encoding: "utf8", timeout: 120_000 });
-    assert.equal(r.status, 0, r.stderr);
-    const page = await browser.newPage();
-    // No network: the export must not depend on a CDN for plotly.js.
-    await page.route(/^https?:/, (route) => route.abort());
-    await page.goto(`file://${path.join(j.workDir, "display.html")}`);
-    await page.waitForSelector(".rwkv-plot .main-svg", { timeout: 30_000 });
-    const plots = await page.evaluate(() => Array.from(document.querySelectorAll(".rwkv-plot"))
-      .map((el) => ((el as unknown as { data?: unknown[] }).data ?? []).length));
-    assert.deepEqual(plots.sort(), [1, 3]);
-  } finally {
-    await browser.close();
-    j.cleanup();
-  }
-});
+test(
+  "a static HTML export (nbconvert --to html) renders the plotly figures offline",
+  { skip, timeout: 150_000 },
+  async () => {
+    const j = jupyterEnv();
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    try {
+      fs.copyFileSync(path.join(FIXTURES, "display.ipynb"), path.join(j.workDir, "display.ipynb"));
+      const r = spawnSync(
+        "jupyter",
+        ["nbconvert", "--to", "html", "--execute", "--ExecutePreprocessor.kernel_name=rwkv-ts", "display.ipynb"],
+        { cwd: j.workDir, env: j.env, encoding: "utf8", timeout: 120_000 },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const page = await browser.newPage();
+      // No network: the export must not depend on a CDN for plotly.js.
+      await page.route(/^https?:/, (route) => route.abort());
+      await page.goto(`file://${path.join(j.workDir, "display.html")}`);
+      await page.waitForSelector(".rwkv-plot .main-svg", { timeout: 30_000 });
+      const plots = await page.evaluate(() =>
+        Array.from(document.querySelectorAll(".rwkv-plot")).map(
+          (el) => ((el as unknown as { data?: unknown[] }).data ?? []).length,
+        ),
+      );
+      assert.deepEqual(plots.sort(), [1, 3]);
+    } finally {
+      await browser.close();
+      j.cleanup();
+    }
+  },
+);

@@ -9,12 +9,18 @@ import { installKernelspec } from "../../kernel/jupyter/install";
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
 export const FIXTURES = path.join(ROOT, "test", "e2e", "fixtures");
 
-export interface JupyterEnv { dir: string; workDir: string; env: NodeJS.ProcessEnv; cleanup(): void }
+export interface JupyterEnv {
+  dir: string;
+  workDir: string;
+  env: NodeJS.ProcessEnv;
+  cleanup(): void;
+}
 
 /** Why a test needing `jupyter <sub>` cannot run here, or undefined when it can. */
 export function missingJupyter(sub: string): string | undefined {
   const r = spawnSync("jupyter", [sub, "--version"], { encoding: "utf8" });
-  if (r.error || r.status !== 0) return `jupyter ${sub} is not installed (apt: jupyter-${sub === "notebook" ? "notebook" : sub})`;
+  if (r.error || r.status !== 0)
+    return `jupyter ${sub} is not installed (apt: jupyter-${sub === "notebook" ? "notebook" : sub})`;
   return undefined;
 }
 
@@ -37,13 +43,26 @@ export function jupyterEnv(): JupyterEnv {
   return { dir, workDir, env, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-export interface NotebookCell { cell_type: string; source: string | string[]; execution_count?: number | null; outputs?: NotebookOutput[] }
-export interface NotebookOutput { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown>; ename?: string; evalue?: string; execution_count?: number | null }
+export interface NotebookCell {
+  cell_type: string;
+  source: string | string[];
+  execution_count?: number | null;
+  outputs?: NotebookOutput[];
+}
+export interface NotebookOutput {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+  ename?: string;
+  evalue?: string;
+  execution_count?: number | null;
+}
 
 export function readNotebook(file: string): { cells: NotebookCell[] } {
   return JSON.parse(fs.readFileSync(file, "utf8")) as { cells: NotebookCell[] };
 }
 
 export function joined(t: string | string[] | undefined): string {
-  return Array.isArray(t) ? t.join("") : t ?? "";
+  return Array.isArray(t) ? t.join("") : (t ?? "");
 }

@@ -22,7 +22,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-export interface Reply { reply: Message; iopub: Message[] }
+export interface Reply {
+  reply: Message;
+  iopub: Message[];
+}
 
 export class KernelClient {
   readonly session = randomUUID();
@@ -37,19 +40,38 @@ export class KernelClient {
   private idleWaiters = new Map<string, () => void>();
   stderr = "";
 
-  private constructor(readonly proc: ChildProcess, readonly dir: string, key: string, private readonly ports: Record<string, number>) {
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly dir: string,
+    key: string,
+    private readonly ports: Record<string, number>,
+  ) {
     this.signer = new Signer(key);
-    proc.stderr?.on("data", (d: Buffer) => { this.stderr += d.toString(); });
+    proc.stderr?.on("data", (d: Buffer) => {
+      this.stderr += d.toString();
+    });
   }
 
   static async start(opts: { cwd?: string } = {}): Promise<KernelClient> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-ts-"));
-    const ports = { shell_port: await freePort(), control_port: await freePort(), iopub_port: await freePort(), stdin_port: await freePort(), hb_port: await freePort() };
+    const ports = {
+      shell_port: await freePort(),
+      control_port: await freePort(),
+      iopub_port: await freePort(),
+      stdin_port: await freePort(),
+      hb_port: await freePort(),
+    };
     const key = randomBytes(16).toString("hex");
     const file = path.join(dir, "connection.json");
-    fs.writeFileSync(file, JSON.stringify({ ...ports, ip: "127.0.0.1", transport: "tcp", key, signature_scheme: "hmac-sha256" }));
-    const proc = spawn(process.execPath, [path.join(ROOT, "bin", "rwkv-nb.js"), "kernel", "start", "--connection-file", file],
-      { cwd: opts.cwd ?? dir, stdio: ["ignore", "pipe", "pipe"] });
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ ...ports, ip: "127.0.0.1", transport: "tcp", key, signature_scheme: "hmac-sha256" }),
+    );
+    const proc = spawn(
+      process.execPath,
+      [path.join(ROOT, "bin", "rwkv-nb.js"), "kernel", "start", "--connection-file", file],
+      { cwd: opts.cwd ?? dir, stdio: ["ignore", "pipe", "pipe"] },
+    );
     const c = new KernelClient(proc, dir, key, ports);
     await c.connect();
     return c;
@@ -81,7 +103,9 @@ export class KernelClient {
         const id = m.parent_header.msg_id;
         if (id && this.waiting.has(id)) this.waiting.get(id)!(m);
       }
-    } catch { /* closed */ }
+    } catch {
+      /* closed */
+    }
   }
 
   private async readIopub(): Promise<void> {
@@ -93,7 +117,9 @@ export class KernelClient {
         this.outputs.get(id)!.push(m);
         if (m.header.msg_type === "status" && m.content.execution_state === "idle") this.idleWaiters.get(id)?.();
       }
-    } catch { /* closed */ }
+    } catch {
+      /* closed */
+    }
   }
 
   /** Sends a request; resolves with its reply and the iopub messages up to its idle status. */
@@ -101,7 +127,12 @@ export class KernelClient {
     const header = newHeader(type, this.session);
     const replied = new Promise<Message>((res) => this.waiting.set(header.msg_id, res));
     const idle = new Promise<void>((res) => this.idleWaiters.set(header.msg_id, res));
-    await (channel === "shell" ? this.shell : this.control).send(encode({ identities: [], header, parent_header: {}, metadata: {}, content: content as Record<string, unknown> }, this.signer));
+    await (channel === "shell" ? this.shell : this.control).send(
+      encode(
+        { identities: [], header, parent_header: {}, metadata: {}, content: content as Record<string, unknown> },
+        this.signer,
+      ),
+    );
     const reply = await replied;
     await idle;
     this.waiting.delete(header.msg_id);
@@ -115,7 +146,14 @@ export class KernelClient {
   }
 
   execute(code: string): Promise<Reply> {
-    return this.request("execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false });
+    return this.request("execute_request", {
+      code,
+      silent: false,
+      store_history: true,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: false,
+    });
   }
 
   async heartbeat(timeoutMs = 2000): Promise<boolean> {
@@ -126,7 +164,10 @@ export class KernelClient {
 
   async close(): Promise<void> {
     if (this.proc.exitCode === null) {
-      await Promise.race([this.request("shutdown_request", { restart: false }, "control").catch(() => undefined), sleep(2000)]);
+      await Promise.race([
+        this.request("shutdown_request", { restart: false }, "control").catch(() => undefined),
+        sleep(2000),
+      ]);
       await Promise.race([new Promise((r) => this.proc.once("exit", r)), sleep(2000)]);
       if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
     }
@@ -141,9 +182,14 @@ export function sleep(ms: number): Promise<void> {
 
 /** Text of all stream messages of one name. */
 export function streamText(iopub: Message[], name = "stdout"): string {
-  return iopub.filter((m) => m.header.msg_type === "stream" && m.content.name === name).map((m) => String(m.content.text)).join("");
+  return iopub
+    .filter((m) => m.header.msg_type === "stream" && m.content.name === name)
+    .map((m) => String(m.content.text))
+    .join("");
 }
 
 export function types(iopub: Message[]): string[] {
-  return iopub.map((m) => m.header.msg_type === "status" ? `status:${String(m.content.execution_state)}` : m.header.msg_type);
+  return iopub.map((m) =>
+    m.header.msg_type === "status" ? `status:${String(m.content.execution_state)}` : m.header.msg_type,
+  );
 }

@@ -12,9 +12,22 @@ function execute(name: string, extra: string[] = []) {
   const j = jupyterEnv();
   const src = path.join(j.workDir, `${name}.ipynb`);
   fs.copyFileSync(path.join(FIXTURES, `${name}.ipynb`), src);
-  const r = spawnSync("jupyter", ["nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=120",
-    "--ExecutePreprocessor.kernel_name=rwkv-ts", ...extra, "--output", `${name}.out.ipynb`, src],
-  { cwd: j.workDir, env: j.env, encoding: "utf8", timeout: 180_000 });
+  const r = spawnSync(
+    "jupyter",
+    [
+      "nbconvert",
+      "--to",
+      "notebook",
+      "--execute",
+      "--ExecutePreprocessor.timeout=120",
+      "--ExecutePreprocessor.kernel_name=rwkv-ts",
+      ...extra,
+      "--output",
+      `${name}.out.ipynb`,
+      src,
+    ],
+    { cwd: j.workDir, env: j.env, encoding: "utf8", timeout: 180_000 },
+  );
   const out = path.join(j.workDir, `${name}.out.ipynb`);
   const nb = fs.existsSync(out) ? readNotebook(out) : undefined;
   j.cleanup();
@@ -25,7 +38,10 @@ test("nbconvert --execute: streams, results, displays, a figure and a live view"
   const { r, nb } = execute("display");
   assert.equal(r.status, 0, r.stderr);
   const cells = nb!.cells;
-  assert.deepEqual(cells.map((c) => c.execution_count), [1, 2, 3, 4]);
+  assert.deepEqual(
+    cells.map((c) => c.execution_count),
+    [1, 2, 3, 4],
+  );
   const [c1, c2, c3, c4] = cells.map((c) => c.outputs ?? []);
   assert.equal(joined(c1.find((o) => o.output_type === "stream")?.text), "hello stream\n");
   const res1 = c1.find((o) => o.output_type === "execute_result")!;
@@ -42,14 +58,20 @@ test("nbconvert --execute: streams, results, displays, a figure and a live view"
   assert.equal(live.length, 1);
   const liveFig = live[0].data!["application/vnd.plotly.v1+json"] as { layout: { title: { text: string } } };
   assert.match(liveFig.layout.title.text, /step 8\/8/);
-  assert.deepEqual(c4.map((o) => joined(o.data?.["text/plain"] as string)), ["progress 3/3"]);
+  assert.deepEqual(
+    c4.map((o) => joined(o.data?.["text/plain"] as string)),
+    ["progress 3/3"],
+  );
 });
 
 test("nbconvert --execute --allow-errors: cells after an error still run", { skip }, () => {
   const { r, nb } = execute("errors", ["--allow-errors"]);
   assert.equal(r.status, 0, r.stderr);
   const cells = nb!.cells;
-  assert.deepEqual(cells.map((c) => c.execution_count), [1, 2, 3, 4]);
+  assert.deepEqual(
+    cells.map((c) => c.execution_count),
+    [1, 2, 3, 4],
+  );
   const err = cells[1].outputs!.find((o) => o.output_type === "error")!;
   assert.equal(err.ename, "Error");
   assert.equal(err.evalue, "bad cell");

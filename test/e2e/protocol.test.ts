@@ -9,8 +9,12 @@ const byType = (iopub: Message[], t: string) => iopub.filter((m) => m.header.msg
 
 describe("rwkv-ts kernel protocol", () => {
   let k: KernelClient;
-  before(async () => { k = await KernelClient.start(); });
-  after(async () => { await k?.close(); });
+  before(async () => {
+    k = await KernelClient.start();
+  });
+  after(async () => {
+    await k?.close();
+  });
 
   test("kernel_info names the language and protocol", async () => {
     const { reply } = await k.request("kernel_info_request", {});
@@ -32,7 +36,7 @@ describe("rwkv-ts kernel protocol", () => {
   });
 
   test("a type error gives an error message with ename/evalue/traceback, and the next cell runs", async () => {
-    const r = await k.execute('let s: string = 42;');
+    const r = await k.execute("let s: string = 42;");
     assert.equal(r.reply.content.status, "error");
     const e = byType(r.iopub, "error")[0].content;
     assert.equal(e.ename, "TypeScriptError");
@@ -44,7 +48,9 @@ describe("rwkv-ts kernel protocol", () => {
   });
 
   test("a thrown exception gives its name and message; the next cell sent immediately still runs", async () => {
-    const failing = k.execute('class BadThing extends Error { override name = "BadThing" }\nthrow new BadThing("boom")');
+    const failing = k.execute(
+      'class BadThing extends Error { override name = "BadThing" }\nthrow new BadThing("boom")',
+    );
     const next = k.execute('"after"');
     const r = await failing;
     const e = byType(r.iopub, "error")[0].content;
@@ -65,18 +71,28 @@ h.update("step 1"); h.update("step 2");
 thing`);
     assert.equal(r.reply.content.status, "ok", JSON.stringify(r.iopub.map((m) => m.content)));
     const shown = byType(r.iopub, "display_data");
-    assert.deepEqual(shown[0].content.data, { "text/plain": "thing", "text/html": "<b>thing</b>", "application/json": { n: 1 } });
+    assert.deepEqual(shown[0].content.data, {
+      "text/plain": "thing",
+      "text/html": "<b>thing</b>",
+      "application/json": { n: 1 },
+    });
     const id = (shown[1].content.transient as { display_id: string }).display_id;
     assert.ok(id);
     const upd = byType(r.iopub, "update_display_data");
     assert.equal(upd.length, 1);
     assert.equal((upd[0].content.transient as { display_id: string }).display_id, id);
     assert.deepEqual(upd[0].content.data, { "text/plain": "step 2" });
-    assert.deepEqual(byType(r.iopub, "execute_result")[0].content.data, { "text/plain": "thing", "text/html": "<b>thing</b>", "application/json": { n: 1 } });
+    assert.deepEqual(byType(r.iopub, "execute_result")[0].content.data, {
+      "text/plain": "thing",
+      "text/html": "<b>thing</b>",
+      "application/json": { n: 1 },
+    });
   });
 
   test("output of an async cell streams while it runs", async () => {
-    const r = await k.execute('for (let i = 0; i < 3; i++) { console.log("tick " + i); await new Promise((res) => setTimeout(res, 300)); }');
+    const r = await k.execute(
+      'for (let i = 0; i < 3; i++) { console.log("tick " + i); await new Promise((res) => setTimeout(res, 300)); }',
+    );
     const ticks = byType(r.iopub, "stream");
     assert.equal(ticks.length, 3);
     const t = ticks.map((m) => Date.parse(m.header.date));
@@ -139,7 +155,9 @@ const tuner = new Tuner(demoModel, demoData, { ctxLen: 64, microBsz: 2, totalSte
     assert.ok(Date.now() - t0 < 1500, "the run stopped through the signal");
     // tuner.run ends after the step in flight and returns its history: the cell completes normally.
     assert.equal(r.reply.content.status, "ok");
-    const after = await k.execute("[tuner.steps > 0 && tuner.steps < 100000, tuner.state.wkv.every(Number.isFinite), (await demoModel.loss(demoData.doc(0), { state: tuner.state })) > 0]");
+    const after = await k.execute(
+      "[tuner.steps > 0 && tuner.steps < 100000, tuner.state.wkv.every(Number.isFinite), (await demoModel.loss(demoData.doc(0), { state: tuner.state })) > 0]",
+    );
     assert.equal(after.reply.content.status, "ok");
     assert.deepEqual(byType(after.iopub, "execute_result")[0].content.data, { "text/plain": "[ true, true, true ]" });
   });
@@ -160,7 +178,10 @@ const tuner = new Tuner(demoModel, demoData, { ctxLen: 64, microBsz: 2, totalSte
     assert.equal(c.reply.content.cursor_end, 6);
     const i = await k.request("inspect_request", { code: "Math.max", cursor_pos: 6, detail_level: 0 });
     assert.equal(i.reply.content.found, true);
-    assert.match(String((i.reply.content.data as Record<string, string>)["text/plain"]), /max\(...values: number\[\]\): number/);
+    assert.match(
+      String((i.reply.content.data as Record<string, string>)["text/plain"]),
+      /max\(...values: number\[\]\): number/,
+    );
     const inc = await k.request("is_complete_request", { code: "for (let i = 0; i < 3; i++) {" });
     assert.equal(inc.reply.content.status, "incomplete");
     const done = await k.request("is_complete_request", { code: "let z = 1;" });
@@ -173,7 +194,9 @@ const tuner = new Tuner(demoModel, demoData, { ctxLen: 64, microBsz: 2, totalSte
   });
 
   test("the preloaded runtime is on the typed global rwkv and importable as rwkv-notebook", async () => {
-    const r = await k.execute('import * as nb from "rwkv-notebook";\nconst f: typeof nb.Figure = rwkv.Figure;\nf === nb.Figure');
+    const r = await k.execute(
+      'import * as nb from "rwkv-notebook";\nconst f: typeof nb.Figure = rwkv.Figure;\nf === nb.Figure',
+    );
     assert.equal(r.reply.content.status, "ok", JSON.stringify(byType(r.iopub, "error")[0]?.content));
     assert.deepEqual(byType(r.iopub, "execute_result")[0].content.data, { "text/plain": "true" });
   });
@@ -184,7 +207,10 @@ const tuner = new Tuner(demoModel, demoData, { ctxLen: 64, microBsz: 2, totalSte
     ["thrown exception", "throw new RangeError('bad range');"],
     ["rejected promise", "await Promise.reject(new Error('rejected'));"],
     ["unhandled rejection", "Promise.reject(new Error('nobody waits')); 1"],
-    ["native error (bad file path)", "const addon = rwkv.native() as unknown as { mmapFile(p: string): unknown };\naddon.mmapFile('/no/such/dir/model.pth');"],
+    [
+      "native error (bad file path)",
+      "const addon = rwkv.native() as unknown as { mmapFile(p: string): unknown };\naddon.mmapFile('/no/such/dir/model.pth');",
+    ],
     ["allocation too large (100 GB)", "const huge = new Float32Array(25 * 1024 ** 3); huge.length"],
   ];
   for (const [name, code] of badCells) {

@@ -11,13 +11,21 @@ const skip = missingJupyter("server");
 test("jupyter server session: execute, iopub, interrupt, restart, shutdown", { skip, timeout: 120_000 }, async () => {
   const server = await startServer("server");
   const settings = ServerConnection.makeSettings({
-    baseUrl: server.url, wsUrl: server.url.replace("http", "ws"), token: server.token, appendToken: true,
+    baseUrl: server.url,
+    wsUrl: server.url.replace("http", "ws"),
+    token: server.token,
+    appendToken: true,
     WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
   });
   const kernelManager = new KernelManager({ serverSettings: settings });
   const sessions = new SessionManager({ kernelManager, serverSettings: settings });
   try {
-    const session = await sessions.startNew({ path: "s.ipynb", type: "notebook", name: "s.ipynb", kernel: { name: "rwkv-ts" } });
+    const session = await sessions.startNew({
+      path: "s.ipynb",
+      type: "notebook",
+      name: "s.ipynb",
+      kernel: { name: "rwkv-ts" },
+    });
     const kernel = session.kernel!;
     assert.equal(kernel.name, "rwkv-ts");
     const info = await kernel.info;
@@ -45,13 +53,15 @@ test("jupyter server session: execute, iopub, interrupt, restart, shutdown", { s
     await kernel.restart();
     const fresh = kernel.requestExecute({ code: "typeof survived" });
     let result = "";
-    fresh.onIOPub = (m) => { if (KernelMessage.isExecuteResultMsg(m)) result = String(m.content.data["text/plain"]); };
+    fresh.onIOPub = (m) => {
+      if (KernelMessage.isExecuteResultMsg(m)) result = String(m.content.data["text/plain"]);
+    };
     const freshReply = await fresh.done;
     // After a restart the old declarations are gone: `survived` no longer type-checks.
     assert.equal(freshReply.content.status, "error", result);
 
     await session.shutdown();
-    const running = await (await fetch(`${server.url}/api/kernels?token=${server.token}`)).json() as unknown[];
+    const running = (await (await fetch(`${server.url}/api/kernels?token=${server.token}`)).json()) as unknown[];
     assert.equal(running.length, 0);
   } finally {
     sessions.dispose();

@@ -11,89 +11,193 @@ import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const has = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
-const skipJupyter = has("jupyter", ["nbconvert", "--version"]) ? false : "jupyter nbconvert (Debian jupyter-nbconvert) is not installed";
-const skipBrowser = skipJupyter || (!fs.existsSync("/usr/bin/chromium") ? "Debian chromium is not installed" : has("jupyter", ["notebook", "--version"]) ? false : "jupyter notebook is not installed");
+const skipJupyter = has("jupyter", ["nbconvert", "--version"])
+  ? false
+  : "jupyter nbconvert (Debian jupyter-nbconvert) is not installed";
+const skipBrowser =
+  skipJupyter ||
+  (!fs.existsSync("/usr/bin/chromium")
+    ? "Debian chromium is not installed"
+    : has("jupyter", ["notebook", "--version"])
+      ? false
+      : "jupyter notebook is not installed");
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-tutorial-"));
 const env: NodeJS.ProcessEnv = {
-  ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1",
-  JUPYTER_PATH: path.join(work, "prefix", "share", "jupyter"), JUPYTER_DATA_DIR: path.join(work, "data"),
-  JUPYTER_RUNTIME_DIR: path.join(work, "runtime"), JUPYTER_CONFIG_DIR: path.join(work, "config"),
+  ...process.env,
+  PYDEVD_DISABLE_FILE_VALIDATION: "1",
+  JUPYTER_PATH: path.join(work, "prefix", "share", "jupyter"),
+  JUPYTER_DATA_DIR: path.join(work, "data"),
+  JUPYTER_RUNTIME_DIR: path.join(work, "runtime"),
+  JUPYTER_CONFIG_DIR: path.join(work, "config"),
 };
-delete env.RWKV_MODEL;  // the tutorial's embedded default
+delete env.RWKV_MODEL; // the tutorial's embedded default
 process.on("exit", () => fs.rmSync(work, { recursive: true, force: true }));
 
-type Output = { output_type: string; text?: string | string[]; data?: Record<string, unknown>; ename?: string; evalue?: string };
+type Output = {
+  output_type: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+  ename?: string;
+  evalue?: string;
+};
 type Cell = { cell_type: string; outputs?: Output[]; execution_count?: number | null };
-const text = (o: Output) => [o.text ?? "", (o.data?.["text/plain"] as string | string[] | undefined) ?? ""].flat().join("");
+const text = (o: Output) =>
+  [o.text ?? "", (o.data?.["text/plain"] as string | string[] | undefined) ?? ""].flat().join("");
 
-const notebooks = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort();
+const notebooks = fs
+  .readdirSync(path.join(ROOT, "notebooks"))
+  .filter((f) => f.endsWith(".ipynb"))
+  .sort();
 const executed = new Map<string, Cell[]>();
 
-test("nbclient runs every tutorial notebook on the embedded default without errors", { skip: skipJupyter, timeout: 20 * 60_000 }, () => {
-  const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "rwkv-nb.js"), "kernel", "install", "--prefix", path.join(work, "prefix")], { env, encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  for (const nb of notebooks) {
-    fs.copyFileSync(path.join(ROOT, "notebooks", nb), path.join(work, nb));
-    const run = spawnSync("jupyter", ["nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=600",
-      "--ExecutePreprocessor.kernel_name=rwkv-ts", "--output-dir", path.join(work, "executed"), nb], { cwd: work, env, encoding: "utf8" });
-    assert.equal(run.status, 0, `${nb} failed:\n${run.stderr.slice(-3000)}`);
-    const cells = (JSON.parse(fs.readFileSync(path.join(work, "executed", nb), "utf8")) as { cells: Cell[] }).cells;
-    const errors = cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "error" || (o.output_type === "stream" && (o as { name?: string }).name === "stderr"));
-    assert.deepEqual(errors.map((e) => `${e.ename ?? "stderr"}: ${e.evalue ?? text(e)}`), [], `${nb} has error output`);
-    for (const c of cells.filter((c) => c.cell_type === "code")) assert.equal(typeof c.execution_count, "number", `${nb}: a cell has no execution count`);
-    if (nb >= "02") {
-      const figures = cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && "application/vnd.plotly.v1+json" in o.data);
-      assert.ok(figures.length >= 1, `${nb} shows no plotly figure`);
+test(
+  "nbclient runs every tutorial notebook on the embedded default without errors",
+  { skip: skipJupyter, timeout: 20 * 60_000 },
+  () => {
+    const r = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "bin", "rwkv-nb.js"), "kernel", "install", "--prefix", path.join(work, "prefix")],
+      { env, encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    for (const nb of notebooks) {
+      fs.copyFileSync(path.join(ROOT, "notebooks", nb), path.join(work, nb));
+      const run = spawnSync(
+        "jupyter",
+        [
+          "nbconvert",
+          "--to",
+          "notebook",
+          "--execute",
+          "--ExecutePreprocessor.timeout=600",
+          "--ExecutePreprocessor.kernel_name=rwkv-ts",
+          "--output-dir",
+          path.join(work, "executed"),
+          nb,
+        ],
+        { cwd: work, env, encoding: "utf8" },
+      );
+      assert.equal(run.status, 0, `${nb} failed:\n${run.stderr.slice(-3000)}`);
+      const cells = (JSON.parse(fs.readFileSync(path.join(work, "executed", nb), "utf8")) as { cells: Cell[] }).cells;
+      const errors = cells
+        .flatMap((c) => c.outputs ?? [])
+        .filter(
+          (o) =>
+            o.output_type === "error" || (o.output_type === "stream" && (o as { name?: string }).name === "stderr"),
+        );
+      assert.deepEqual(
+        errors.map((e) => `${e.ename ?? "stderr"}: ${e.evalue ?? text(e)}`),
+        [],
+        `${nb} has error output`,
+      );
+      for (const c of cells.filter((c) => c.cell_type === "code"))
+        assert.equal(typeof c.execution_count, "number", `${nb}: a cell has no execution count`);
+      if (nb >= "02") {
+        const figures = cells
+          .flatMap((c) => c.outputs ?? [])
+          .filter((o) => o.data && "application/vnd.plotly.v1+json" in o.data);
+        assert.ok(figures.length >= 1, `${nb} shows no plotly figure`);
+      }
+      executed.set(nb, cells);
     }
-    executed.set(nb, cells);
-  }
-  const all = (nb: string) => (executed.get(nb) ?? []).flatMap((c) => c.outputs ?? []).map(text).join("\n");
-  const loss = /held-out loss: untuned ([\d.]+) → tuned ([\d.]+) \((\d+)% lower; required: 20%\)/.exec(all("03-state-tuning.ipynb"));
-  assert.ok(loss, "03 reports the held-out loss before and after tuning");
-  assert.ok(Number(loss[2]) < 0.8 * Number(loss[1]), `tuned loss ${loss[2]} is not 20% below untuned ${loss[1]}`);
-  const style = /pirate style: tuned (\d+)\/10, untuned (\d+)\/10/.exec(all("05-use-state.ipynb"));
-  assert.ok(style, "05 prints the style count");
-  assert.ok(Number(style[1]) >= 8, `tuned state shows the style in only ${style[1]}/10 generations`);
-  assert.ok(Number(style[2]) <= 2, `untuned model shows the style in ${style[2]}/10 generations`);
-});
+    const all = (nb: string) =>
+      (executed.get(nb) ?? [])
+        .flatMap((c) => c.outputs ?? [])
+        .map(text)
+        .join("\n");
+    const loss = /held-out loss: untuned ([\d.]+) → tuned ([\d.]+) \((\d+)% lower; required: 20%\)/.exec(
+      all("03-state-tuning.ipynb"),
+    );
+    assert.ok(loss, "03 reports the held-out loss before and after tuning");
+    assert.ok(Number(loss[2]) < 0.8 * Number(loss[1]), `tuned loss ${loss[2]} is not 20% below untuned ${loss[1]}`);
+    const style = /pirate style: tuned (\d+)\/10, untuned (\d+)\/10/.exec(all("05-use-state.ipynb"));
+    assert.ok(style, "05 prints the style count");
+    assert.ok(Number(style[1]) >= 8, `tuned state shows the style in only ${style[1]}/10 generations`);
+    assert.ok(Number(style[2]) <= 2, `untuned model shows the style in ${style[2]}/10 generations`);
+  },
+);
 
 async function freePort(): Promise<number> {
-  return new Promise((resolve) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
 }
 
-test("headless Chromium renders the loss chart (03) and the state heatmap (04) in classic Notebook", { skip: skipBrowser, timeout: 5 * 60_000 }, async (t) => {
-  if (!executed.has("03-state-tuning.ipynb")) { t.skip("the notebooks did not execute"); return; }
-  const dir = path.join(work, "executed");
-  for (const nb of ["03-state-tuning.ipynb", "04-inspect-state.ipynb"]) spawnSync("jupyter", ["trust", path.join(dir, nb)], { env, stdio: "ignore" });
-  const port = await freePort(), token = "tutorialtest";
-  const server: ChildProcess = spawn("jupyter", ["notebook", "--no-browser", "--allow-root", `--NotebookApp.port=${port}`, "--NotebookApp.ip=127.0.0.1",
-    `--NotebookApp.token=${token}`, `--NotebookApp.notebook_dir=${dir}`], { env, stdio: "ignore" });
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { chromium } = require("playwright-core") as typeof import("playwright-core");
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"] });
-  try {
-    for (let i = 0; i < 100; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/api?token=${token}`).then((r) => r.ok, () => false);
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 200));
+test(
+  "headless Chromium renders the loss chart (03) and the state heatmap (04) in classic Notebook",
+  { skip: skipBrowser, timeout: 5 * 60_000 },
+  async (t) => {
+    if (!executed.has("03-state-tuning.ipynb")) {
+      t.skip("the notebooks did not execute");
+      return;
     }
-    const shots = path.join(ROOT, "test-output");
-    fs.mkdirSync(shots, { recursive: true });
-    const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
-    for (const [nb, want] of [["03-state-tuning.ipynb", "loss"], ["04-inspect-state.ipynb", "heatmap"]] as const) {
-      await page.goto(`http://127.0.0.1:${port}/notebooks/${nb}?token=${token}`);
-      await page.waitForSelector(".js-plotly-plot .main-svg", { timeout: 60_000 });
-      type PlotInfo = { svg: boolean; types: string[]; names: string[] };
-      const plots = await page.evaluate(`[...document.querySelectorAll(".js-plotly-plot")].map((e) => ({
-        svg: !!e.querySelector(".main-svg"), types: (e.data || []).map((d) => d.type || "scatter"), names: (e.data || []).map((d) => d.name || "") }))`) as PlotInfo[];
-      const found = plots.some((p) => p.svg && (want === "loss" ? p.names.includes("loss") : p.types.includes("heatmap")));
-      await page.screenshot({ path: path.join(shots, `${path.basename(nb, ".ipynb")}.png`), fullPage: true });
-      assert.ok(found, `${nb}: no rendered ${want} chart among ${JSON.stringify(plots)}`);
+    const dir = path.join(work, "executed");
+    for (const nb of ["03-state-tuning.ipynb", "04-inspect-state.ipynb"])
+      spawnSync("jupyter", ["trust", path.join(dir, nb)], { env, stdio: "ignore" });
+    const port = await freePort(),
+      token = "tutorialtest";
+    const server: ChildProcess = spawn(
+      "jupyter",
+      [
+        "notebook",
+        "--no-browser",
+        "--allow-root",
+        `--NotebookApp.port=${port}`,
+        "--NotebookApp.ip=127.0.0.1",
+        `--NotebookApp.token=${token}`,
+        `--NotebookApp.notebook_dir=${dir}`,
+      ],
+      { env, stdio: "ignore" },
+    );
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { chromium } = require("playwright-core") as typeof import("playwright-core");
+    const browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+      ],
+    });
+    try {
+      for (let i = 0; i < 100; i++) {
+        const ok = await fetch(`http://127.0.0.1:${port}/api?token=${token}`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const shots = path.join(ROOT, "test-output");
+      fs.mkdirSync(shots, { recursive: true });
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+      for (const [nb, want] of [
+        ["03-state-tuning.ipynb", "loss"],
+        ["04-inspect-state.ipynb", "heatmap"],
+      ] as const) {
+        await page.goto(`http://127.0.0.1:${port}/notebooks/${nb}?token=${token}`);
+        await page.waitForSelector(".js-plotly-plot .main-svg", { timeout: 60_000 });
+        type PlotInfo = { svg: boolean; types: string[]; names: string[] };
+        const plots = (await page.evaluate(`[...document.querySelectorAll(".js-plotly-plot")].map((e) => ({
+        svg: !!e.querySelector(".main-svg"), types: (e.data || []).map((d) => d.type || "scatter"), names: (e.data || []).map((d) => d.name || "") }))`)) as PlotInfo[];
+        const found = plots.some(
+          (p) => p.svg && (want === "loss" ? p.names.includes("loss") : p.types.includes("heatmap")),
+        );
+        await page.screenshot({ path: path.join(shots, `${path.basename(nb, ".ipynb")}.png`), fullPage: true });
+        assert.ok(found, `${nb}: no rendered ${want} chart among ${JSON.stringify(plots)}`);
+      }
+    } finally {
+      await browser.close();
+      server.kill("SIGTERM");
     }
-  } finally {
-    await browser.close();
-    server.kill("SIGTERM");
-  }
-});
+  },
+);

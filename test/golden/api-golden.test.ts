@@ -15,7 +15,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-api-"));
 function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol = 0): void {
   assert.equal(got.length, want.length, `${name}: length`);
   for (let i = 0; i < got.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]))) assert.fail(`${name}[${i}] = ${got[i]}, want ${want[i]} (atol ${atol}, rtol ${rtol})`);
+    if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i])))
+      assert.fail(`${name}[${i}] = ${got[i]}, want ${want[i]} (atol ${atol}, rtol ${rtol})`);
   }
 }
 
@@ -34,7 +35,10 @@ for (const v of ["v7", "v6"] as const) {
           const { logits } = await model.forward(tokens.subarray(0, tokens.length - 1), { state: st, logits: "all" });
           assertClose(`${sf} tuned.seq.logits`, logits!, g.get("tuned.seq.logits"), 1e-4);
           const loss = await model.loss(tokens, { state: st });
-          assert.ok(Math.abs(loss - g.get("tuned.loss_ce")[0]) < 1e-5, `${sf} loss ${loss} vs ${g.get("tuned.loss_ce")[0]}`);
+          assert.ok(
+            Math.abs(loss - g.get("tuned.loss_ce")[0]) < 1e-5,
+            `${sf} loss ${loss} vs ${g.get("tuned.loss_ce")[0]}`,
+          );
         }
         const s0 = new State(model.config, { wkv: g.f32("time_state_init") });
         const { loss, grad } = await model.gradToState(tokens, { state: s0 });
@@ -43,7 +47,9 @@ for (const v of ["v7", "v6"] as const) {
         assertClose("grad_ce", grad, ref, 1e-4 * maxAbs(ref));
         const l2 = await model.gradToState(tokens, { state: s0, l2wrap: true });
         assertClose("grad_l2wrap", l2.grad, g.get("grad_l2wrap"), 1e-4 * maxAbs(ref));
-      } finally { model.dispose(); }
+      } finally {
+        model.dispose();
+      }
     });
 
     test(`${v} ${file}: merged checkpoint == base + mounted state; our merge writes the same`, { skip }, async () => {
@@ -62,11 +68,18 @@ for (const v of ["v7", "v6"] as const) {
         assert.ok(maxAbsDiff(a.logits!, b.logits!) < 1e-5, `merged vs mounted ${maxAbsDiff(a.logits!, b.logits!)}`);
         assert.ok(maxAbsDiff(a.logits!, c.logits!) < 1e-5, `our merge vs mounted ${maxAbsDiff(a.logits!, c.logits!)}`);
         assertClose("merged defaultState", merged.defaultState.wkv, st.wkv, 0);
-      } finally { base.dispose(); merged.dispose(); oursModel.dispose(); }
+      } finally {
+        base.dispose();
+        merged.dispose();
+        oursModel.dispose();
+      }
     });
   }
 
-  for (const [name, clip] of [["traj", 1.0], ["traj_clip", 0.005]] as const) {
+  for (const [name, clip] of [
+    ["traj", 1.0],
+    ["traj_clip", 0.005],
+  ] as const) {
     test(`${v}: ${name} trajectory through the Tuner (Adam + clip ${clip})`, { skip }, async () => {
       const g = new GoldenSet(v);
       const model = await Model.load(g.file("model_fp32.pth"), { device: "cpu" });
@@ -74,24 +87,42 @@ for (const v of ["v7", "v6"] as const) {
         const tokens = g.get("tokens") as Int32Array;
         const data = Dataset.fromDocs([tokens]);
         const tuner = new Tuner(model, data, {
-          ctxLen: tokens.length - 1, totalSteps: 3, lrInit: 1, lrFinal: 1, gradClip: clip, l2wrap: true,
+          ctxLen: tokens.length - 1,
+          totalSteps: 3,
+          lrInit: 1,
+          lrFinal: 1,
+          gradClip: clip,
+          l2wrap: true,
           initState: new State(model.config, { wkv: g.f32("time_state_init") }),
         });
-        const loss = g.get(`${name}.loss`), norm = g.get(`${name}.gradnorm`), states = g.get(`${name}.time_state`);
+        const loss = g.get(`${name}.loss`),
+          norm = g.get(`${name}.gradnorm`),
+          states = g.get(`${name}.time_state`);
         const per = tuner.state.wkv.length;
         for (let k = 0; k < 3; k++) {
           const rec = await tuner.step();
           assert.ok(Math.abs(rec.loss - loss[k]) < 1e-4, `step ${k + 1} loss ${rec.loss} vs ${loss[k]}`);
-          assert.ok(Math.abs(rec.gradNorm - norm[k]) < 1e-4 * Math.max(1, norm[k]), `step ${k + 1} grad norm ${rec.gradNorm} vs ${norm[k]}`);
-          assertClose(`${name} state after step ${k + 1}`, tuner.state.wkv, states.subarray(k * per, (k + 1) * per), 1e-2);
+          assert.ok(
+            Math.abs(rec.gradNorm - norm[k]) < 1e-4 * Math.max(1, norm[k]),
+            `step ${k + 1} grad norm ${rec.gradNorm} vs ${norm[k]}`,
+          );
+          assertClose(
+            `${name} state after step ${k + 1}`,
+            tuner.state.wkv,
+            states.subarray(k * per, (k + 1) * per),
+            1e-2,
+          );
         }
-      } finally { model.dispose(); }
+      } finally {
+        model.dispose();
+      }
     });
   }
 
   test(`${v}: statefile.lr is our cos schedule over 20 steps`, { skip }, () => {
     const g = new GoldenSet(v);
     const lr = g.get("statefile.lr"); // float64 entries holding float32-rounded values
-    for (let s = 0; s < 20; s++) assert.ok(Math.abs(cosLr(s, 1, 0.01, 20) - lr[s]) < 1e-6, `step ${s}: ${cosLr(s, 1, 0.01, 20)} vs ${lr[s]}`);
+    for (let s = 0; s < 20; s++)
+      assert.ok(Math.abs(cosLr(s, 1, 0.01, 20) - lr[s]) < 1e-6, `step ${s}: ${cosLr(s, 1, 0.01, 20)} vs ${lr[s]}`);
   });
 }

@@ -14,31 +14,58 @@ const G = skip ? undefined : new GoldenSet("v7");
 goldenForwardTests("v7", skip);
 
 test("v7: a prompt split over two forwardSeq calls equals one call; 'last' gives the last row", { skip }, async () => {
-  const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, x = goldenSample(g).inputs;
+  const g = G!,
+    model = goldenModel(g, "model_bf16.pth"),
+    V = goldenConfig(g).vocab,
+    x = goldenSample(g).inputs;
   try {
-    const whole = goldenState(g, "s0"), all = new Float32Array(x.length * V);
+    const whole = goldenState(g, "s0"),
+      all = new Float32Array(x.length * V);
     await model.forwardSeq(x, whole, all, "all");
-    const split = goldenState(g, "s0"), last = new Float32Array(V);
+    const split = goldenState(g, "s0"),
+      last = new Float32Array(V);
     await model.forwardSeq(x.subarray(0, 40), split, null, "none");
     await model.forwardSeq(x.subarray(40), split, last, "last");
     assert.ok(maxAbsDiff(last, all.subarray((x.length - 1) * V)) < 2e-5, "last logits");
     assert.ok(maxAbsDiff(split.wkv, whole.wkv) < 2e-5 * Math.max(1, maxAbs(whole.wkv)), "wkv after the split run");
     assert.ok(maxAbsDiff(split.attX, whole.attX) < 1e-5 && maxAbsDiff(split.ffnX, whole.ffnX) < 1e-5, "shift states");
-  } finally { model.dispose(); }
+  } finally {
+    model.dispose();
+  }
 });
 
 test("v7: bad arguments and bad weights give clear errors", { skip }, async () => {
-  const g = G!, cfg = goldenConfig(g), tensors = goldenTensors(g, "model_fp32.pth");
-  const A = native(), model = A.createModel(cfg, tensors), st = goldenState(g, "zero");
+  const g = G!,
+    cfg = goldenConfig(g),
+    tensors = goldenTensors(g, "model_fp32.pth");
+  const A = native(),
+    model = A.createModel(cfg, tensors),
+    st = goldenState(g, "zero");
   try {
-    assert.throws(() => model.forwardSeq(Int32Array.of(1, 256), st, null, "none"), (e: Error) => e instanceof RangeError && /tokens\[1\] = 256/.test(e.message));
+    assert.throws(
+      () => model.forwardSeq(Int32Array.of(1, 256), st, null, "none"),
+      (e: Error) => e instanceof RangeError && /tokens\[1\] = 256/.test(e.message),
+    );
     assert.throws(() => model.forwardRnn(-1, st, null), RangeError);
-    assert.throws(() => model.forwardSeq(Int32Array.of(1), st, new Float32Array(10), "last"), /logits has 10 elements, needs 256/);
-    assert.throws(() => model.forwardSeq(Int32Array.of(1), { ...st, wkv: new Float32Array(5) }, null, "none"), /state\.wkv/);
+    assert.throws(
+      () => model.forwardSeq(Int32Array.of(1), st, new Float32Array(10), "last"),
+      /logits has 10 elements, needs 256/,
+    );
+    assert.throws(
+      () => model.forwardSeq(Int32Array.of(1), { ...st, wkv: new Float32Array(5) }, null, "none"),
+      /state\.wkv/,
+    );
     const t = Int32Array.of(1, 2);
-    assert.throws(() => model.lossAndGrad(t, Int32Array.of(2, 999), 1, 2, g.f32("time_state_init"), new Float32Array(st.wkv.length), { l2wrap: true }),
-      (e: Error) => e instanceof RangeError && /targets\[1\] = 999/.test(e.message));
-  } finally { model.dispose(); }
+    assert.throws(
+      () =>
+        model.lossAndGrad(t, Int32Array.of(2, 999), 1, 2, g.f32("time_state_init"), new Float32Array(st.wkv.length), {
+          l2wrap: true,
+        }),
+      (e: Error) => e instanceof RangeError && /targets\[1\] = 999/.test(e.message),
+    );
+  } finally {
+    model.dispose();
+  }
   assert.throws(() => model.forwardRnn(1, st, null), /disposed/);
   const { ["blocks.1.att.key.weight"]: _gone, ...missing } = tensors;
   assert.throws(() => A.createModel(cfg, missing), /missing tensor blocks\.1\.att\.key\.weight/);
@@ -48,13 +75,20 @@ test("v7: bad arguments and bad weights give clear errors", { skip }, async () =
 });
 
 test("v7: a 600-token prompt (several internal sequence chunks) matches RNN mode", { skip }, async () => {
-  const g = G!, model = goldenModel(g, "model_bf16.pth"), V = goldenConfig(g).vocab, base = goldenSample(g).inputs;
+  const g = G!,
+    model = goldenModel(g, "model_bf16.pth"),
+    V = goldenConfig(g).vocab,
+    base = goldenSample(g).inputs;
   const x = Int32Array.from({ length: 600 }, (_, i) => base[(i * 7) % base.length]);
   try {
-    const seq = goldenState(g, "s0"), all = new Float32Array(x.length * V);
+    const seq = goldenState(g, "s0"),
+      all = new Float32Array(x.length * V);
     await model.forwardSeq(x, seq, all, "all");
-    const rnn = goldenState(g, "s0"), rl = await runRnn(model, x, rnn, V);
+    const rnn = goldenState(g, "s0"),
+      rl = await runRnn(model, x, rnn, V);
     assert.ok(maxAbsDiff(rl, all) < 1e-4, `logits differ by ${maxAbsDiff(rl, all)}`);
     assert.ok(maxAbsDiff(rnn.wkv, seq.wkv) < 1e-4 * Math.max(1, maxAbs(seq.wkv)), "final wkv");
-  } finally { model.dispose(); }
+  } finally {
+    model.dispose();
+  }
 });

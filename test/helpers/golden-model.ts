@@ -2,11 +2,23 @@
 // through the TypeScript checkpoint reader, with the configuration from the golden manifest.
 // Tests call `goldenModelSkip()` first: it names what is missing (addon, golden data).
 import { openCheckpoint } from "../../kernel/runtime/checkpoint";
-import { native, type NativeAddon, type NativeConfig, type NativeDType, type NativeModel, type NativeTensor } from "../../kernel/runtime/native";
+import {
+  native,
+  type NativeAddon,
+  type NativeConfig,
+  type NativeDType,
+  type NativeModel,
+  type NativeTensor,
+} from "../../kernel/runtime/native";
 import { GoldenSet, goldenAvailable } from "./golden";
 
 function addon(): NativeAddon | undefined {
-  try { const a = native(); return typeof a.createModel === "function" ? a : undefined; } catch { return undefined; }
+  try {
+    const a = native();
+    return typeof a.createModel === "function" ? a : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** false when a golden model can be built, else the reason to skip. */
@@ -20,7 +32,15 @@ const NATIVE_DTYPES: readonly string[] = ["f32", "bf16", "f16"] satisfies Native
 
 export function goldenConfig(g: GoldenSet): NativeConfig {
   const m = g.meta;
-  return { version: m.version === "x060" ? 6 : 7, nLayer: m.n_layer, nEmbd: m.n_embd, nHead: m.n_head, headSize: m.head_size, vocab: m.vocab_size, dimFfn: m.dim_ffn };
+  return {
+    version: m.version === "x060" ? 6 : 7,
+    nLayer: m.n_layer,
+    nEmbd: m.n_embd,
+    nHead: m.n_head,
+    headSize: m.head_size,
+    vocab: m.vocab_size,
+    dimFfn: m.dim_ffn,
+  };
 }
 
 /** Every tensor of a golden checkpoint as addon tensors (copied out, so the reader can be closed). */
@@ -30,11 +50,14 @@ export function goldenTensors(g: GoldenSet, file: string): Record<string, Native
     const out: Record<string, NativeTensor> = {};
     for (const name of ckpt.keys()) {
       const t = ckpt.read(name);
-      if (!NATIVE_DTYPES.includes(t.dtype)) throw new Error(`${file}: tensor ${name} has dtype ${t.dtype}, not f32/bf16/f16`);
+      if (!NATIVE_DTYPES.includes(t.dtype))
+        throw new Error(`${file}: tensor ${name} has dtype ${t.dtype}, not f32/bf16/f16`);
       out[name] = { dtype: t.dtype as NativeDType, shape: [...t.shape], data: Uint8Array.from(t.data) };
     }
     return out;
-  } finally { ckpt.close(); }
+  } finally {
+    ckpt.close();
+  }
 }
 
 export function goldenModel(g: GoldenSet, file: string): NativeModel {

@@ -8,7 +8,14 @@ export const GOLDEN = path.join(SHARED, "golden");
 export const VOCAB = path.join(SHARED, "data", "rwkv_vocab_v20230424.txt");
 
 export type GoldenArray = Float32Array | Float64Array | Int32Array;
-export interface GoldenEntry { name: string; dtype: string; shape: number[]; offset: number; nbytes: number; desc: string }
+export interface GoldenEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  offset: number;
+  nbytes: number;
+  desc: string;
+}
 
 export class GoldenSet {
   readonly dir: string;
@@ -21,9 +28,15 @@ export class GoldenSet {
     this.bin = fs.readFileSync(path.join(this.dir, "golden.bin"));
   }
 
-  get meta(): Record<string, any> { return this.manifest.meta; }
-  file(name: string): string { return path.join(this.dir, name); }
-  has(name: string): boolean { return this.manifest.tensors.some((t) => t.name === name); }
+  get meta(): Record<string, any> {
+    return this.manifest.meta;
+  }
+  file(name: string): string {
+    return path.join(this.dir, name);
+  }
+  has(name: string): boolean {
+    return this.manifest.tensors.some((t) => t.name === name);
+  }
   entry(name: string): GoldenEntry {
     const e = this.manifest.tensors.find((t) => t.name === name);
     if (!e) throw new Error(`golden tensor ${name} not in ${this.dir}/manifest.json`);
@@ -33,13 +46,19 @@ export class GoldenSet {
     const e = this.entry(name);
     const off = this.bin.byteOffset + e.offset;
     switch (e.dtype) {
-      case "float32": return new Float32Array(this.bin.buffer, off, e.nbytes / 4);
-      case "float64": return new Float64Array(this.bin.buffer, off, e.nbytes / 8);
-      case "int32": return new Int32Array(this.bin.buffer, off, e.nbytes / 4);
-      default: throw new Error(`golden dtype ${e.dtype} not handled`);
+      case "float32":
+        return new Float32Array(this.bin.buffer, off, e.nbytes / 4);
+      case "float64":
+        return new Float64Array(this.bin.buffer, off, e.nbytes / 8);
+      case "int32":
+        return new Int32Array(this.bin.buffer, off, e.nbytes / 4);
+      default:
+        throw new Error(`golden dtype ${e.dtype} not handled`);
     }
   }
-  f32(name: string): Float32Array { return Float32Array.from(this.get(name) as ArrayLike<number>); }
+  f32(name: string): Float32Array {
+    return Float32Array.from(this.get(name) as ArrayLike<number>);
+  }
 }
 
 export const goldenAvailable = (): boolean => fs.existsSync(path.join(GOLDEN, "v7", "manifest.json"));
@@ -51,4 +70,8 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
-export function maxAbs(a: ArrayLike<number>): number { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i])); return m; }
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}

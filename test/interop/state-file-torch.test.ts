@@ -39,7 +39,10 @@ test("state .pth (bf16 and f32) loads in torch as a plain dict of [H,N,N] time_s
     await s.save(f, { dtype });
     const v = torchView(f);
     assert.deepEqual(Object.keys(v), ["blocks.0.att.time_state", "blocks.1.att.time_state", "blocks.2.att.time_state"]);
-    for (const [, [dt, shape]] of Object.entries(v)) { assert.equal(dt, dtype === "bf16" ? "bfloat16" : "float32"); assert.deepEqual(shape, [2, 64, 64]); }
+    for (const [, [dt, shape]] of Object.entries(v)) {
+      assert.equal(dt, dtype === "bf16" ? "bfloat16" : "float32");
+      assert.deepEqual(shape, [2, 64, 64]);
+    }
     assert.equal(v["blocks.2.att.time_state"][2], 0, "head 0 of layer 2 first value");
   }
 });

@@ -30,21 +30,29 @@ test("torch.load(weights_only=True) reads our state file and our model file", { 
     assert.deepEqual(Object.keys(s), ["blocks.0.att.time_state"]);
     assert.equal(s["blocks.0.att.time_state"][0], "torch.bfloat16");
     assert.deepEqual(s["blocks.0.att.time_state"][1], [2, 64, 64]);
-    assert.equal(s["blocks.0.att.time_state"][2], vals.reduce((a, b) => a + b, 0));
+    assert.equal(
+      s["blocks.0.att.time_state"][2],
+      vals.reduce((a, b) => a + b, 0),
+    );
     const model = path.join(dir, "model.pth");
     writeRandomCheckpoint(model, { version: 7, nLayer: 2, nEmbd: 128, vocab: 256, dtype: "f32" });
     const m = torchSummary(model);
     assert.equal(m["blocks.1.att.v1"][0], "torch.float32");
     assert.deepEqual(m["blocks.1.att.v1"][1], [128, 32]);
     assert.ok(!("blocks.0.att.v1" in m));
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
-test("torch.save files with views, every dtype, scalars and a state_dict's _metadata read as torch sees them", { skip }, () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-torch-"));
-  try {
-    const file = path.join(dir, "views.pth");
-    const code = `import json,sys,torch
+test(
+  "torch.save files with views, every dtype, scalars and a state_dict's _metadata read as torch sees them",
+  { skip },
+  () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-torch-"));
+    try {
+      const file = path.join(dir, "views.pth");
+      const code = `import json,sys,torch
 base = torch.arange(24, dtype=torch.float32).reshape(4, 6) - 7.5
 sd = torch.nn.Linear(3, 2).state_dict()
 sd["view_cols"] = base[:, 1:3]
@@ -60,19 +68,40 @@ for name, dt in [("i32", torch.int32), ("i16", torch.int16), ("i8", torch.int8),
 sd["bool"] = torch.tensor([True, False, True])
 torch.save(sd, sys.argv[1])
 print(json.dumps({k: [str(v.dtype).replace("torch.", ""), list(v.shape), v.double().flatten().tolist()] for k, v in sd.items()}))`;
-    const want = JSON.parse(execFileSync(PY, ["-c", code, file], { encoding: "utf8" })) as Record<string, [string, number[], number[]]>;
-    const c = openCheckpoint(file);
-    assert.deepEqual(c.keys(), Object.keys(want), "keys in torch's order, _metadata not a key");
-    const names: Record<string, string> = { float32: "f32", float16: "f16", bfloat16: "bf16", float64: "f64", int64: "i64", int32: "i32", int16: "i16", int8: "i8", uint8: "u8", bool: "bool" };
-    for (const [k, [dtype, shape, values]] of Object.entries(want)) {
-      const t = c.read(k);
-      assert.equal(t.dtype, names[dtype], k);
-      assert.deepEqual([...t.shape], shape, k);
-      assert.deepEqual([...t.toFloat32()], values.map((v) => Math.fround(v)), k);
+      const want = JSON.parse(execFileSync(PY, ["-c", code, file], { encoding: "utf8" })) as Record<
+        string,
+        [string, number[], number[]]
+      >;
+      const c = openCheckpoint(file);
+      assert.deepEqual(c.keys(), Object.keys(want), "keys in torch's order, _metadata not a key");
+      const names: Record<string, string> = {
+        float32: "f32",
+        float16: "f16",
+        bfloat16: "bf16",
+        float64: "f64",
+        int64: "i64",
+        int32: "i32",
+        int16: "i16",
+        int8: "i8",
+        uint8: "u8",
+        bool: "bool",
+      };
+      for (const [k, [dtype, shape, values]] of Object.entries(want)) {
+        const t = c.read(k);
+        assert.equal(t.dtype, names[dtype], k);
+        assert.deepEqual([...t.shape], shape, k);
+        assert.deepEqual(
+          [...t.toFloat32()],
+          values.map((v) => Math.fround(v)),
+          k,
+        );
+      }
+      c.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    c.close();
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
-});
+  },
+);
 
 test("torch.load reads our zip with ZIP64 fields on every entry (as in a > 4 GiB file)", { skip }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-torch-"));
@@ -86,5 +115,7 @@ test("torch.load reads our zip with ZIP64 fields on every entry (as in a > 4 GiB
     zip.finish();
     fs.closeSync(fd);
     assert.deepEqual(torchSummary(file), { x: ["torch.float32", [2, 3], 21] });
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -16,7 +16,8 @@ process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test("golden v7 fp32 and bf16 files hold the same values, keys in file order", { skip }, () => {
   const g = new GoldenSet("v7");
-  const a = openCheckpoint(g.file("model_fp32.pth")), b = openCheckpoint(g.file("model_bf16.pth"));
+  const a = openCheckpoint(g.file("model_fp32.pth")),
+    b = openCheckpoint(g.file("model_bf16.pth"));
   assert.equal(a.keys()[0], "emb.weight");
   assert.equal(a.keys().length, b.keys().length);
   assert.ok(!a.has("blocks.0.att.v0"), "layer 0 has no v0");
@@ -29,7 +30,8 @@ test("golden v7 fp32 and bf16 files hold the same values, keys in file order", {
 
 test("PEFT state files (cuda:0 tags, torch 2 zip records) read the same", { skip }, () => {
   const g = new GoldenSet("v7");
-  const a = openCheckpoint(g.file("state_peft_bf16.pth")), b = openCheckpoint(g.file("state_peft_bf16_torch2layout.pth"));
+  const a = openCheckpoint(g.file("state_peft_bf16.pth")),
+    b = openCheckpoint(g.file("state_peft_bf16_torch2layout.pth"));
   assert.deepEqual(a.keys(), ["blocks.0.att.time_state", "blocks.1.att.time_state"]);
   for (const k of a.keys()) assert.deepEqual(a.read(k).data, b.read(k).data);
   assert.deepEqual(a.entry("blocks.1.att.time_state").shape, [2, 64, 64]);
@@ -40,9 +42,12 @@ test("detectConfig reads both versions from shapes", { skip }, () => {
     const g = new GoldenSet(v);
     const c = detectConfig(openCheckpoint(g.file("model_bf16.pth")));
     assert.equal(c.version, v === "v7" ? 7 : 6);
-    assert.equal(c.nLayer, g.meta.n_layer); assert.equal(c.nEmbd, g.meta.n_embd);
-    assert.equal(c.nHead, g.meta.n_head); assert.equal(c.headSize, g.meta.head_size);
-    assert.equal(c.vocabSize, g.meta.vocab_size); assert.equal(c.dimFfn, g.meta.dim_ffn);
+    assert.equal(c.nLayer, g.meta.n_layer);
+    assert.equal(c.nEmbd, g.meta.n_embd);
+    assert.equal(c.nHead, g.meta.n_head);
+    assert.equal(c.headSize, g.meta.head_size);
+    assert.equal(c.vocabSize, g.meta.vocab_size);
+    assert.equal(c.dimFfn, g.meta.dim_ffn);
     assert.equal(c.params, g.meta.n_params);
   }
   assert.equal(detectConfig(openCheckpoint(new GoldenSet("v7").file("model_merged_bf16.pth"))).hasTimeState, true);
@@ -51,7 +56,10 @@ test("detectConfig reads both versions from shapes", { skip }, () => {
 test("writePth round trip: state-file pickle layout, alignment, version record", () => {
   const t = Tensor.fromFloat32([1.5, -2, 3.25, 0.1, 5, 6, 7, 8], [2, 2, 2], "bf16");
   const file = path.join(tmp, "state.pth");
-  writePth(file, [["blocks.0.att.time_state", t], ["blocks.1.att.time_state", t]]);
+  writePth(file, [
+    ["blocks.0.att.time_state", t],
+    ["blocks.1.att.time_state", t],
+  ]);
   const c = openCheckpoint(file);
   assert.deepEqual(c.keys(), ["blocks.0.att.time_state", "blocks.1.att.time_state"]);
   assert.deepEqual(c.read("blocks.1.att.time_state").data, t.data);
@@ -94,7 +102,10 @@ test("bad input: truncated zip, disallowed global, missing key, bad safetensors 
     expectError(() => openCheckpoint(file), /global os\.system/);
   }
   const ok = openCheckpoint(new GoldenSet("v7").file("model_bf16.pth"));
-  expectError(() => ok.read("blocks.0.att.receptance.weigth"), /model_bf16\.pth \[blocks\.0\.att\.receptance\.weigth\]: no tensor named.*similar/);
+  expectError(
+    () => ok.read("blocks.0.att.receptance.weigth"),
+    /model_bf16\.pth \[blocks\.0\.att\.receptance\.weigth\]: no tensor named.*similar/,
+  );
   const st = path.join(tmp, "bad.safetensors");
   fs.writeFileSync(st, Buffer.from([0xff, 0xff, 0, 0, 0, 0, 0, 0, 0x7b]));
   expectError(() => openCheckpoint(st), /bad\.safetensors.*header length/);

@@ -17,11 +17,25 @@ test("f32 → bf16 rounds to nearest even; NaN and infinities survive", () => {
 });
 
 test("f32 → f16 rounds to nearest even, with subnormals and overflow", () => {
-  const cases: [number, number][] = [[1, 0x3c00], [-2.5, 0xc100], [65504, 0x7bff], [65520, 0x7c00], [65519.99, 0x7bff],
-    [2 ** -24, 0x0001], [2 ** -25, 0x0000], [1.5 * 2 ** -25, 0x0001], [3 * 2 ** -25, 0x0002], [2 ** -14, 0x0400],
-    [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [-0, 0x8000], [Infinity, 0x7c00]];
+  const cases: [number, number][] = [
+    [1, 0x3c00],
+    [-2.5, 0xc100],
+    [65504, 0x7bff],
+    [65520, 0x7c00],
+    [65519.99, 0x7bff],
+    [2 ** -24, 0x0001],
+    [2 ** -25, 0x0000],
+    [1.5 * 2 ** -25, 0x0001],
+    [3 * 2 ** -25, 0x0002],
+    [2 ** -14, 0x0400],
+    [1 + 2 ** -11, 0x3c00],
+    [1 + 3 * 2 ** -11, 0x3c02],
+    [-0, 0x8000],
+    [Infinity, 0x7c00],
+  ];
   for (const [x, h] of cases) assert.equal(f32ToF16(x), h, `f16(${x})`);
-  for (const h of [0x0001, 0x03ff, 0x0400, 0x3555, 0x7bff, 0xc100]) assert.equal(f32ToF16(f16ToF32(h)), h, `round trip 0x${h.toString(16)}`);
+  for (const h of [0x0001, 0x03ff, 0x0400, 0x3555, 0x7bff, 0xc100])
+    assert.equal(f32ToF16(f16ToF32(h)), h, `round trip 0x${h.toString(16)}`);
   assert.ok(Number.isNaN(f16ToF32(f32ToF16(NaN))));
 });
 
@@ -34,15 +48,29 @@ test("fromFloat32 / toFloat32 for f32, bf16, f16, and every integer dtype read b
     assert.equal(t.data.byteLength, dtype === "f32" ? 16 : 8);
     assert.deepEqual([...t.toFloat32()], v);
   }
-  const ints: [Tensor["dtype"], ArrayBufferView][] = [["i64", new BigInt64Array([-3n, 2n ** 40n])], ["i32", new Int32Array([-3, 7])],
-    ["i16", new Int16Array([-3, 7])], ["i8", new Int8Array([-3, 7])], ["u8", new Uint8Array([250, 7])], ["f64", new Float64Array([1 / 3, -7])]];
+  const ints: [Tensor["dtype"], ArrayBufferView][] = [
+    ["i64", new BigInt64Array([-3n, 2n ** 40n])],
+    ["i32", new Int32Array([-3, 7])],
+    ["i16", new Int16Array([-3, 7])],
+    ["i8", new Int8Array([-3, 7])],
+    ["u8", new Uint8Array([250, 7])],
+    ["f64", new Float64Array([1 / 3, -7])],
+  ];
   for (const [dtype, arr] of ints) {
     const t = new Tensor(dtype, [2], new Uint8Array(arr.buffer));
-    assert.deepEqual([...t.toFloat32()], Array.from(arr as unknown as ArrayLike<number | bigint>).map((x) => Math.fround(Number(x))), dtype);
+    assert.deepEqual(
+      [...t.toFloat32()],
+      Array.from(arr as unknown as ArrayLike<number | bigint>).map((x) => Math.fround(Number(x))),
+      dtype,
+    );
   }
   const unaligned = new Uint8Array(9).subarray(1);
   new DataView(unaligned.buffer, 1).setFloat32(4, 2.5, true);
-  assert.deepEqual([...new Tensor("f32", [2], unaligned).toFloat32()], [0, 2.5], "an unaligned f32 view is copied, not misread");
+  assert.deepEqual(
+    [...new Tensor("f32", [2], unaligned).toFloat32()],
+    [0, 2.5],
+    "an unaligned f32 view is copied, not misread",
+  );
 });
 
 test("shape and byte length must agree; zeros and scalars", () => {

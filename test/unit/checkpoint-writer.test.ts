@@ -19,29 +19,94 @@ process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function zipEntries(file: string) {
   const src = openBytes(file);
-  try { return { src, entries: readZipDirectory(src, file) }; } catch (e) { src.close(); throw e; }
+  try {
+    return { src, entries: readZipDirectory(src, file) };
+  } catch (e) {
+    src.close();
+    throw e;
+  }
 }
 
 // Pickle opcodes, spelled out so the expected bytes read like spec §6.2.
-const str = (s: string) => { const b = Buffer.from(s, "utf8"), n = Buffer.alloc(4); n.writeUInt32LE(b.length); return Buffer.concat([Buffer.from("X"), n, b]); };
+const str = (s: string) => {
+  const b = Buffer.from(s, "utf8"),
+    n = Buffer.alloc(4);
+  n.writeUInt32LE(b.length);
+  return Buffer.concat([Buffer.from("X"), n, b]);
+};
 const global = (m: string, n: string) => Buffer.from(`c${m}\n${n}\n`, "latin1");
-const int = (v: number) => v < 256 ? Buffer.from([0x4b, v]) : v < 65536 ? Buffer.from([0x4d, v & 255, v >> 8]) : (() => { const b = Buffer.alloc(5); b[0] = 0x4a; b.writeInt32LE(v, 1); return b; })();
+const int = (v: number) =>
+  v < 256
+    ? Buffer.from([0x4b, v])
+    : v < 65536
+      ? Buffer.from([0x4d, v & 255, v >> 8])
+      : (() => {
+          const b = Buffer.alloc(5);
+          b[0] = 0x4a;
+          b.writeInt32LE(v, 1);
+          return b;
+        })();
 const op = (...codes: number[]) => Buffer.from(codes);
-const [PROTO2, EMPTY_DICT, MARK, TUPLE, TUPLE3, BINPERSID, NEWFALSE, EMPTY_TUPLE, REDUCE, SETITEMS, STOP] =
-  [op(0x80, 2), op(0x7d), op(0x28), op(0x74), op(0x87), op(0x51), op(0x89), op(0x29), op(0x52), op(0x75), op(0x2e)];
+const [PROTO2, EMPTY_DICT, MARK, TUPLE, TUPLE3, BINPERSID, NEWFALSE, EMPTY_TUPLE, REDUCE, SETITEMS, STOP] = [
+  op(0x80, 2),
+  op(0x7d),
+  op(0x28),
+  op(0x74),
+  op(0x87),
+  op(0x51),
+  op(0x89),
+  op(0x29),
+  op(0x52),
+  op(0x75),
+  op(0x2e),
+];
 
 test("a state file's data.pkl is exactly the minimal RWKV-PEFT layout", () => {
-  const H = 2, N = 4, L = 2;
+  const H = 2,
+    N = 4,
+    L = 2;
   const file = path.join(tmp, "rwkv-0.pth");
   const tensors: [string, Tensor][] = [];
-  for (let l = 0; l < L; l++) tensors.push([`blocks.${l}.att.time_state`, Tensor.fromFloat32(Array.from({ length: H * N * N }, (_, i) => i / 8 - l), [H, N, N], "bf16")]);
+  for (let l = 0; l < L; l++)
+    tensors.push([
+      `blocks.${l}.att.time_state`,
+      Tensor.fromFloat32(
+        Array.from({ length: H * N * N }, (_, i) => i / 8 - l),
+        [H, N, N],
+        "bf16",
+      ),
+    ]);
   writePth(file, tensors);
   const parts: Buffer[] = [PROTO2, EMPTY_DICT, MARK];
   for (let l = 0; l < L; l++) {
-    parts.push(str(`blocks.${l}.att.time_state`), global("torch._utils", "_rebuild_tensor_v2"), MARK,
-      MARK, str("storage"), global("torch", "BFloat16Storage"), str(String(l)), str("cpu"), int(H * N * N), TUPLE, BINPERSID,
-      int(0), int(H), int(N), int(N), TUPLE3, int(N * N), int(N), int(1), TUPLE3, NEWFALSE,
-      global("collections", "OrderedDict"), EMPTY_TUPLE, REDUCE, TUPLE, REDUCE);
+    parts.push(
+      str(`blocks.${l}.att.time_state`),
+      global("torch._utils", "_rebuild_tensor_v2"),
+      MARK,
+      MARK,
+      str("storage"),
+      global("torch", "BFloat16Storage"),
+      str(String(l)),
+      str("cpu"),
+      int(H * N * N),
+      TUPLE,
+      BINPERSID,
+      int(0),
+      int(H),
+      int(N),
+      int(N),
+      TUPLE3,
+      int(N * N),
+      int(N),
+      int(1),
+      TUPLE3,
+      NEWFALSE,
+      global("collections", "OrderedDict"),
+      EMPTY_TUPLE,
+      REDUCE,
+      TUPLE,
+      REDUCE,
+    );
   }
   parts.push(SETITEMS, STOP);
   const { src, entries } = zipEntries(file);
@@ -58,7 +123,11 @@ test("a state file's data.pkl is exactly the minimal RWKV-PEFT layout", () => {
 
 test("zip records as torch writes them: stored, flag 0x0808, 64-byte aligned data, CRC-32, ZIP64 end records", () => {
   const file = path.join(tmp, "aligned.pth");
-  writePth(file, [["a", Tensor.fromFloat32([1, 2, 3], [3])], ["b", Tensor.fromFloat32([4], [1], "bf16")], ["c", Tensor.zeros([0])]]);
+  writePth(file, [
+    ["a", Tensor.fromFloat32([1, 2, 3], [3])],
+    ["b", Tensor.fromFloat32([4], [1], "bf16")],
+    ["c", Tensor.zeros([0])],
+  ]);
   const bytes = fs.readFileSync(file);
   const { src, entries } = zipEntries(file);
   for (const e of entries.values()) {
@@ -81,26 +150,40 @@ test("zip records as torch writes them: stored, flag 0x0808, 64-byte aligned dat
   assert.equal(fs.readdirSync(tmp).filter((f) => f.includes(".tmp-")).length, 0, "no temporary file left");
 });
 
-test("golden PEFT state re-written by us reads back identical; OrderedDict container too", { skip: goldenAvailable() ? false : "golden data not found" }, () => {
-  for (const v of ["v7", "v6"] as const) {
-    const g = openCheckpoint(new GoldenSet(v).file("state_peft_bf16.pth"));
-    for (const container of ["dict", "OrderedDict"] as const) {
-      const file = path.join(tmp, `${v}-${container}.pth`);
-      writePth(file, g.keys().map((k) => [k, g.read(k)] as [string, Tensor]), { container });
-      const c = openCheckpoint(file);
-      assert.deepEqual(c.keys(), g.keys());
-      for (const k of g.keys()) {
-        assert.deepEqual(c.entry(k), g.entry(k));
-        assert.deepEqual(c.read(k).data, g.read(k).data, k);
+test(
+  "golden PEFT state re-written by us reads back identical; OrderedDict container too",
+  { skip: goldenAvailable() ? false : "golden data not found" },
+  () => {
+    for (const v of ["v7", "v6"] as const) {
+      const g = openCheckpoint(new GoldenSet(v).file("state_peft_bf16.pth"));
+      for (const container of ["dict", "OrderedDict"] as const) {
+        const file = path.join(tmp, `${v}-${container}.pth`);
+        writePth(
+          file,
+          g.keys().map((k) => [k, g.read(k)] as [string, Tensor]),
+          { container },
+        );
+        const c = openCheckpoint(file);
+        assert.deepEqual(c.keys(), g.keys());
+        for (const k of g.keys()) {
+          assert.deepEqual(c.entry(k), g.entry(k));
+          assert.deepEqual(c.read(k).data, g.read(k).data, k);
+        }
+        c.close();
       }
-      c.close();
+      g.close();
     }
-    g.close();
-  }
-});
+  },
+);
 
 /** A .pth whose pickle names storages data/0 and data/1, with only the given data entries present. */
-function craft(name: string, pkl: Uint8Array, data: Record<string, Uint8Array>, version = true, zip64From?: number): string {
+function craft(
+  name: string,
+  pkl: Uint8Array,
+  data: Record<string, Uint8Array>,
+  version = true,
+  zip64From?: number,
+): string {
   const file = path.join(tmp, name);
   const fd = fs.openSync(file, "w");
   const zip = new ZipWriter(fd, zip64From);
@@ -123,7 +206,13 @@ function throwsCheckpointError(fn: () => unknown, file: string, re: RegExp, key?
 }
 
 test("damaged archives: missing data.pkl, missing storage, short storage, unknown storage type, not a checkpoint", () => {
-  const two = pickleTensorDict([{ name: "x", dtype: "f32", shape: [2, 3], storageKey: "0" }, { name: "y", dtype: "bf16", shape: [4], storageKey: "1" }], "dict");
+  const two = pickleTensorDict(
+    [
+      { name: "x", dtype: "f32", shape: [2, 3], storageKey: "0" },
+      { name: "y", dtype: "bf16", shape: [4], storageKey: "1" },
+    ],
+    "dict",
+  );
   const ok = craft("ok.pth", two, { 0: new Uint8Array(24), 1: new Uint8Array(8) });
   assert.deepEqual(openCheckpoint(ok).keys(), ["x", "y"]);
 
@@ -156,8 +245,15 @@ test("damaged archives: missing data.pkl, missing storage, short storage, unknow
 });
 
 test("ZIP64 extra fields and end record (forced from byte 0, as a > 4 GiB checkpoint has them) read back", () => {
-  const pkl = pickleTensorDict([{ name: "x", dtype: "f32", shape: [2, 3], storageKey: "0" }, { name: "y", dtype: "bf16", shape: [4], storageKey: "1" }], "OrderedDict");
-  const x = Tensor.fromFloat32([1, 2, 3, 4, 5, 6], [2, 3]), y = Tensor.fromFloat32([-1, 0.5, 3, 7], [4], "bf16");
+  const pkl = pickleTensorDict(
+    [
+      { name: "x", dtype: "f32", shape: [2, 3], storageKey: "0" },
+      { name: "y", dtype: "bf16", shape: [4], storageKey: "1" },
+    ],
+    "OrderedDict",
+  );
+  const x = Tensor.fromFloat32([1, 2, 3, 4, 5, 6], [2, 3]),
+    y = Tensor.fromFloat32([-1, 0.5, 3, 7], [4], "bf16");
   const file = craft("zip64.pth", pkl, { 0: x.data, 1: y.data }, true, 0);
   const bytes = fs.readFileSync(file);
   const eocd = bytes.length - 22;
@@ -173,8 +269,14 @@ test("a failed write leaves the existing file untouched and no temporary file", 
   const file = path.join(dir, "keep.pth");
   writePth(file, [["a", Tensor.fromFloat32([1, 2], [2])]]);
   const before = fs.readFileSync(file);
-  assert.throws(() => writePth(file, [["a", Tensor.fromFloat32([1, 2], [2])], ["b", { dtype: "f32", shape: [3], data: () => new Uint8Array(8) }]]),
-    (e: unknown) => e instanceof CheckpointError && e.file === file && e.key === "b" && /needs 12/.test(e.message));
+  assert.throws(
+    () =>
+      writePth(file, [
+        ["a", Tensor.fromFloat32([1, 2], [2])],
+        ["b", { dtype: "f32", shape: [3], data: () => new Uint8Array(8) }],
+      ]),
+    (e: unknown) => e instanceof CheckpointError && e.file === file && e.key === "b" && /needs 12/.test(e.message),
+  );
   assert.deepEqual(fs.readFileSync(file), before);
   assert.deepEqual(fs.readdirSync(dir), ["keep.pth"]);
 });

@@ -14,16 +14,25 @@ import type { DType, Tensor } from "../../kernel/runtime/tensor";
 function shapesOnly(list: [string, number[]][], dtype: DType = "bf16"): Checkpoint {
   const m = new Map(list);
   return {
-    path: "shapes.pth", format: "pth", metadata: {},
+    path: "shapes.pth",
+    format: "pth",
+    metadata: {},
     keys: () => [...m.keys()],
     has: (k) => m.has(k),
-    entry: (k): TensorEntry => { const s = m.get(k); if (!s) throw new CheckpointError(`no tensor named ${k}`, "shapes.pth", k); return { name: k, dtype, shape: s }; },
-    read: (): Tensor => { throw new Error("shape-only checkpoint"); },
+    entry: (k): TensorEntry => {
+      const s = m.get(k);
+      if (!s) throw new CheckpointError(`no tensor named ${k}`, "shapes.pth", k);
+      return { name: k, dtype, shape: s };
+    },
+    read: (): Tensor => {
+      throw new Error("shape-only checkpoint");
+    },
     close: () => undefined,
   };
 }
 
-const world = (version: 7 | 6, nLayer: number, nEmbd: number): ModelDims => randomDims({ version, nLayer, nEmbd, vocab: 65536 });
+const world = (version: 7 | 6, nLayer: number, nEmbd: number): ModelDims =>
+  randomDims({ version, nLayer, nEmbd, vocab: 65536 });
 
 test("released RWKV-7 World sizes: LoRA widths and parameter counts (spec §1.2, §7.1)", () => {
   const table: [number, number, Record<string, number>, number][] = [
@@ -35,7 +44,10 @@ test("released RWKV-7 World sizes: LoRA widths and parameter counts (spec §1.2,
   for (const [L, C, lora, params] of table) {
     assert.deepEqual(defaultLora(7, C), lora, `C=${C}`);
     const c = detectConfig(shapesOnly(tensorLayout(world(7, L, C))));
-    assert.deepEqual([c.version, c.nLayer, c.nEmbd, c.nHead, c.headSize, c.vocabSize, c.dimFfn], [7, L, C, C / 64, 64, 65536, 4 * C]);
+    assert.deepEqual(
+      [c.version, c.nLayer, c.nEmbd, c.nHead, c.headSize, c.vocabSize, c.dimFfn],
+      [7, L, C, C / 64, 64, 65536, 4 * C],
+    );
     assert.deepEqual(c.lora, lora);
     assert.equal(c.params, params, `params of L${L} C${C}`);
     assert.equal(c.hasTimeState, false);
@@ -66,12 +78,15 @@ test("per-channel vectors stored [C] are accepted; time_state marks a merged mod
 });
 
 function rejects(list: [string, number[]][], re: RegExp, key?: string): void {
-  assert.throws(() => detectConfig(shapesOnly(list)), (e: unknown) => {
-    assert.ok(e instanceof CheckpointError, String(e));
-    assert.match(e.message, re);
-    if (key) assert.equal(e.key, key);
-    return true;
-  });
+  assert.throws(
+    () => detectConfig(shapesOnly(list)),
+    (e: unknown) => {
+      assert.ok(e instanceof CheckpointError, String(e));
+      assert.match(e.message, re);
+      if (key) assert.equal(e.key, key);
+      return true;
+    },
+  );
 }
 
 test("inconsistent or foreign checkpoints get an error naming the key", () => {
@@ -79,13 +94,30 @@ test("inconsistent or foreign checkpoints get an error naming the key", () => {
   const edit = (key: string, shape: number[] | null) =>
     v7.flatMap(([k, s]): [string, number[]][] => (k !== key ? [[k, s]] : shape ? [[k, shape]] : []));
   rejects(edit("blocks.2.att.w1", [256, 48]), /expected \[256,32\]/, "blocks.2.att.w1");
-  rejects(edit("blocks.1.ffn.value.weight", null), /missing tensor blocks\.1\.ffn\.value\.weight/, "blocks.1.ffn.value.weight");
+  rejects(
+    edit("blocks.1.ffn.value.weight", null),
+    /missing tensor blocks\.1\.ffn\.value\.weight/,
+    "blocks.1.ffn.value.weight",
+  );
   rejects(edit("blocks.0.att.r_k", [3, 64]), /does not fit n_embd 256/, "blocks.0.att.r_k");
   rejects(edit("head.weight", [65535, 256]), /expected \[65536,256\]/, "head.weight");
   rejects([...v7, ["blocks.0.att.time_state", [4, 64, 32]]], /time_state/, "blocks.0.att.time_state");
   // RWKV-5: ln_x and time_faaaa, but neither v7 nor v6 mixing tensors
-  rejects([["emb.weight", [256, 128]], ["blocks.0.att.time_mix_k", [1, 1, 128]], ["blocks.0.att.ln_x.weight", [128]]], /RWKV-5.*not supported/);
-  rejects([["emb.weight", [256, 128]], ["blocks.0.mlp.weight", [128, 128]]], /not an RWKV-7 or RWKV-6 checkpoint/);
+  rejects(
+    [
+      ["emb.weight", [256, 128]],
+      ["blocks.0.att.time_mix_k", [1, 1, 128]],
+      ["blocks.0.att.ln_x.weight", [128]],
+    ],
+    /RWKV-5.*not supported/,
+  );
+  rejects(
+    [
+      ["emb.weight", [256, 128]],
+      ["blocks.0.mlp.weight", [128, 128]],
+    ],
+    /not an RWKV-7 or RWKV-6 checkpoint/,
+  );
   rejects([["blocks.0.att.time_state", [2, 64, 64]]], /a state file \(1 time_state tensors\), not a model/);
 });
 
@@ -93,13 +125,28 @@ test("random checkpoints of odd sizes read back with their dimensions", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-config-"));
   try {
     const f7 = path.join(dir, "v7.pth");
-    writeRandomCheckpoint(f7, { version: 7, nLayer: 3, nEmbd: 96, vocab: 100, headSize: 32, dimFfn: 200, lora: { w: 8, a: 16, v: 24, g: 40 }, dtype: "f32", seed: 5 });
+    writeRandomCheckpoint(f7, {
+      version: 7,
+      nLayer: 3,
+      nEmbd: 96,
+      vocab: 100,
+      headSize: 32,
+      dimFfn: 200,
+      lora: { w: 8, a: 16, v: 24, g: 40 },
+      dtype: "f32",
+      seed: 5,
+    });
     const c7 = detectConfig(openCheckpoint(f7));
-    assert.deepEqual([c7.nLayer, c7.nEmbd, c7.nHead, c7.headSize, c7.vocabSize, c7.dimFfn, c7.dtype], [3, 96, 3, 32, 100, 200, "f32"]);
+    assert.deepEqual(
+      [c7.nLayer, c7.nEmbd, c7.nHead, c7.headSize, c7.vocabSize, c7.dimFfn, c7.dtype],
+      [3, 96, 3, 32, 100, 200, "f32"],
+    );
     assert.deepEqual(c7.lora, { w: 8, a: 16, v: 24, g: 40 });
     const f6 = path.join(dir, "v6.pth");
     writeRandomCheckpoint(f6, { version: 6, nLayer: 1, nEmbd: 64, vocab: 50, seed: 5 });
     const c6 = detectConfig(openCheckpoint(f6));
     assert.deepEqual([c6.version, c6.nLayer, c6.nHead, c6.dimFfn, c6.dtype], [6, 1, 1, 224, "bf16"]);
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -38,18 +38,33 @@ test("figure.save writes HTML or JSON and names the file on failure", () => {
 });
 
 test("training figure: raw and smoothed loss, lr on a second axis, title with step/total, tok/s, ETA", () => {
-  const h: StepRecord[] = [1, 2, 3, 4].map((step) => ({ step, loss: 4 / step, lr: 1e-3, gradNorm: 1, tokens: 100 * step, tokensPerSecond: 2000, elapsedMs: 1000 * step }));
+  const h: StepRecord[] = [1, 2, 3, 4].map((step) => ({
+    step,
+    loss: 4 / step,
+    lr: 1e-3,
+    gradNorm: 1,
+    tokens: 100 * step,
+    tokensPerSecond: 2000,
+    elapsedMs: 1000 * step,
+  }));
   const f = trainingFigure(h, { totalSteps: 10 });
   assert.equal(f.data.length, 3);
   assert.equal(f.data[2].yaxis, "y2");
   assert.equal(trainingTitle(h, 10), "step 4/10 · loss 1.0000 · 2000 tok/s · ETA 6s");
-  assert.deepEqual(smoothed([2, 2, 2], 0.9).map((v) => +v.toFixed(9)), [2, 2, 2]);
+  assert.deepEqual(
+    smoothed([2, 2, 2], 0.9).map((v) => +v.toFixed(9)),
+    [2, 2, 2],
+  );
 });
 
 test("outside a kernel there is no cell context and a live view is a no-op", () => {
   assert.equal(cellContext(), undefined);
   let renders = 0;
-  const v = liveView(() => { renders++; return { "text/plain": "x" }; });
-  v.update(); v.close();
+  const v = liveView(() => {
+    renders++;
+    return { "text/plain": "x" };
+  });
+  v.update();
+  v.close();
   assert.equal(renders, 0);
 });

@@ -10,7 +10,12 @@ import * as path from "node:path";
 import { native, type NativeAddon, type NativeDType } from "../../kernel/runtime/native";
 
 function addon(): NativeAddon | undefined {
-  try { const a = native(); return typeof a.matmul === "function" ? a : undefined; } catch { return undefined; }
+  try {
+    const a = native();
+    return typeof a.matmul === "function" ? a : undefined;
+  } catch {
+    return undefined;
+  }
 }
 const A = addon();
 const skipNative = A ? false : "the native addon (with matmul) is not built";
@@ -27,32 +32,67 @@ function rng(seed: number): () => number {
   };
 }
 
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
-const bf16Bits = (x: number): number => { f32[0] = x; return u32[0] >>> 16; };  // truncation is fine for test data
-const bf16Value = (h: number): number => { u32[0] = h << 16; return f32[0]; };
+const f32 = new Float32Array(1),
+  u32 = new Uint32Array(f32.buffer);
+const bf16Bits = (x: number): number => {
+  f32[0] = x;
+  return u32[0] >>> 16;
+}; // truncation is fine for test data
+const bf16Value = (h: number): number => {
+  u32[0] = h << 16;
+  return f32[0];
+};
 const f16Value = (h: number): number => {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  const s = h & 0x8000 ? -1 : 1,
+    e = (h >> 10) & 0x1f,
+    m = h & 0x3ff;
   if (e === 0) return s * m * 2 ** -24;
   if (e === 31) return m ? NaN : s * Infinity;
   return s * (1 + m / 1024) * 2 ** (e - 15);
 };
 /** A random finite f16 in about (-2, 2), as raw bits. */
-const f16Bits = (r: () => number): number => ((r() < 0 ? 0x8000 : 0) | ((13 + Math.floor((r() + 1) * 1.5)) << 10) | Math.floor((r() + 1) * 511));
+const f16Bits = (r: () => number): number =>
+  (r() < 0 ? 0x8000 : 0) | ((13 + Math.floor((r() + 1) * 1.5)) << 10) | Math.floor((r() + 1) * 511);
 
-interface Case { m: number; n: number; k: number; transB: boolean; bType: NativeDType; pad: number; beta: 0 | 1 }
+interface Case {
+  m: number;
+  n: number;
+  k: number;
+  transB: boolean;
+  bType: NativeDType;
+  pad: number;
+  beta: 0 | 1;
+}
 
-interface Operands { a: Float32Array; b: Float32Array | Uint16Array; bv: Float64Array; c0: Float32Array; lda: number; ldb: number; ldc: number }
+interface Operands {
+  a: Float32Array;
+  b: Float32Array | Uint16Array;
+  bv: Float64Array;
+  c0: Float32Array;
+  lda: number;
+  ldb: number;
+  ldc: number;
+}
 
 function operands(c: Case, seed: number): Operands {
   const r = rng(seed);
-  const lda = c.k + c.pad, ldb = (c.transB ? c.k : c.n) + c.pad, ldc = c.n + c.pad;
+  const lda = c.k + c.pad,
+    ldb = (c.transB ? c.k : c.n) + c.pad,
+    ldc = c.n + c.pad;
   const a = Float32Array.from({ length: Math.max(1, c.m * lda) }, r);
   const bLen = Math.max(1, (c.transB ? c.n : c.k) * ldb);
   let b: Float32Array | Uint16Array;
   let bv: Float64Array;
-  if (c.bType === "f32") { b = Float32Array.from({ length: bLen }, r); bv = Float64Array.from(b); }
-  else if (c.bType === "bf16") { b = Uint16Array.from({ length: bLen }, () => bf16Bits(r())); bv = Float64Array.from(b, bf16Value); }
-  else { b = Uint16Array.from({ length: bLen }, () => f16Bits(r)); bv = Float64Array.from(b, f16Value); }
+  if (c.bType === "f32") {
+    b = Float32Array.from({ length: bLen }, r);
+    bv = Float64Array.from(b);
+  } else if (c.bType === "bf16") {
+    b = Uint16Array.from({ length: bLen }, () => bf16Bits(r()));
+    bv = Float64Array.from(b, bf16Value);
+  } else {
+    b = Uint16Array.from({ length: bLen }, () => f16Bits(r));
+    bv = Float64Array.from(b, f16Value);
+  }
   const c0 = Float32Array.from({ length: Math.max(1, c.m * ldc) }, r);
   return { a, b, bv, c0, lda, ldb, ldc };
 }
@@ -65,10 +105,12 @@ function check(label: string, c: Case, o: Operands, got: Float32Array): void {
   const eps = 2 ** -24;
   for (let i = 0; i < c.m; i++) {
     for (let j = 0; j < c.n; j++) {
-      let s = 0, mag = 0;
+      let s = 0,
+        mag = 0;
       for (let p = 0; p < c.k; p++) {
         const t = o.a[i * o.lda + p] * o.bv[c.transB ? j * o.ldb + p : p * o.ldb + j];
-        s += t; mag += Math.abs(t);
+        s += t;
+        mag += Math.abs(t);
       }
       const prev = o.c0[i * o.ldc + j];
       const want = c.beta ? prev + s : s;
@@ -78,23 +120,46 @@ function check(label: string, c: Case, o: Operands, got: Float32Array): void {
         assert.fail(`${label} ${JSON.stringify(c)}: C[${i},${j}] = ${g}, want ${want} (tolerance ${tol})`);
     }
     for (let j = c.n; j < o.ldc && i * o.ldc + j < got.length; j++)
-      assert.equal(got[i * o.ldc + j], o.c0[i * o.ldc + j], `${label} ${JSON.stringify(c)}: padding C[${i},${j}] was written`);
+      assert.equal(
+        got[i * o.ldc + j],
+        o.c0[i * o.ldc + j],
+        `${label} ${JSON.stringify(c)}: padding C[${i},${j}] was written`,
+      );
   }
 }
 
 function run(c: Case, o: Operands, impl: "fast" | "reference"): Float32Array {
   const out = o.c0.slice();
-  A!.matmul({ m: c.m, n: c.n, k: c.k, a: o.a, lda: o.lda, b: o.b, bType: c.bType, ldb: o.ldb, transB: c.transB,
-    c: out, ldc: o.ldc, beta: c.beta, impl });
+  A!.matmul({
+    m: c.m,
+    n: c.n,
+    k: c.k,
+    a: o.a,
+    lda: o.lda,
+    b: o.b,
+    bType: c.bType,
+    ldb: o.ldb,
+    transB: c.transB,
+    c: out,
+    ldc: o.ldc,
+    beta: c.beta,
+    impl,
+  });
   return out;
 }
 
 function randomCases(seed: number, count: number, maxM: number, maxN: number, maxK: number): Case[] {
-  const r = rng(seed), pick = (n: number) => Math.floor(((r() + 1) / 2) * n);
+  const r = rng(seed),
+    pick = (n: number) => Math.floor(((r() + 1) / 2) * n);
   const types: NativeDType[] = ["f32", "bf16", "f16"];
   return Array.from({ length: count }, (_, i) => ({
-    m: 1 + pick(maxM), n: 1 + pick(maxN), k: pick(maxK), transB: i % 2 === 0, bType: types[i % 3],
-    pad: pick(3) * 3, beta: (pick(2) as 0 | 1),
+    m: 1 + pick(maxM),
+    n: 1 + pick(maxN),
+    k: pick(maxK),
+    transB: i % 2 === 0,
+    bType: types[i % 3],
+    pad: pick(3) * 3,
+    beta: pick(2) as 0 | 1,
   }));
 }
 
@@ -119,15 +184,19 @@ test("matmul: blocks larger than the cache blocking (M > MC, N > NC, K > KC)", {
     { m: 157, n: 35, k: 530, transB: false, bType: "f32", pad: 0, beta: 0 },
     { m: 20, n: 2100, k: 270, transB: false, bType: "f16", pad: 2, beta: 0 },
   ];
-  cases.forEach((c, i) => { const o = operands(c, 300 + i); check("fast", c, o, run(c, o, "fast")); });
+  cases.forEach((c, i) => {
+    const o = operands(c, 300 + i);
+    check("fast", c, o, run(c, o, "fast"));
+  });
 });
 
 test("matmul: K = 0 writes beta·C, and M or N = 0 writes nothing", { skip: skipNative }, () => {
-  for (const m of [3, 40]) for (const beta of [0, 1] as const) {
-    const c: Case = { m, n: 17, k: 0, transB: true, bType: "f32", pad: 0, beta };
-    const o = operands(c, 7);
-    check("fast", c, o, run(c, o, "fast"));
-  }
+  for (const m of [3, 40])
+    for (const beta of [0, 1] as const) {
+      const c: Case = { m, n: 17, k: 0, transB: true, bType: "f32", pad: 0, beta };
+      const o = operands(c, 7);
+      check("fast", c, o, run(c, o, "fast"));
+    }
   const c: Case = { m: 0, n: 5, k: 4, transB: false, bType: "f32", pad: 0, beta: 0 };
   const o = operands(c, 8);
   assert.deepEqual(run(c, o, "fast"), o.c0);
@@ -144,7 +213,10 @@ test("matmul: results do not depend on the thread count", { skip: skipNative }, 
   try {
     for (const [i, c] of cases.entries()) {
       const o = operands(c, 400 + i);
-      const results = [1, 2, 3].map((t) => { A!.setThreads(t); return run(c, o, "fast"); });
+      const results = [1, 2, 3].map((t) => {
+        A!.setThreads(t);
+        return run(c, o, "fast");
+      });
       check("1 thread", c, o, results[0]);
       assert.deepEqual(results[1], results[0], `${JSON.stringify(c)}: 2 threads differ from 1`);
       assert.deepEqual(results[2], results[0], `${JSON.stringify(c)}: 3 threads differ from 1`);
@@ -155,9 +227,14 @@ test("matmul: results do not depend on the thread count", { skip: skipNative }, 
 });
 
 test("matmul: arguments that do not fit are rejected with the argument's name", { skip: skipNative }, () => {
-  const a = new Float32Array(6), b = new Float32Array(6), c = new Float32Array(3);
+  const a = new Float32Array(6),
+    b = new Float32Array(6),
+    c = new Float32Array(3);
   assert.throws(() => A!.matmul({ m: 2, n: 2, k: 3, a, b, transB: true, c }), /matmul: c .*needs 4/);
-  assert.throws(() => A!.matmul({ m: 2, n: 2, k: 3, a: a.subarray(1), b, transB: true, c: new Float32Array(4) }), /matmul: a/);
+  assert.throws(
+    () => A!.matmul({ m: 2, n: 2, k: 3, a: a.subarray(1), b, transB: true, c: new Float32Array(4) }),
+    /matmul: a/,
+  );
   assert.throws(() => A!.matmul({ m: 1, n: 2, k: 3, a, b, bType: "bf16", transB: true, c }), /Uint16Array/);
   assert.throws(() => A!.matmul({ m: 1, n: 2, k: 3, a, b, transB: true, c, lda: 2 }), /lda/);
 });
@@ -172,7 +249,7 @@ test("mmapFile maps a file's bytes, copy-on-write, and names the file on errors"
     assert.equal(buf.byteLength, bytes.length);
     const view = new Uint8Array(buf);
     assert.deepEqual(view, bytes);
-    view[0] = 99;  // private mapping: the file keeps its bytes
+    view[0] = 99; // private mapping: the file keeps its bytes
     assert.equal(fs.readFileSync(file)[0], 0);
 
     const empty = path.join(dir, "empty.bin");
@@ -180,8 +257,14 @@ test("mmapFile maps a file's bytes, copy-on-write, and names the file on errors"
     assert.equal(A!.mmapFile(empty).byteLength, 0);
 
     const missing = path.join(dir, "missing.pth");
-    assert.throws(() => A!.mmapFile(missing), (e: Error) => e.message.includes(missing) && /No such file/.test(e.message));
-    assert.throws(() => A!.mmapFile(dir), (e: Error) => e.message.includes(dir) && /not a regular file/.test(e.message));
+    assert.throws(
+      () => A!.mmapFile(missing),
+      (e: Error) => e.message.includes(missing) && /No such file/.test(e.message),
+    );
+    assert.throws(
+      () => A!.mmapFile(dir),
+      (e: Error) => e.message.includes(dir) && /not a regular file/.test(e.message),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

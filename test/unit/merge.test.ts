@@ -15,24 +15,43 @@ test("our merge has the keys of RWKV-PEFT's merge_state.py output, with identica
   const g = new GoldenSet("v7");
   const out = path.join(tmp, "m.pth");
   await mergeState(g.file("model_bf16.pth"), g.file("state_peft_bf16.pth"), out);
-  const ours = openCheckpoint(out), ref = openCheckpoint(g.file("model_merged_bf16.pth"));
+  const ours = openCheckpoint(out),
+    ref = openCheckpoint(g.file("model_merged_bf16.pth"));
   try {
     assert.deepEqual(ours.keys(), ref.keys());
     for (const k of ref.keys()) {
-      const a = ours.read(k), b = ref.read(k);
+      const a = ours.read(k),
+        b = ref.read(k);
       assert.equal(a.dtype, b.dtype, k);
       assert.deepEqual(a.shape, b.shape, k);
       assert.ok(Buffer.from(a.data).equals(Buffer.from(b.data)), `${k} bytes differ`);
     }
-  } finally { ours.close(); ref.close(); }
+  } finally {
+    ours.close();
+    ref.close();
+  }
 });
 
 test("a state of another model is refused and no output is written", { skip }, async () => {
-  const v7 = new GoldenSet("v7"), v6 = new GoldenSet("v6");
+  const v7 = new GoldenSet("v7"),
+    v6 = new GoldenSet("v6");
   const out = path.join(tmp, "bad.pth");
-  await assert.rejects(mergeState(v7.file("model_bf16.pth"), v6.file("model_bf16.pth"), out), /no blocks\.\{l\}\.att\.time_state keys/);
-  await assert.rejects(mergeState(v7.file("model_bf16.pth"), v7.file("state_peft_bf16.pth"), v7.file("model_bf16.pth")), /must differ from the inputs/);
-  await assert.rejects(mergeState(v7.file("model_bf16.pth"), v7.file("state_peft_bf16.pth"), path.join(tmp, "nope", "m.pth")), /does not exist/);
+  await assert.rejects(
+    mergeState(v7.file("model_bf16.pth"), v6.file("model_bf16.pth"), out),
+    /no blocks\.\{l\}\.att\.time_state keys/,
+  );
+  await assert.rejects(
+    mergeState(v7.file("model_bf16.pth"), v7.file("state_peft_bf16.pth"), v7.file("model_bf16.pth")),
+    /must differ from the inputs/,
+  );
+  await assert.rejects(
+    mergeState(v7.file("model_bf16.pth"), v7.file("state_peft_bf16.pth"), path.join(tmp, "nope", "m.pth")),
+    /does not exist/,
+  );
   assert.equal(fs.existsSync(out), false);
-  assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.includes(".tmp")), [], "no temporary files left");
+  assert.deepEqual(
+    fs.readdirSync(tmp).filter((f) => f.includes(".tmp")),
+    [],
+    "no temporary files left",
+  );
 });

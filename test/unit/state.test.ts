@@ -31,7 +31,10 @@ test("clone is deep, zero clears, norms per layer and head", () => {
 });
 
 test("wrong array sizes are rejected with the shape", () => {
-  assert.throws(() => new State(dims, { wkv: new Float32Array(3) }), /wkv must be a Float32Array of \[2,2,4,4\] = 64 numbers, got 3/);
+  assert.throws(
+    () => new State(dims, { wkv: new Float32Array(3) }),
+    /wkv must be a Float32Array of \[2,2,4,4\] = 64 numbers, got 3/,
+  );
 });
 
 test("display bundle has an HTML table and a text fallback", () => {

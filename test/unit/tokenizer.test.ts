@@ -6,7 +6,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { VOCAB } from "../helpers/golden";
-import { ByteTokenizer, WorldTokenizer, loadTokenizer, parseVocab, resolveVocab, VocabError, type Tokenizer } from "../../kernel/runtime/tokenizer";
+import {
+  ByteTokenizer,
+  WorldTokenizer,
+  loadTokenizer,
+  parseVocab,
+  resolveVocab,
+  VocabError,
+  type Tokenizer,
+} from "../../kernel/runtime/tokenizer";
 
 const noVocab = fs.existsSync(VOCAB) ? false : `World vocab not found at ${VOCAB}`;
 let world: WorldTokenizer | undefined;
@@ -32,14 +40,18 @@ test("World tokenizer: every test vector of spec §5.3", { skip: noVocab }, () =
   }
 });
 
-test("World tokenizer: vocab facts (65529 tokens, '\\x80' is C2 80, single bytes are id b+1)", { skip: noVocab }, () => {
-  const t = getWorld();
-  assert.equal(t.tokenCount, 65530);
-  assert.equal(t.vocabSize, 65536);
-  assert.deepEqual(Array.from(t.tokenBytes(2423)), [0xc2, 0x80]);
-  for (const b of [0, 0x41, 0x80, 0xff]) assert.deepEqual(Array.from(t.tokenBytes(b + 1)), [b]);
-  assert.throws(() => t.decode([65530]), /not in the vocab/);
-});
+test(
+  "World tokenizer: vocab facts (65529 tokens, '\\x80' is C2 80, single bytes are id b+1)",
+  { skip: noVocab },
+  () => {
+    const t = getWorld();
+    assert.equal(t.tokenCount, 65530);
+    assert.equal(t.vocabSize, 65536);
+    assert.deepEqual(Array.from(t.tokenBytes(2423)), [0xc2, 0x80]);
+    for (const b of [0, 0x41, 0x80, 0xff]) assert.deepEqual(Array.from(t.tokenBytes(b + 1)), [b]);
+    assert.throws(() => t.decode([65530]), /not in the vocab/);
+  },
+);
 
 const ROUND_TRIP = [
   "中文分词测试：状态调优（state tuning）是一种高效的微调方法。",
@@ -87,17 +99,27 @@ test("byte tokenizer: byte b ↔ id b+1, id 0 ends a document, vocabSize 65536",
 });
 
 test("vocab parser: str escapes are code points, bytes escapes are bytes; errors name the line", () => {
-  const v = parseVocab([
-    ...Array.from({ length: 256 }, (_, b) => `${b + 1} b'\\x${b.toString(16).padStart(2, "0")}' 1`),
-    `257 '\\x80' 2`, `258 "it's" 4`, `259 '\\u4f60\\n' 4`, `260 b'\\xe4\\xbd' 2`, `261 'a b' 3`,
-  ].join("\n"), "v.txt");
+  const v = parseVocab(
+    [
+      ...Array.from({ length: 256 }, (_, b) => `${b + 1} b'\\x${b.toString(16).padStart(2, "0")}' 1`),
+      `257 '\\x80' 2`,
+      `258 "it's" 4`,
+      `259 '\\u4f60\\n' 4`,
+      `260 b'\\xe4\\xbd' 2`,
+      `261 'a b' 3`,
+    ].join("\n"),
+    "v.txt",
+  );
   const tok = (i: number): number[] => Array.from(v.bytes.subarray(v.starts[i], v.starts[i + 1]));
   assert.deepEqual(tok(257), [0xc2, 0x80]);
   assert.deepEqual(tok(258), [0x69, 0x74, 0x27, 0x73]);
   assert.deepEqual(tok(259), [0xe4, 0xbd, 0xa0, 0x0a]);
   assert.deepEqual(tok(260), [0xe4, 0xbd]);
   assert.deepEqual(tok(261), [0x61, 0x20, 0x62]);
-  assert.throws(() => parseVocab("1 'ab' 3\n", "v.txt"), (e: Error) => e instanceof VocabError && /v\.txt:1: literal has 2 bytes but the line says 3/.test(e.message));
+  assert.throws(
+    () => parseVocab("1 'ab' 3\n", "v.txt"),
+    (e: Error) => e instanceof VocabError && /v\.txt:1: literal has 2 bytes but the line says 3/.test(e.message),
+  );
   assert.throws(() => parseVocab("1 'a' 1\n3 'b' 1\n", "v.txt"), /v\.txt:2: token id 3 out of order/);
   assert.throws(() => parseVocab("1 'a\\q' 1\n", "v.txt"), /v\.txt:1: unknown escape/);
 });
@@ -108,8 +130,14 @@ test("vocab resolution: explicit path, RWKV_VOCAB, beside the model; otherwise s
   try {
     delete process.env.RWKV_VOCAB;
     const model = path.join(dir, "model.pth");
-    assert.throws(() => resolveVocab({ modelPath: model }), (e: Error) =>
-      e.message.includes("rwkv_vocab_v20230424.txt") && e.message.includes("https://") && e.message.includes(dir) && e.message.includes("RWKV_VOCAB"));
+    assert.throws(
+      () => resolveVocab({ modelPath: model }),
+      (e: Error) =>
+        e.message.includes("rwkv_vocab_v20230424.txt") &&
+        e.message.includes("https://") &&
+        e.message.includes(dir) &&
+        e.message.includes("RWKV_VOCAB"),
+    );
     assert.throws(() => resolveVocab({ vocab: path.join(dir, "nope.txt") }), /nope\.txt does not exist/);
     const beside = path.join(dir, "rwkv_vocab_v20230424.txt");
     fs.writeFileSync(beside, "");
@@ -118,7 +146,8 @@ test("vocab resolution: explicit path, RWKV_VOCAB, beside the model; otherwise s
     assert.equal(resolveVocab({}), beside);
     assert.equal(loadTokenizer({ kind: "bytes" }).name, "bytes");
   } finally {
-    if (saved === undefined) delete process.env.RWKV_VOCAB; else process.env.RWKV_VOCAB = saved;
+    if (saved === undefined) delete process.env.RWKV_VOCAB;
+    else process.env.RWKV_VOCAB = saved;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

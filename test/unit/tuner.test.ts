@@ -28,7 +28,8 @@ async function load(): Promise<Model> {
 test("100 steps of state tuning bring held-out loss far below the zero-state loss", { skip }, async () => {
   const model = await load();
   try {
-    const train = Dataset.fromDocs(patternDocs(100, 0)), held = Dataset.fromDocs(patternDocs(20, 3));
+    const train = Dataset.fromDocs(patternDocs(100, 0)),
+      held = Dataset.fromDocs(patternDocs(20, 3));
     const tuner = new Tuner(model, train, { ctxLen: 48, totalSteps: 100, seed: 1 });
     await tuner.run({ live: false });
     assert.equal(tuner.history.length, 100);
@@ -36,62 +37,99 @@ test("100 steps of state tuning bring held-out loss far below the zero-state los
     // A random 2-layer model cannot predict the cycle from context alone (zero state: ≈ ln 256 = 5.5
     // nats); a tuned state that encodes the 13-letter cycle can. Demand a ≥ 3-nat gap.
     assert.ok(ev.tuned < ev.zero - 3, `held-out loss tuned ${ev.tuned.toFixed(3)} vs zero ${ev.zero.toFixed(3)}`);
-  } finally { model.dispose(); }
+  } finally {
+    model.dispose();
+  }
 });
 
-test("abort mid-run: state unchanged by the cancelled step, saves, loads and generates; resume reproduces losses", { skip }, async () => {
-  const model = await load();
-  try {
-    const data = Dataset.fromDocs(patternDocs(30, 0));
-    const opts = { ctxLen: 64, totalSteps: 10, seed: 5 };
-    const full = new Tuner(model, data, opts);
-    await full.run({ live: false });
+test(
+  "abort mid-run: state unchanged by the cancelled step, saves, loads and generates; resume reproduces losses",
+  { skip },
+  async () => {
+    const model = await load();
+    try {
+      const data = Dataset.fromDocs(patternDocs(30, 0));
+      const opts = { ctxLen: 64, totalSteps: 10, seed: 5 };
+      const full = new Tuner(model, data, opts);
+      await full.run({ live: false });
 
-    const part = new Tuner(model, data, opts);
-    const ac = new AbortController();
-    await part.run({ live: false, signal: ac.signal, onStep: (r) => { if (r.step === 4) setImmediate(() => ac.abort()); } });
-    assert.ok(part.steps >= 4 && part.steps < 10, `stopped after ${part.steps} steps`);
-    const before = part.state.wkv;
-    // A step started with an aborted signal is discarded and leaves the state as it was.
-    await assert.rejects(part.step(AbortSignal.abort()), /aborted/);
-    assert.deepEqual(part.state.wkv, before);
+      const part = new Tuner(model, data, opts);
+      const ac = new AbortController();
+      await part.run({
+        live: false,
+        signal: ac.signal,
+        onStep: (r) => {
+          if (r.step === 4) setImmediate(() => ac.abort());
+        },
+      });
+      assert.ok(part.steps >= 4 && part.steps < 10, `stopped after ${part.steps} steps`);
+      const before = part.state.wkv;
+      // A step started with an aborted signal is discarded and leaves the state as it was.
+      await assert.rejects(part.step(AbortSignal.abort()), /aborted/);
+      assert.deepEqual(part.state.wkv, before);
 
-    const statePath = path.join(tmp, "partial.pth"), ckpt = path.join(tmp, "partial.ckpt");
-    await part.saveState(statePath);
-    await part.saveCheckpoint(ckpt);
-    const mounted = await State.fromStateFile(model, statePath);
-    let text = "";
-    for await (const piece of model.generate("abc", { state: mounted, maxTokens: 10, seed: 1, temperature: 0 })) text += piece;
-    assert.ok(text.length > 0, "generates with the saved state");
+      const statePath = path.join(tmp, "partial.pth"),
+        ckpt = path.join(tmp, "partial.ckpt");
+      await part.saveState(statePath);
+      await part.saveCheckpoint(ckpt);
+      const mounted = await State.fromStateFile(model, statePath);
+      let text = "";
+      for await (const piece of model.generate("abc", { state: mounted, maxTokens: 10, seed: 1, temperature: 0 }))
+        text += piece;
+      assert.ok(text.length > 0, "generates with the saved state");
 
-    const resumed = await Tuner.resume(ckpt, model, data);
-    assert.equal(resumed.steps, part.steps);
-    await resumed.run({ live: false });
-    assert.equal(resumed.history.length, 10);
-    for (let k = 0; k < 10; k++) assert.ok(Math.abs(resumed.history[k].loss - full.history[k].loss) < 1e-6, `step ${k + 1}: ${resumed.history[k].loss} vs ${full.history[k].loss}`);
-    assert.deepEqual(resumed.state.wkv, full.state.wkv);
-  } finally { model.dispose(); }
-});
+      const resumed = await Tuner.resume(ckpt, model, data);
+      assert.equal(resumed.steps, part.steps);
+      await resumed.run({ live: false });
+      assert.equal(resumed.history.length, 10);
+      for (let k = 0; k < 10; k++)
+        assert.ok(
+          Math.abs(resumed.history[k].loss - full.history[k].loss) < 1e-6,
+          `step ${k + 1}: ${resumed.history[k].loss} vs ${full.history[k].loss}`,
+        );
+      assert.deepEqual(resumed.state.wkv, full.state.wkv);
+    } finally {
+      model.dispose();
+    }
+  },
+);
 
 test("generation with a seed is repeatable", { skip }, async () => {
   const model = await load();
   try {
-    const run = async () => { let s = ""; for await (const p of model.generate("hello", { maxTokens: 16, seed: 9 })) s += p; return s; };
+    const run = async () => {
+      let s = "";
+      for await (const p of model.generate("hello", { maxTokens: 16, seed: 9 })) s += p;
+      return s;
+    };
     assert.equal(await run(), await run());
-  } finally { model.dispose(); }
+  } finally {
+    model.dispose();
+  }
 });
 
 test("bad options and short data get clear errors", { skip }, async () => {
   const model = await load();
   try {
     const data = Dataset.fromDocs(patternDocs(2, 0)); // 202 tokens
-    assert.throws(() => new Tuner(model, data, { ctxLen: 512, totalSteps: 1 }), /the dataset has 202 tokens, fewer than ctx_len\+1 = 513/);
+    assert.throws(
+      () => new Tuner(model, data, { ctxLen: 512, totalSteps: 1 }),
+      /the dataset has 202 tokens, fewer than ctx_len\+1 = 513/,
+    );
     assert.throws(() => new Tuner(model, data, { ctxLen: 0, totalSteps: 1 }), /ctxLen must be an integer in \[1,/);
-    assert.throws(() => new Tuner(model, data, { ctxLen: 64, lrInit: -1, totalSteps: 1 }), /lrInit must be in \(0, 100\], got -1/);
+    assert.throws(
+      () => new Tuner(model, data, { ctxLen: 64, lrInit: -1, totalSteps: 1 }),
+      /lrInit must be in \(0, 100\], got -1/,
+    );
     assert.throws(() => new Tuner(model, data, { ctxLen: 64, lrInit: Number.NaN, totalSteps: 1 }), /lrInit/);
     assert.throws(() => new Tuner(model, data, { ctxLen: 64, totalSteps: 0 }), /totalSteps must be an integer/);
     const wrong = new State({ nLayer: 3, nEmbd: 128, nHead: 2, headSize: 64 });
-    assert.throws(() => new Tuner(model, data, { ctxLen: 64, totalSteps: 1, initState: wrong }), /initState \(L3 H2 N64\) does not fit the model \(L2 H2 N64\)/);
+    assert.throws(
+      () => new Tuner(model, data, { ctxLen: 64, totalSteps: 1, initState: wrong }),
+      /initState \(L3 H2 N64\) does not fit the model \(L2 H2 N64\)/,
+    );
     await assert.rejects(Tuner.resume(path.join(tmp, "none.ckpt"), model, data), /cannot read tuner checkpoint/);
-  } finally { model.dispose(); }
+  } finally {
+    model.dispose();
+  }
 });

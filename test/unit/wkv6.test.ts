@@ -8,7 +8,12 @@ import { assertClose } from "../helpers/golden-checks";
 import { GoldenSet, goldenAvailable, maxAbs, maxAbsDiff } from "../helpers/golden";
 
 function addon(): NativeAddon | undefined {
-  try { const a = native(); return typeof a.wkv6Forward === "function" ? a : undefined; } catch { return undefined; }
+  try {
+    const a = native();
+    return typeof a.wkv6Forward === "function" ? a : undefined;
+  } catch {
+    return undefined;
+  }
 }
 const A = addon();
 const skipNative = A ? false : "the native addon (with wkv6Forward) is not built";
@@ -18,63 +23,121 @@ const decay = (wl: ArrayLike<number>): Float32Array => Float32Array.from(wl, (x)
 const chainDecay = (dd: Float32Array, wl: ArrayLike<number>): Float64Array =>
   Float64Array.from(dd, (g, i) => g * Math.exp(-Math.exp(wl[i])) * -Math.exp(wl[i]));
 
-interface Grads { y: Float32Array; sT: Float32Array; dr: Float32Array; dk: Float32Array; dv: Float32Array; dd: Float32Array; du: Float32Array; ds0: Float32Array }
+interface Grads {
+  y: Float32Array;
+  sT: Float32Array;
+  dr: Float32Array;
+  dk: Float32Array;
+  dv: Float32Array;
+  dd: Float32Array;
+  du: Float32Array;
+  ds0: Float32Array;
+}
 
-function runNative(sh: Wkv6Shape, r: Float32Array, k: Float32Array, v: Float32Array, w: Float32Array, u: Float32Array,
-  s0: Float32Array, dy: Float32Array, dsT: Float32Array | null): Grads {
+function runNative(
+  sh: Wkv6Shape,
+  r: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  w: Float32Array,
+  u: Float32Array,
+  s0: Float32Array,
+  dy: Float32Array,
+  dsT: Float32Array | null,
+): Grads {
   const n = sh.B * sh.T * sh.H * sh.N;
-  const y = new Float32Array(n), sT = Float32Array.from(s0);
+  const y = new Float32Array(n),
+    sT = Float32Array.from(s0);
   const ckpt = A!.wkv6Forward(sh, r, k, v, w, u, sT, y);
   const ds0 = dsT ? Float32Array.from(dsT) : new Float32Array(s0.length);
-  const g = { dr: new Float32Array(n), dk: new Float32Array(n), dv: new Float32Array(n), dd: new Float32Array(n), du: new Float32Array(sh.H * sh.N) };
+  const g = {
+    dr: new Float32Array(n),
+    dk: new Float32Array(n),
+    dv: new Float32Array(n),
+    dd: new Float32Array(n),
+    du: new Float32Array(sh.H * sh.N),
+  };
   A!.wkv6Backward(sh, r, k, v, w, u, ckpt, dy, ds0, g.dr, g.dk, g.dv, g.dd, g.du);
   return { y, sT, ds0, ...g };
 }
 
 /** Float64 reference: the spec §3.4 loops, with all states kept. */
-function reference(sh: Wkv6Shape, r: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, w: ArrayLike<number>,
-  u: ArrayLike<number>, s0: ArrayLike<number>, dy: ArrayLike<number>, dsT: ArrayLike<number> | null) {
-  const { B, T, H, N } = sh, C = H * N, n = B * T * C;
-  const out = { y: new Float64Array(n), sT: new Float64Array(s0.length), dr: new Float64Array(n), dk: new Float64Array(n),
-    dv: new Float64Array(n), dd: new Float64Array(n), du: new Float64Array(H * N), ds0: new Float64Array(s0.length) };
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-    const base = (b * H + h) * N * N;
-    const states: Float64Array[] = [Float64Array.from({ length: N * N }, (_, x) => s0[base + x])];
-    for (let t = 0; t < T; t++) {
-      const o = (b * T + t) * C + h * N, S = states[t], Sn = new Float64Array(N * N);
-      for (let i = 0; i < N; i++) {
-        let acc = 0;
-        for (let j = 0; j < N; j++) {
-          acc += r[o + j] * (S[i * N + j] + u[h * N + j] * k[o + j] * v[o + i]);
-          Sn[i * N + j] = S[i * N + j] * w[o + j] + v[o + i] * k[o + j];
+function reference(
+  sh: Wkv6Shape,
+  r: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  w: ArrayLike<number>,
+  u: ArrayLike<number>,
+  s0: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  dsT: ArrayLike<number> | null,
+) {
+  const { B, T, H, N } = sh,
+    C = H * N,
+    n = B * T * C;
+  const out = {
+    y: new Float64Array(n),
+    sT: new Float64Array(s0.length),
+    dr: new Float64Array(n),
+    dk: new Float64Array(n),
+    dv: new Float64Array(n),
+    dd: new Float64Array(n),
+    du: new Float64Array(H * N),
+    ds0: new Float64Array(s0.length),
+  };
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      const base = (b * H + h) * N * N;
+      const states: Float64Array[] = [Float64Array.from({ length: N * N }, (_, x) => s0[base + x])];
+      for (let t = 0; t < T; t++) {
+        const o = (b * T + t) * C + h * N,
+          S = states[t],
+          Sn = new Float64Array(N * N);
+        for (let i = 0; i < N; i++) {
+          let acc = 0;
+          for (let j = 0; j < N; j++) {
+            acc += r[o + j] * (S[i * N + j] + u[h * N + j] * k[o + j] * v[o + i]);
+            Sn[i * N + j] = S[i * N + j] * w[o + j] + v[o + i] * k[o + j];
+          }
+          out.y[o + i] = acc;
         }
-        out.y[o + i] = acc;
+        states.push(Sn);
       }
-      states.push(Sn);
+      out.sT.set(states[T], base);
+      const G = Float64Array.from({ length: N * N }, (_, x) => (dsT ? dsT[base + x] : 0));
+      for (let t = T - 1; t >= 0; t--) {
+        const o = (b * T + t) * C + h * N,
+          Sp = states[t];
+        let q = 0,
+          rho = 0;
+        for (let i = 0; i < N; i++) q += dy[o + i] * v[o + i];
+        for (let j = 0; j < N; j++) rho += r[o + j] * u[h * N + j] * k[o + j];
+        for (let i = 0; i < N; i++) {
+          let s = dy[o + i] * rho;
+          for (let j = 0; j < N; j++) s += G[i * N + j] * k[o + j];
+          out.dv[o + i] = s;
+        }
+        for (let j = 0; j < N; j++) {
+          const uj = u[h * N + j];
+          let dk = r[o + j] * uj * q,
+            dd = 0,
+            dr = uj * k[o + j] * q;
+          for (let i = 0; i < N; i++) {
+            dk += G[i * N + j] * v[o + i];
+            dd += G[i * N + j] * Sp[i * N + j];
+            dr += dy[o + i] * Sp[i * N + j];
+          }
+          out.dk[o + j] = dk;
+          out.dd[o + j] = dd;
+          out.dr[o + j] = dr;
+          out.du[h * N + j] += r[o + j] * k[o + j] * q;
+        }
+        for (let i = 0; i < N; i++)
+          for (let j = 0; j < N; j++) G[i * N + j] = G[i * N + j] * w[o + j] + dy[o + i] * r[o + j];
+      }
+      out.ds0.set(G, base);
     }
-    out.sT.set(states[T], base);
-    const G = Float64Array.from({ length: N * N }, (_, x) => (dsT ? dsT[base + x] : 0));
-    for (let t = T - 1; t >= 0; t--) {
-      const o = (b * T + t) * C + h * N, Sp = states[t];
-      let q = 0, rho = 0;
-      for (let i = 0; i < N; i++) q += dy[o + i] * v[o + i];
-      for (let j = 0; j < N; j++) rho += r[o + j] * u[h * N + j] * k[o + j];
-      for (let i = 0; i < N; i++) {
-        let s = dy[o + i] * rho;
-        for (let j = 0; j < N; j++) s += G[i * N + j] * k[o + j];
-        out.dv[o + i] = s;
-      }
-      for (let j = 0; j < N; j++) {
-        const uj = u[h * N + j];
-        let dk = r[o + j] * uj * q, dd = 0, dr = uj * k[o + j] * q;
-        for (let i = 0; i < N; i++) { dk += G[i * N + j] * v[o + i]; dd += G[i * N + j] * Sp[i * N + j]; dr += dy[o + i] * Sp[i * N + j]; }
-        out.dk[o + j] = dk; out.dd[o + j] = dd; out.dr[o + j] = dr;
-        out.du[h * N + j] += r[o + j] * k[o + j] * q;
-      }
-      for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) G[i * N + j] = G[i * N + j] * w[o + j] + dy[o + i] * r[o + j];
-    }
-    out.ds0.set(G, base);
-  }
   return out;
 }
 
@@ -88,15 +151,34 @@ for (const layer of [0, 1]) {
     const [H, N] = g.entry(p + "u").shape;
     assert.equal(C, H * N);
     const sh: Wkv6Shape = { B: 1, T, H, N };
-    const wl = g.f32(p + "w"), w = decay(wl);
-    const args = [g.f32(p + "r"), g.f32(p + "k"), g.f32(p + "v"), w, g.f32(p + "u"), g.f32(p + "s0"), g.f32(p + "dy")] as const;
-    for (const [tag, dsT] of [["gradA", null], ["gradB", g.f32(p + "dsT")]] as const) {
+    const wl = g.f32(p + "w"),
+      w = decay(wl);
+    const args = [
+      g.f32(p + "r"),
+      g.f32(p + "k"),
+      g.f32(p + "v"),
+      w,
+      g.f32(p + "u"),
+      g.f32(p + "s0"),
+      g.f32(p + "dy"),
+    ] as const;
+    for (const [tag, dsT] of [
+      ["gradA", null],
+      ["gradB", g.f32(p + "dsT")],
+    ] as const) {
       const got = runNative(sh, ...args, dsT);
-      const y = g.f32(p + "y"), sT = g.f32(p + "sT");
+      const y = g.f32(p + "y"),
+        sT = g.f32(p + "sT");
       assertClose(`${p}y`, got.y, y, 1e-4 * maxAbs(y));
       assertClose(`${p}sT`, got.sT, sT, 1e-4, 1e-4);
-      const grads: [string, ArrayLike<number>][] = [["dr", got.dr], ["dk", got.dk], ["dv", got.dv], ["dw", chainDecay(got.dd, wl)],
-        ["du", got.du], ["ds0", got.ds0]];
+      const grads: [string, ArrayLike<number>][] = [
+        ["dr", got.dr],
+        ["dk", got.dk],
+        ["dv", got.dv],
+        ["dw", chainDecay(got.dd, wl)],
+        ["du", got.du],
+        ["ds0", got.ds0],
+      ];
       for (const [name, mine] of grads) {
         const want = g.f32(`${p}${tag}.${name}`);
         assertClose(`${p}${tag}.${name}`, mine, want, 1e-4 * maxAbs(want));
@@ -108,11 +190,21 @@ for (const layer of [0, 1]) {
 test("wkv6 equals a float64 loop for B=2, T=37 (partial last chunk), N=16", { skip: skipNative }, () => {
   const sh: Wkv6Shape = { B: 2, T: 37, H: 3, N: 16 };
   let seed = 12345;
-  const rnd = (lo: number, hi: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return lo + (hi - lo) * (seed / 2147483648); };
-  const n = sh.B * sh.T * sh.H * sh.N, ns = sh.B * sh.H * sh.N * sh.N;
+  const rnd = (lo: number, hi: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return lo + (hi - lo) * (seed / 2147483648);
+  };
+  const n = sh.B * sh.T * sh.H * sh.N,
+    ns = sh.B * sh.H * sh.N * sh.N;
   const mk = (len: number, lo: number, hi: number) => Float32Array.from({ length: len }, () => rnd(lo, hi));
-  const r = mk(n, -1, 1), k = mk(n, -1, 1), v = mk(n, -1, 1), w = decay(mk(n, -6, 1.5)), u = mk(sh.H * sh.N, -1, 1);
-  const s0 = mk(ns, -2, 2), dy = mk(n, -1, 1), dsT = mk(ns, -1, 1);
+  const r = mk(n, -1, 1),
+    k = mk(n, -1, 1),
+    v = mk(n, -1, 1),
+    w = decay(mk(n, -6, 1.5)),
+    u = mk(sh.H * sh.N, -1, 1);
+  const s0 = mk(ns, -2, 2),
+    dy = mk(n, -1, 1),
+    dsT = mk(ns, -1, 1);
   const got = runNative(sh, r, k, v, w, u, s0, dy, dsT);
   const ref = reference(sh, r, k, v, w, u, s0, dy, dsT);
   for (const key of ["y", "sT", "dr", "dk", "dv", "dd", "du", "ds0"] as const) {

@@ -8,7 +8,12 @@ import { native, type NativeAddon, type Wkv6Shape } from "../../kernel/runtime/n
 import { GoldenSet, goldenAvailable, maxAbs } from "../helpers/golden";
 
 function addon(): NativeAddon | undefined {
-  try { const a = native(); return typeof a.wkv7Forward === "function" ? a : undefined; } catch { return undefined; }
+  try {
+    const a = native();
+    return typeof a.wkv7Forward === "function" ? a : undefined;
+  } catch {
+    return undefined;
+  }
 }
 const A = addon();
 const skipNative = A ? false : "the native addon (with wkv7Forward) is not built";
@@ -16,21 +21,30 @@ const skipNative = A ? false : "the native addon (with wkv7Forward) is not built
 /** |got − want| ≤ atol everywhere; the message names the tensor and the worst element. */
 function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number): void {
   assert.equal(got.length, want.length, `${name}: length`);
-  let worst = -1, excess = 0;
+  let worst = -1,
+    excess = 0;
   for (let i = 0; i < got.length; i++) {
     const e = Math.abs(got[i] - want[i]) - atol;
-    if (!(e <= excess)) { excess = e; worst = i; }
+    if (!(e <= excess)) {
+      excess = e;
+      worst = i;
+    }
   }
   assert.ok(worst < 0, `${name}: element ${worst} is ${got[worst]}, want ${want[worst]} (atol ${atol})`);
 }
 
 const NAMES = ["r", "w", "k", "v", "a", "b"] as const;
 type Inputs = Record<(typeof NAMES)[number], Float32Array>;
-interface Result { y: Float32Array; sT: Float32Array; grads: Record<string, Float32Array> }
+interface Result {
+  y: Float32Array;
+  sT: Float32Array;
+  grads: Record<string, Float32Array>;
+}
 
 function runNative(sh: Wkv6Shape, x: Inputs, s0: Float32Array, dy: Float32Array, dsT: Float32Array | null): Result {
   const n = sh.B * sh.T * sh.H * sh.N;
-  const y = new Float32Array(n), sT = Float32Array.from(s0);
+  const y = new Float32Array(n),
+    sT = Float32Array.from(s0);
   A!.wkv7Forward(sh, x.r, x.w, x.k, x.v, x.a, x.b, sT, y);
   const g: Record<string, Float32Array> = {};
   for (const k of ["dr", "dw", "dk", "dv", "da", "db"]) g[k] = new Float32Array(n);
@@ -40,55 +54,83 @@ function runNative(sh: Wkv6Shape, x: Inputs, s0: Float32Array, dy: Float32Array,
 }
 
 /** Float64 reference: spec §1.3 step 8 forward keeping every state, §3.4 backward. */
-function reference(sh: Wkv6Shape, x: Inputs, s0: ArrayLike<number>, dy: ArrayLike<number>, dsT: ArrayLike<number> | null) {
-  const { B, T, H, N } = sh, C = H * N, n = B * T * C;
-  const y = new Float64Array(n), sT = new Float64Array(s0.length);
+function reference(
+  sh: Wkv6Shape,
+  x: Inputs,
+  s0: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  dsT: ArrayLike<number> | null,
+) {
+  const { B, T, H, N } = sh,
+    C = H * N,
+    n = B * T * C;
+  const y = new Float64Array(n),
+    sT = new Float64Array(s0.length);
   const g: Record<string, Float64Array> = {};
   for (const k of ["dr", "dw", "dk", "dv", "da", "db"]) g[k] = new Float64Array(n);
   g.ds0 = new Float64Array(s0.length);
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-    const base = (b * H + h) * N * N;
-    const S: Float64Array[] = [Float64Array.from({ length: N * N }, (_, i) => s0[base + i])];
-    const sa: Float64Array[] = [];
-    const dec = (o: number, j: number) => Math.exp(-Math.exp(x.w[o + j]));
-    for (let t = 0; t < T; t++) {
-      const o = (b * T + t) * C + h * N, P = S[t], Sn = new Float64Array(N * N), s = new Float64Array(N);
-      for (let i = 0; i < N; i++) {
-        for (let j = 0; j < N; j++) s[i] += P[i * N + j] * x.a[o + j];
-        for (let j = 0; j < N; j++) Sn[i * N + j] = P[i * N + j] * dec(o, j) + s[i] * x.b[o + j] + x.v[o + i] * x.k[o + j];
-        for (let j = 0; j < N; j++) y[o + i] += Sn[i * N + j] * x.r[o + j];
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      const base = (b * H + h) * N * N;
+      const S: Float64Array[] = [Float64Array.from({ length: N * N }, (_, i) => s0[base + i])];
+      const sa: Float64Array[] = [];
+      const dec = (o: number, j: number) => Math.exp(-Math.exp(x.w[o + j]));
+      for (let t = 0; t < T; t++) {
+        const o = (b * T + t) * C + h * N,
+          P = S[t],
+          Sn = new Float64Array(N * N),
+          s = new Float64Array(N);
+        for (let i = 0; i < N; i++) {
+          for (let j = 0; j < N; j++) s[i] += P[i * N + j] * x.a[o + j];
+          for (let j = 0; j < N; j++)
+            Sn[i * N + j] = P[i * N + j] * dec(o, j) + s[i] * x.b[o + j] + x.v[o + i] * x.k[o + j];
+          for (let j = 0; j < N; j++) y[o + i] += Sn[i * N + j] * x.r[o + j];
+        }
+        S.push(Sn);
+        sa.push(s);
       }
-      S.push(Sn); sa.push(s);
+      sT.set(S[T], base);
+      const G = Float64Array.from({ length: N * N }, (_, i) => (dsT ? dsT[base + i] : 0));
+      for (let t = T - 1; t >= 0; t--) {
+        const o = (b * T + t) * C + h * N,
+          St = S[t + 1],
+          Sp = S[t],
+          dsa = new Float64Array(N);
+        for (let i = 0; i < N; i++)
+          for (let j = 0; j < N; j++) {
+            g.dr[o + j] += St[i * N + j] * dy[o + i];
+            G[i * N + j] += dy[o + i] * x.r[o + j];
+          }
+        for (let i = 0; i < N; i++)
+          for (let j = 0; j < N; j++) {
+            const q = G[i * N + j];
+            g.dv[o + i] += q * x.k[o + j];
+            g.dk[o + j] += q * x.v[o + i];
+            dsa[i] += q * x.b[o + j];
+            g.db[o + j] += q * sa[t][i];
+            g.dw[o + j] += q * Sp[i * N + j] * dec(o, j) * -Math.exp(x.w[o + j]);
+          }
+        for (let i = 0; i < N; i++)
+          for (let j = 0; j < N; j++) {
+            g.da[o + j] += Sp[i * N + j] * dsa[i];
+            G[i * N + j] = G[i * N + j] * dec(o, j) + dsa[i] * x.a[o + j];
+          }
+      }
+      g.ds0.set(G, base);
     }
-    sT.set(S[T], base);
-    const G = Float64Array.from({ length: N * N }, (_, i) => (dsT ? dsT[base + i] : 0));
-    for (let t = T - 1; t >= 0; t--) {
-      const o = (b * T + t) * C + h * N, St = S[t + 1], Sp = S[t], dsa = new Float64Array(N);
-      for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
-        g.dr[o + j] += St[i * N + j] * dy[o + i];
-        G[i * N + j] += dy[o + i] * x.r[o + j];
-      }
-      for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
-        const q = G[i * N + j];
-        g.dv[o + i] += q * x.k[o + j]; g.dk[o + j] += q * x.v[o + i]; dsa[i] += q * x.b[o + j];
-        g.db[o + j] += q * sa[t][i];
-        g.dw[o + j] += q * Sp[i * N + j] * dec(o, j) * -Math.exp(x.w[o + j]);
-      }
-      for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
-        g.da[o + j] += Sp[i * N + j] * dsa[i];
-        G[i * N + j] = G[i * N + j] * dec(o, j) + dsa[i] * x.a[o + j];
-      }
-    }
-    g.ds0.set(G, base);
-  }
   return { y, sT, grads: g };
 }
 
-function compare(tag: string, got: Result, want: { y: ArrayLike<number>; sT: ArrayLike<number>; grads: Record<string, ArrayLike<number>> }): void {
+function compare(
+  tag: string,
+  got: Result,
+  want: { y: ArrayLike<number>; sT: ArrayLike<number>; grads: Record<string, ArrayLike<number>> },
+): void {
   // Tolerances of golden/README "Tolerances to use": 1e-4 · max |reference| per tensor.
   assertClose(`${tag} y`, got.y, want.y, 1e-4 * maxAbs(want.y));
   assertClose(`${tag} sT`, got.sT, want.sT, 1e-4 + 1e-4 * maxAbs(want.sT));
-  for (const k of Object.keys(want.grads)) assertClose(`${tag} ${k}`, got.grads[k], want.grads[k], 1e-4 * maxAbs(want.grads[k]));
+  for (const k of Object.keys(want.grads))
+    assertClose(`${tag} ${k}`, got.grads[k], want.grads[k], 1e-4 * maxAbs(want.grads[k]));
 }
 
 const skipGolden = skipNative || (goldenAvailable() ? false : "golden data (shared/golden) not found");
@@ -98,9 +140,12 @@ for (const layer of [0, 1]) {
     const G = new GoldenSet("v7");
     const p = `wkv_unit.l${layer}`;
     const x = Object.fromEntries(NAMES.map((k) => [k, G.f32(`${p}.${k}`)])) as Inputs;
-    const s0 = G.f32(`${p}.s0`), dy = G.f32(`${p}.dy`), dsT = G.f32(`${p}.dsT`);
+    const s0 = G.f32(`${p}.s0`),
+      dy = G.f32(`${p}.dy`),
+      dsT = G.f32(`${p}.dsT`);
     const sh = { B: 1, T: x.r.length / (s0.length / 64), H: s0.length / (64 * 64), N: 64 };
-    const gradsOf = (set: string) => Object.fromEntries(["dr", "dw", "dk", "dv", "da", "db", "ds0"].map((k) => [k, G.f32(`${p}.${set}.${k}`)]));
+    const gradsOf = (set: string) =>
+      Object.fromEntries(["dr", "dw", "dk", "dv", "da", "db", "ds0"].map((k) => [k, G.f32(`${p}.${set}.${k}`)]));
     const a = runNative(sh, x, s0, dy, null);
     compare(`${p} gradA`, a, { y: G.f32(`${p}.y`), sT: G.f32(`${p}.sT`), grads: gradsOf("gradA") });
     const b = runNative(sh, x, s0, dy, dsT);
@@ -108,17 +153,40 @@ for (const layer of [0, 1]) {
   });
 }
 
-test("wkv7 matches a float64 loop with B=2, T=37 (not a multiple of the chunk), with and without dsT", { skip: skipNative }, () => {
-  let seed = 12345;
-  const rnd = (lo: number, hi: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return lo + (hi - lo) * (seed / 2147483648); };
-  const sh = { B: 2, T: 37, H: 3, N: 8 }, n = sh.B * sh.T * sh.H * sh.N, ns = sh.B * sh.H * sh.N * sh.N;
-  const fill = (len: number, lo: number, hi: number) => Float32Array.from({ length: len }, () => rnd(lo, hi));
-  const x: Inputs = { r: fill(n, -1, 1), w: fill(n, -3, -0.5), k: fill(n, -1, 1), v: fill(n, -1, 1), a: new Float32Array(n), b: new Float32Array(n) };
-  // a = −κ̂, b = κ̂·α with κ̂ unit-norm per head, as in the model.
-  for (let row = 0; row < n / sh.N; row++) {
-    const kap = fill(sh.N, -1, 1), norm = Math.hypot(...kap);
-    for (let j = 0; j < sh.N; j++) { x.a[row * sh.N + j] = -kap[j] / norm; x.b[row * sh.N + j] = (kap[j] / norm) * rnd(0, 1); }
-  }
-  const s0 = fill(ns, -1, 1), dy = fill(n, -1, 1), dsT = fill(ns, -1, 1);
-  for (const d of [null, dsT]) compare(d ? "random gradB" : "random gradA", runNative(sh, x, s0, dy, d), reference(sh, x, s0, dy, d));
-});
+test(
+  "wkv7 matches a float64 loop with B=2, T=37 (not a multiple of the chunk), with and without dsT",
+  { skip: skipNative },
+  () => {
+    let seed = 12345;
+    const rnd = (lo: number, hi: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return lo + (hi - lo) * (seed / 2147483648);
+    };
+    const sh = { B: 2, T: 37, H: 3, N: 8 },
+      n = sh.B * sh.T * sh.H * sh.N,
+      ns = sh.B * sh.H * sh.N * sh.N;
+    const fill = (len: number, lo: number, hi: number) => Float32Array.from({ length: len }, () => rnd(lo, hi));
+    const x: Inputs = {
+      r: fill(n, -1, 1),
+      w: fill(n, -3, -0.5),
+      k: fill(n, -1, 1),
+      v: fill(n, -1, 1),
+      a: new Float32Array(n),
+      b: new Float32Array(n),
+    };
+    // a = −κ̂, b = κ̂·α with κ̂ unit-norm per head, as in the model.
+    for (let row = 0; row < n / sh.N; row++) {
+      const kap = fill(sh.N, -1, 1),
+        norm = Math.hypot(...kap);
+      for (let j = 0; j < sh.N; j++) {
+        x.a[row * sh.N + j] = -kap[j] / norm;
+        x.b[row * sh.N + j] = (kap[j] / norm) * rnd(0, 1);
+      }
+    }
+    const s0 = fill(ns, -1, 1),
+      dy = fill(n, -1, 1),
+      dsT = fill(ns, -1, 1);
+    for (const d of [null, dsT])
+      compare(d ? "random gradB" : "random gradA", runNative(sh, x, s0, dy, d), reference(sh, x, s0, dy, d));
+  },
+);

@@ -19,7 +19,11 @@ writes blocks.{l}.att.x_prev [C], blocks.{l}.att.time_state [H,N,N], blocks.{l}.
 
 function readTokens(file: string): Int32Array {
   let v: unknown;
-  try { v = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) { throw new Error(`${file}: ${(e as Error).message}`); }
+  try {
+    v = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
   if (!Array.isArray(v) || v.length < 2) throw new Error(`${file}: expected a JSON array of at least 2 token ids`);
   const bad = v.findIndex((x) => !Number.isInteger(x));
   if (bad >= 0) throw new Error(`${file}: element ${bad} (${JSON.stringify(v[bad])}) is not an integer token id`);
@@ -43,13 +47,22 @@ export const command: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parseArgs({
-      args: argv, allowPositionals: true,
+      args: argv,
+      allowPositionals: true,
       options: {
-        tokens: { type: "string" }, state: { type: "string" }, logits: { type: "string" }, "final-state": { type: "string" },
-        grad: { type: "string" }, mode: { type: "string", default: "seq" }, device: { type: "string", default: "auto" },
+        tokens: { type: "string" },
+        state: { type: "string" },
+        logits: { type: "string" },
+        "final-state": { type: "string" },
+        grad: { type: "string" },
+        mode: { type: "string", default: "seq" },
+        device: { type: "string", default: "auto" },
       },
     });
-    if (positionals.length !== 1 || !values.tokens) { console.error(usage); return 2; }
+    if (positionals.length !== 1 || !values.tokens) {
+      console.error(usage);
+      return 2;
+    }
     const mode = values.mode;
     if (mode !== "seq" && mode !== "rnn") throw new Error(`--mode must be seq or rnn, got '${mode}'`);
     for (const out of [values.logits, values["final-state"], values.grad]) if (out) checkWritableFolder(out);
@@ -65,16 +78,26 @@ export const command: Command = {
         fs.writeFileSync(tmp, new Uint8Array(logits!.buffer, logits!.byteOffset, logits!.byteLength));
         fs.renameSync(tmp, values.logits);
       }
-      if (values["final-state"]) writeTensors(values["final-state"], finalStateTensors(state), "safetensors", { format: "rwkv-notebook final state" });
+      if (values["final-state"])
+        writeTensors(values["final-state"], finalStateTensors(state), "safetensors", {
+          format: "rwkv-notebook final state",
+        });
       if (values.grad) {
         const { grad } = await model.gradToState(tokens, { state: start });
         const per = model.config.nHead * model.config.headSize ** 2;
         const t: Record<string, Tensor> = {};
-        for (let l = 0; l < model.config.nLayer; l++) t[`blocks.${l}.att.time_state`] = Tensor.fromFloat32(grad.subarray(l * per, (l + 1) * per), [model.config.nHead, model.config.headSize, model.config.headSize]);
+        for (let l = 0; l < model.config.nLayer; l++)
+          t[`blocks.${l}.att.time_state`] = Tensor.fromFloat32(grad.subarray(l * per, (l + 1) * per), [
+            model.config.nHead,
+            model.config.headSize,
+            model.config.headSize,
+          ]);
         writeTensors(values.grad, t, "safetensors", { format: "rwkv-notebook d loss / d initial wkv" });
       }
       console.log(JSON.stringify({ loss, ppl: Math.exp(loss), tokens: T }));
-    } finally { model.dispose(); }
+    } finally {
+      model.dispose();
+    }
     return 0;
   },
 };

@@ -21,27 +21,56 @@ export const command: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parseArgs({
-      args: argv, allowPositionals: true,
+      args: argv,
+      allowPositionals: true,
       options: {
-        prompt: { type: "string" }, state: { type: "string" }, "max-tokens": { type: "string" }, temperature: { type: "string" },
-        "top-p": { type: "string" }, "top-k": { type: "string" }, seed: { type: "string" }, stop: { type: "string", multiple: true },
-        vocab: { type: "string" }, tokenizer: { type: "string" }, device: { type: "string", default: "auto" },
+        prompt: { type: "string" },
+        state: { type: "string" },
+        "max-tokens": { type: "string" },
+        temperature: { type: "string" },
+        "top-p": { type: "string" },
+        "top-k": { type: "string" },
+        seed: { type: "string" },
+        stop: { type: "string", multiple: true },
+        vocab: { type: "string" },
+        tokenizer: { type: "string" },
+        device: { type: "string", default: "auto" },
       },
     });
-    if (positionals.length !== 1 || values.prompt === undefined) { console.error(usage); return 2; }
-    const model = await Model.load(positionals[0], { device: values.device as Device | "auto", vocab: values.vocab, tokenizer: values.tokenizer as "world" | "bytes" | undefined });
+    if (positionals.length !== 1 || values.prompt === undefined) {
+      console.error(usage);
+      return 2;
+    }
+    const model = await Model.load(positionals[0], {
+      device: values.device as Device | "auto",
+      vocab: values.vocab,
+      tokenizer: values.tokenizer as "world" | "bytes" | undefined,
+    });
     const ac = new AbortController();
     const onSigint = () => ac.abort();
     process.once("SIGINT", onSigint);
     try {
       const state = values.state ? await State.fromStateFile(model, values.state) : undefined;
       const it = model.generate(values.prompt, {
-        state, maxTokens: num("max-tokens", values["max-tokens"]), temperature: num("temperature", values.temperature),
-        topP: num("top-p", values["top-p"]), topK: num("top-k", values["top-k"]), seed: num("seed", values.seed), stop: values.stop, signal: ac.signal,
+        state,
+        maxTokens: num("max-tokens", values["max-tokens"]),
+        temperature: num("temperature", values.temperature),
+        topP: num("top-p", values["top-p"]),
+        topK: num("top-k", values["top-k"]),
+        seed: num("seed", values.seed),
+        stop: values.stop,
+        signal: ac.signal,
       });
-      try { for await (const piece of it) process.stdout.write(piece); } catch (e) { if (!ac.signal.aborted) throw e; }
+      try {
+        for await (const piece of it) process.stdout.write(piece);
+      } catch (e) {
+        if (!ac.signal.aborted) throw e;
+      }
       process.stdout.write("\n");
-    } finally { process.off("SIGINT", onSigint); model.dispose(); }
+    } finally {
+      process.off("SIGINT", onSigint);
+      model.dispose();
+    }
     return 0;
   },
 };

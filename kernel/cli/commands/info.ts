@@ -16,12 +16,26 @@ export function checkpointInfo(file: string, withTensors = false): Record<string
   try {
     const c = detectConfig(ckpt);
     const info: Record<string, unknown> = {
-      file, format: ckpt.format, bytes: fs.statSync(file).size,
+      file,
+      format: ckpt.format,
+      bytes: fs.statSync(file).size,
       version: c.version === 7 ? "x070" : "x060",
-      n_layer: c.nLayer, n_embd: c.nEmbd, n_head: c.nHead, head_size: c.headSize, vocab_size: c.vocabSize, dim_ffn: c.dimFfn,
-      lora: c.lora, dtype: c.dtype, params: c.params, has_time_state: c.hasTimeState,
+      n_layer: c.nLayer,
+      n_embd: c.nEmbd,
+      n_head: c.nHead,
+      head_size: c.headSize,
+      vocab_size: c.vocabSize,
+      dim_ffn: c.dimFfn,
+      lora: c.lora,
+      dtype: c.dtype,
+      params: c.params,
+      has_time_state: c.hasTimeState,
     };
-    if (withTensors) info.tensors = ckpt.keys().map((k) => { const e = ckpt.entry(k); return { name: k, dtype: e.dtype, shape: e.shape }; });
+    if (withTensors)
+      info.tensors = ckpt.keys().map((k) => {
+        const e = ckpt.entry(k);
+        return { name: k, dtype: e.dtype, shape: e.shape };
+      });
     return info;
   } finally {
     ckpt.close();
@@ -33,8 +47,15 @@ export const command: Command = {
   summary: "a checkpoint's version, sizes, dtype and parameter count (JSON)",
   usage,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { tensors: { type: "boolean", default: false } } });
-    if (positionals.length !== 1) { console.error(usage); return 2; }
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { tensors: { type: "boolean", default: false } },
+    });
+    if (positionals.length !== 1) {
+      console.error(usage);
+      return 2;
+    }
     console.log(JSON.stringify(checkpointInfo(positionals[0], values.tensors), null, 2));
     return 0;
   },

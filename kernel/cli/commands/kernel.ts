@@ -27,8 +27,11 @@ export const command: Command = {
     const { values } = parseArgs({
       args: rest,
       options: {
-        user: { type: "boolean" }, "sys-prefix": { type: "boolean" }, prefix: { type: "string" },
-        "display-name": { type: "string" }, "connection-file": { type: "string" },
+        user: { type: "boolean" },
+        "sys-prefix": { type: "boolean" },
+        prefix: { type: "string" },
+        "display-name": { type: "string" },
+        "connection-file": { type: "string" },
       },
     });
     switch (sub) {
@@ -47,7 +50,9 @@ export const command: Command = {
         if (!file) throw new Error("kernel start needs --connection-file <file>");
         const { startKernel } = await import("../../jupyter/launcher");
         await startKernel(file);
-        return new Promise<number>(() => { /* serves until shutdown_request exits the process */ });
+        return new Promise<number>(() => {
+          /* serves until shutdown_request exits the process */
+        });
       }
       default:
         console.error(usage);

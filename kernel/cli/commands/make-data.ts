@@ -19,7 +19,8 @@ name in the current folder). <ctx_len> sets the magic prime and the minimum data
 
 const int = (name: string, v: string | undefined, min: number): number => {
   const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v ?? "nothing"}\n\n${usage}`);
+  if (v === undefined || !Number.isInteger(n) || n < min)
+    throw new Error(`${name} must be an integer ≥ ${min}, got ${v ?? "nothing"}\n\n${usage}`);
   return n;
 };
 
@@ -32,15 +33,20 @@ export const command: Command = {
       args: argv,
       allowPositionals: true,
       options: {
-        out: { type: "string" }, vocab: { type: "string" }, tokenizer: { type: "string", default: "world" },
-        seed: { type: "string", default: "0" }, "skip-bad": { type: "boolean", default: false },
-        "micro-bsz": { type: "string", default: "1" }, workers: { type: "string" },
+        out: { type: "string" },
+        vocab: { type: "string" },
+        tokenizer: { type: "string", default: "world" },
+        seed: { type: "string", default: "0" },
+        "skip-bad": { type: "boolean", default: false },
+        "micro-bsz": { type: "string", default: "1" },
+        workers: { type: "string" },
       },
     });
     if (positionals.length !== 3) throw new Error(`expected <input.jsonl> <repeat> <ctx_len>\n\n${usage}`);
     const [input, repeatArg, ctxArg] = positionals;
     const kind = values.tokenizer as TokenizerKind;
-    if (kind !== "world" && kind !== "bytes") throw new Error(`--tokenizer must be world or bytes, got ${values.tokenizer}`);
+    if (kind !== "world" && kind !== "bytes")
+      throw new Error(`--tokenizer must be world or bytes, got ${values.tokenizer}`);
     const microBsz = int("--micro-bsz", values["micro-bsz"], 1);
 
     const bar = new TerminalProgress();
@@ -50,10 +56,16 @@ export const command: Command = {
     let r;
     try {
       r = await makeData({
-        input, repeat: int("repeat", repeatArg, 1), ctxLen: int("ctx_len", ctxArg, 1), out: values.out,
-        tokenizer: { kind, vocab: values.vocab }, seed: int("--seed", values.seed, 0), skipBad: values["skip-bad"],
+        input,
+        repeat: int("repeat", repeatArg, 1),
+        ctxLen: int("ctx_len", ctxArg, 1),
+        out: values.out,
+        tokenizer: { kind, vocab: values.vocab },
+        seed: int("--seed", values.seed, 0),
+        skipBad: values["skip-bad"],
         workers: values.workers === undefined ? undefined : int("--workers", values.workers, 1),
-        onProgress: (p) => bar.update(p), signal: abort.signal,
+        onProgress: (p) => bar.update(p),
+        signal: abort.signal,
       });
     } catch (e) {
       if (abort.signal.aborted) throw new Error("interrupted: nothing written, previous outputs left as they were");
@@ -63,10 +75,16 @@ export const command: Command = {
       process.off("SIGINT", onSigint);
     }
     const n = (x: number): string => x.toLocaleString("en-US");
-    console.log(`${r.input}: ${n(r.lines)} lines, ${n(r.documents)} documents${r.skipped ? `, ${n(r.skipped)} bad lines skipped` : ""}`);
+    console.log(
+      `${r.input}: ${n(r.lines)} lines, ${n(r.documents)} documents${r.skipped ? `, ${n(r.skipped)} bad lines skipped` : ""}`,
+    );
     for (const b of r.skippedLines.slice(0, 5)) console.log(`  skipped ${b.message}`);
-    console.log(`tokens: ${n(r.tokensPerCopy)} per copy × ${r.repeat} = ${n(r.tokens)} in ${n(r.items)} items (uint16)`);
-    console.log(`wrote ${r.binFile} and ${r.idxFile} in ${r.seconds.toFixed(1)} s (tokenized ${r.tokenizeMBps.toFixed(1)} MB/s)`);
+    console.log(
+      `tokens: ${n(r.tokensPerCopy)} per copy × ${r.repeat} = ${n(r.tokens)} in ${n(r.items)} items (uint16)`,
+    );
+    console.log(
+      `wrote ${r.binFile} and ${r.idxFile} in ${r.seconds.toFixed(1)} s (tokenized ${r.tokenizeMBps.toFixed(1)} MB/s)`,
+    );
     if (r.magicPrime !== null) {
       console.log(`magic_prime = ${r.magicPrime} (for ctxlen ${r.ctxLen})`);
       console.log(`--my_exit_tokens ${r.tokens} --magic_prime ${r.magicPrime} --ctx_len ${r.ctxLen}`);

@@ -13,8 +13,15 @@ export const command: Command = {
   summary: "merge a tuned state into a base checkpoint",
   usage,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: "string" } } });
-    if (positionals.length !== 2 || !values.out) { console.error(usage); return 2; }
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { out: { type: "string" } },
+    });
+    if (positionals.length !== 2 || !values.out) {
+      console.error(usage);
+      return 2;
+    }
     const r = await mergeState(positionals[0], positionals[1], values.out);
     console.log(`wrote ${r.out}: ${r.baseKeys} base tensors + ${r.stateKeys} time_state tensors`);
     return 0;

@@ -17,11 +17,25 @@ export const command: Command = {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { file: { type: "string" }, vocab: { type: "string" }, model: { type: "string" }, tokenizer: { type: "string", default: "world" }, json: { type: "boolean", default: false } },
+      options: {
+        file: { type: "string" },
+        vocab: { type: "string" },
+        model: { type: "string" },
+        tokenizer: { type: "string", default: "world" },
+        json: { type: "boolean", default: false },
+      },
     });
-    const text = values.file !== undefined ? fs.readFileSync(values.file, "utf8")
-      : positionals.length > 0 ? positionals.join(" ") : fs.readFileSync(0, "utf8");
-    const tok = loadTokenizer({ kind: values.tokenizer as TokenizerKind, vocab: values.vocab, modelPath: values.model });
+    const text =
+      values.file !== undefined
+        ? fs.readFileSync(values.file, "utf8")
+        : positionals.length > 0
+          ? positionals.join(" ")
+          : fs.readFileSync(0, "utf8");
+    const tok = loadTokenizer({
+      kind: values.tokenizer as TokenizerKind,
+      vocab: values.vocab,
+      modelPath: values.model,
+    });
     const ids = Array.from(tok.encode(text));
     console.log(values.json ? JSON.stringify(ids) : ids.join(" "));
     return 0;

@@ -39,23 +39,43 @@ export const command: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parseArgs({
-      args: argv, allowPositionals: true,
+      args: argv,
+      allowPositionals: true,
       options: {
-        data: { type: "string" }, out: { type: "string" }, "ctx-len": { type: "string" }, "micro-bsz": { type: "string" },
-        steps: { type: "string" }, "epoch-steps": { type: "string" }, "epoch-count": { type: "string" },
-        "lr-init": { type: "string" }, "lr-final": { type: "string" }, "warmup-steps": { type: "string" }, "lr-schedule": { type: "string" },
-        sampler: { type: "string" }, seed: { type: "string" }, "grad-clip": { type: "string" }, "save-every": { type: "string" },
-        resume: { type: "string" }, log: { type: "string" }, device: { type: "string", default: "auto" },
+        data: { type: "string" },
+        out: { type: "string" },
+        "ctx-len": { type: "string" },
+        "micro-bsz": { type: "string" },
+        steps: { type: "string" },
+        "epoch-steps": { type: "string" },
+        "epoch-count": { type: "string" },
+        "lr-init": { type: "string" },
+        "lr-final": { type: "string" },
+        "warmup-steps": { type: "string" },
+        "lr-schedule": { type: "string" },
+        sampler: { type: "string" },
+        seed: { type: "string" },
+        "grad-clip": { type: "string" },
+        "save-every": { type: "string" },
+        resume: { type: "string" },
+        log: { type: "string" },
+        device: { type: "string", default: "auto" },
       },
     });
-    if (positionals.length !== 1 || !values.data || !values.out) { console.error(usage); return 2; }
+    if (positionals.length !== 1 || !values.data || !values.out) {
+      console.error(usage);
+      return 2;
+    }
     const out = values.out;
     checkWritableFolder(out);
-    const ckptPath = `${out}.ckpt`, logPath = values.log ?? `${out}.jsonl`;
-    const epochSteps = intOpt("epoch-steps", values["epoch-steps"]), epochCount = intOpt("epoch-count", values["epoch-count"]);
+    const ckptPath = `${out}.ckpt`,
+      logPath = values.log ?? `${out}.jsonl`;
+    const epochSteps = intOpt("epoch-steps", values["epoch-steps"]),
+      epochCount = intOpt("epoch-count", values["epoch-count"]);
     let totalSteps = intOpt("steps", values.steps);
     if (totalSteps === undefined) {
-      if (epochSteps === undefined || epochCount === undefined) throw new Error("give --steps N, or --epoch-steps N with --epoch-count M");
+      if (epochSteps === undefined || epochCount === undefined)
+        throw new Error("give --steps N, or --epoch-steps N with --epoch-count M");
       totalSteps = epochSteps * epochCount;
     }
     const saveEvery = intOpt("save-every", values["save-every"]) ?? 0;
@@ -65,19 +85,33 @@ export const command: Command = {
     const model = await Model.load(positionals[0], { device: values.device as Device | "auto" });
     try {
       const opts: Partial<TunerOptions> & { totalSteps: number } = {
-        totalSteps, epochSteps, ctxLen: intOpt("ctx-len", values["ctx-len"]), microBsz: intOpt("micro-bsz", values["micro-bsz"]),
-        lrInit: numOpt("lr-init", values["lr-init"]), lrFinal: numOpt("lr-final", values["lr-final"]),
-        warmupSteps: intOpt("warmup-steps", values["warmup-steps"]), lrSchedule: values["lr-schedule"] as TunerOptions["lrSchedule"] | undefined,
-        sampler: values.sampler as TunerOptions["sampler"] | undefined, seed: intOpt("seed", values.seed), gradClip: numOpt("grad-clip", values["grad-clip"]),
+        totalSteps,
+        epochSteps,
+        ctxLen: intOpt("ctx-len", values["ctx-len"]),
+        microBsz: intOpt("micro-bsz", values["micro-bsz"]),
+        lrInit: numOpt("lr-init", values["lr-init"]),
+        lrFinal: numOpt("lr-final", values["lr-final"]),
+        warmupSteps: intOpt("warmup-steps", values["warmup-steps"]),
+        lrSchedule: values["lr-schedule"] as TunerOptions["lrSchedule"] | undefined,
+        sampler: values.sampler as TunerOptions["sampler"] | undefined,
+        seed: intOpt("seed", values.seed),
+        gradClip: numOpt("grad-clip", values["grad-clip"]),
       };
       const tuner = values.resume ? await Tuner.resume(values.resume, model, data) : new Tuner(model, data, opts);
       const total = tuner.options.totalSteps;
       const log = fs.createWriteStream(logPath, { flags: values.resume ? "a" : "w" });
       const ac = new AbortController();
-      const onSigint = () => { process.stderr.write("\ninterrupted: finishing the current step, then saving\n"); ac.abort(); };
+      const onSigint = () => {
+        process.stderr.write("\ninterrupted: finishing the current step, then saving\n");
+        ac.abort();
+      };
       process.once("SIGINT", onSigint);
-      const save = async () => { await tuner.saveState(out); await tuner.saveCheckpoint(ckptPath); };
-      const t0 = performance.now(), startStep = tuner.steps;
+      const save = async () => {
+        await tuner.saveState(out);
+        await tuner.saveCheckpoint(ckptPath);
+      };
+      const t0 = performance.now(),
+        startStep = tuner.steps;
       const tty = process.stderr.isTTY;
       const onStep = (r: StepRecord) => {
         log.write(JSON.stringify(r) + "\n");
@@ -87,7 +121,8 @@ export const command: Command = {
       };
       try {
         while (tuner.steps < total && !ac.signal.aborted) {
-          const chunk = saveEvery > 0 ? Math.min(saveEvery - (tuner.steps % saveEvery), total - tuner.steps) : total - tuner.steps;
+          const chunk =
+            saveEvery > 0 ? Math.min(saveEvery - (tuner.steps % saveEvery), total - tuner.steps) : total - tuner.steps;
           await tuner.run({ steps: chunk, onStep, signal: ac.signal, live: false });
           if (saveEvery > 0 && tuner.steps % saveEvery === 0 && tuner.steps < total) await save();
         }
@@ -98,8 +133,19 @@ export const command: Command = {
       }
       if (tty) process.stderr.write("\n");
       const last = tuner.history[tuner.history.length - 1];
-      console.log(JSON.stringify({ out, checkpoint: ckptPath, log: logPath, steps: tuner.steps, loss: last?.loss ?? null, interrupted: ac.signal.aborted }));
+      console.log(
+        JSON.stringify({
+          out,
+          checkpoint: ckptPath,
+          log: logPath,
+          steps: tuner.steps,
+          loss: last?.loss ?? null,
+          interrupted: ac.signal.aborted,
+        }),
+      );
       return ac.signal.aborted ? 130 : 0;
-    } finally { model.dispose(); }
+    } finally {
+      model.dispose();
+    }
   },
 };

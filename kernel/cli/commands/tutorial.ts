@@ -18,7 +18,13 @@ installs the ${KERNEL_NAME} Jupyter kernel for this user, and opens Jupyter Note
 The notebooks use RWKV_MODEL (and RWKV_VOCAB) when set, else the small model the project ships.
 Jupyter comes from Debian's packages: apt-get install jupyter-notebook jupyter-nbconvert jupyter-client`;
 
-const JUPYTER_PACKAGES = ["jupyter-notebook", "jupyter-nbconvert", "jupyter-client", "python3-nbclient", "python3-ipykernel"];
+const JUPYTER_PACKAGES = [
+  "jupyter-notebook",
+  "jupyter-nbconvert",
+  "jupyter-client",
+  "python3-nbclient",
+  "python3-ipykernel",
+];
 
 function hasJupyter(sub: string): boolean {
   const r = spawnSync("jupyter", [sub, "--version"], { stdio: "ignore" });
@@ -29,17 +35,27 @@ function hasJupyter(sub: string): boolean {
 function ensureJupyter(sub: string): void {
   if (hasJupyter(sub)) return;
   const canApt = process.getuid?.() === 0 && fs.existsSync("/usr/bin/apt-get");
-  if (!canApt) throw new Error(`'jupyter ${sub}' is not installed. On Debian/Ubuntu: sudo apt-get install ${JUPYTER_PACKAGES.join(" ")}`);
+  if (!canApt)
+    throw new Error(
+      `'jupyter ${sub}' is not installed. On Debian/Ubuntu: sudo apt-get install ${JUPYTER_PACKAGES.join(" ")}`,
+    );
   console.error(`rwkv-nb: installing Jupyter from apt (${JUPYTER_PACKAGES.join(" ")}) ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-  const r = spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...JUPYTER_PACKAGES], { stdio: "inherit", env });
+  const r = spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...JUPYTER_PACKAGES], {
+    stdio: "inherit",
+    env,
+  });
   if (r.status !== 0 || !hasJupyter(sub)) throw new Error(`could not install Jupyter with apt-get (exit ${r.status})`);
 }
 
 export function tutorialNotebooks(): string[] {
   const dir = path.join(PACKAGE_ROOT, "notebooks");
-  return fs.readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort().map((f) => path.join(dir, f));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".ipynb"))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 function copyNotebooks(dest: string): string[] {
@@ -58,10 +74,32 @@ function execute(notebooks: string[], outDir: string, timeoutS: number): number 
     const name = path.basename(nb, ".ipynb");
     console.log(`rwkv-nb: running ${name} ...`);
     const t0 = Date.now();
-    const run = spawnSync("jupyter", ["nbconvert", "--to", "notebook", "--execute", `--ExecutePreprocessor.timeout=${timeoutS}`,
-      `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`, "--output-dir", outDir, "--output", name, nb],
-      { stdio: ["ignore", "inherit", "inherit"], cwd: path.dirname(nb), env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" } });
-    if (run.status !== 0) { failed++; console.error(`rwkv-nb: ${name} failed (exit ${run.status})`); continue; }
+    const run = spawnSync(
+      "jupyter",
+      [
+        "nbconvert",
+        "--to",
+        "notebook",
+        "--execute",
+        `--ExecutePreprocessor.timeout=${timeoutS}`,
+        `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
+        "--output-dir",
+        outDir,
+        "--output",
+        name,
+        nb,
+      ],
+      {
+        stdio: ["ignore", "inherit", "inherit"],
+        cwd: path.dirname(nb),
+        env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+      },
+    );
+    if (run.status !== 0) {
+      failed++;
+      console.error(`rwkv-nb: ${name} failed (exit ${run.status})`);
+      continue;
+    }
     const executed = path.join(outDir, `${name}.ipynb`);
     spawnSync("jupyter", ["nbconvert", "--to", "html", "--output-dir", outDir, executed], { stdio: "ignore" });
     console.log(`rwkv-nb: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s → ${executed}`);
@@ -76,7 +114,12 @@ export const command: Command = {
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { dir: { type: "string" }, execute: { type: "boolean" }, port: { type: "string" }, timeout: { type: "string" } },
+      options: {
+        dir: { type: "string" },
+        execute: { type: "boolean" },
+        port: { type: "string" },
+        timeout: { type: "string" },
+      },
     });
     const dest = path.resolve(values.dir ?? "rwkv-tutorial");
     const timeoutS = Number(values.timeout ?? 1800);
@@ -88,8 +131,18 @@ export const command: Command = {
     console.log(`rwkv-nb: ${notebooks.length} notebooks in ${dest}`);
     if (values.execute) return execute(notebooks, path.join(dest, "executed"), timeoutS);
     const port = values.port ?? "8888";
-    const child = spawn("jupyter", ["notebook", `--notebook-dir=${dest}`, `--NotebookApp.port=${port}`, "--NotebookApp.ip=127.0.0.1",
-      "--no-browser", ...(process.getuid?.() === 0 ? ["--allow-root"] : [])], { stdio: "inherit" });
+    const child = spawn(
+      "jupyter",
+      [
+        "notebook",
+        `--notebook-dir=${dest}`,
+        `--NotebookApp.port=${port}`,
+        "--NotebookApp.ip=127.0.0.1",
+        "--no-browser",
+        ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
+      ],
+      { stdio: "inherit" },
+    );
     console.log("rwkv-nb: Jupyter Notebook is starting; open the URL it prints (with its token). Ctrl-C stops it.");
     return new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? 0)));
   },

@@ -25,7 +25,9 @@ export function smoothed(values: number[], beta: number): number[] {
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "?";
   const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    sec = s % 60;
   return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(sec).padStart(2, "0")}s` : `${sec}s`;
 }
 
@@ -36,7 +38,11 @@ export function trainingTitle(history: StepRecord[], totalSteps?: number): strin
   const parts = [stepPart, `loss ${last.loss.toFixed(4)}`, `${Math.round(last.tokensPerSecond)} tok/s`];
   if (totalSteps && last.step > 0) {
     const remaining = totalSteps - last.step;
-    parts.push(remaining > 0 ? `ETA ${formatDuration((last.elapsedMs / last.step) * remaining)}` : `done in ${formatDuration(last.elapsedMs)}`);
+    parts.push(
+      remaining > 0
+        ? `ETA ${formatDuration((last.elapsedMs / last.step) * remaining)}`
+        : `done in ${formatDuration(last.elapsedMs)}`,
+    );
   }
   return parts.join(" · ");
 }
@@ -46,9 +52,31 @@ export function trainingFigure(history: StepRecord[], opts: TrainingFigureOption
   const loss = history.map((r) => r.loss);
   return new Figure(
     [
-      { type: "scatter", mode: "lines", name: "loss", x: steps, y: loss, line: { color: "rgba(31,119,180,0.35)", width: 1 } },
-      { type: "scatter", mode: "lines", name: "loss (smoothed)", x: steps, y: smoothed(loss, opts.smoothing ?? 0.9), line: { color: "rgb(31,119,180)", width: 2 } },
-      { type: "scatter", mode: "lines", name: "learning rate", x: steps, y: history.map((r) => r.lr), yaxis: "y2", line: { color: "rgb(255,127,14)", dash: "dot", width: 1.5 } },
+      {
+        type: "scatter",
+        mode: "lines",
+        name: "loss",
+        x: steps,
+        y: loss,
+        line: { color: "rgba(31,119,180,0.35)", width: 1 },
+      },
+      {
+        type: "scatter",
+        mode: "lines",
+        name: "loss (smoothed)",
+        x: steps,
+        y: smoothed(loss, opts.smoothing ?? 0.9),
+        line: { color: "rgb(31,119,180)", width: 2 },
+      },
+      {
+        type: "scatter",
+        mode: "lines",
+        name: "learning rate",
+        x: steps,
+        y: history.map((r) => r.lr),
+        yaxis: "y2",
+        line: { color: "rgb(255,127,14)", dash: "dot", width: 1.5 },
+      },
     ],
     {
       title: { text: trainingTitle(history, opts.totalSteps), font: { size: 14 } },

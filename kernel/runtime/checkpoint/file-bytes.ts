@@ -14,18 +14,33 @@ export interface ByteSource {
 
 class MappedBytes implements ByteSource {
   private bytes: Uint8Array | undefined;
-  constructor(private readonly file: string, bytes: Uint8Array) { this.bytes = bytes; }
-  get size(): number { return this.bytes?.length ?? 0; }
+  constructor(
+    private readonly file: string,
+    bytes: Uint8Array,
+  ) {
+    this.bytes = bytes;
+  }
+  get size(): number {
+    return this.bytes?.length ?? 0;
+  }
   read(offset: number, length: number): Uint8Array {
     if (!this.bytes) throw new CheckpointError("checkpoint is closed", this.file);
     return this.bytes.subarray(offset, offset + length);
   }
-  close(): void { this.bytes = undefined; }
+  close(): void {
+    this.bytes = undefined;
+  }
 }
 
 class FileRanges implements ByteSource {
   private fd: number | undefined;
-  constructor(private readonly file: string, fd: number, readonly size: number) { this.fd = fd; }
+  constructor(
+    private readonly file: string,
+    fd: number,
+    readonly size: number,
+  ) {
+    this.fd = fd;
+  }
   read(offset: number, length: number): Uint8Array {
     if (this.fd === undefined) throw new CheckpointError("checkpoint is closed", this.file);
     const out = new Uint8Array(Math.max(0, Math.min(length, this.size - offset)));
@@ -44,7 +59,12 @@ class FileRanges implements ByteSource {
 
 export function openBytes(file: string): ByteSource {
   let fd: number, size: number;
-  try { fd = fs.openSync(file, "r"); size = fs.fstatSync(fd).size; } catch (e) { throw new CheckpointError(`cannot open: ${(e as Error).message}`, file); }
+  try {
+    fd = fs.openSync(file, "r");
+    size = fs.fstatSync(fd).size;
+  } catch (e) {
+    throw new CheckpointError(`cannot open: ${(e as Error).message}`, file);
+  }
   if (size > 0) {
     try {
       const addon = native();
@@ -53,7 +73,9 @@ export function openBytes(file: string): ByteSource {
         fs.closeSync(fd);
         return mapped;
       }
-    } catch { /* addon absent or mapping refused: read ranges instead */ }
+    } catch {
+      /* addon absent or mapping refused: read ranges instead */
+    }
   }
   return new FileRanges(file, fd, size);
 }
@@ -70,7 +92,12 @@ export function writeAtomically(file: string, write: (fd: number) => void): void
     fd = undefined;
     fs.renameSync(tmp, file);
   } catch (e) {
-    if (fd !== undefined) try { fs.closeSync(fd); } catch { /* already failing */ }
+    if (fd !== undefined)
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already failing */
+      }
     fs.rmSync(tmp, { force: true });
     throw e instanceof CheckpointError ? e : new CheckpointError(`cannot write: ${(e as Error).message}`, file);
   }

@@ -36,21 +36,31 @@ export class PthCheckpoint implements Checkpoint {
   /** torch puts every entry under one folder, named after the file it first saved to. */
   private archiveFolder(): string {
     const first = this.entries.keys().next().value as string | undefined;
-    if (!first || !first.includes("/")) throw new CheckpointError("zip has no top-level folder, so it is not a torch checkpoint", this.path);
+    if (!first || !first.includes("/"))
+      throw new CheckpointError("zip has no top-level folder, so it is not a torch checkpoint", this.path);
     const archive = first.slice(0, first.indexOf("/"));
     for (const name of this.entries.keys()) {
-      if (!name.startsWith(`${archive}/`)) throw new CheckpointError(`entry ${name} lies outside the archive folder ${archive}/`, this.path);
+      if (!name.startsWith(`${archive}/`))
+        throw new CheckpointError(`entry ${name} lies outside the archive folder ${archive}/`, this.path);
     }
     return archive;
   }
 
   private slice(e: ZipEntry): Uint8Array {
-    if (e.method !== 0) throw new CheckpointError(`entry ${e.name} is compressed (method ${e.method}); torch writes stored entries`, this.path);
+    if (e.method !== 0)
+      throw new CheckpointError(
+        `entry ${e.name} is compressed (method ${e.method}); torch writes stored entries`,
+        this.path,
+      );
     return this.src.read(e.offset, e.size);
   }
 
-  keys(): string[] { return [...this.tensors.keys()]; }
-  has(name: string): boolean { return this.tensors.has(name); }
+  keys(): string[] {
+    return [...this.tensors.keys()];
+  }
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
 
   private ref(name: string): TensorRef {
     const t = this.tensors.get(name);
@@ -69,16 +79,29 @@ export class PthCheckpoint implements Checkpoint {
     const entry = this.entries.get(`${this.archive}/data/${t.storage.key}`);
     if (!entry) throw new CheckpointError(`storage data/${t.storage.key} is missing from the zip`, this.path, name);
     const storage = this.slice(entry);
-    if (storage.length < t.storage.numel * size) throw new CheckpointError(`storage data/${t.storage.key} has ${storage.length} bytes, the pickle says ${t.storage.numel * size}`, this.path, name);
+    if (storage.length < t.storage.numel * size)
+      throw new CheckpointError(
+        `storage data/${t.storage.key} has ${storage.length} bytes, the pickle says ${t.storage.numel * size}`,
+        this.path,
+        name,
+      );
     const numel = Tensor.numelOf(t.shape);
     let span = 1;
     for (let d = 0; d < t.shape.length; d++) span += (t.shape[d] - 1) * t.stride[d];
-    if (numel > 0 && (t.offset + span) * size > storage.length) throw new CheckpointError(`tensor of shape [${t.shape}] does not fit in its storage (${t.storage.numel} elements)`, this.path, name);
-    if (isContiguous(t.shape, t.stride)) return new Tensor(t.storage.dtype, t.shape, storage.subarray(t.offset * size, (t.offset + numel) * size));
+    if (numel > 0 && (t.offset + span) * size > storage.length)
+      throw new CheckpointError(
+        `tensor of shape [${t.shape}] does not fit in its storage (${t.storage.numel} elements)`,
+        this.path,
+        name,
+      );
+    if (isContiguous(t.shape, t.stride))
+      return new Tensor(t.storage.dtype, t.shape, storage.subarray(t.offset * size, (t.offset + numel) * size));
     return new Tensor(t.storage.dtype, t.shape, gather(storage, t, size, numel));
   }
 
-  close(): void { this.src.close(); }
+  close(): void {
+    this.src.close();
+  }
 }
 
 function isContiguous(shape: number[], stride: number[]): boolean {

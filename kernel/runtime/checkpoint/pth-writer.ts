@@ -23,7 +23,12 @@ export function writePth(file: string, tensors: TensorList, opts: WritePthOption
     list.forEach(([name, t], i) => {
       const data = typeof t.data === "function" ? t.data() : t.data;
       const want = Tensor.numelOf(t.shape) * DTYPE_SIZE[t.dtype];
-      if (data.byteLength !== want) throw new CheckpointError(`tensor has ${data.byteLength} bytes, shape [${t.shape}] ${t.dtype} needs ${want}`, file, name);
+      if (data.byteLength !== want)
+        throw new CheckpointError(
+          `tensor has ${data.byteLength} bytes, shape [${t.shape}] ${t.dtype} needs ${want}`,
+          file,
+          name,
+        );
       zip.add(`${archive}/data/${i}`, data);
     });
     zip.add(`${archive}/version`, new TextEncoder().encode("3\n"));

@@ -1,6 +1,10 @@
 import type { DType, Tensor } from "../tensor";
 
-export interface TensorEntry { name: string; dtype: DType; shape: number[] }
+export interface TensorEntry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+}
 
 /** A checkpoint opened for reading; tensor bytes are read only when asked for. */
 export interface Checkpoint {
@@ -16,7 +20,11 @@ export interface Checkpoint {
 }
 
 /** A tensor to write whose bytes may be produced only when the writer reaches it. */
-export interface TensorSource { dtype: DType; shape: readonly number[]; data: Uint8Array | (() => Uint8Array) }
+export interface TensorSource {
+  dtype: DType;
+  shape: readonly number[];
+  data: Uint8Array | (() => Uint8Array);
+}
 
 /** What the writers take: [name, tensor] pairs in order, or a record (insertion order). */
 export type TensorList = Iterable<[string, Tensor | TensorSource]> | Record<string, Tensor | TensorSource>;

@@ -10,8 +10,26 @@ export const IDX_MAGIC = Uint8Array.of(0x4d, 0x4d, 0x49, 0x44, 0x49, 0x44, 0x58,
 export const IDX_HEADER_BYTES = 34;
 
 export type BinDType = "uint8" | "int8" | "int16" | "int32" | "int64" | "float32" | "float64" | "uint16";
-const CODE_OF: Record<BinDType, number> = { uint8: 1, int8: 2, int16: 3, int32: 4, int64: 5, float32: 6, float64: 7, uint16: 8 };
-const SIZE_OF: Record<BinDType, number> = { uint8: 1, int8: 1, int16: 2, int32: 4, int64: 8, float32: 4, float64: 8, uint16: 2 };
+const CODE_OF: Record<BinDType, number> = {
+  uint8: 1,
+  int8: 2,
+  int16: 3,
+  int32: 4,
+  int64: 5,
+  float32: 6,
+  float64: 7,
+  uint16: 8,
+};
+const SIZE_OF: Record<BinDType, number> = {
+  uint8: 1,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  float32: 4,
+  float64: 8,
+  uint16: 2,
+};
 export const dtypeSize = (d: BinDType): number => SIZE_OF[d];
 
 export function idxHeader(dtype: BinDType, items: number, docIdxLength: number): Uint8Array {
@@ -31,9 +49,13 @@ export function encodeIdx(dtype: BinDType, sizes: ArrayLike<number>): Uint8Array
   const buf = new Uint8Array(IDX_HEADER_BYTES + 12 * n + 8 * (n + 1));
   const v = new DataView(buf.buffer);
   buf.set(idxHeader(dtype, n, n + 1), 0);
-  let pos = IDX_HEADER_BYTES, ptr = 0;
+  let pos = IDX_HEADER_BYTES,
+    ptr = 0;
   for (let i = 0; i < n; i++, pos += 4) v.setInt32(pos, sizes[i], true);
-  for (let i = 0; i < n; i++, pos += 8) { v.setBigInt64(pos, BigInt(ptr), true); ptr += sizes[i] * SIZE_OF[dtype]; }
+  for (let i = 0; i < n; i++, pos += 8) {
+    v.setBigInt64(pos, BigInt(ptr), true);
+    ptr += sizes[i] * SIZE_OF[dtype];
+  }
   for (let i = 0; i <= n; i++, pos += 8) v.setBigInt64(pos, BigInt(i), true);
   return buf;
 }
@@ -43,7 +65,8 @@ export function encodeTokens(tokens: ArrayLike<number>, dtype: BinDType): Uint8A
   const limit = dtype === "uint16" ? 0xffff : dtype === "int32" ? 0x7fffffff : -1;
   if (limit < 0) throw new Error(`writing binidx dtype ${dtype} is not supported (use uint16 or int32)`);
   for (let i = 0; i < tokens.length; i++) {
-    if (!Number.isInteger(tokens[i]) || tokens[i] < 0 || tokens[i] > limit) throw new RangeError(`token ${tokens[i]} at ${i} does not fit binidx ${dtype}`);
+    if (!Number.isInteger(tokens[i]) || tokens[i] < 0 || tokens[i] > limit)
+      throw new RangeError(`token ${tokens[i]} at ${i} does not fit binidx ${dtype}`);
   }
   // little-endian hosts: the typed array bytes are the file bytes
   const arr = dtype === "uint16" ? Uint16Array.from(tokens) : Int32Array.from(tokens);
@@ -52,28 +75,51 @@ export function encodeTokens(tokens: ArrayLike<number>, dtype: BinDType): Uint8A
 
 /** Writes `<prefix>.bin/.idx` atomically from in-memory documents (small data, tests, notebooks). */
 export function writeBinIdx(prefix: string, docs: ArrayLike<number>[], dtype: BinDType = "uint16"): void {
-  const bin = `${prefix}.bin`, idx = `${prefix}.idx`;
+  const bin = `${prefix}.bin`,
+    idx = `${prefix}.idx`;
   checkWritableFolder(bin);
-  const tmpBin = tempPathFor(bin), tmpIdx = tempPathFor(idx);
+  const tmpBin = tempPathFor(bin),
+    tmpIdx = tempPathFor(idx);
   try {
     const fd = fs.openSync(tmpBin, "w");
-    try { for (const d of docs) fs.writeSync(fd, encodeTokens(d, dtype)); } finally { fs.closeSync(fd); }
-    fs.writeFileSync(tmpIdx, encodeIdx(dtype, docs.map((d) => d.length)));
-    commitFiles([[tmpBin, bin], [tmpIdx, idx]]);
+    try {
+      for (const d of docs) fs.writeSync(fd, encodeTokens(d, dtype));
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.writeFileSync(
+      tmpIdx,
+      encodeIdx(
+        dtype,
+        docs.map((d) => d.length),
+      ),
+    );
+    commitFiles([
+      [tmpBin, bin],
+      [tmpIdx, idx],
+    ]);
   } catch (e) {
     removeQuietly(tmpBin, tmpIdx);
     throw e;
   }
 }
 
-export interface IdxInfo { dtype: BinDType; itemSize: number; sizes: Int32Array; pointers: Float64Array; docIdx: Float64Array }
+export interface IdxInfo {
+  dtype: BinDType;
+  itemSize: number;
+  sizes: Int32Array;
+  pointers: Float64Array;
+  docIdx: Float64Array;
+}
 
 /** Parses and checks a `.idx` against the byte size of its `.bin`. */
 export function parseIdx(buf: Uint8Array, binBytes: number, idxFile: string, binFile: string): IdxInfo {
   const bad = (msg: string): Error => new Error(`${idxFile}: ${msg}`);
-  if (buf.length < IDX_HEADER_BYTES) throw bad(`${buf.length} bytes, shorter than the ${IDX_HEADER_BYTES}-byte MMIDIDX header`);
+  if (buf.length < IDX_HEADER_BYTES)
+    throw bad(`${buf.length} bytes, shorter than the ${IDX_HEADER_BYTES}-byte MMIDIDX header`);
   const hex = (a: Uint8Array): string => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
-  if (hex(buf.subarray(0, 9)) !== hex(IDX_MAGIC)) throw bad(`not a binidx index (magic ${hex(buf.subarray(0, 9))}, expected ${hex(IDX_MAGIC)})`);
+  if (hex(buf.subarray(0, 9)) !== hex(IDX_MAGIC))
+    throw bad(`not a binidx index (magic ${hex(buf.subarray(0, 9))}, expected ${hex(IDX_MAGIC)})`);
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const version = v.getBigUint64(9, true);
   if (version !== 1n) throw bad(`version ${version}, only version 1 exists`);
@@ -81,7 +127,10 @@ export function parseIdx(buf: Uint8Array, binBytes: number, idxFile: string, bin
   const n = Number(v.getBigUint64(18, true));
   const m = Number(v.getBigUint64(26, true));
   const expected = IDX_HEADER_BYTES + 12 * n + 8 * m;
-  if (buf.length !== expected) throw bad(`header says ${n} items and ${m} doc_idx entries (${expected} bytes) but the file has ${buf.length} bytes`);
+  if (buf.length !== expected)
+    throw bad(
+      `header says ${n} items and ${m} doc_idx entries (${expected} bytes) but the file has ${buf.length} bytes`,
+    );
   const sizes = new Int32Array(n);
   const pointers = new Float64Array(n);
   const docIdx = new Float64Array(m);
@@ -95,27 +144,40 @@ export function parseIdx(buf: Uint8Array, binBytes: number, idxFile: string, bin
   for (let i = 0; i < m; i++) docIdx[i] = Number(v.getBigInt64(IDX_HEADER_BYTES + 12 * n + 8 * i, true));
   const dtype = dtypeOfCode(code, total, binBytes, bad);
   const itemSize = SIZE_OF[dtype];
-  if (total * itemSize !== binBytes) throw bad(`sizes add up to ${total} tokens × ${itemSize} bytes = ${total * itemSize} bytes, but ${binFile} has ${binBytes} bytes`);
+  if (total * itemSize !== binBytes)
+    throw bad(
+      `sizes add up to ${total} tokens × ${itemSize} bytes = ${total * itemSize} bytes, but ${binFile} has ${binBytes} bytes`,
+    );
   for (let i = 0, p = 0; i < n; p += sizes[i] * itemSize, i++) {
     if (pointers[i] !== p) throw bad(`pointer of item ${i} is ${pointers[i]}, expected ${p} (the prefix sum of sizes)`);
   }
-  if (m > 0 && (docIdx[0] !== 0 || docIdx[m - 1] !== n)) throw bad(`doc_idx must start with 0 and end with ${n}, has ${docIdx[0]} … ${docIdx[m - 1]}`);
+  if (m > 0 && (docIdx[0] !== 0 || docIdx[m - 1] !== n))
+    throw bad(`doc_idx must start with 0 and end with ${n}, has ${docIdx[0]} … ${docIdx[m - 1]}`);
   for (let i = 1; i < m; i++) if (docIdx[i] < docIdx[i - 1]) throw bad(`doc_idx decreases at entry ${i}`);
   return { dtype, itemSize, sizes, pointers, docIdx };
 }
 
 function dtypeOfCode(code: number, tokens: number, binBytes: number, bad: (m: string) => Error): BinDType {
   switch (code) {
-    case 1: return "uint8";
-    case 2: return "int8";
-    case 3: return "int16";
-    case 4: return "int32";
-    case 5: return "int64";
+    case 1:
+      return "uint8";
+    case 2:
+      return "int8";
+    case 3:
+      return "int16";
+    case 4:
+      return "int32";
+    case 5:
+      return "int64";
     // Code 6 is float64 in LM's reader but float32 in PEFT's json2binidx: the .bin size decides.
-    case 6: return tokens > 0 && binBytes === tokens * 8 ? "float64" : "float32";
-    case 7: return "float64";
-    case 8: return "uint16";
-    default: throw bad(`unknown dtype code ${code} (known: 1..8)`);
+    case 6:
+      return tokens > 0 && binBytes === tokens * 8 ? "float64" : "float32";
+    case 7:
+      return "float64";
+    case 8:
+      return "uint16";
+    default:
+      throw bad(`unknown dtype code ${code} (known: 1..8)`);
   }
 }
 
@@ -137,9 +199,17 @@ export class BinIdxDataset implements TokenDataset {
     this.binFile = `${prefix}.bin`;
     this.idxFile = `${prefix}.idx`;
     let idxBuf: Uint8Array;
-    try { idxBuf = new Uint8Array(fs.readFileSync(this.idxFile)); } catch (e) { throw new Error(`cannot read ${this.idxFile}: ${(e as Error).message}`); }
+    try {
+      idxBuf = new Uint8Array(fs.readFileSync(this.idxFile));
+    } catch (e) {
+      throw new Error(`cannot read ${this.idxFile}: ${(e as Error).message}`);
+    }
     let binBytes: number;
-    try { binBytes = fs.statSync(this.binFile).size; } catch (e) { throw new Error(`cannot read ${this.binFile}: ${(e as Error).message}`); }
+    try {
+      binBytes = fs.statSync(this.binFile).size;
+    } catch (e) {
+      throw new Error(`cannot read ${this.binFile}: ${(e as Error).message}`);
+    }
     const info = parseIdx(idxBuf, binBytes, this.idxFile, this.binFile);
     this.dtype = info.dtype;
     this.itemSize = info.itemSize;
@@ -153,27 +223,45 @@ export class BinIdxDataset implements TokenDataset {
   }
 
   /** True when `.bin` is memory-mapped (native addon), false when read with positional reads. */
-  get isMapped(): boolean { return this.mapped !== null; }
+  get isMapped(): boolean {
+    return this.mapped !== null;
+  }
 
   /** Opens `<prefix>.bin` + `<prefix>.idx` (a trailing .bin/.idx on prefix is accepted). */
   static open(prefix: string, opts: { mmap?: boolean } = {}): BinIdxDataset {
     return new BinIdxDataset(prefix.replace(/\.(bin|idx)$/, ""), opts.mmap ?? true);
   }
 
-  get docCount(): number { return this.sizes.length; }
-  docSize(i: number): number { checkDoc(this, i); return this.sizes[i]; }
-  docStart(i: number): number { checkDoc(this, i); return this.starts[i]; }
-  doc(i: number): Int32Array { return this.slice(this.docStart(i), this.sizes[i]); }
+  get docCount(): number {
+    return this.sizes.length;
+  }
+  docSize(i: number): number {
+    checkDoc(this, i);
+    return this.sizes[i];
+  }
+  docStart(i: number): number {
+    checkDoc(this, i);
+    return this.starts[i];
+  }
+  doc(i: number): Int32Array {
+    return this.slice(this.docStart(i), this.sizes[i]);
+  }
 
   slice(offset: number, length: number): Int32Array {
     checkSlice(this, offset, length);
     if (this.closed) throw new Error(`${this.binFile} is closed`);
-    if (this.mapped) return decodeTokens(this.mapped.subarray(offset * this.itemSize, (offset + length) * this.itemSize), this.dtype, length);
+    if (this.mapped)
+      return decodeTokens(
+        this.mapped.subarray(offset * this.itemSize, (offset + length) * this.itemSize),
+        this.dtype,
+        length,
+      );
     const raw = new Uint8Array(length * this.itemSize);
     let done = 0;
     while (done < raw.length) {
       const got = fs.readSync(this.fd!, raw, done, raw.length - done, offset * this.itemSize + done);
-      if (got === 0) throw new Error(`${this.binFile}: unexpected end of file at byte ${offset * this.itemSize + done}`);
+      if (got === 0)
+        throw new Error(`${this.binFile}: unexpected end of file at byte ${offset * this.itemSize + done}`);
       done += got;
     }
     return decodeTokens(raw, this.dtype, length);
@@ -191,7 +279,11 @@ export class BinIdxDataset implements TokenDataset {
 function mapFile(file: string): Uint8Array | null {
   let addon: NativeAddon;
   // loaded lazily: reading data must work without the native runtime
-  try { addon = (require("../native") as typeof import("../native")).native(); } catch { return null; }
+  try {
+    addon = (require("../native") as typeof import("../native")).native();
+  } catch {
+    return null;
+  }
   if (typeof addon.mmapFile !== "function") return null;
   return new Uint8Array(addon.mmapFile(file));
 }
@@ -201,15 +293,24 @@ function mapFile(file: string): Uint8Array | null {
  * array, or a page-aligned mapping at a multiple of the item size); hosts are little-endian.
  */
 function decodeTokens(raw: Uint8Array, dtype: BinDType, n: number): Int32Array {
-  const b = raw.buffer, o = raw.byteOffset;
+  const b = raw.buffer,
+    o = raw.byteOffset;
   switch (dtype) {
-    case "uint8": return Int32Array.from(raw);
-    case "int8": return Int32Array.from(new Int8Array(b, o, n));
-    case "int16": return Int32Array.from(new Int16Array(b, o, n));
-    case "uint16": return Int32Array.from(new Uint16Array(b, o, n));
-    case "int32": return new Int32Array(b, o, n).slice();
-    case "int64": return Int32Array.from(new BigInt64Array(b, o, n), (x) => Number(x));
-    case "float32": return Int32Array.from(new Float32Array(b, o, n));
-    case "float64": return Int32Array.from(new Float64Array(b, o, n));
+    case "uint8":
+      return Int32Array.from(raw);
+    case "int8":
+      return Int32Array.from(new Int8Array(b, o, n));
+    case "int16":
+      return Int32Array.from(new Int16Array(b, o, n));
+    case "uint16":
+      return Int32Array.from(new Uint16Array(b, o, n));
+    case "int32":
+      return new Int32Array(b, o, n).slice();
+    case "int64":
+      return Int32Array.from(new BigInt64Array(b, o, n), (x) => Number(x));
+    case "float32":
+      return Int32Array.from(new Float32Array(b, o, n));
+    case "float64":
+      return Int32Array.from(new Float64Array(b, o, n));
   }
 }

@@ -5,11 +5,21 @@ import * as fs from "node:fs";
 import { isUtf8 } from "node:buffer";
 
 export class JsonlError extends Error {
-  constructor(readonly file: string, readonly line: number, readonly reason: string, message: string) { super(message); }
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** A run of whole lines: bytes[0..] starts at `byteOffset` in the file. */
-export interface LineChunk { bytes: Uint8Array; byteOffset: number }
+export interface LineChunk {
+  bytes: Uint8Array;
+  byteOffset: number;
+}
 
 const NL = 0x0a;
 
@@ -18,7 +28,11 @@ const NL = 0x0a;
  * dropped. Each chunk views one reused buffer: it is valid until the next iteration (reuse keeps
  * RSS flat; fresh buffers per chunk pile up between GCs).
  */
-export async function* readLineChunks(file: string, chunkBytes = 1 << 20, signal?: AbortSignal): AsyncGenerator<LineChunk> {
+export async function* readLineChunks(
+  file: string,
+  chunkBytes = 1 << 20,
+  signal?: AbortSignal,
+): AsyncGenerator<LineChunk> {
   const fh = await fs.promises.open(file, "r");
   try {
     let buf = new Uint8Array(chunkBytes);
@@ -27,11 +41,17 @@ export async function* readLineChunks(file: string, chunkBytes = 1 << 20, signal
     let first = true;
     for (;;) {
       signal?.throwIfAborted();
-      if (have === buf.length) { const next = new Uint8Array(buf.length * 2); next.set(buf); buf = next; }
+      if (have === buf.length) {
+        const next = new Uint8Array(buf.length * 2);
+        next.set(buf);
+        buf = next;
+      }
       const { bytesRead } = await fh.read(buf, have, buf.length - have, bufOffset + have);
       have += bytesRead;
       if (first && have >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
-        buf.copyWithin(0, 3, have); have -= 3; bufOffset = 3;
+        buf.copyWithin(0, 3, have);
+        have -= 3;
+        bufOffset = 3;
       }
       if (have >= 3 || bytesRead === 0) first = false;
       if (bytesRead === 0) {
@@ -54,11 +74,17 @@ export async function* readLineChunks(file: string, chunkBytes = 1 << 20, signal
 export function firstInvalidUtf8(bytes: Uint8Array, start = 0, end = bytes.length): number {
   if (isUtf8(bytes.subarray(start, end))) return -1;
   // Slow path, only on error: the decoder tells validity, not where; find the shortest bad prefix.
-  let lo = start, hi = end; // invariant: [start, lo) decodes (up to a cut char), [start, hi) does not
+  let lo = start,
+    hi = end; // invariant: [start, lo) decodes (up to a cut char), [start, hi) does not
   while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1;
     // stream mode: a prefix that ends inside a character is still fine
-    try { new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(start, mid), { stream: true }); lo = mid; } catch { hi = mid; }
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(start, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid;
+    }
   }
   // The decoder fails at byte p = hi-1: report the start of the sequence p cut short, if any.
   const p = hi - 1;
@@ -76,21 +102,36 @@ const snippet = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice
  */
 export function parseTextLine(line: string, lineNo: number, file: string): string | null {
   if (line.trim() === "") return null;
-  const fail = (reason: string, detail: string): never => { throw new JsonlError(file, lineNo, reason, `${file} line ${lineNo}: ${detail}: ${snippet(line)}`); };
+  const fail = (reason: string, detail: string): never => {
+    throw new JsonlError(file, lineNo, reason, `${file} line ${lineNo}: ${detail}: ${snippet(line)}`);
+  };
   let value: unknown;
-  try { value = JSON.parse(line); } catch (e) { return fail("not-json", `not JSON (${(e as Error).message})`); }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("not-object", "not a JSON object");
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    return fail("not-json", `not JSON (${(e as Error).message})`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return fail("not-object", "not a JSON object");
   if (!("text" in value)) return fail("no-text", `no "text" field`);
   const text = (value as { text: unknown }).text;
-  if (typeof text !== "string") return fail("text-not-string", `"text" is ${text === null ? "null" : typeof text}, not a string`);
-  if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) return fail("lone-surrogate", `"text" holds an unpaired surrogate escape (not valid Unicode)`);
+  if (typeof text !== "string")
+    return fail("text-not-string", `"text" is ${text === null ? "null" : typeof text}, not a string`);
+  if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed())
+    return fail("lone-surrogate", `"text" holds an unpaired surrogate escape (not valid Unicode)`);
   return text;
 }
 
 /** Decodes line [start, end) of a chunk, with the invalid-UTF-8 error naming the file byte offset. */
 export function decodeLine(chunk: LineChunk, start: number, end: number, lineNo: number, file: string): string {
   const bad = firstInvalidUtf8(chunk.bytes, start, end);
-  if (bad >= 0) throw new JsonlError(file, lineNo, "invalid-utf8", `${file} line ${lineNo}: invalid UTF-8 at byte offset ${chunk.byteOffset + bad} of the file`);
+  if (bad >= 0)
+    throw new JsonlError(
+      file,
+      lineNo,
+      "invalid-utf8",
+      `${file} line ${lineNo}: invalid UTF-8 at byte offset ${chunk.byteOffset + bad} of the file`,
+    );
   return Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset + start, end - start).toString("utf8");
 }
 
@@ -115,7 +156,10 @@ export function countLines(bytes: Uint8Array): number {
 }
 
 /** The texts of a jsonl file with their line numbers (blank lines skipped). */
-export async function* readJsonlTexts(file: string, signal?: AbortSignal): AsyncGenerator<{ line: number; text: string }> {
+export async function* readJsonlTexts(
+  file: string,
+  signal?: AbortSignal,
+): AsyncGenerator<{ line: number; text: string }> {
   let lineNo = 0;
   for await (const chunk of readLineChunks(file, 1 << 20, signal)) {
     const out: Array<{ line: number; text: string }> = [];

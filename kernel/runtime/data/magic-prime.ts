@@ -22,5 +22,5 @@ export function magicPrimeStart(n: number, prime: number, ctxLen: number, shift 
   const phi = BigInt(Math.floor(prime * ((Math.sqrt(5) - 1) / 2)));
   const p = BigInt(prime);
   const m = BigInt(n) % p;
-  return Number(((phi * m * m * m) % p)) * ctxLen + shift;
+  return Number((phi * m * m * m) % p) * ctxLen + shift;
 }

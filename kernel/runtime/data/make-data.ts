@@ -75,53 +75,99 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
     const st = fs.statSync(input);
     if (!st.isFile()) throw new Error("not a file");
     inputBytes = st.size;
-  } catch (e) { throw new Error(`cannot read input ${input}: ${(e as Error).message}`); }
+  } catch (e) {
+    throw new Error(`cannot read input ${input}: ${(e as Error).message}`);
+  }
   if (inputBytes === 0) throw new Error(`${input} is empty: no documents to write`);
 
   const prefix = path.resolve(opts.out ?? path.basename(input).replace(/\.[^.]*$/, ""));
-  const binFile = `${prefix}.bin`, idxFile = `${prefix}.idx`;
+  const binFile = `${prefix}.bin`,
+    idxFile = `${prefix}.idx`;
   checkWritableFolder(binFile);
-  const tokenizer = opts.tokenizer && "encode" in opts.tokenizer ? opts.tokenizer : loadTokenizer(opts.tokenizer as TokenizerOptions | undefined);
+  const tokenizer =
+    opts.tokenizer && "encode" in opts.tokenizer
+      ? opts.tokenizer
+      : loadTokenizer(opts.tokenizer as TokenizerOptions | undefined);
 
   const tmpTokens = tempPathFor(`${prefix}.tokens`);
-  const tmpBin = tempPathFor(binFile), tmpIdx = tempPathFor(idxFile);
+  const tmpBin = tempPathFor(binFile),
+    tmpIdx = tempPathFor(idxFile);
   const t0 = performance.now();
   try {
     const pass1 = await tokenizeToFile(opts, tokenizer, tmpTokens, inputBytes);
     const documents = pass1.sizes.length;
     if (documents === 0) {
-      throw new Error(`${input}: no documents (${pass1.lines} lines, all blank${pass1.skipped > 0 ? ` or skipped as bad: ${pass1.skipped}` : ""})`);
+      throw new Error(
+        `${input}: no documents (${pass1.lines} lines, all blank${pass1.skipped > 0 ? ` or skipped as bad: ${pass1.skipped}` : ""})`,
+      );
     }
     const tokens = pass1.tokens * repeat;
     if (tokens < ctxLen + 1) {
-      throw new Error(`${input}: the data holds ${tokens} tokens (${documents} documents, ${pass1.tokens} tokens × repeat ${repeat}), fewer than ctx_len+1 = ${ctxLen + 1}: add data, raise repeat or lower ctx_len`);
+      throw new Error(
+        `${input}: the data holds ${tokens} tokens (${documents} documents, ${pass1.tokens} tokens × repeat ${repeat}), fewer than ctx_len+1 = ${ctxLen + 1}: add data, raise repeat or lower ctx_len`,
+      );
     }
     await writeShuffledBin(opts, pass1, tmpTokens, tmpBin, seed);
     await writeIdx(pass1.sizes, repeat, seed, tmpIdx, opts.signal);
     opts.signal?.throwIfAborted();
-    commitFiles([[tmpBin, binFile], [tmpIdx, idxFile]]);
+    commitFiles([
+      [tmpBin, binFile],
+      [tmpIdx, idxFile],
+    ]);
     return {
-      input, binFile, idxFile, dtype: OUT_DTYPE, inputBytes, lines: pass1.lines, documents, repeat,
-      items: documents * repeat, tokensPerCopy: pass1.tokens, tokens, skipped: pass1.skipped, skippedLines: pass1.skippedLines,
-      ctxLen, magicPrime: magicPrime(tokens, ctxLen), seconds: (performance.now() - t0) / 1000, tokenizeMBps: pass1.mbPerSec,
+      input,
+      binFile,
+      idxFile,
+      dtype: OUT_DTYPE,
+      inputBytes,
+      lines: pass1.lines,
+      documents,
+      repeat,
+      items: documents * repeat,
+      tokensPerCopy: pass1.tokens,
+      tokens,
+      skipped: pass1.skipped,
+      skippedLines: pass1.skippedLines,
+      ctxLen,
+      magicPrime: magicPrime(tokens, ctxLen),
+      seconds: (performance.now() - t0) / 1000,
+      tokenizeMBps: pass1.mbPerSec,
     };
   } finally {
     removeQuietly(tmpTokens, tmpBin, tmpIdx);
   }
 }
 
-interface Pass1 { sizes: Int32Array; tokens: number; lines: number; skipped: number; skippedLines: BadLine[]; mbPerSec: number }
+interface Pass1 {
+  sizes: Int32Array;
+  tokens: number;
+  lines: number;
+  skipped: number;
+  skippedLines: BadLine[];
+  mbPerSec: number;
+}
 
 /** Pass 1: tokenizes the input in whole-line chunks on all cores; documents go to `tmpTokens` in input order. */
-async function tokenizeToFile(opts: MakeDataOptions, tokenizer: Tokenizer, tmpTokens: string, inputBytes: number): Promise<Pass1> {
+async function tokenizeToFile(
+  opts: MakeDataOptions,
+  tokenizer: Tokenizer,
+  tmpTokens: string,
+  inputBytes: number,
+): Promise<Pass1> {
   const chunkBytes = opts.chunkBytes ?? 1 << 20;
   // no more workers than chunks: small notebook inputs should not pay for idle worker start-ups
   const workers = opts.workers ?? Math.min(os.availableParallelism(), Math.ceil(inputBytes / chunkBytes));
-  const pool = new TokenizePool({ tokenizer: workerSpec(tokenizer), file: opts.input, skipBad: opts.skipBad ?? false }, workers);
+  const pool = new TokenizePool(
+    { tokenizer: workerSpec(tokenizer), file: opts.input, skipBad: opts.skipBad ?? false },
+    workers,
+  );
   const fd = fs.openSync(tmpTokens, "w");
   const sizes = new GrowableInt32();
   const clock = new PhaseClock();
-  let lines = 0, tokens = 0, skipped = 0, bytesDone = 0;
+  let lines = 0,
+    tokens = 0,
+    skipped = 0,
+    bytesDone = 0;
   const skippedLines: BadLine[] = [];
   // In-flight chunks each own a slot of shared input/output buffers, reused in turn.
   const free: SharedSlot[] = Array.from({ length: 2 * pool.size }, () => new SharedSlot());
@@ -141,13 +187,19 @@ async function tokenizeToFile(opts: MakeDataOptions, tokenizer: Tokenizer, tmpTo
     opts.onProgress?.(clock.event("tokenize", bytesDone, inputBytes, bytesDone, { lines, docs: sizes.length, tokens }));
   };
   try {
-    let id = 0, nextLine = 1;
+    let id = 0,
+      nextLine = 1;
     for await (const chunk of readLineChunks(opts.input, chunkBytes, opts.signal)) {
       if (free.length === 0) await consume();
       const slot = free.pop()!;
       const firstLine = nextLine;
       nextLine += countLines(chunk.bytes);
-      const job = { id: id++, chunk: { bytes: slot.load(chunk.bytes), byteOffset: chunk.byteOffset }, firstLine, output: slot.output };
+      const job = {
+        id: id++,
+        chunk: { bytes: slot.load(chunk.bytes), byteOffset: chunk.byteOffset },
+        firstLine,
+        output: slot.output,
+      };
       const result = pool.run(job);
       result.catch(() => undefined); // rejections are seen when consumed; silence those never reached
       queue.push({ result, endByte: chunk.byteOffset + chunk.bytes.length, slot });
@@ -157,7 +209,14 @@ async function tokenizeToFile(opts: MakeDataOptions, tokenizer: Tokenizer, tmpTo
     fs.closeSync(fd);
     await pool.close();
   }
-  return { sizes: sizes.toArray(), tokens, lines, skipped, skippedLines, mbPerSec: bytesDone / 1e6 / Math.max(1e-9, clock.elapsed()) };
+  return {
+    sizes: sizes.toArray(),
+    tokens,
+    lines,
+    skipped,
+    skippedLines,
+    mbPerSec: bytesDone / 1e6 / Math.max(1e-9, clock.elapsed()),
+  };
 }
 
 /** Input bytes and output tokens of one in-flight chunk, shared with the worker that takes it. */
@@ -176,7 +235,13 @@ class SharedSlot {
 }
 
 /** Pass 2: `repeat` copies of the documents, each in its own seeded order, read back from `tmpTokens`. */
-async function writeShuffledBin(opts: MakeDataOptions, pass1: Pass1, tmpTokens: string, tmpBin: string, seed: number): Promise<void> {
+async function writeShuffledBin(
+  opts: MakeDataOptions,
+  pass1: Pass1,
+  tmpTokens: string,
+  tmpBin: string,
+  seed: number,
+): Promise<void> {
   const { sizes } = pass1;
   const starts = new Float64Array(sizes.length);
   for (let i = 1; i < sizes.length; i++) starts[i] = starts[i - 1] + sizes[i - 1];
@@ -185,25 +250,31 @@ async function writeShuffledBin(opts: MakeDataOptions, pass1: Pass1, tmpTokens: 
   const buf = new Uint16Array(1 << 21);
   const total = pass1.tokens * opts.repeat;
   const clock = new PhaseClock();
-  let fill = 0, written = 0;
+  let fill = 0,
+    written = 0;
   const flush = async (): Promise<void> => {
     opts.signal?.throwIfAborted();
     await out.write(new Uint8Array(buf.buffer, 0, fill * 2));
     written += fill;
     fill = 0;
-    opts.onProgress?.(clock.event("write", written, total, written * 2, { lines: pass1.lines, docs: sizes.length, tokens: written }));
+    opts.onProgress?.(
+      clock.event("write", written, total, written * 2, { lines: pass1.lines, docs: sizes.length, tokens: written }),
+    );
   };
   try {
     for (let r = 0; r < opts.repeat; r++) {
       const perm = seededPermutation(sizes.length, seed, r);
       for (let k = 0; k < perm.length; k++) {
         const d = perm[k];
-        let at = starts[d], left = sizes[d];
+        let at = starts[d],
+          left = sizes[d];
         while (left > 0) {
           if (fill === buf.length) await flush();
           const n = Math.min(left, buf.length - fill);
           source.read(buf, fill, at, n);
-          fill += n; at += n; left -= n;
+          fill += n;
+          at += n;
+          left -= n;
         }
       }
     }
@@ -228,19 +299,30 @@ class TokenSource {
     } else this.fd = fs.openSync(file, "r");
   }
   read(into: Uint16Array, at: number, tokenOffset: number, count: number): void {
-    if (this.all) { into.set(this.all.subarray(tokenOffset, tokenOffset + count), at); return; }
+    if (this.all) {
+      into.set(this.all.subarray(tokenOffset, tokenOffset + count), at);
+      return;
+    }
     const bytes = new Uint8Array(into.buffer, into.byteOffset + at * 2, count * 2);
-    for (let done = 0; done < bytes.length; ) {
+    for (let done = 0; done < bytes.length;) {
       const got = fs.readSync(this.fd!, bytes, done, bytes.length - done, tokenOffset * 2 + done);
       if (got === 0) throw new Error("temporary token file ended early");
       done += got;
     }
   }
-  close(): void { if (this.fd !== null) fs.closeSync(this.fd); }
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+  }
 }
 
 /** The `.idx` for `repeat` shuffled copies (same permutations as the .bin), streamed in sections. */
-async function writeIdx(sizes: Int32Array, repeat: number, seed: number, tmpIdx: string, signal?: AbortSignal): Promise<void> {
+async function writeIdx(
+  sizes: Int32Array,
+  repeat: number,
+  seed: number,
+  tmpIdx: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const items = sizes.length * repeat;
   const out = await fs.promises.open(tmpIdx, "w");
   const itemBytes = dtypeSize(OUT_DTYPE);
@@ -297,5 +379,7 @@ class GrowableInt32 {
     this.data.set(values, this.length);
     this.length += values.length;
   }
-  toArray(): Int32Array { return this.data.slice(0, this.length); }
+  toArray(): Int32Array {
+    return this.data.slice(0, this.length);
+  }
 }

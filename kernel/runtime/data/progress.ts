@@ -18,12 +18,24 @@ export interface DataProgress {
 /** Rate and ETA of one phase. */
 export class PhaseClock {
   private readonly t0 = performance.now();
-  elapsed(): number { return (performance.now() - this.t0) / 1000; }
-  event(phase: DataProgress["phase"], done: number, total: number, bytesDone: number, counts: { lines: number; docs: number; tokens: number }): DataProgress {
+  elapsed(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+  event(
+    phase: DataProgress["phase"],
+    done: number,
+    total: number,
+    bytesDone: number,
+    counts: { lines: number; docs: number; tokens: number },
+  ): DataProgress {
     const s = this.elapsed();
     const rate = s > 0 ? done / s : 0;
     return {
-      phase, done, total, ...counts, elapsedSeconds: s,
+      phase,
+      done,
+      total,
+      ...counts,
+      elapsedSeconds: s,
       mbPerSec: s > 0 ? bytesDone / 1e6 / s : 0,
       etaSeconds: rate > 0 ? (total - done) / rate : null,
     };
@@ -33,7 +45,9 @@ export class PhaseClock {
 export function formatDuration(s: number | null): string {
   if (s === null || !Number.isFinite(s)) return "--:--";
   const t = Math.round(s);
-  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), sec = t % 60;
+  const h = Math.floor(t / 3600),
+    m = Math.floor((t % 3600) / 60),
+    sec = t % 60;
   return `${h > 0 ? `${h}:${String(m).padStart(2, "0")}` : m}:${String(sec).padStart(2, "0")}`;
 }
 
@@ -44,9 +58,10 @@ export function formatProgress(p: DataProgress, width = 24): string {
   const f = p.total > 0 ? Math.min(1, p.done / p.total) : 1;
   const filled = Math.round(f * width);
   const bar = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(f * 100).toFixed(0).padStart(3)}%`;
-  const amount = p.phase === "tokenize"
-    ? `${fmtMB(p.done)}/${fmtMB(p.total)} MB  ${fmtCount(p.lines)} lines`
-    : `${fmtCount(p.done)}/${fmtCount(p.total)} tokens`;
+  const amount =
+    p.phase === "tokenize"
+      ? `${fmtMB(p.done)}/${fmtMB(p.total)} MB  ${fmtCount(p.lines)} lines`
+      : `${fmtCount(p.done)}/${fmtCount(p.total)} tokens`;
   return `${p.phase.padEnd(8)} ${bar}  ${amount}  ${p.mbPerSec.toFixed(1)} MB/s  ETA ${formatDuration(p.etaSeconds)}`;
 }
 
@@ -62,7 +77,11 @@ export class TerminalProgress {
     if (!force && now - this.last < 100) return;
     this.last = now;
     const cols = this.stream.columns || 100;
-    this.stream.write(`\r${formatProgress(p).slice(0, cols - 1).padEnd(cols - 1)}`);
+    this.stream.write(
+      `\r${formatProgress(p)
+        .slice(0, cols - 1)
+        .padEnd(cols - 1)}`,
+    );
     this.drawn = true;
   }
 

@@ -29,7 +29,9 @@ function hash32(x: number): number {
 export function shuffleInPlace<T extends { length: number; [i: number]: number }>(a: T, rand: () => number): T {
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
-    const t = a[i]; a[i] = a[j]; a[j] = t;
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
   }
   return a;
 }

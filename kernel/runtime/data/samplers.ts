@@ -17,7 +17,12 @@ export interface Sample {
   validTargets: number;
 }
 
-export interface SamplerState { kind: SamplerKind; seed: number; ctxLen: number; samplesDrawn: number }
+export interface SamplerState {
+  kind: SamplerKind;
+  seed: number;
+  ctxLen: number;
+  samplesDrawn: number;
+}
 
 export interface Sampler {
   readonly kind: SamplerKind;
@@ -45,20 +50,32 @@ export interface SamplerOptions {
 export function createSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const { ctxLen, microBsz } = opts;
   if (!Number.isInteger(ctxLen) || ctxLen < 1) throw new Error(`ctxLen must be a positive integer, got ${ctxLen}`);
-  if (!Number.isInteger(microBsz) || microBsz < 1) throw new Error(`microBsz must be a positive integer, got ${microBsz}`);
+  if (!Number.isInteger(microBsz) || microBsz < 1)
+    throw new Error(`microBsz must be a positive integer, got ${microBsz}`);
   if (!Number.isSafeInteger(opts.seed)) throw new Error(`seed must be an integer, got ${opts.seed}`);
-  if (opts.epochSteps !== undefined && (!Number.isInteger(opts.epochSteps) || opts.epochSteps < 1)) throw new Error(`epochSteps must be a positive integer, got ${opts.epochSteps}`);
-  if (ds.tokenCount < ctxLen + 1) throw new Error(`the data has ${ds.tokenCount} tokens, fewer than ctx_len+1 = ${ctxLen + 1}`);
+  if (opts.epochSteps !== undefined && (!Number.isInteger(opts.epochSteps) || opts.epochSteps < 1))
+    throw new Error(`epochSteps must be a positive integer, got ${opts.epochSteps}`);
+  if (ds.tokenCount < ctxLen + 1)
+    throw new Error(`the data has ${ds.tokenCount} tokens, fewer than ctx_len+1 = ${ctxLen + 1}`);
   switch (opts.kind) {
-    case "pad": return padSampler(ds, opts);
-    case "random": return randomSampler(ds, opts);
-    case "magic-prime": return magicPrimeSampler(ds, opts);
-    default: throw new Error(`unknown sampler '${opts.kind as string}' (pad, random, magic-prime)`);
+    case "pad":
+      return padSampler(ds, opts);
+    case "random":
+      return randomSampler(ds, opts);
+    case "magic-prime":
+      return magicPrimeSampler(ds, opts);
+    default:
+      throw new Error(`unknown sampler '${opts.kind as string}' (pad, random, magic-prime)`);
   }
 }
 
 /** Shared counter/state handling; `draw(k)` makes sample number k (0-based, over all epochs). */
-function counterSampler(kind: SamplerKind, opts: SamplerOptions, samplesPerEpoch: number, draw: (k: number) => Sample): Sampler {
+function counterSampler(
+  kind: SamplerKind,
+  opts: SamplerOptions,
+  samplesPerEpoch: number,
+  draw: (k: number) => Sample,
+): Sampler {
   let drawn = 0;
   return {
     kind,
@@ -67,9 +84,12 @@ function counterSampler(kind: SamplerKind, opts: SamplerOptions, samplesPerEpoch
     getState: () => ({ kind, seed: opts.seed, ctxLen: opts.ctxLen, samplesDrawn: drawn }),
     setState(s) {
       if (s.kind !== kind || s.seed !== opts.seed || s.ctxLen !== opts.ctxLen) {
-        throw new Error(`sampler state is for ${s.kind} seed ${s.seed} ctx_len ${s.ctxLen}, this sampler is ${kind} seed ${opts.seed} ctx_len ${opts.ctxLen}`);
+        throw new Error(
+          `sampler state is for ${s.kind} seed ${s.seed} ctx_len ${s.ctxLen}, this sampler is ${kind} seed ${opts.seed} ctx_len ${opts.ctxLen}`,
+        );
       }
-      if (!Number.isSafeInteger(s.samplesDrawn) || s.samplesDrawn < 0) throw new Error(`sampler state: bad samplesDrawn ${s.samplesDrawn}`);
+      if (!Number.isSafeInteger(s.samplesDrawn) || s.samplesDrawn < 0)
+        throw new Error(`sampler state: bad samplesDrawn ${s.samplesDrawn}`);
       drawn = s.samplesDrawn;
     },
   };
@@ -80,13 +100,18 @@ function padSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const epochSteps = opts.epochSteps ?? Math.floor(ds.docCount / microBsz);
   const perEpoch = epochSteps * microBsz;
   if (perEpoch < 1 || perEpoch > ds.docCount) {
-    throw new Error(`pad sampling uses one document per sample: epoch_steps ${epochSteps} × micro_bsz ${microBsz} = ${perEpoch} samples need that many documents, the data has ${ds.docCount}`);
+    throw new Error(
+      `pad sampling uses one document per sample: epoch_steps ${epochSteps} × micro_bsz ${microBsz} = ${perEpoch} samples need that many documents, the data has ${ds.docCount}`,
+    );
   }
   let permEpoch = -1;
   let perm: Uint32Array = new Uint32Array(0);
   return counterSampler("pad", opts, perEpoch, (k) => {
     const epoch = Math.floor(k / perEpoch);
-    if (epoch !== permEpoch) { perm = seededPermutation(perEpoch, seed, epoch); permEpoch = epoch; }
+    if (epoch !== permEpoch) {
+      perm = seededPermutation(perEpoch, seed, epoch);
+      permEpoch = epoch;
+    }
     const d = perm[k % perEpoch];
     const start = ds.docStart(d);
     const size = ds.docSize(d);
@@ -106,7 +131,8 @@ function padSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
 function randomSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const { ctxLen, microBsz, seed } = opts;
   const starts = ds.tokenCount - ctxLen - 1; // offsets 0 .. data_size − ctx_len − 2
-  if (starts < 1) throw new Error(`random sampling needs at least ctx_len+2 = ${ctxLen + 2} tokens, the data has ${ds.tokenCount}`);
+  if (starts < 1)
+    throw new Error(`random sampling needs at least ctx_len+2 = ${ctxLen + 2} tokens, the data has ${ds.tokenCount}`);
   const epochSteps = opts.epochSteps ?? Math.max(1, Math.floor(ds.tokenCount / (ctxLen * microBsz)));
   return counterSampler("random", opts, epochSteps * microBsz, (k) => {
     const offset = randomIndex(seededRandom(seed, k), starts);
@@ -117,8 +143,12 @@ function randomSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
 function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const { ctxLen, microBsz } = opts;
   const p = opts.magicPrime ?? magicPrime(ds.tokenCount, ctxLen);
-  if (p === null) throw new Error(`no magic prime: the data has ${ds.tokenCount} tokens, the scheme needs at least 3·ctx_len = ${3 * ctxLen}`);
-  if (p * ctxLen + 1 > ds.tokenCount) throw new Error(`magic prime ${p} × ctx_len ${ctxLen} + 1 exceeds the ${ds.tokenCount} tokens of the data`);
+  if (p === null)
+    throw new Error(
+      `no magic prime: the data has ${ds.tokenCount} tokens, the scheme needs at least 3·ctx_len = ${3 * ctxLen}`,
+    );
+  if (p * ctxLen + 1 > ds.tokenCount)
+    throw new Error(`magic prime ${p} × ctx_len ${ctxLen} + 1 exceeds the ${ds.tokenCount} tokens of the data`);
   const epochSteps = opts.epochSteps ?? Math.max(1, Math.floor(p / microBsz));
   return counterSampler("magic-prime", opts, epochSteps * microBsz, (k) => ({
     // n = 1 + epoch·samples_per_epoch + idx = 1 + k on one rank
@@ -131,7 +161,13 @@ function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
 export const IGNORE_TARGET = -100;
 
 /** micro_bsz samples as the [batch, T] inputs/targets the loss takes (targets past validTargets = −100). */
-export interface Batch { inputs: Int32Array; targets: Int32Array; batch: number; T: number; nTargets: number }
+export interface Batch {
+  inputs: Int32Array;
+  targets: Int32Array;
+  batch: number;
+  T: number;
+  nTargets: number;
+}
 
 export function nextBatch(sampler: Sampler, microBsz: number): Batch {
   const samples = Array.from({ length: microBsz }, () => sampler.next());

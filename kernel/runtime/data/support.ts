@@ -1,7 +1,13 @@
 // What a binidx supports for state tuning at a given micro_bsz (printed by make-data): how many
 // steps fit in an epoch for each sampler and after how many steps the data starts repeating.
 
-export interface DataShape { documents: number; items: number; tokens: number; ctxLen: number; magicPrime: number | null }
+export interface DataShape {
+  documents: number;
+  items: number;
+  tokens: number;
+  ctxLen: number;
+  magicPrime: number | null;
+}
 
 export interface StateTuningSupport {
   microBsz: number;
@@ -18,7 +24,8 @@ export function stateTuningSupport(d: DataShape, microBsz: number): StateTuningS
     microBsz,
     pad: { maxEpochSteps: Math.floor(d.items / microBsz), stepsBeforeRepeat: Math.floor(d.documents / microBsz) },
     random: { stepsPerPass: Math.floor(d.tokens / (d.ctxLen * microBsz)) },
-    magicPrime: d.magicPrime === null ? null : { prime: d.magicPrime, stepsPerPass: Math.floor(d.magicPrime / microBsz) },
+    magicPrime:
+      d.magicPrime === null ? null : { prime: d.magicPrime, stepsPerPass: Math.floor(d.magicPrime / microBsz) },
   };
 }
 
@@ -30,8 +37,10 @@ export function describeSupport(d: DataShape, s: StateTuningSupport): string[] {
       `a document repeats after ${n(s.pad.stepsBeforeRepeat)} steps (${n(d.documents)} distinct documents)`,
     `  random sampler: ${n(s.random.stepsPerPass)} steps read about every token once`,
   ];
-  lines.push(s.magicPrime
-    ? `  magic-prime sampler: ${n(s.magicPrime.prime)} samples = ${n(s.magicPrime.stepsPerPass)} steps per pass before slots repeat`
-    : `  magic-prime sampler: not available (needs at least 3·ctx_len = ${n(3 * d.ctxLen)} tokens)`);
+  lines.push(
+    s.magicPrime
+      ? `  magic-prime sampler: ${n(s.magicPrime.prime)} samples = ${n(s.magicPrime.stepsPerPass)} steps per pass before slots repeat`
+      : `  magic-prime sampler: not available (needs at least 3·ctx_len = ${n(3 * d.ctxLen)} tokens)`,
+  );
   return lines;
 }

@@ -9,14 +9,27 @@ import { ByteTokenizer } from "../tokenizer/bytes";
 import type { LineChunk } from "./jsonl";
 
 export type WorkerTokenizerSpec = { kind: "world"; tables: WorldTables } | { kind: "bytes" };
-export interface WorkerInit { tokenizer: WorkerTokenizerSpec; file: string; skipBad: boolean }
+export interface WorkerInit {
+  tokenizer: WorkerTokenizerSpec;
+  file: string;
+  skipBad: boolean;
+}
 /**
  * One chunk of whole lines. `chunk.bytes` and `output` live in SharedArrayBuffers owned by the
  * caller and reused for later chunks (so nothing is allocated per chunk); output has room for
  * chunk.bytes.length + 1 tokens.
  */
-export interface ChunkJob { id: number; chunk: LineChunk; firstLine: number; output: Uint16Array }
-export interface BadLine { line: number; reason: string; message: string }
+export interface ChunkJob {
+  id: number;
+  chunk: LineChunk;
+  firstLine: number;
+  output: Uint16Array;
+}
+export interface BadLine {
+  line: number;
+  reason: string;
+  message: string;
+}
 export interface ChunkResult {
   id: number;
   lines: number;
@@ -31,10 +44,15 @@ export interface ChunkResult {
 export function workerSpec(t: Tokenizer): WorkerTokenizerSpec {
   if (t instanceof WorldTokenizer) return { kind: "world", tables: t.tables };
   if (t instanceof ByteTokenizer) return { kind: "bytes" };
-  throw new Error(`make-data: tokenizer '${t.name}' cannot run in workers (use loadTokenizer's world or bytes tokenizer)`);
+  throw new Error(
+    `make-data: tokenizer '${t.name}' cannot run in workers (use loadTokenizer's world or bytes tokenizer)`,
+  );
 }
 
-interface Slot { worker: Worker; pending: Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }> }
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>;
+}
 
 export class TokenizePool {
   private readonly slots: Slot[] = [];
@@ -55,12 +73,16 @@ export class TokenizePool {
         slot.pending.clear();
       };
       worker.on("error", fail);
-      worker.on("exit", (code) => { if (slot.pending.size > 0) fail(new Error(`tokenizer worker exited with code ${code}`)); });
+      worker.on("exit", (code) => {
+        if (slot.pending.size > 0) fail(new Error(`tokenizer worker exited with code ${code}`));
+      });
       this.slots.push(slot);
     }
   }
 
-  get size(): number { return this.slots.length; }
+  get size(): number {
+    return this.slots.length;
+  }
 
   run(job: ChunkJob): Promise<ChunkResult> {
     if (this.failure) return Promise.reject(this.failure);

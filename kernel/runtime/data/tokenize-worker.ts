@@ -30,7 +30,8 @@ function tokenizeChunk({ id, chunk, firstLine, output: tokens }: ChunkJob): Chun
     } catch (err) {
       if (!(err instanceof JsonlError)) throw err;
       const bad: BadLine = { line: lineNo, reason: err.reason, message: err.message };
-      if (init.skipBad && err.reason !== "invalid-utf8") skipped.push(bad); else error = bad;
+      if (init.skipBad && err.reason !== "invalid-utf8") skipped.push(bad);
+      else error = bad;
       return;
     }
     if (text === null) return;

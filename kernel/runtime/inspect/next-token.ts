@@ -2,9 +2,17 @@
 import type { Model } from "../model/model";
 import type { State } from "../model/state";
 
-export interface NextTokenDistribution { label: string; top: { token: string; id: number; p: number }[] }
+export interface NextTokenDistribution {
+  label: string;
+  top: { token: string; id: number; p: number }[];
+}
 
-export async function nextTokenDistributions(model: Model, prompt: string, states: (State | undefined)[], opts: { labels?: string[]; topK?: number; signal?: AbortSignal } = {}): Promise<NextTokenDistribution[]> {
+export async function nextTokenDistributions(
+  model: Model,
+  prompt: string,
+  states: (State | undefined)[],
+  opts: { labels?: string[]; topK?: number; signal?: AbortSignal } = {},
+): Promise<NextTokenDistribution[]> {
   const ids = model.tokenizer.encode(prompt);
   if (ids.length === 0) throw new Error("the prompt is empty");
   const k = opts.topK ?? 10;
@@ -16,10 +24,16 @@ export async function nextTokenDistributions(model: Model, prompt: string, state
     for (let v = 0; v < l.length; v++) max = Math.max(max, l[v]);
     let z = 0;
     for (let v = 0; v < l.length; v++) z += Math.exp(l[v] - max);
-    const order = Array.from(l.keys()).sort((a, b) => l[b] - l[a]).slice(0, k);
+    const order = Array.from(l.keys())
+      .sort((a, b) => l[b] - l[a])
+      .slice(0, k);
     out.push({
       label: opts.labels?.[i] ?? (states[i] ? `state ${i}` : "untuned"),
-      top: order.map((id) => ({ id, token: id === 0 ? "<end>" : model.tokenizer.decode([id]), p: Math.exp(l[id] - max) / z })),
+      top: order.map((id) => ({
+        id,
+        token: id === 0 ? "<end>" : model.tokenizer.decode([id]),
+        p: Math.exp(l[id] - max) / z,
+      })),
     });
   }
   return out;

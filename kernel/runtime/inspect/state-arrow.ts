@@ -6,17 +6,34 @@ import { Field, FixedSizeList, Float32, Int32, Table, makeData, makeVector, tabl
 import type { WkvState } from "../../display/figures/state";
 
 export function stateTable(s: WkvState): Table {
-  const N = s.headSize, rows = s.nLayer * s.nHead * N;
-  const layer = new Int32Array(rows), head = new Int32Array(rows), value = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) { value[r] = r % N; head[r] = Math.floor(r / N) % s.nHead; layer[r] = Math.floor(r / (N * s.nHead)); }
+  const N = s.headSize,
+    rows = s.nLayer * s.nHead * N;
+  const layer = new Int32Array(rows),
+    head = new Int32Array(rows),
+    value = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    value[r] = r % N;
+    head[r] = Math.floor(r / N) % s.nHead;
+    layer[r] = Math.floor(r / (N * s.nHead));
+  }
   const child = makeData({ type: new Float32(), length: rows * N, data: s.wkv.subarray(0, rows * N) });
   const keys = makeData({ type: new FixedSizeList(N, new Field("key", new Float32())), length: rows, child });
-  return new Table({ layer: makeVector(layer), head: makeVector(head), value_channel: makeVector(value), keys: new Vector([keys]) });
+  return new Table({
+    layer: makeVector(layer),
+    head: makeVector(head),
+    value_channel: makeVector(value),
+    keys: new Vector([keys]),
+  });
 }
 
 /** Writes the table as an Arrow IPC file (`pyarrow.ipc.open_file`, `polars.read_ipc`). */
 export function saveStateArrow(s: WkvState, file: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  try { fs.writeFileSync(tmp, tableToIPC(stateTable(s), "file")); fs.renameSync(tmp, file); }
-  catch (e) { fs.rmSync(tmp, { force: true }); throw new Error(`cannot write ${file}: ${(e as Error).message}`); }
+  try {
+    fs.writeFileSync(tmp, tableToIPC(stateTable(s), "file"));
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`cannot write ${file}: ${(e as Error).message}`);
+  }
 }

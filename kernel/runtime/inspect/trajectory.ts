@@ -16,12 +16,18 @@ export interface Trajectory {
   explained: [number, number];
 }
 
-export interface TrajectoryOptions { state?: State; layer?: number; maxTokens?: number; signal?: AbortSignal }
+export interface TrajectoryOptions {
+  state?: State;
+  layer?: number;
+  maxTokens?: number;
+  signal?: AbortSignal;
+}
 
 export async function stateTrajectory(model: Model, text: string, opts: TrajectoryOptions = {}): Promise<Trajectory> {
   const { nLayer, nHead, headSize } = model.config;
   const layer = opts.layer ?? nLayer - 1;
-  if (!Number.isInteger(layer) || layer < 0 || layer >= nLayer) throw new RangeError(`layer ${layer} is out of range 0..${nLayer - 1}`);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= nLayer)
+    throw new RangeError(`layer ${layer} is out of range 0..${nLayer - 1}`);
   const ids = model.tokenizer.encode(text).slice(0, opts.maxTokens ?? 256);
   if (ids.length === 0) throw new Error("the text is empty");
   const state = (opts.state ?? model.defaultState).clone();
@@ -39,38 +45,58 @@ export async function stateTrajectory(model: Model, text: string, opts: Trajecto
     snapshots.push(state.wkv.slice(layer * per, (layer + 1) * per));
   }
   const { coords, explained } = pca2(snapshots);
-  return { tokens: Array.from(ids, (id) => model.tokenizer.decode([id])), normsByLayer, layer, projection: coords, explained };
+  return {
+    tokens: Array.from(ids, (id) => model.tokenizer.decode([id])),
+    normsByLayer,
+    layer,
+    projection: coords,
+    explained,
+  };
 }
 
 /** Top-2 principal components of the rows, through the T×T Gram matrix (T ≪ dimension). */
 export function pca2(rows: Float32Array[]): { coords: [number, number][]; explained: [number, number] } {
-  const T = rows.length, D = rows[0].length;
+  const T = rows.length,
+    D = rows[0].length;
   const mean = new Float64Array(D);
   for (const r of rows) for (let i = 0; i < D; i++) mean[i] += r[i] / T;
   const G = Array.from({ length: T }, () => new Float64Array(T));
-  for (let a = 0; a < T; a++) for (let b = a; b < T; b++) {
-    let s = 0;
-    for (let i = 0; i < D; i++) s += (rows[a][i] - mean[i]) * (rows[b][i] - mean[i]);
-    G[a][b] = G[b][a] = s;
-  }
+  for (let a = 0; a < T; a++)
+    for (let b = a; b < T; b++) {
+      let s = 0;
+      for (let i = 0; i < D; i++) s += (rows[a][i] - mean[i]) * (rows[b][i] - mean[i]);
+      G[a][b] = G[b][a] = s;
+    }
   const trace = G.reduce((s, row, i) => s + row[i], 0) || 1;
-  const vecs: Float64Array[] = [], vals: number[] = [];
+  const vecs: Float64Array[] = [],
+    vals: number[] = [];
   for (let k = 0; k < 2; k++) {
-    let v = Float64Array.from({ length: T }, (_, i) => Math.sin(i + 1 + k));  // deterministic start
+    let v = Float64Array.from({ length: T }, (_, i) => Math.sin(i + 1 + k)); // deterministic start
     let lambda = 0;
     for (let it = 0; it < 200; it++) {
       const w = new Float64Array(T);
-      for (let a = 0; a < T; a++) { let s = 0; for (let b = 0; b < T; b++) s += G[a][b] * v[b]; w[a] = s; }
-      for (const u of vecs) { const d = w.reduce((s, x, i) => s + x * u[i], 0); for (let i = 0; i < T; i++) w[i] -= d * u[i]; }
+      for (let a = 0; a < T; a++) {
+        let s = 0;
+        for (let b = 0; b < T; b++) s += G[a][b] * v[b];
+        w[a] = s;
+      }
+      for (const u of vecs) {
+        const d = w.reduce((s, x, i) => s + x * u[i], 0);
+        for (let i = 0; i < T; i++) w[i] -= d * u[i];
+      }
       const n = Math.hypot(...w);
       if (n === 0) break;
       lambda = n;
       v = w.map((x) => x / n);
     }
-    vecs.push(v); vals.push(lambda);
+    vecs.push(v);
+    vals.push(lambda);
   }
   return {
-    coords: Array.from({ length: T }, (_, t) => [vecs[0][t] * Math.sqrt(vals[0]), vecs[1][t] * Math.sqrt(vals[1])] as [number, number]),
+    coords: Array.from(
+      { length: T },
+      (_, t) => [vecs[0][t] * Math.sqrt(vals[0]), vecs[1][t] * Math.sqrt(vals[1])] as [number, number],
+    ),
     explained: [vals[0] / trace, vals[1] / trace],
   };
 }

@@ -23,7 +23,8 @@ export async function* generate(model: Model, prompt: string, opts: GenerateOpti
   const sampling = { temperature: opts.temperature ?? 1, topP: opts.topP ?? 0.85, topK: opts.topK ?? 0 };
   checkSampling(sampling);
   const maxTokens = opts.maxTokens ?? 200;
-  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new RangeError(`maxTokens must be an integer ≥ 0, got ${maxTokens}`);
+  if (!Number.isInteger(maxTokens) || maxTokens < 0)
+    throw new RangeError(`maxTokens must be an integer ≥ 0, got ${maxTokens}`);
   const stops = (opts.stop ?? []).filter((s) => s.length > 0);
   const signal = opts.signal ?? cellContext()?.signal;
   const tokenizer = model.tokenizer;
@@ -42,11 +43,21 @@ export async function* generate(model: Model, prompt: string, opts: GenerateOpti
     pending += decoder.push(id);
     if (maxStop > 0) {
       const hit = stops.map((s) => pending.indexOf(s)).filter((i) => i >= 0);
-      if (hit.length) { const cut = pending.slice(0, Math.min(...hit)); if (cut) yield cut; return; }
+      if (hit.length) {
+        const cut = pending.slice(0, Math.min(...hit));
+        if (cut) yield cut;
+        return;
+      }
       let safe = pending.length - (maxStop - 1);
       if (safe > 0 && /[\uD800-\uDBFF]/.test(pending[safe - 1])) safe--; // keep surrogate pairs whole
-      if (safe > 0) { yield pending.slice(0, safe); pending = pending.slice(safe); }
-    } else if (pending) { yield pending; pending = ""; }
+      if (safe > 0) {
+        yield pending.slice(0, safe);
+        pending = pending.slice(safe);
+      }
+    } else if (pending) {
+      yield pending;
+      pending = "";
+    }
     if (n + 1 < maxTokens) await model.run(Int32Array.of(id), state, last, "last", "rnn", signal);
   }
   pending += decoder.flush();

@@ -17,30 +17,50 @@ export type Device = "cpu" | "cuda";
 /** The detected configuration (version, dims, dtype, params...) and the device the model runs on. */
 export type ModelConfig = DetectedConfig & { device: Device };
 export interface LoadOptions {
-  device?: Device | "auto"; tokenizer?: TokenizerKind; vocab?: string;
+  device?: Device | "auto";
+  tokenizer?: TokenizerKind;
+  vocab?: string;
   /** nf4/int8 frozen matrices for state tuning on CUDA (spec §3.9); default "none". */
   quant?: Quant;
 }
-export interface ForwardOptions { state?: State; mode?: "seq" | "rnn"; logits?: "all" | "last" | "none"; signal?: AbortSignal }
-export interface ForwardResult { logits?: Float32Array; state: State }
+export interface ForwardOptions {
+  state?: State;
+  mode?: "seq" | "rnn";
+  logits?: "all" | "last" | "none";
+  signal?: AbortSignal;
+}
+export interface ForwardResult {
+  logits?: Float32Array;
+  state: State;
+}
 
 /** A cancel flag raised when the signal fires; `done()` detaches the listener. */
 export function cancelFlagFor(signal: AbortSignal | undefined): { flag: CancelFlag; done(): void } {
   const flag = new Int32Array(1);
   if (!signal) return { flag, done() {} };
   if (signal.aborted) flag[0] = 1;
-  const onAbort = () => { flag[0] = 1; };
+  const onAbort = () => {
+    flag[0] = 1;
+  };
   signal.addEventListener("abort", onAbort, { once: true });
   return { flag, done: () => signal.removeEventListener("abort", onAbort) };
 }
 
-export function abortError(): Error { const e = new Error("aborted"); e.name = "AbortError"; return e; }
+export function abortError(): Error {
+  const e = new Error("aborted");
+  e.name = "AbortError";
+  return e;
+}
 
 function resolveDevice(want: Device | "auto"): Device {
-  if (want !== "cpu" && want !== "cuda" && want !== "auto") throw new Error(`device must be "cpu", "cuda" or "auto", got '${want as string}'`);
+  if (want !== "cpu" && want !== "cuda" && want !== "auto")
+    throw new Error(`device must be "cpu", "cuda" or "auto", got '${want as string}'`);
   if (want === "cpu") return "cpu";
   const cuda = native().info().cuda;
-  if (want === "cuda" && !cuda.available) throw new Error(`device "cuda" requested but CUDA is not available: ${cuda.reason ?? (cuda.compiled ? "no usable GPU found" : "this build has no CUDA backend")}`);
+  if (want === "cuda" && !cuda.available)
+    throw new Error(
+      `device "cuda" requested but CUDA is not available: ${cuda.reason ?? (cuda.compiled ? "no usable GPU found" : "this build has no CUDA backend")}`,
+    );
   return cuda.available ? "cuda" : "cpu";
 }
 
@@ -69,14 +89,23 @@ export class Model {
       for (const name of reader.keys()) {
         const t = reader.read(name);
         const m = /^blocks\.(\d+)\.att\.time_state$/.exec(name);
-        if (m) { states[Number(m[1])] = Float32Array.from(t.toFloat32()); continue; }
-        if (t.dtype !== "f32" && t.dtype !== "bf16" && t.dtype !== "f16") throw new Error(`${file}: tensor ${name} has dtype ${t.dtype}; weights must be f32, bf16 or f16`);
+        if (m) {
+          states[Number(m[1])] = Float32Array.from(t.toFloat32());
+          continue;
+        }
+        if (t.dtype !== "f32" && t.dtype !== "bf16" && t.dtype !== "f16")
+          throw new Error(`${file}: tensor ${name} has dtype ${t.dtype}; weights must be f32, bf16 or f16`);
         tensors[name] = { dtype: t.dtype, shape: [...t.shape], data: t.data };
       }
       const config: ModelConfig = { ...detected, device };
       const timeState = Model.mergedTimeState(config, states, file);
-      const nativeModel = native().createModel({ ...config, vocab: config.vocabSize }, tensors, device, { quant: opts.quant ?? "none" });
-      return new Model(path.resolve(file), config, nativeModel, reader, timeState, { kind: opts.tokenizer, vocab: opts.vocab });
+      const nativeModel = native().createModel({ ...config, vocab: config.vocabSize }, tensors, device, {
+        quant: opts.quant ?? "none",
+      });
+      return new Model(path.resolve(file), config, nativeModel, reader, timeState, {
+        kind: opts.tokenizer,
+        vocab: opts.vocab,
+      });
     } catch (e) {
       reader.close();
       throw e;
@@ -88,10 +117,14 @@ export class Model {
     const present = states.filter((s) => s !== undefined).length;
     if (present === 0) return undefined;
     const per = cfg.nHead * cfg.headSize * cfg.headSize;
-    if (present !== cfg.nLayer || states.length !== cfg.nLayer) throw new Error(`${file}: has time_state for ${present} of ${cfg.nLayer} layers`);
+    if (present !== cfg.nLayer || states.length !== cfg.nLayer)
+      throw new Error(`${file}: has time_state for ${present} of ${cfg.nLayer} layers`);
     const out = new Float32Array(cfg.nLayer * per);
     states.forEach((s, l) => {
-      if (s.length !== per) throw new Error(`${file}: blocks.${l}.att.time_state has ${s.length} numbers, expected [${cfg.nHead},${cfg.headSize},${cfg.headSize}]`);
+      if (s.length !== per)
+        throw new Error(
+          `${file}: blocks.${l}.att.time_state has ${s.length} numbers, expected [${cfg.nHead},${cfg.headSize},${cfg.headSize}]`,
+        );
       out.set(s, l * per);
     });
     return out;
@@ -110,13 +143,17 @@ export class Model {
         const kind = this.tokenizerOptions.kind ?? (this.config.vocabSize <= 257 ? "bytes" : undefined);
         this.tok = loadTokenizer({ kind, vocab: this.tokenizerOptions.vocab, modelPath: this.path });
       } catch (e) {
-        throw new Error(`${(e as Error).message}\nA World model needs rwkv_vocab_v20230424.txt (from https://github.com/BlinkDL/ChatRWKV/tree/main/tokenizer or RWKV-LM): pass { vocab: "<path>" }, set RWKV_VOCAB, or put it beside the model.`);
+        throw new Error(
+          `${(e as Error).message}\nA World model needs rwkv_vocab_v20230424.txt (from https://github.com/BlinkDL/ChatRWKV/tree/main/tokenizer or RWKV-LM): pass { vocab: "<path>" }, set RWKV_VOCAB, or put it beside the model.`,
+        );
       }
     }
     return this.tok;
   }
 
-  newState(): State { return new State(this.config); }
+  newState(): State {
+    return new State(this.config);
+  }
 
   /** Zero state, or for a merged checkpoint wkv = its time_state with zero shifts. */
   get defaultState(): State {
@@ -128,7 +165,8 @@ export class Model {
     if (t.length < min) throw new Error(`need at least ${min} token(s), got ${t.length}`);
     const V = this.config.vocabSize;
     for (let i = 0; i < t.length; i++) {
-      if (!Number.isInteger(t[i]) || t[i] < 0 || t[i] >= V) throw new RangeError(`token ${t[i]} at position ${i} is outside the vocabulary 0..${V - 1}`);
+      if (!Number.isInteger(t[i]) || t[i] < 0 || t[i] >= V)
+        throw new RangeError(`token ${t[i]} at position ${i} is outside the vocabulary 0..${V - 1}`);
     }
     return t;
   }
@@ -136,16 +174,20 @@ export class Model {
   private checkState(s: State): void {
     const c = this.config;
     if (s.nLayer !== c.nLayer || s.nEmbd !== c.nEmbd || s.nHead !== c.nHead || s.headSize !== c.headSize) {
-      throw new Error(`state dims L${s.nLayer} C${s.nEmbd} H${s.nHead} N${s.headSize} do not match the model's L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize}`);
+      throw new Error(
+        `state dims L${s.nLayer} C${s.nEmbd} H${s.nHead} N${s.headSize} do not match the model's L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize}`,
+      );
     }
   }
 
   /** Runs tokens from `state` (default: defaultState; never modified) and returns the new state. */
   async forward(tokens: ArrayLike<number>, opts: ForwardOptions = {}): Promise<ForwardResult> {
     const t = this.tokensOf(tokens);
-    const mode = opts.mode ?? "seq", want = opts.logits ?? "last";
+    const mode = opts.mode ?? "seq",
+      want = opts.logits ?? "last";
     if (mode !== "seq" && mode !== "rnn") throw new Error(`mode must be "seq" or "rnn", got '${mode as string}'`);
-    if (want !== "all" && want !== "last" && want !== "none") throw new Error(`logits must be "all", "last" or "none", got '${want as string}'`);
+    if (want !== "all" && want !== "last" && want !== "none")
+      throw new Error(`logits must be "all", "last" or "none", got '${want as string}'`);
     if (opts.state) this.checkState(opts.state);
     const state = opts.state ? opts.state.clone() : this.defaultState;
     const V = this.config.vocabSize;
@@ -155,17 +197,36 @@ export class Model {
   }
 
   /** In-place forward on `state` (used by generation and evaluation). */
-  async run(t: Int32Array, state: State, logits: Float32Array | undefined, want: "all" | "last" | "none", mode: "seq" | "rnn", signal?: AbortSignal): Promise<void> {
+  async run(
+    t: Int32Array,
+    state: State,
+    logits: Float32Array | undefined,
+    want: "all" | "last" | "none",
+    mode: "seq" | "rnn",
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (signal?.aborted) throw abortError();
     if (mode === "seq") {
       const c = cancelFlagFor(signal);
-      try { await this.native.forwardSeq(t, state, logits ?? null, want, c.flag); } catch (e) { throw signal?.aborted ? abortError() : e; } finally { c.done(); }
+      try {
+        await this.native.forwardSeq(t, state, logits ?? null, want, c.flag);
+      } catch (e) {
+        throw signal?.aborted ? abortError() : e;
+      } finally {
+        c.done();
+      }
       return;
     }
     const V = this.config.vocabSize;
     for (let i = 0; i < t.length; i++) {
       if (signal?.aborted) throw abortError();
-      const out = !logits ? null : want === "all" ? logits.subarray(i * V, (i + 1) * V) : i === t.length - 1 ? logits : null;
+      const out = !logits
+        ? null
+        : want === "all"
+          ? logits.subarray(i * V, (i + 1) * V)
+          : i === t.length - 1
+            ? logits
+            : null;
       await this.native.forwardRnn(t[i], state, out);
     }
   }
@@ -173,7 +234,11 @@ export class Model {
   /** Mean next-token cross entropy of tokens[1..T) given tokens[0..T-1), from `state` (default: defaultState). */
   async loss(tokens: ArrayLike<number>, opts: { state?: State; signal?: AbortSignal } = {}): Promise<number> {
     const t = this.tokensOf(tokens, 2);
-    const { logits } = await this.forward(t.subarray(0, t.length - 1), { state: opts.state, logits: "all", signal: opts.signal });
+    const { logits } = await this.forward(t.subarray(0, t.length - 1), {
+      state: opts.state,
+      logits: "all",
+      signal: opts.signal,
+    });
     return meanCrossEntropy(logits!, t.subarray(1), this.config.vocabSize);
   }
 
@@ -181,7 +246,10 @@ export class Model {
    * d(mean CE)/d(initial wkv) [L,H,N,N] over tokens (inputs [0..T-1), targets [1..T)), starting from
    * `state`'s wkv with zero token shifts, as state tuning does. l2wrap adds PEFT's L2Wrap term.
    */
-  async gradToState(tokens: ArrayLike<number>, opts: { state?: State; l2wrap?: boolean; signal?: AbortSignal } = {}): Promise<{ loss: number; grad: Float32Array }> {
+  async gradToState(
+    tokens: ArrayLike<number>,
+    opts: { state?: State; l2wrap?: boolean; signal?: AbortSignal } = {},
+  ): Promise<{ loss: number; grad: Float32Array }> {
     const t = this.tokensOf(tokens, 2);
     if (opts.state) this.checkState(opts.state);
     const s0 = (opts.state ?? this.defaultState).wkv;
@@ -191,18 +259,42 @@ export class Model {
     if (signal?.aborted) throw abortError();
     const c = cancelFlagFor(signal);
     try {
-      const r = await this.native.lossAndGrad(t.slice(0, T), t.slice(1), 1, T, s0, grad, { l2wrap: opts.l2wrap ?? false }, c.flag);
+      const r = await this.native.lossAndGrad(
+        t.slice(0, T),
+        t.slice(1),
+        1,
+        T,
+        s0,
+        grad,
+        { l2wrap: opts.l2wrap ?? false },
+        c.flag,
+      );
       return { loss: r.lossSum / r.nTargets, grad };
-    } catch (e) { throw signal?.aborted ? abortError() : e; } finally { c.done(); }
+    } catch (e) {
+      throw signal?.aborted ? abortError() : e;
+    } finally {
+      c.done();
+    }
   }
 
   /** Batched loss and gradient for the tuner (targets −100 ignored). */
-  lossAndGrad(inputs: Int32Array, targets: Int32Array, batch: number, T: number, s0: Float32Array, grad: Float32Array, l2wrap: boolean, cancel: CancelFlag): Promise<{ lossSum: number; nTargets: number }> {
+  lossAndGrad(
+    inputs: Int32Array,
+    targets: Int32Array,
+    batch: number,
+    T: number,
+    s0: Float32Array,
+    grad: Float32Array,
+    l2wrap: boolean,
+    cancel: CancelFlag,
+  ): Promise<{ lossSum: number; nTargets: number }> {
     return this.native.lossAndGrad(inputs, targets, batch, T, s0, grad, { l2wrap }, cancel);
   }
 
   /** Streams generated text; see generate.ts. */
-  generate(prompt: string, opts: GenerateOptions = {}): AsyncGenerator<string> { return generate(this, prompt, opts); }
+  generate(prompt: string, opts: GenerateOptions = {}): AsyncGenerator<string> {
+    return generate(this, prompt, opts);
+  }
 
   /** sha256 of the checkpoint file (state-file provenance), computed once. */
   async checkpointHash(): Promise<string> {
@@ -224,9 +316,16 @@ export class Model {
   [displaySymbol](): MimeBundle {
     const c = this.config;
     const rows: Array<[string, string]> = [
-      ["file", path.basename(this.path)], ["version", `RWKV-${c.version}`], ["layers", String(c.nLayer)], ["embedding", String(c.nEmbd)],
-      ["heads × head size", `${c.nHead} × ${c.headSize}`], ["vocabulary", String(c.vocabSize)], ["FFN width", String(c.dimFfn)],
-      ["parameters", c.params.toLocaleString("en-US")], ["dtype", c.dtype], ["device", c.device],
+      ["file", path.basename(this.path)],
+      ["version", `RWKV-${c.version}`],
+      ["layers", String(c.nLayer)],
+      ["embedding", String(c.nEmbd)],
+      ["heads × head size", `${c.nHead} × ${c.headSize}`],
+      ["vocabulary", String(c.vocabSize)],
+      ["FFN width", String(c.dimFfn)],
+      ["parameters", c.params.toLocaleString("en-US")],
+      ["dtype", c.dtype],
+      ["device", c.device],
       ["default state", this.timeState ? "merged time_state" : "zero"],
     ];
     const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
@@ -239,7 +338,8 @@ export class Model {
 
 /** Mean CE of targets (ids ≥ 0) under logits [T,V], float64 log-sum-exp per row. */
 export function meanCrossEntropy(logits: Float32Array, targets: Int32Array, V: number): number {
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   for (let t = 0; t < targets.length; t++) {
     if (targets[t] < 0) continue;
     const row = logits.subarray(t * V, (t + 1) * V);

@@ -33,15 +33,30 @@ export function randomDims(o: RandomCheckpointOptions): ModelDims {
   const headSize = o.headSize ?? 64;
   if (o.nEmbd % headSize !== 0) throw new RangeError(`n_embd ${o.nEmbd} is not a multiple of head size ${headSize}`);
   const dimFfn = o.dimFfn ?? (o.version === 7 ? 4 * o.nEmbd : Math.floor((3.5 * o.nEmbd) / 32) * 32);
-  return { version: o.version, nLayer: o.nLayer, nEmbd: o.nEmbd, headSize, vocabSize: o.vocab, dimFfn, lora: { ...defaultLora(o.version, o.nEmbd), ...o.lora } };
+  return {
+    version: o.version,
+    nLayer: o.nLayer,
+    nEmbd: o.nEmbd,
+    headSize,
+    vocabSize: o.vocab,
+    dimFfn,
+    lora: { ...defaultLora(o.version, o.nEmbd), ...o.lora },
+  };
 }
 
 /** sfc32: small, fast, good enough for test weights; seeded per tensor. */
 function rng(seed: number, stream: number): () => number {
-  let a = seed >>> 0, b = (stream * 0x9e3779b9) >>> 0, c = 0x6a09e667, d = 1;
+  let a = seed >>> 0,
+    b = (stream * 0x9e3779b9) >>> 0,
+    c = 0x6a09e667,
+    d = 1;
   const next = () => {
     const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0; a = b ^ (b >>> 9); b = (c + (c << 3)) | 0; c = (c << 21) | (c >>> 11); c = (c + t) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
     return (t >>> 0) / 4294967296;
   };
   for (let i = 0; i < 12; i++) next();
@@ -50,14 +65,21 @@ function rng(seed: number, stream: number): () => number {
 
 /** Fills `out` with the tensor's values: standard normals (both Box–Muller outputs) or uniforms, then scaled. */
 type Fill = (out: Float32Array, u: () => number) => void;
-const normal = (mean: number, std: number): Fill => (out, u) => {
-  for (let i = 0; i < out.length; i += 2) {
-    const r = std * Math.sqrt(-2 * Math.log(1 - u())), th = 2 * Math.PI * u();
-    out[i] = mean + r * Math.cos(th);
-    if (i + 1 < out.length) out[i + 1] = mean + r * Math.sin(th);
-  }
-};
-const uniform = (lo: number, hi: number): Fill => (out, u) => { for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * u(); };
+const normal =
+  (mean: number, std: number): Fill =>
+  (out, u) => {
+    for (let i = 0; i < out.length; i += 2) {
+      const r = std * Math.sqrt(-2 * Math.log(1 - u())),
+        th = 2 * Math.PI * u();
+      out[i] = mean + r * Math.cos(th);
+      if (i + 1 < out.length) out[i + 1] = mean + r * Math.sin(th);
+    }
+  };
+const uniform =
+  (lo: number, hi: number): Fill =>
+  (out, u) => {
+    for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * u();
+  };
 
 /** How the values of one tensor are drawn, from its name and shape. */
 function fillFor(name: string, shape: number[], C: number): Fill {
@@ -81,14 +103,25 @@ function fillFor(name: string, shape: number[], C: number): Fill {
 const CHUNK = 1 << 20; // even, so Box–Muller pairs never straddle chunks
 
 function randomBytes(name: string, shape: number[], C: number, dtype: DType, seed: number, stream: number): Uint8Array {
-  const n = shape.reduce((a, b) => a * b, 1), fill = fillFor(name, shape, C), u = rng(seed, stream);
-  if (dtype === "f32") { const values = new Float32Array(n); for (let i = 0; i < n; i += CHUNK) fill(values.subarray(i, i + CHUNK), u); return new Uint8Array(values.buffer); }
+  const n = shape.reduce((a, b) => a * b, 1),
+    fill = fillFor(name, shape, C),
+    u = rng(seed, stream);
+  if (dtype === "f32") {
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i += CHUNK) fill(values.subarray(i, i + CHUNK), u);
+    return new Uint8Array(values.buffer);
+  }
   // bf16: draw a chunk in f32, round it to nearest even (values are finite)
-  const scratch = new Float32Array(Math.min(n, CHUNK)), bits = new Uint32Array(scratch.buffer), out = new Uint16Array(n);
+  const scratch = new Float32Array(Math.min(n, CHUNK)),
+    bits = new Uint32Array(scratch.buffer),
+    out = new Uint16Array(n);
   for (let i = 0; i < n; i += CHUNK) {
     const len = Math.min(CHUNK, n - i);
     fill(scratch.subarray(0, len), u);
-    for (let j = 0; j < len; j++) { const b = bits[j]; out[i + j] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16; }
+    for (let j = 0; j < len; j++) {
+      const b = bits[j];
+      out[i + j] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+    }
   }
   return new Uint8Array(out.buffer);
 }
@@ -96,9 +129,21 @@ function randomBytes(name: string, shape: number[], C: number, dtype: DType, see
 /** Writes the checkpoint (atomically) and returns its dimensions. */
 export function writeRandomCheckpoint(file: string, opts: RandomCheckpointOptions): ModelDims {
   const dims = randomDims(opts);
-  const dtype = opts.dtype ?? "bf16", seed = opts.seed ?? 0;
-  writePth(file, tensorLayout(dims).map(([name, shape], i) => [name, {
-    dtype, shape, data: () => randomBytes(name, shape, dims.nEmbd, dtype, seed, i + 1),
-  }] as [string, { dtype: DType; shape: number[]; data: () => Uint8Array }]));
+  const dtype = opts.dtype ?? "bf16",
+    seed = opts.seed ?? 0;
+  writePth(
+    file,
+    tensorLayout(dims).map(
+      ([name, shape], i) =>
+        [
+          name,
+          {
+            dtype,
+            shape,
+            data: () => randomBytes(name, shape, dims.nEmbd, dtype, seed, i + 1),
+          },
+        ] as [string, { dtype: DType; shape: number[]; data: () => Uint8Array }],
+    ),
+  );
   return dims;
 }

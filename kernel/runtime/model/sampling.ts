@@ -2,12 +2,18 @@
 // a seeded generator so a run is repeatable.
 import { seededRandom } from "../data/random";
 
-export interface SamplingOptions { temperature: number; topP: number; topK: number }
+export interface SamplingOptions {
+  temperature: number;
+  topP: number;
+  topK: number;
+}
 
 export function checkSampling(o: SamplingOptions): void {
-  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) throw new RangeError(`temperature must be ≥ 0, got ${o.temperature}`);
+  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature))
+    throw new RangeError(`temperature must be ≥ 0, got ${o.temperature}`);
   if (!(o.topP > 0 && o.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
-  if (!Number.isInteger(o.topK) || o.topK < 0) throw new RangeError(`topK must be an integer ≥ 0 (0 = off), got ${o.topK}`);
+  if (!Number.isInteger(o.topK) || o.topK < 0)
+    throw new RangeError(`topK must be an integer ≥ 0 (0 = off), got ${o.topK}`);
 }
 
 /** A uniform [0,1) stream; seeded when a seed is given, else from the clock. */
@@ -32,7 +38,11 @@ function candidates(p: Float64Array, sum: number, limit: number, topP: number): 
   for (let tau = max / 2; ; tau /= 4) {
     const ids: number[] = [];
     let mass = 0;
-    for (let i = 0; i < p.length; i++) if (p[i] >= tau) { ids.push(i); mass += p[i]; }
+    for (let i = 0; i < p.length; i++)
+      if (p[i] >= tau) {
+        ids.push(i);
+        mass += p[i];
+      }
     if (mass >= topP * sum || ids.length >= limit || tau === 0 || ids.length === p.length) {
       return ids.sort((a, b) => p[b] - p[a] || a - b);
     }
@@ -48,15 +58,23 @@ export function sampleToken(logits: Float32Array, o: SamplingOptions, rand: () =
   for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
   const p = new Float64Array(V);
   let sum = 0;
-  for (let i = 0; i < V; i++) { p[i] = Math.exp((logits[i] - max) / o.temperature); sum += p[i]; }
+  for (let i = 0; i < V; i++) {
+    p[i] = Math.exp((logits[i] - max) / o.temperature);
+    sum += p[i];
+  }
   const limit = o.topK > 0 ? Math.min(o.topK, V) : V;
-  if (limit === V && o.topP >= 1) { // no cut: draw from the whole distribution, no ordering needed
+  if (limit === V && o.topP >= 1) {
+    // no cut: draw from the whole distribution, no ordering needed
     let r = rand() * sum;
-    for (let i = 0; i < V; i++) { r -= p[i]; if (r < 0) return i; }
+    for (let i = 0; i < V; i++) {
+      r -= p[i];
+      if (r < 0) return i;
+    }
     return V - 1;
   }
   const order = candidates(p, sum, limit, o.topP);
-  let kept = 0, mass = 0;
+  let kept = 0,
+    mass = 0;
   while (kept < order.length && kept < limit) {
     mass += p[order[kept]] / sum;
     kept++;

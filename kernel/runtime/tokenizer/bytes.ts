@@ -45,7 +45,8 @@ export class ByteTokenizer implements Tokenizer {
   }
 
   private byteOf(id: number): number {
-    if (!Number.isInteger(id) || id < 1 || id > 256) throw new RangeError(`byte tokenizer: token id ${id} is not a byte (ids 1..256, 0 = end of document)`);
+    if (!Number.isInteger(id) || id < 1 || id > 256)
+      throw new RangeError(`byte tokenizer: token id ${id} is not a byte (ids 1..256, 0 = end of document)`);
     return id - 1;
   }
 }

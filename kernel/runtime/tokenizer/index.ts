@@ -12,7 +12,9 @@ export { resolveVocab, VOCAB_FILE_NAME, VOCAB_SOURCE, VOCAB_SHA256 } from "./res
 export { readVocabFile, parseVocab, VocabError, type Vocab } from "./vocab-file";
 
 export type TokenizerKind = "world" | "bytes";
-export interface TokenizerOptions extends VocabQuery { kind?: TokenizerKind }
+export interface TokenizerOptions extends VocabQuery {
+  kind?: TokenizerKind;
+}
 
 const loaded = new Map<string, WorldTokenizer>();
 
@@ -23,6 +25,9 @@ export function loadTokenizer(opts: TokenizerOptions = {}): Tokenizer {
   if (kind !== "world") throw new Error(`unknown tokenizer '${kind as string}' (use "world" or "bytes")`);
   const file = resolveVocab(opts);
   let t = loaded.get(file);
-  if (!t) { t = WorldTokenizer.load(file); loaded.set(file, t); }
+  if (!t) {
+    t = WorldTokenizer.load(file);
+    loaded.set(file, t);
+  }
   return t;
 }

@@ -7,7 +7,10 @@ export const VOCAB_FILE_NAME = "rwkv_vocab_v20230424.txt";
 export const VOCAB_SOURCE = "https://raw.githubusercontent.com/BlinkDL/RWKV-LM/main/RWKV-v7/rwkv_vocab_v20230424.txt";
 export const VOCAB_SHA256 = "e6dee3d4e31b4d5c40ac99508ac6c701ceef4bed681bf2167ce9a908552bca89";
 
-export interface VocabQuery { vocab?: string; modelPath?: string }
+export interface VocabQuery {
+  vocab?: string;
+  modelPath?: string;
+}
 
 export function resolveVocab(q: VocabQuery = {}): string {
   if (q.vocab) {

@@ -26,7 +26,10 @@ export interface WorldTables {
 const HASH_MUL = 0x9e3779b1 | 0;
 const SLOT = 4;
 
-function shared<T extends Int32Array | Uint8Array>(ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
+function shared<T extends Int32Array | Uint8Array>(
+  ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  n: number,
+): T {
   return new ctor(new SharedArrayBuffer(Math.max(1, n) * ctor.BYTES_PER_ELEMENT));
 }
 
@@ -35,7 +38,10 @@ class EdgeHash {
   readonly slots: Int32Array;
   private readonly shift: number;
   private readonly mask: number;
-  constructor(readonly bits: number, sharedMemory: boolean) {
+  constructor(
+    readonly bits: number,
+    sharedMemory: boolean,
+  ) {
     const n = (1 << bits) * SLOT;
     this.slots = sharedMemory ? shared(Int32Array, n) : new Int32Array(n);
     this.shift = 32 - bits;
@@ -62,11 +68,14 @@ export function buildWorldTables(vocab: Vocab): WorldTables {
   const build = new EdgeHash(Math.max(10, Math.ceil(Math.log2(2 * bytes.length + 1))), false);
   const depth1 = new Int32Array(256);
   const byteToken = shared(Int32Array, 256);
-  let nodes = 1, edges = 0;
+  let nodes = 1,
+    edges = 0;
   for (let id = 1; id < count; id++) {
-    const s = starts[id], e = starts[id + 1];
+    const s = starts[id],
+      e = starts[id + 1];
     if (e - s === 1) {
-      if (byteToken[bytes[s]] !== 0) throw new Error(`${vocab.file}: token ${id} has the same bytes as token ${byteToken[bytes[s]]}`);
+      if (byteToken[bytes[s]] !== 0)
+        throw new Error(`${vocab.file}: token ${id} has the same bytes as token ${byteToken[bytes[s]]}`);
       byteToken[bytes[s]] = id;
     }
     let node = depth1[bytes[s]] || (depth1[bytes[s]] = nodes++);
@@ -74,17 +83,23 @@ export function buildWorldTables(vocab: Vocab): WorldTables {
     for (let i = s + 1; i < e; i++) {
       const key = node * 256 + bytes[i] + 1;
       at = build.find(key);
-      if (build.slots[at] === 0) { build.slots[at] = key; build.slots[at + 1] = nodes++; edges++; }
+      if (build.slots[at] === 0) {
+        build.slots[at] = key;
+        build.slots[at + 1] = nodes++;
+        edges++;
+      }
       node = build.slots[at + 1];
     }
     if (at >= 0) {
-      if (build.slots[at + 2] !== 0) throw new Error(`${vocab.file}: token ${id} has the same bytes as token ${build.slots[at + 2]}`);
+      if (build.slots[at + 2] !== 0)
+        throw new Error(`${vocab.file}: token ${id} has the same bytes as token ${build.slots[at + 2]}`);
       build.slots[at + 2] = id;
     }
   }
   if (nodes >= 1 << 23) throw new Error(`${vocab.file}: vocab too large for the tokenizer trie (${nodes} nodes)`);
   for (let b = 0; b < 256; b++) {
-    if (byteToken[b] === 0) throw new Error(`${vocab.file}: no single-byte token for byte 0x${b.toString(16)}; encoding could fail`);
+    if (byteToken[b] === 0)
+      throw new Error(`${vocab.file}: no single-byte token for byte 0x${b.toString(16)}; encoding could fail`);
   }
   const hash = new EdgeHash(Math.max(10, Math.ceil(Math.log2(2 * edges + 1))), true);
   for (let i = 0; i < build.slots.length; i += SLOT) {
@@ -145,15 +160,24 @@ export class WorldTokenizer implements Tokenizer {
         const pi = 2 * ((b0 << 8) | bytes[p + 1]);
         let node = pair[pi];
         if (node !== 0) {
-          if (pair[pi + 1] !== 0) { best = pair[pi + 1]; bestEnd = p + 2; }
+          if (pair[pi + 1] !== 0) {
+            best = pair[pi + 1];
+            bestEnd = p + 2;
+          }
           for (let q = p + 2; q < end; q++) {
             const key = node * 256 + bytes[q] + 1;
             let h = (Math.imul(key, HASH_MUL) >>> shift) * SLOT;
             let k = slots[h];
-            while (k !== key && k !== 0) { h = (h + SLOT) & (mask * SLOT); k = slots[h]; }
+            while (k !== key && k !== 0) {
+              h = (h + SLOT) & (mask * SLOT);
+              k = slots[h];
+            }
             if (k === 0) break;
             node = slots[h + 1];
-            if (slots[h + 2] !== 0) { best = slots[h + 2]; bestEnd = q + 1; }
+            if (slots[h + 2] !== 0) {
+              best = slots[h + 2];
+              bestEnd = q + 1;
+            }
           }
         }
       }
@@ -164,7 +188,10 @@ export class WorldTokenizer implements Tokenizer {
   }
 
   tokenBytes(id: number): Uint8Array {
-    if (!Number.isInteger(id) || id < 0 || id >= this.tokenCount) throw new RangeError(`world tokenizer: token id ${id} is not in the vocab (0..${this.tokenCount - 1}) of ${this.tables.file}`);
+    if (!Number.isInteger(id) || id < 0 || id >= this.tokenCount)
+      throw new RangeError(
+        `world tokenizer: token id ${id} is not in the vocab (0..${this.tokenCount - 1}) of ${this.tables.file}`,
+      );
     return this.tables.bytes.subarray(this.tables.starts[id], this.tables.starts[id + 1]);
   }
 
@@ -172,7 +199,11 @@ export class WorldTokenizer implements Tokenizer {
     let n = 0;
     for (let i = 0; i < ids.length; i++) n += this.tokenBytes(ids[i]).length;
     const out = new Uint8Array(n);
-    for (let i = 0, o = 0; i < ids.length; i++) { const b = this.tokenBytes(ids[i]); out.set(b, o); o += b.length; }
+    for (let i = 0, o = 0; i < ids.length; i++) {
+      const b = this.tokenBytes(ids[i]);
+      out.set(b, o);
+      o += b.length;
+    }
     return out;
   }
 

@@ -7,11 +7,16 @@ import { openCheckpoint, type TensorSource } from "../checkpoint";
 import { detectConfig } from "../model/config";
 import { readTimeStates, timeStateKey, writeTensors } from "./state-file";
 
-export interface MergeResult { out: string; baseKeys: number; stateKeys: number }
+export interface MergeResult {
+  out: string;
+  baseKeys: number;
+  stateKeys: number;
+}
 
 export async function mergeState(basePath: string, statePath: string, outPath: string): Promise<MergeResult> {
   for (const f of [basePath, statePath]) if (!fs.existsSync(f)) throw new Error(`${f} does not exist`);
-  if ([basePath, statePath].some((f) => path.resolve(f) === path.resolve(outPath))) throw new Error(`the output ${outPath} must differ from the inputs`);
+  if ([basePath, statePath].some((f) => path.resolve(f) === path.resolve(outPath)))
+    throw new Error(`the output ${outPath} must differ from the inputs`);
   const base = openCheckpoint(basePath);
   try {
     const cfg = detectConfig(base);
@@ -23,7 +28,11 @@ export async function mergeState(basePath: string, statePath: string, outPath: s
     try {
       for (let l = 0; l < cfg.nLayer; l++) tensors[timeStateKey(l)] = state.read(timeStateKey(l));
       writeTensors(outPath, tensors, "pth");
-    } finally { state.close(); }
+    } finally {
+      state.close();
+    }
     return { out: outPath, baseKeys: Object.keys(tensors).length - cfg.nLayer, stateKeys: cfg.nLayer };
-  } finally { base.close(); }
+  } finally {
+    base.close();
+  }
 }

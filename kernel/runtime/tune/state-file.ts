@@ -11,15 +11,21 @@ export const timeStateKey = (l: number): string => `blocks.${l}.att.time_state`;
 
 export function formatFor(file: string, format?: StateFileFormat): StateFileFormat {
   if (format) {
-    if (format !== "pth" && format !== "safetensors") throw new Error(`unknown state file format '${format as string}' (pth or safetensors)`);
+    if (format !== "pth" && format !== "safetensors")
+      throw new Error(`unknown state file format '${format as string}' (pth or safetensors)`);
     return format;
   }
   return /\.(st|safetensors)$/i.test(file) ? "safetensors" : "pth";
 }
 
 /** The per-layer time_state tensors of a state (or any [L,H,N,N] wkv array). */
-export function timeStateTensors(dims: StateDims, wkv: Float32Array, dtype: "bf16" | "f32" = "bf16"): Record<string, TensorSource> {
-  if (dtype !== "bf16" && dtype !== "f32") throw new Error(`state dtype must be "bf16" or "f32", got '${dtype as string}'`);
+export function timeStateTensors(
+  dims: StateDims,
+  wkv: Float32Array,
+  dtype: "bf16" | "f32" = "bf16",
+): Record<string, TensorSource> {
+  if (dtype !== "bf16" && dtype !== "f32")
+    throw new Error(`state dtype must be "bf16" or "f32", got '${dtype as string}'`);
   const { nLayer: L, nHead: H, headSize: N } = dims;
   const per = H * N * N;
   const out: Record<string, TensorSource> = {};
@@ -31,7 +37,12 @@ export function timeStateTensors(dims: StateDims, wkv: Float32Array, dtype: "bf1
 }
 
 /** Writes a .pth or safetensors file (the writers go through a temporary name and rename). */
-export function writeTensors(file: string, tensors: Record<string, TensorSource>, format: StateFileFormat, metadata: Record<string, string> = {}): void {
+export function writeTensors(
+  file: string,
+  tensors: Record<string, TensorSource>,
+  format: StateFileFormat,
+  metadata: Record<string, string> = {},
+): void {
   checkWritableFolder(file);
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new Error(`${file} is a folder, not a file name`);
   try {
@@ -62,7 +73,10 @@ export function readTimeStates(dims: StateDims, file: string, opts: { allowOther
   try {
     const keys = [...reader.keys()];
     const states = keys.filter((k) => /\.time_state$/.test(k));
-    if (states.length === 0) throw new Error(`${file} has no blocks.{l}.att.time_state keys (keys: ${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", ..." : ""})`);
+    if (states.length === 0)
+      throw new Error(
+        `${file} has no blocks.{l}.att.time_state keys (keys: ${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", ..." : ""})`,
+      );
     if (!opts.allowOtherKeys) {
       const other = keys.find((k) => !/\.time_state$/.test(k));
       if (other) throw new Error(`${file}: unexpected key '${other}' in a state file`);
@@ -74,16 +88,22 @@ export function readTimeStates(dims: StateDims, file: string, opts: { allowOther
       const key = timeStateKey(l);
       if (!states.includes(key)) throw new Error(`${file}: key ${key} is missing`);
       const t = reader.read(key);
-      if (t.dtype !== "f32" && t.dtype !== "bf16" && t.dtype !== "f16") throw new Error(`${file}: ${key} has dtype ${t.dtype}; expected bf16, f16 or f32`);
+      if (t.dtype !== "f32" && t.dtype !== "bf16" && t.dtype !== "f16")
+        throw new Error(`${file}: ${key} has dtype ${t.dtype}; expected bf16, f16 or f32`);
       const shape = t.shape.join(",");
       if (t.shape.length !== 3 || t.shape[0] !== H || t.shape[1] !== N || t.shape[2] !== N) {
-        const what = t.shape.length === 3 && t.shape[0] !== H ? `heads ${t.shape[0]} vs the model's ${H}` : `head size ${t.shape[t.shape.length - 1]} vs the model's ${N}`;
+        const what =
+          t.shape.length === 3 && t.shape[0] !== H
+            ? `heads ${t.shape[0]} vs the model's ${H}`
+            : `head size ${t.shape[t.shape.length - 1]} vs the model's ${N}`;
         throw new Error(`${file}: ${key} has shape [${shape}], the model needs [${H},${N},${N}] (${what})`);
       }
       wkv.set(t.toFloat32(), l * per);
     }
     return wkv;
-  } finally { reader.close(); }
+  } finally {
+    reader.close();
+  }
 }
 
 export function loadStateFile(dims: StateDims, file: string): State {

@@ -16,10 +16,18 @@ export interface TunerCheckpointMeta {
   dims: StateDims;
   baseSha256: string;
 }
-export interface TunerArrays { master: Float32Array; m: Float32Array; v: Float32Array }
+export interface TunerArrays {
+  master: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
 const NAMES = ["master", "m", "v"] as const;
 
-export async function writeTunerCheckpoint(file: string, meta: TunerCheckpointMeta, arrays: TunerArrays): Promise<void> {
+export async function writeTunerCheckpoint(
+  file: string,
+  meta: TunerCheckpointMeta,
+  arrays: TunerArrays,
+): Promise<void> {
   checkWritableFolder(file);
   let json = Buffer.from(JSON.stringify({ ...meta, format: 1, lengths: NAMES.map((n) => arrays[n].length) }));
   const pad = (8 - ((12 + json.length) % 8)) % 8;
@@ -33,9 +41,12 @@ export async function writeTunerCheckpoint(file: string, meta: TunerCheckpointMe
     try {
       await fh.write(head);
       await fh.write(json);
-      for (const n of NAMES) await fh.write(new Uint8Array(arrays[n].buffer, arrays[n].byteOffset, arrays[n].byteLength));
+      for (const n of NAMES)
+        await fh.write(new Uint8Array(arrays[n].buffer, arrays[n].byteOffset, arrays[n].byteLength));
       await fh.sync();
-    } finally { await fh.close(); }
+    } finally {
+      await fh.close();
+    }
     fs.renameSync(tmp, file);
   } catch (e) {
     removeQuietly(tmp);
@@ -45,12 +56,21 @@ export async function writeTunerCheckpoint(file: string, meta: TunerCheckpointMe
 
 export function readTunerCheckpoint(file: string): { meta: TunerCheckpointMeta; arrays: TunerArrays } {
   let buf: Buffer;
-  try { buf = fs.readFileSync(file); } catch (e) { throw new Error(`cannot read tuner checkpoint ${file}: ${(e as Error).message}`); }
-  if (buf.length < 12 || buf.toString("latin1", 0, 8) !== MAGIC) throw new Error(`${file} is not a tuner checkpoint (it does not start with ${MAGIC})`);
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`cannot read tuner checkpoint ${file}: ${(e as Error).message}`);
+  }
+  if (buf.length < 12 || buf.toString("latin1", 0, 8) !== MAGIC)
+    throw new Error(`${file} is not a tuner checkpoint (it does not start with ${MAGIC})`);
   const jlen = buf.readUInt32LE(8);
   if (12 + jlen > buf.length) throw new Error(`${file}: truncated header`);
   let meta: TunerCheckpointMeta & { lengths: number[] };
-  try { meta = JSON.parse(buf.toString("utf8", 12, 12 + jlen)); } catch (e) { throw new Error(`${file}: bad header JSON: ${(e as Error).message}`); }
+  try {
+    meta = JSON.parse(buf.toString("utf8", 12, 12 + jlen));
+  } catch (e) {
+    throw new Error(`${file}: bad header JSON: ${(e as Error).message}`);
+  }
   let off = 12 + jlen;
   const arrays = {} as TunerArrays;
   NAMES.forEach((n, i) => {
@@ -59,6 +79,7 @@ export function readTunerCheckpoint(file: string): { meta: TunerCheckpointMeta; 
     arrays[n] = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + 4 * len));
     off += 4 * len;
   });
-  if (arrays.master.length !== arrays.m.length || arrays.m.length !== arrays.v.length) throw new Error(`${file}: state and moment sizes differ`);
+  if (arrays.master.length !== arrays.m.length || arrays.m.length !== arrays.v.length)
+    throw new Error(`${file}: state and moment sizes differ`);
   return { meta, arrays };
 }

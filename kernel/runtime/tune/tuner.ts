@@ -15,8 +15,18 @@ import { readTunerCheckpoint, writeTunerCheckpoint } from "./tuner-checkpoint";
 import type { StepRecord, TunerOptions } from "./types";
 
 export type TunerInit = Partial<TunerOptions> & { totalSteps: number };
-export interface RunOptions { steps?: number; onStep?: (r: StepRecord) => void; signal?: AbortSignal; live?: boolean }
-export interface EvalResult { tuned: number; zero: number; tokens: number; samples: number }
+export interface RunOptions {
+  steps?: number;
+  onStep?: (r: StepRecord) => void;
+  signal?: AbortSignal;
+  live?: boolean;
+}
+export interface EvalResult {
+  tuned: number;
+  zero: number;
+  tokens: number;
+  samples: number;
+}
 
 export class Tuner {
   readonly options: TunerOptions;
@@ -25,33 +35,61 @@ export class Tuner {
   private readonly adam: Adam;
   private readonly sampler: Sampler;
 
-  constructor(readonly model: Model, readonly dataset: TokenDataset, opts: TunerInit) {
+  constructor(
+    readonly model: Model,
+    readonly dataset: TokenDataset,
+    opts: TunerInit,
+  ) {
     this.options = resolveTunerOptions(opts, dataset);
     const init = this.options.initState;
-    if (init && (init.nLayer !== model.config.nLayer || init.nHead !== model.config.nHead || init.headSize !== model.config.headSize)) {
-      throw new Error(`initState (L${init.nLayer} H${init.nHead} N${init.headSize}) does not fit the model (L${model.config.nLayer} H${model.config.nHead} N${model.config.headSize})`);
+    if (
+      init &&
+      (init.nLayer !== model.config.nLayer ||
+        init.nHead !== model.config.nHead ||
+        init.headSize !== model.config.headSize)
+    ) {
+      throw new Error(
+        `initState (L${init.nLayer} H${init.nHead} N${init.headSize}) does not fit the model (L${model.config.nLayer} H${model.config.nHead} N${model.config.headSize})`,
+      );
     }
     this.master = init ? init.wkv.slice() : model.newState().wkv;
     this.adam = new Adam(this.master, this.options);
     const o = this.options;
-    this.sampler = createSampler(dataset, { kind: o.sampler, ctxLen: o.ctxLen, microBsz: o.microBsz, seed: o.seed, epochSteps: o.epochSteps });
+    this.sampler = createSampler(dataset, {
+      kind: o.sampler,
+      ctxLen: o.ctxLen,
+      microBsz: o.microBsz,
+      seed: o.seed,
+      epochSteps: o.epochSteps,
+    });
   }
 
   /** Optimizer steps taken so far. */
-  get steps(): number { return this.adam.t; }
+  get steps(): number {
+    return this.adam.t;
+  }
 
   /** A copy of the tuned state (wkv = master state, zero shifts), consistent between steps. */
-  get state(): State { return new State(this.model.config, { wkv: this.master.slice() }); }
+  get state(): State {
+    return new State(this.model.config, { wkv: this.master.slice() });
+  }
 
   /** The learning rate of the next step. */
   get lr(): number {
     const o = this.options;
-    return learningRate(this.steps, { kind: o.lrSchedule, lrInit: o.lrInit, lrFinal: o.lrFinal, totalSteps: o.totalSteps, warmupSteps: o.warmupSteps });
+    return learningRate(this.steps, {
+      kind: o.lrSchedule,
+      lrInit: o.lrInit,
+      lrFinal: o.lrFinal,
+      totalSteps: o.totalSteps,
+      warmupSteps: o.warmupSteps,
+    });
   }
 
   private batch(): { inputs: Int32Array; targets: Int32Array } {
     const { ctxLen: T, microBsz: B } = this.options;
-    const inputs = new Int32Array(B * T), targets = new Int32Array(B * T);
+    const inputs = new Int32Array(B * T),
+      targets = new Int32Array(B * T);
     for (let b = 0; b < B; b++) {
       const s = this.sampler.next();
       inputs.set(s.tokens.subarray(0, T), b * T);
@@ -69,19 +107,39 @@ export class Tuner {
     const c = cancelFlagFor(signal);
     let r: { lossSum: number; nTargets: number };
     try {
-      r = await this.model.lossAndGrad(inputs, targets, this.options.microBsz, this.options.ctxLen, this.master, grad, this.options.l2wrap, c.flag);
+      r = await this.model.lossAndGrad(
+        inputs,
+        targets,
+        this.options.microBsz,
+        this.options.ctxLen,
+        this.master,
+        grad,
+        this.options.l2wrap,
+        c.flag,
+      );
     } catch (e) {
       this.sampler.setState(samplerBefore); // the step is discarded: the next one draws the same batch
       throw signal?.aborted ? abortError() : e;
-    } finally { c.done(); }
+    } finally {
+      c.done();
+    }
     if (r.nTargets === 0) throw new Error("a batch had no valid targets");
     const loss = r.lossSum / r.nTargets;
-    if (!Number.isFinite(loss)) throw new Error(`the loss is ${loss} at step ${this.steps + 1}; the state was not updated`);
+    if (!Number.isFinite(loss))
+      throw new Error(`the loss is ${loss} at step ${this.steps + 1}; the state was not updated`);
     const lr = this.lr;
     const gradNorm = clipGradNorm(grad, this.options.gradClip);
     this.adam.step(grad, lr);
     const elapsedMs = performance.now() - started;
-    const rec: StepRecord = { step: this.steps, loss, lr, gradNorm, tokens: r.nTargets, tokensPerSecond: r.nTargets / (elapsedMs / 1000), elapsedMs };
+    const rec: StepRecord = {
+      step: this.steps,
+      loss,
+      lr,
+      gradNorm,
+      tokens: r.nTargets,
+      tokensPerSecond: r.nTargets / (elapsedMs / 1000),
+      elapsedMs,
+    };
     this.history.push(rec);
     return rec;
   }
@@ -95,35 +153,67 @@ export class Tuner {
     const signal = opts.signal ?? cellContext()?.signal;
     const steps = opts.steps ?? Math.max(0, this.options.totalSteps - this.steps);
     if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be an integer ≥ 0, got ${steps}`);
-    const view = opts.live === false ? undefined : liveView(() => trainingFigure(this.history, { totalSteps: this.options.totalSteps }));
+    const view =
+      opts.live === false
+        ? undefined
+        : liveView(() => trainingFigure(this.history, { totalSteps: this.options.totalSteps }));
     const done: StepRecord[] = [];
     try {
       for (let i = 0; i < steps && !signal?.aborted; i++) {
         let rec: StepRecord;
-        try { rec = await this.step(signal); } catch (e) { if (signal?.aborted) break; throw e; }
+        try {
+          rec = await this.step(signal);
+        } catch (e) {
+          if (signal?.aborted) break;
+          throw e;
+        }
         done.push(rec);
         opts.onStep?.(rec);
         view?.update();
       }
-    } finally { view?.close(); }
+    } finally {
+      view?.close();
+    }
     return done;
   }
 
   /** Mean loss over `samples` samples (random, fixed seed) with the tuned state and with the zero state. */
-  async evaluate(dataset: TokenDataset, opts: { samples?: number; seed?: number; signal?: AbortSignal } = {}): Promise<EvalResult> {
+  async evaluate(
+    dataset: TokenDataset,
+    opts: { samples?: number; seed?: number; signal?: AbortSignal } = {},
+  ): Promise<EvalResult> {
     const samples = opts.samples ?? 16;
-    const T = this.options.ctxLen, V = this.model.config.vocabSize;
-    if (!Number.isInteger(samples) || samples < 1) throw new RangeError(`samples must be a positive integer, got ${samples}`);
-    if (dataset.tokenCount < T + 1) throw new Error(`the evaluation dataset has ${dataset.tokenCount} tokens, fewer than ctx_len+1 = ${T + 1}`);
+    const T = this.options.ctxLen,
+      V = this.model.config.vocabSize;
+    if (!Number.isInteger(samples) || samples < 1)
+      throw new RangeError(`samples must be a positive integer, got ${samples}`);
+    if (dataset.tokenCount < T + 1)
+      throw new Error(`the evaluation dataset has ${dataset.tokenCount} tokens, fewer than ctx_len+1 = ${T + 1}`);
     const sampler = createSampler(dataset, { kind: "random", ctxLen: T, microBsz: 1, seed: opts.seed ?? 12345 });
-    const tuned = this.state, zero = this.model.newState();
-    let sumTuned = 0, sumZero = 0, tokens = 0;
+    const tuned = this.state,
+      zero = this.model.newState();
+    let sumTuned = 0,
+      sumZero = 0,
+      tokens = 0;
     for (let i = 0; i < samples; i++) {
       const s = sampler.next();
       const inputs = s.tokens.subarray(0, T);
       const targets = Int32Array.from(s.tokens.subarray(1), (t, j) => (j < s.validTargets ? t : -100));
       const n = targets.filter((t) => t >= 0).length;
-      for (const [st, add] of [[tuned, (x: number) => { sumTuned += x; }], [zero, (x: number) => { sumZero += x; }]] as const) {
+      for (const [st, add] of [
+        [
+          tuned,
+          (x: number) => {
+            sumTuned += x;
+          },
+        ],
+        [
+          zero,
+          (x: number) => {
+            sumZero += x;
+          },
+        ],
+      ] as const) {
         const { logits } = await this.model.forward(inputs, { state: st, logits: "all", signal: opts.signal });
         add(meanCrossEntropy(logits!, targets, V) * n);
       }
@@ -137,8 +227,12 @@ export class Tuner {
     const c = this.model.config;
     const last = this.history[this.history.length - 1];
     const provenance = {
-      model_version: `x0${c.version}0`, dims: `L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize} V${c.vocabSize}`,
-      base_sha256: await this.model.checkpointHash(), steps: this.steps, final_loss: last ? last.loss : "", ...opts.provenance,
+      model_version: `x0${c.version}0`,
+      dims: `L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize} V${c.vocabSize}`,
+      base_sha256: await this.model.checkpointHash(),
+      steps: this.steps,
+      final_loss: last ? last.loss : "",
+      ...opts.provenance,
     };
     await this.state.save(file, { ...opts, provenance });
   }
@@ -146,17 +240,28 @@ export class Tuner {
   /** Everything needed to continue exactly: state, Adam moments, step, options, sampler position, history. */
   async saveCheckpoint(file: string): Promise<void> {
     const { initState: _drop, ...options } = this.options;
-    await writeTunerCheckpoint(file, {
-      options, steps: this.steps, sampler: this.sampler.getState(), history: this.history,
-      dims: this.model.config, baseSha256: await this.model.checkpointHash(),
-    }, { master: this.master, m: this.adam.m, v: this.adam.v });
+    await writeTunerCheckpoint(
+      file,
+      {
+        options,
+        steps: this.steps,
+        sampler: this.sampler.getState(),
+        history: this.history,
+        dims: this.model.config,
+        baseSha256: await this.model.checkpointHash(),
+      },
+      { master: this.master, m: this.adam.m, v: this.adam.v },
+    );
   }
 
   static async resume(file: string, model: Model, dataset: TokenDataset): Promise<Tuner> {
     const { meta, arrays } = readTunerCheckpoint(file);
-    const c = model.config, d = meta.dims;
+    const c = model.config,
+      d = meta.dims;
     if (d.nLayer !== c.nLayer || d.nHead !== c.nHead || d.headSize !== c.headSize || d.nEmbd !== c.nEmbd) {
-      throw new Error(`${file} was made for a model with L${d.nLayer} C${d.nEmbd} H${d.nHead} N${d.headSize}; this model is L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize}`);
+      throw new Error(
+        `${file} was made for a model with L${d.nLayer} C${d.nEmbd} H${d.nHead} N${d.headSize}; this model is L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize}`,
+      );
     }
     const t = new Tuner(model, dataset, { ...meta.options, initState: new State(c, { wkv: arrays.master }) });
     t.adam.m.set(arrays.m);
