@@ -23,7 +23,7 @@ void matmul_reference(int M, int N, int K, const float* A, int lda, const void* 
 // Few rows: stream B once (memory-bound). Many rows: pack and block for the FMA units.
 // (K = 0 goes the GEMV way too: it still has to write beta·C.)
 void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType bt, int ldb,
-            bool trans_b, float* C, int ldc, float beta) {
+            bool trans_b, float* C, int ldc, float beta, Precision /*prec: bf16 kernels not written yet*/) {
   if (M <= 0 || N <= 0) return;
   const gemm::BOperand b{B, bt, ldb, trans_b};
   if (M <= gemm::kGemvMaxRows || K == 0) gemm::gemv(M, N, K, A, lda, b, C, ldc, beta);

@@ -5,19 +5,25 @@
 
 namespace rwkv {
 
+// Arithmetic of a product. F32: fp32 multiply-adds (bf16/f16 weights widened exactly). BF16 (opt-in
+// bf16 compute): A is rounded to bf16 and bf16 pairs are multiplied into fp32 sums (vdpbf16ps)
+// where the CPU has AVX512_BF16 and B is bf16; elsewhere it falls back to F32.
+enum class Precision : int { F32 = 0, BF16 = 1 };
+
 // C[M,N] = A[M,K] · op(B) + beta·C, with op(B) = Bᵀ when trans_b (B stored [N,K], i.e. an
 // nn.Linear weight [out,in]) and op(B) = B otherwise (B stored [K,N], e.g. a LoRA matrix [in,out]).
 // lda/ldb/ldc are row strides in elements. beta is 0 (overwrite) or 1 (accumulate).
 // M ≤ 8 streams B once (GEMV, split over N); larger M packs panels for an AVX2/FMA micro-kernel.
 // Both use parallel_for; results do not depend on the thread count.
 void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType b_type, int ldb,
-            bool trans_b, float* C, int ldc, float beta);
+            bool trans_b, float* C, int ldc, float beta, Precision prec = Precision::F32);
 
 // Convenience for a whole 2-D weight view.
-inline void matmul(int M, const float* A, const TensorView& W, bool trans_b, float* C, float beta) {
+inline void matmul(int M, const float* A, const TensorView& W, bool trans_b, float* C, float beta,
+                   Precision prec = Precision::F32) {
   const int rows = int(W.dim(0)), cols = int(W.dim(1));
   const int N = trans_b ? rows : cols, K = trans_b ? cols : rows;
-  matmul(M, N, K, A, K, W.data, W.dtype, cols, trans_b, C, N, beta);
+  matmul(M, N, K, A, K, W.data, W.dtype, cols, trans_b, C, N, beta, prec);
 }
 
 // The plain triple loop, kept as the reference the fast path is tested against.
