@@ -50,9 +50,13 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const void* B = type == DType::F32 ? static_cast<const void*>(typed_ptr<float>(o.Get("b"), "matmul: b (f32)", b_len))
                                      : static_cast<const void*>(typed_ptr<uint16_t>(o.Get("b"), "matmul: b (bf16/f16)", b_len));
   float* C = typed_ptr<float>(o.Get("c"), "matmul: c", extent(M, N, ldc));
-  using Fn = void (*)(int, int, int, const float*, int, const void*, DType, int, bool, float*, int, float);
-  const Fn fn = impl == "fast" ? Fn(&matmul) : Fn(&matmul_reference);
-  guard(env, [&] { for (int i = 0; i < repeat; ++i) fn(M, N, K, A, lda, B, type, ldb, trans, C, ldc, float(beta)); });
+  const bool fast = impl == "fast";
+  guard(env, [&] {
+    for (int i = 0; i < repeat; ++i) {
+      if (fast) matmul(M, N, K, A, lda, B, type, ldb, trans, C, ldc, float(beta));
+      else matmul_reference(M, N, K, A, lda, B, type, ldb, trans, C, ldc, float(beta));
+    }
+  });
   return env.Undefined();
 }
 
