@@ -1,7 +1,7 @@
-// Every section reference in the code ("docs/spec.md §1.3", "§3.4", "§1.3 step 8", "§1.3–1.4")
-// must name a numbered heading of docs/spec.md (and a numbered step in it, when one is given), so a
-// newcomer can follow any comment to its facts. The section sign is written \u00a7 here so this file
-// does not cite anything itself.
+// Every section reference in the code (a comment names "docs/spec.md §1.3" once, then "§3.4",
+// "§1.3 step 8", "§1.3–1.4" may follow) must be a numbered heading of docs/spec.md, and a numbered
+// step in it when one is given, so a newcomer can follow any comment to its facts. Below the header
+// the sign is written \u00a7, so the scanner's own patterns are not read as references.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -55,7 +55,7 @@ interface Ref {
 }
 
 const SIGN = "\u00a7";
-// §1.3, §1.3–1.4, §1.3 step 8, §1.3 steps 4–6
+// matches \u00a71.3, \u00a71.3–1.4, \u00a71.3 step 8 and \u00a71.3 steps 4–6
 const REF = new RegExp(
   `${SIGN}\\s?(\\d+(?:\\.\\d+)*)(?:[–-](\\d+(?:\\.\\d+)*))?(?:\\s+steps?\\s+(\\d+)(?:[–-](\\d+))?)?`,
   "g",
