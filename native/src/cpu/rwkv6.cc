@@ -1,6 +1,6 @@
-// RWKV-6 ("x060", spec §2) on the CPU: weights are views of the caller's tensors (matrices stay
+// RWKV-6 ("x060", docs/spec.md §2) on the CPU: weights are views of the caller's tensors (matrices stay
 // bf16/fp32 as stored; small vectors are copied to fp32), sequence and RNN forward, and the
-// state-tuning loss with its gradient w.r.t. each layer's initial wkv state (spec §3.1, §3.4).
+// state-tuning loss with its gradient w.r.t. each layer's initial wkv state (docs/spec.md §3.1, §3.4).
 //
 // Training is memory-frugal like PEFT's --grad_cp 1: the forward keeps each layer's input [B·T, C]
 // (plus the full activations of as many top layers as fit RWKV_ACT_CACHE_MB); the backward

@@ -1,7 +1,7 @@
 // RWKV-7 ("x070") on the CPU: weights validated and viewed from a TensorMap (no copies of the big
 // matrices), sequence mode with the per-token work batched as GEMMs over the rows, RNN mode as the
 // one-row case of the same code, and state tuning (forward keeping per-layer activations, then a
-// hand-written input-gradient backward down to every layer's initial wkv state). Spec §1.3, §3.4.
+// hand-written input-gradient backward down to every layer's initial wkv state). docs/spec.md §1.3, §3.4.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -80,7 +80,7 @@ using vmath::sigmoid;
 
 // Row kernels with __restrict parameters so their loops vectorise (GCC honours restrict on
 // function parameters).
-// z ← z + w0;  ŵ = −softplus(−z) − 0.5 (the decay soft clamp, spec §1.3 step 7).
+// z ← z + w0;  ŵ = −softplus(−z) − 0.5 (the decay soft clamp, docs/spec.md §1.3 step 7).
 inline void decay_input(int C, float* __restrict z, const float* __restrict w0, float* __restrict w_hat) {
   for (int c = 0; c < C; ++c) {
     z[c] += w0[c];

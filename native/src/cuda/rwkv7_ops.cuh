@@ -1,4 +1,4 @@
-// The fused element-wise steps of an RWKV-7 layer on the GPU, forward and backward (spec §1.3,
+// The fused element-wise steps of an RWKV-7 layer on the GPU, forward and backward (docs/spec.md §1.3,
 // §3.4); the token-shift, activation and batch helpers serve RWKV-6 (rwkv6.cu) too. Rows are tokens: M = B·T rows of C channels, sequences of T consecutive rows; heads are
 // N = 64 channels. Every pointer is device memory.
 #pragma once

@@ -253,7 +253,7 @@ Napi::Value CreateModel(const Napi::CallbackInfo& info) {
     if (!info[2].IsString()) throw Napi::TypeError::New(env, "device must be \"cpu\" or \"cuda\"");
     device = info[2].As<Napi::String>().Utf8Value();
   }
-  // opts.quant: nf4/int8 frozen matrices, a CUDA-backend option (spec §3.9).
+  // opts.quant: nf4/int8 frozen matrices, a CUDA-backend option (docs/spec.md §3.9).
   std::string quant = "none";
   if (info[3].IsObject() && info[3].As<Napi::Object>().Has("quant")) {
     auto q = info[3].As<Napi::Object>().Get("quant");
