@@ -98,3 +98,9 @@ export function calleeAt(code: string, cursor: number): number | undefined {
 export function exitCommand(code: string): "exit" | "quit" | undefined {
   return /^\s*(exit|quit)\s*(\(\s*\))?\s*;?\s*$/.exec(code)?.[1] as "exit" | "quit" | undefined;
 }
+
+/** `name?`, `?name` or `a.b??` alone in a cell (IPython's help): the dotted name asked about. */
+export function helpQuery(code: string): string | undefined {
+  const m = /^\s*(\?{0,2})\s*([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*(\?{0,2})\s*$/.exec(code);
+  return m && (m[1] || m[3]) ? m[2] : undefined;
+}

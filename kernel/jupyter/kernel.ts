@@ -3,7 +3,7 @@
 // interrupts that abort the cell's AbortSignal before abandoning it, and the input history.
 import { toBundle } from "../display/bundle";
 import { CellScope, cellScope, runInCell } from "../display/context";
-import { exitCommand, isComplete } from "./cell-syntax";
+import { exitCommand, helpQuery, isComplete } from "./cell-syntax";
 import { ChannelName, Channels } from "./channels";
 import { CellError, CellExecutor, CellFailure } from "./executor";
 import { History, toItems } from "./history";
@@ -260,8 +260,17 @@ export class Kernel {
     return !silent && c.stop_on_error !== false && (end.error !== undefined || end.interrupted);
   }
 
-  /** Cells the kernel answers itself: `%tb` and IPython's `exit` / `quit`. */
+  /** Cells the kernel answers itself: `%tb`, IPython's `exit` / `quit` and `name?` help. */
   private async builtin(msg: Message, code: string): Promise<CellEnd | undefined> {
+    const asked = helpQuery(code);
+    if (asked !== undefined) {
+      // The docs go to the frontend's pager (notebook: the panel below; console: the terminal).
+      const r = this.executor.inspect(asked, asked.length);
+      if (r.found)
+        return { interrupted: false, payload: [{ source: "page", data: { "text/plain": r.text }, start: 0 }] };
+      await this.ch.publish(msg.header, "stream", { name: "stdout", text: `Object \`${asked}\` not found.\n` });
+      return { interrupted: false, payload: [] };
+    }
     if (code.trim() === "%tb") {
       const text = this.lastTraceback ? this.lastTraceback.join("\n") : "No traceback available to show.";
       await this.ch.publish(msg.header, "stream", { name: "stdout", text: text + "\n" });

@@ -2,7 +2,7 @@
 // the call around the cursor for inspection, exit/quit; and how failed cells are shown.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { calleeAt, exitCommand, hasTopLevelForAwait, isComplete } from "../../kernel/jupyter/cell-syntax";
+import { calleeAt, exitCommand, hasTopLevelForAwait, helpQuery, isComplete } from "../../kernel/jupyter/cell-syntax";
 import { fullTracebacks, interruptMessage, userTraceback } from "../../kernel/jupyter/traceback";
 
 test("isComplete: complete, incomplete with an indent, invalid", () => {
@@ -53,6 +53,14 @@ test("exitCommand: exit and quit alone, with or without a call", () => {
   assert.equal(exitCommand("exit(1)"), undefined);
   assert.equal(exitCommand("exitCode"), undefined);
   assert.equal(exitCommand("exit; 1"), undefined);
+});
+
+test("helpQuery: IPython's name? and ?name", () => {
+  assert.equal(helpQuery("Math.max?"), "Math.max");
+  assert.equal(helpQuery("?tuner.run"), "tuner.run");
+  assert.equal(helpQuery("rwkv.Tuner??\n"), "rwkv.Tuner");
+  assert.equal(helpQuery("Math.max"), undefined);
+  assert.equal(helpQuery("a ? b : c"), undefined);
 });
 
 test("userTraceback hides node, tslab and package frames, names cell frames, says how to see all", () => {
