@@ -2,6 +2,7 @@
 // await, completion, inspection) and executor, with its console hook turned into structured
 // results: the last expression's value, or an error with name/message/traceback.
 import * as path from "node:path";
+import type * as vm from "node:vm";
 import type { Converter, CompletionInfo } from "tslab/dist/converter";
 import type { Executor } from "tslab/dist/executor";
 import { calleeAt, hasTopLevelForAwait } from "./cell-syntax";
@@ -25,6 +26,15 @@ export interface CellFailure {
 
 export type CellOutcome = { ok: true; hasValue: boolean; value: unknown } | CellFailure;
 
+/** A cell's code as written and as it ran, by the file name its frames carry in stacks. */
+export interface CellSource {
+  /** How the user knows the cell: "In [5]". */
+  label: string;
+  source: string;
+  /** Lines of the compiled JavaScript that ran, wrapper included. */
+  compiled: string[];
+}
+
 export interface InspectResult {
   found: boolean;
   text: string;
@@ -41,6 +51,7 @@ export class CellExecutor {
   private readonly node: Converter;
   private value: { set: boolean; v: unknown } = { set: false, v: undefined };
   private errors: unknown[][] = [];
+  private readonly sources = new Map<string, CellSource>();
 
   constructor(rootDir = process.cwd()) {
     installPackageResolution();
@@ -72,15 +83,34 @@ export class CellExecutor {
     });
   }
 
-  /** Runs one cell; the code starts synchronously inside this call (tslab's contract). */
-  async execute(code: string): Promise<CellOutcome> {
+  /**
+   * Runs one cell; the code starts synchronously inside this call (tslab's contract). Its stack
+   * frames name the file `In[5]` for the label "In [5]" (see cellSource).
+   */
+  async execute(code: string, label = "cell"): Promise<CellOutcome> {
     this.value = { set: false, v: undefined };
     this.errors = [];
-    const ok = await this.executor.execute(code);
+    let file = label.replace(/\s+/g, "");
+    for (let i = 2; this.sources.has(file); i++) file = `${label.replace(/\s+/g, "")}.${i}`;
+    const running = nameNextScript(file, (compiled) =>
+      this.sources.set(file, { label, source: code, compiled: compiled.split("\n") }),
+    );
+    let pending: Promise<boolean>;
+    try {
+      pending = this.executor.execute(code);
+    } finally {
+      running.done();
+    }
+    const ok = await pending;
     const value = this.value;
     const errors = this.errors;
     if (ok) return { ok: true, hasValue: value.set, value: value.v };
     return toFailure(errors);
+  }
+
+  /** The cell whose code ran under this file name, if any. */
+  cellSource(file: string): CellSource | undefined {
+    return this.sources.get(file);
   }
 
   /** Names the cell defined (and `exit`, `quit` are user variables when defined). */
@@ -110,6 +140,25 @@ export class CellExecutor {
   close(): void {
     this.executor.close();
   }
+}
+
+/**
+ * Gives the next script vm runs (tslab's executor compiles the cell with vm.runInThisContext and
+ * no file name: every cell would be "evalmachine.<anonymous>") a file name, and reports its code.
+ */
+function nameNextScript(filename: string, onCode: (code: string) => void): { done(): void } {
+  // The module object itself (tslab calls through it), not an import's read-only copy.
+  const vmModule = require("node:vm") as { runInThisContext: typeof vm.runInThisContext };
+  const original = vmModule.runInThisContext;
+  const restore = () => {
+    vmModule.runInThisContext = original;
+  };
+  vmModule.runInThisContext = ((code: string, options?: vm.RunningScriptOptions | string) => {
+    restore();
+    onCode(code);
+    return original(code, typeof options === "string" ? options : { filename, ...options });
+  }) as typeof vm.runInThisContext;
+  return { done: restore };
 }
 
 /**

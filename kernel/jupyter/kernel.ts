@@ -244,7 +244,8 @@ export class Kernel {
       await this.ch.publish(msg.header, "execute_input", { code: c.code, execution_count: count });
     }
 
-    const end = (await this.builtin(msg, c.code)) ?? (await this.runCell(msg, c.code, count, silent));
+    const label = storeHistory ? `In [${count}]` : "a cell run without history";
+    const end = (await this.builtin(msg, c.code)) ?? (await this.runCell(msg, c.code, label, count, silent));
     if (storeHistory) this.opts.history?.record(count, c.code, end.resultText);
     if (end.error) {
       await this.ch.publish(msg.header, "error", end.error);
@@ -290,7 +291,7 @@ export class Kernel {
     return undefined;
   }
 
-  private async runCell(msg: Message, code: string, count: number, silent: boolean): Promise<CellEnd> {
+  private async runCell(msg: Message, code: string, label: string, count: number, silent: boolean): Promise<CellEnd> {
     const abort = new AbortController();
     const parent = msg.header;
     const terminal = this.terminalSessions.has(parent.session);
@@ -312,13 +313,13 @@ export class Kernel {
     this.running = { scope, abort, parent };
     const end: CellEnd = { interrupted: false, payload: [] };
     try {
-      const outcome = await runInCell(scope, () => this.executor.execute(code));
+      const outcome = await runInCell(scope, () => this.executor.execute(code, label));
       end.interrupted = abort.signal.aborted;
       for (const data of updated.values()) {
         if (typeof data["text/plain"] === "string")
           await this.ch.publish(parent, "display_data", { data: { "text/plain": data["text/plain"] }, metadata: {} });
       }
-      if (!outcome.ok) end.error = this.shownError(outcome, count, abort.signal.aborted);
+      if (!outcome.ok) end.error = this.shownError(outcome, abort.signal.aborted);
       else if (outcome.hasValue && !silent) {
         const data = runInCell(scope, () => toBundle(outcome.value));
         await this.ch.publish(parent, "execute_result", { execution_count: count, data, metadata: {} });
@@ -335,7 +336,7 @@ export class Kernel {
   }
 
   /** The error as the user sees it; the full one is kept for `%tb`. */
-  private shownError(f: CellFailure, count: number, interrupted: boolean): CellError {
+  private shownError(f: CellFailure, interrupted: boolean): CellError {
     this.lastTraceback = f.error.traceback;
     if (interrupted) {
       const evalue = interruptMessage(f.thrown);
@@ -346,7 +347,8 @@ export class Kernel {
     }
     if (f.typeError || fullTracebacks()) return f.error;
     const stack = f.error.traceback.join("\n");
-    return { ...f.error, traceback: userTraceback(stack, { executionCount: count, packageRoot: PACKAGE_ROOT }) };
+    const cellSource = (file: string) => this.executor.cellSource(file);
+    return { ...f.error, traceback: userTraceback(stack, { packageRoot: PACKAGE_ROOT, cellSource }) };
   }
 
   /**

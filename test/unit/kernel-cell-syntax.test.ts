@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { calleeAt, exitCommand, hasTopLevelForAwait, helpQuery, isComplete } from "../../kernel/jupyter/cell-syntax";
+import type { CellSource } from "../../kernel/jupyter/executor";
 import { fullTracebacks, interruptMessage, userTraceback } from "../../kernel/jupyter/traceback";
 
 test("isComplete: complete, incomplete with an indent, invalid", () => {
@@ -63,39 +64,79 @@ test("helpQuery: IPython's name? and ?name", () => {
   assert.equal(helpQuery("a ? b : c"), undefined);
 });
 
-test("userTraceback hides node, tslab and package frames, names cell frames, says how to see all", () => {
+test("userTraceback: cell frames with the user's line, user modules kept, internals counted", () => {
   const root = "/opt/rwkv-notebook";
+  const cells: Record<string, CellSource> = {
+    "In[3]": {
+      label: "In [3]",
+      source: "function step(n: number): number {\n  if (n > 1) throw new Error('x');\n  return n;\n}",
+      compiled: [
+        '(function(exports, require) { Object.defineProperty(exports, "__esModule", { value: true });',
+        "function step(n) {",
+        "    if (n > 1) throw new Error('x');",
+        "    return n;",
+        "}",
+        "exports.step = step;",
+        "",
+        "})(__tslab__.exports, __tslab__.require)",
+      ],
+    },
+    "In[7]": {
+      label: "In [7]",
+      source: 'import { helper } from "./util";\nconst n: number = 2;\nhelper(step(n as number));',
+      compiled: [
+        '(async function(exports, require) { const util_1 = require("./util");',
+        "const n = 2;",
+        "(0, util_1.helper)(exports.step(n));",
+        "",
+        "})(__tslab__.exports, __tslab__.require)",
+      ],
+    },
+  };
   const stack = [
-    "evalmachine.<anonymous>:3",
-    "throw new Error('x');",
-    "^",
+    "In[3]:3",
+    "    if (n > 1) throw new Error('x');",
+    "                ^",
     "",
     "Error: x",
-    "    at step (evalmachine.<anonymous>:3:9)",
+    "    at Proxy.step (In[3]:3:22)",
+    "    at In[7]:3:40",
     `    at Tuner.run (${root}/dist/kernel/runtime/tune/tuner.js:10:5)`,
     "    at helper (/home/me/project/util.js:4:2)",
     "    at new Promise (<anonymous>)",
+    "    at async In[7]:5:3",
     "    at Script.runInThisContext (node:vm:137:12)",
     `    at Object.execute (${root}/node_modules/tslab/dist/executor.js:160:38)`,
     "    at node:internal/main/run_main_module:23:47",
   ].join("\n");
-  assert.deepEqual(userTraceback(stack, { executionCount: 7, packageRoot: root }), [
-    "cell[7].js:3",
-    "throw new Error('x');",
-    "^",
-    "",
+  const ctx = { packageRoot: root, cellSource: (f: string) => cells[f] };
+  assert.deepEqual(userTraceback(stack, ctx), [
     "Error: x",
-    "    at step (cell[7].js:3:9)",
+    "    at step (In [3], line 2)",
+    "        if (n > 1) throw new Error('x');",
+    "    at In [7], line 3",
+    "        helper(step(n as number));",
     "    at helper (/home/me/project/util.js:4:2)",
-    "(5 internal frames hidden: run %tb to see them)",
+    "(6 internal frames hidden: run %tb to see them)",
   ]);
-  assert.deepEqual(
-    userTraceback("RangeError: bad\n    at cell (evalmachine.<anonymous>:1:1)", {
-      executionCount: 1,
-      packageRoot: root,
-    }),
-    ["RangeError: bad", "    at cell (cell[1].js:1:1)"],
-  );
+  // A cell that failed to compile has only Node's header to say where.
+  const syntax =
+    "In[3]:3\n    if (n > 1) throw new Error('x');\n    ^\n\nSyntaxError: bad\n    at new Script (node:vm:117:7)";
+  assert.deepEqual(userTraceback(syntax, ctx), [
+    "In [3], line 2",
+    "    if (n > 1) throw new Error('x');",
+    "    ^",
+    "",
+    "SyntaxError: bad",
+    "(1 internal frame hidden: run %tb to see them)",
+  ]);
+  // An internal file's header is dropped.
+  const internal = `${root}/dist/kernel/runtime/tune/options.js:26\n  throw e;\n  ^\n\nRangeError: r\n    at In[7]:2:1`;
+  assert.deepEqual(userTraceback(internal, ctx), [
+    "RangeError: r",
+    "    at In [7], line 2",
+    "        const n: number = 2;",
+  ]);
   assert.equal(fullTracebacks({ RWKV_TS_TRACEBACK: "full" }), true);
   assert.equal(fullTracebacks({}), false);
 });
