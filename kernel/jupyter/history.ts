@@ -39,6 +39,8 @@ export class History {
   private readonly lockTimeoutMs: number;
   /** This kernel's session number, taken at its first write. */
   private session: number | undefined;
+  /** A failed write is reported once, not at every cell. */
+  private warned = false;
 
   constructor(dir: string, opts: HistoryOptions = {}) {
     this.file = path.join(dir, "history.jsonl");
@@ -61,7 +63,8 @@ export class History {
       });
       return true;
     } catch (e) {
-      process.stderr.write(`rwkv-ts: history not saved (${this.file}): ${(e as Error).message}\n`);
+      if (!this.warned) process.stderr.write(`rwkv-ts: history not saved (${this.file}): ${(e as Error).message}\n`);
+      this.warned = true;
       return false;
     }
   }

@@ -165,6 +165,21 @@ const tuner = new Tuner(demoModel, demoData, { ctxLen: 64, microBsz: 2, totalSte
     assert.deepEqual(byType(after.iopub, "execute_result")[0].content.data, { "text/plain": "[ true, true, true ]" });
   });
 
+  test("an interrupted step that reports its number says it was cancelled and changed nothing", async () => {
+    // The runtime's AbortError for a cancelled step carries `step` (1-based).
+    const running = k.execute(`const sig = rwkv.cellContext()!.signal;
+await new Promise((_, reject) =>
+  sig.addEventListener("abort", () => reject(Object.assign(new Error("aborted"), { name: "AbortError", step: 12 }))),
+);`);
+    await sleep(500);
+    await k.request("interrupt_request", {}, "control");
+    const r = await running;
+    const e = byType(r.iopub, "error")[0].content;
+    assert.equal(e.ename, "KeyboardInterrupt");
+    assert.equal(e.evalue, "step 12 cancelled, state unchanged");
+    assert.deepEqual(e.traceback, ["KeyboardInterrupt: step 12 cancelled, state unchanged"]);
+  });
+
   test("an async cell that ignores the signal is abandoned after the grace period", async () => {
     const running = k.execute("await new Promise((res) => setTimeout(res, 20000));");
     await sleep(500);
