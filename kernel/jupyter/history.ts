@@ -50,7 +50,10 @@ export class History {
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 2000;
   }
 
-  /** Appends one executed cell (blank ones are skipped, as IPython does); returns false (and says why on stderr) when it could not. */
+  /**
+   * Appends one executed cell (blank ones are skipped, as IPython does); returns false (and says
+   * why on stderr, once) when it could not.
+   */
   record(line: number, source: string, output?: string): boolean {
     if (!source.trim()) return true;
     try {

@@ -64,8 +64,8 @@ function isSubsequence(sub: string[], all: string[]): boolean {
 
 /**
  * The user's line for a compiled line: the only source line that is its text, else the only one
- * that contains its text, else the only one that contains its words in order (the compiled line lacks the types), else none. The
- * text shown is the user's line, or the compiled one.
+ * that contains its text, else the only one that contains its words in order (the compiled line
+ * lacks the types), else none. The text shown is the user's line, or the compiled one.
  */
 export function sourceLine(cell: CellSource, compiledLine: number): { line?: number; text: string } {
   const compiled = plain(cell.compiled[compiledLine - 1] ?? "");

@@ -220,8 +220,11 @@ await new Promise((_, reject) =>
   });
 
   test("top-level for await over an async generator streams each piece", async () => {
-    const r =
-      await k.execute(`async function* pieces() { yield "Arr"; await new Promise((res) => setTimeout(res, 10)); yield "! matey"; }
+    const r = await k.execute(`async function* pieces() {
+  yield "Arr";
+  await new Promise((res) => setTimeout(res, 10));
+  yield "! matey";
+}
 let count = 0;
 for await (const piece of pieces()) { process.stdout.write(piece); count++; }
 count`);
@@ -325,7 +328,8 @@ count`);
   test("a live view ends with a text rendering of its last frame in a terminal console only", async () => {
     const cell = `import { liveView } from "rwkv-notebook";
 let frame = 0;
-const view = liveView(() => ({ "text/plain": "frame " + frame, "text/html": "<b>frame " + frame + "</b>" }), { minIntervalMs: 0 });
+const render = () => ({ "text/plain": "frame " + frame, "text/html": "<b>frame " + frame + "</b>" });
+const view = liveView(render, { minIntervalMs: 0 });
 for (frame = 1; frame <= 3; frame++) view.update();
 view.close();`;
     const nb = await k.execute(cell);

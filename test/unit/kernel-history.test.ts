@@ -140,7 +140,8 @@ test("two kernels appending at once: every entry kept whole, each kernel its own
   const mod = path.resolve(__dirname, "../../kernel/jupyter/history.js");
   const script = `const { History } = require(${JSON.stringify(mod)});
 const h = new History(${JSON.stringify(dir)}, { maxBytes: 1e9 });
-for (let i = 1; i <= 150; i++) if (!h.record(i, "proc " + process.argv[1] + " cell " + i + " " + "y".repeat(300))) process.exit(2);`;
+for (let i = 1; i <= 150; i++)
+  if (!h.record(i, "proc " + process.argv[1] + " cell " + i + " " + "y".repeat(300))) process.exit(2);`;
   const run = (name: string) =>
     new Promise<number | null>((resolve) => spawn(process.execPath, ["-e", script, name]).on("exit", resolve));
   assert.deepEqual(await Promise.all([run("A"), run("B"), run("C")]), [0, 0, 0]);

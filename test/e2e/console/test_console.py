@@ -47,7 +47,8 @@ class ConsoleTests(unittest.TestCase):
             self.assertIn("frame 1", out)
             self.assertIn("frame 4", out)
             # (The echoed input is in `out` too: look for what only running it prints.)
-            out = run(c, "async function* g() { yield 'ab'; yield 'cd'; }; for await (const p of g()) console.log(p + p);", 3)
+            code = "async function* g() { yield 'ab'; yield 'cd'; }; for await (const p of g()) console.log(p + p);"
+            out = run(c, code, 3)
             self.assertIn("abab", out)
             self.assertIn("cdcd", out)
             out = run(c, "process.exit(1)", 4)
