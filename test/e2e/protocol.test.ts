@@ -363,6 +363,20 @@ view.close();`;
     assert.equal(later.reply.content.status, "ok");
   });
 
+  test("stop_on_error: an interrupted cell stops the queue even when it ends normally (as tuner.run does)", async () => {
+    const running = k.execute(
+      'await new Promise((res) => rwkv.cellContext()!.signal.addEventListener("abort", res));\n"stopped early"',
+      { stopOnError: true },
+    );
+    const queued = k.execute("'queued'", { stopOnError: true });
+    await sleep(500);
+    await k.request("interrupt_request", {}, "control");
+    const r = await running;
+    assert.equal(r.reply.content.status, "ok");
+    assert.deepEqual(byType(r.iopub, "execute_result")[0].content.data, { "text/plain": "stopped early" });
+    assert.equal((await queued).reply.content.status, "aborted");
+  });
+
   test("stop_on_error: a request that arrived while a synchronous cell blocked is aborted too", async () => {
     const failing = k.execute(
       "const until = Date.now() + 800; while (Date.now() < until) {}\nthrow new Error('sync');",
