@@ -16,20 +16,20 @@ export {
 export {
   State,
   type StateDims,
+  type WkvState,
   type LayerNorms,
   type StateSaveOptions,
   type StateFileFormat,
 } from "./runtime/model/state";
 export type { GenerateOptions } from "./runtime/model/generate";
 export { sampleToken, type SamplingOptions } from "./runtime/model/sampling";
-export { Tuner, type TunerInit, type RunOptions, type EvalResult } from "./runtime/tune/tuner";
+export { Tuner, type TunerInit, type RunOptions, type RunObserver, type EvalResult } from "./runtime/tune/tuner";
 export type { StepRecord, TunerOptions, LrSchedule } from "./runtime/tune/types";
 export { cosLr, expLr, learningRate } from "./runtime/tune/schedule";
 export { clipGradNorm, globalNorm, Adam } from "./runtime/tune/adam";
-export { saveStateFile, loadStateFile, timeStateKey } from "./runtime/tune/state-file";
+export { timeStateKey } from "./runtime/tune/state-file";
+export { AbortError, RwkvError } from "./runtime/errors";
 export { mergeState } from "./runtime/tune/merge";
-export { plot } from "./plot";
-export { tableView } from "./display/table";
 export { tutorialSetup, showsPirateStyle, type TutorialSetup } from "./runtime/demo";
 export { stateTable, saveStateArrow } from "./runtime/inspect/state-arrow";
 export { stateTrajectory, type Trajectory } from "./runtime/inspect/trajectory";

@@ -4,6 +4,8 @@ import { Channels, readConnectionFile } from "./channels";
 import { CellExecutor } from "./executor";
 import { Kernel } from "./kernel";
 import { PACKAGE_ROOT } from "./resolve";
+import { cellContext } from "../display/context";
+import { setAmbientSignal } from "../runtime/cancel";
 
 /** Loads the runtime onto the typed global `rwkv`; a failure is reported on first use, not fatal. */
 function preloadRuntime(): void {
@@ -27,6 +29,8 @@ function preloadRuntime(): void {
 export async function startKernel(connectionFile: string): Promise<void> {
   const info = readConnectionFile(connectionFile);
   preloadRuntime();
+  // Runtime calls made in a cell without a signal obey the cell's: interrupt stops them.
+  setAmbientSignal(() => cellContext()?.signal);
   const executor = new CellExecutor(process.cwd());
   const channels = new Channels(info);
   const kernel = new Kernel(channels, executor, { onExit: (code) => setImmediate(() => process.exit(code)) });

@@ -2,7 +2,7 @@
 // modes, input state untouched, cancellation, device and tokenizer errors, display.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Model, State, displaySymbol, native } from "../../kernel";
+import { Model, State, toBundle, native } from "../../kernel";
 import { GoldenSet, maxAbsDiff } from "../helpers/golden";
 import { goldenModelSkip } from "../helpers/golden-model";
 
@@ -39,7 +39,7 @@ test(
         model.forward(x, { state: new State({ nLayer: 1, nEmbd: 128, nHead: 2, headSize: 64 }) }),
         /state dims L1 .* do not match the model's L2/,
       );
-      const html = String(model[displaySymbol]()["text/html"]);
+      const html = String(toBundle(model)["text/html"]);
       for (const s of ["RWKV-7", "517,248", "bf16", "cpu"]) assert.ok(html.includes(s), `display shows ${s}`);
     } finally {
       model.dispose();

@@ -2,14 +2,9 @@
 // size of every layer's and head's matrix. They read the state through `WkvState`, so any object
 // with the wkv array and its dimensions (a tuner's state, a mounted state file) can be drawn.
 import { Figure } from "../plotly";
+import type { WkvState } from "../../runtime/model/state";
 
-/** wkv [L,H,N,N] in [head][value][key] order, with its dimensions. */
-export interface WkvState {
-  readonly wkv: Float32Array;
-  readonly nLayer: number;
-  readonly nHead: number;
-  readonly headSize: number;
-}
+export type { WkvState };
 
 function checkHead(s: WkvState, layer: number, head: number): void {
   if (!Number.isInteger(layer) || layer < 0 || layer >= s.nLayer)

@@ -3,6 +3,7 @@
 // for invalid UTF-8). make-data hands the chunks to tokenizer workers; readJsonl is the simple form.
 import * as fs from "node:fs";
 import { isUtf8 } from "node:buffer";
+import { throwIfAborted } from "../cancel";
 
 export class JsonlError extends Error {
   constructor(
@@ -40,7 +41,7 @@ export async function* readLineChunks(
     let bufOffset = 0;
     let first = true;
     for (;;) {
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       if (have === buf.length) {
         const next = new Uint8Array(buf.length * 2);
         next.set(buf);

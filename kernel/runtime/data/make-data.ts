@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { resolveSignal, throwIfAborted } from "../cancel";
 import { loadTokenizer, type TokenizerOptions } from "../tokenizer";
 import type { Tokenizer } from "../tokenizer/types";
 import { checkWritableFolder, commitFiles, removeQuietly, tempPathFor } from "./atomic-files";
@@ -65,6 +66,7 @@ const OUT_DTYPE = "uint16" as const;
 const KEEP_SKIPPED = 20;
 
 export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
+  opts = { ...opts, signal: resolveSignal(opts.signal) };
   const { input, repeat, ctxLen } = opts;
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`repeat must be a positive integer, got ${repeat}`);
@@ -109,7 +111,7 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
     }
     await writeShuffledBin(opts, pass1, tmpTokens, tmpBin, seed);
     await writeIdx(pass1.sizes, repeat, seed, tmpIdx, opts.signal);
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     commitFiles([
       [tmpBin, binFile],
       [tmpIdx, idxFile],
@@ -253,7 +255,7 @@ async function writeShuffledBin(
   let fill = 0,
     written = 0;
   const flush = async (): Promise<void> => {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     await out.write(new Uint8Array(buf.buffer, 0, fill * 2));
     written += fill;
     fill = 0;
@@ -329,7 +331,7 @@ async function writeIdx(
   const chunk = new Uint32Array(1 << 18);
   let fill = 0;
   const flush = async (): Promise<void> => {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     await out.write(new Uint8Array(chunk.buffer, 0, fill * 4));
     fill = 0;
   };

@@ -169,16 +169,24 @@ export interface Batch {
   nTargets: number;
 }
 
-export function nextBatch(sampler: Sampler, microBsz: number): Batch {
-  const samples = Array.from({ length: microBsz }, () => sampler.next());
+/** Samples of one length as a [batch, T] batch: inputs tokens[0..T), targets tokens[1..T] (−100 past validTargets). */
+export function batchOf(samples: readonly Sample[]): Batch {
+  if (samples.length === 0) throw new RangeError("a batch needs at least one sample");
   const T = samples[0].tokens.length - 1;
-  const inputs = new Int32Array(microBsz * T);
-  const targets = new Int32Array(microBsz * T).fill(IGNORE_TARGET);
+  const inputs = new Int32Array(samples.length * T);
+  const targets = new Int32Array(samples.length * T).fill(IGNORE_TARGET);
   let nTargets = 0;
   samples.forEach(({ tokens, validTargets }, b) => {
+    if (tokens.length !== T + 1)
+      throw new RangeError(`sample ${b} has ${tokens.length} tokens, sample 0 has ${T + 1}: a batch needs one length`);
     inputs.set(tokens.subarray(0, T), b * T);
     targets.set(tokens.subarray(1, 1 + validTargets), b * T);
     nTargets += validTargets;
   });
-  return { inputs, targets, batch: microBsz, T, nTargets };
+  return { inputs, targets, batch: samples.length, T, nTargets };
+}
+
+/** The next microBsz samples of a sampler as one batch. */
+export function nextBatch(sampler: Sampler, microBsz: number): Batch {
+  return batchOf(Array.from({ length: microBsz }, () => sampler.next()));
 }

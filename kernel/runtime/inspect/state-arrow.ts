@@ -3,7 +3,7 @@
 // Arrow IPC bytes that pandas (pyarrow) and polars read.
 import * as fs from "node:fs";
 import { Field, FixedSizeList, Float32, Int32, Table, makeData, makeVector, tableToIPC, Vector } from "apache-arrow";
-import type { WkvState } from "../../display/figures/state";
+import type { WkvState } from "../model/state";
 
 export function stateTable(s: WkvState): Table {
   const N = s.headSize,

@@ -30,12 +30,12 @@ export async function stateTrajectory(model: Model, text: string, opts: Trajecto
     throw new RangeError(`layer ${layer} is out of range 0..${nLayer - 1}`);
   const ids = model.tokenizer.encode(text).slice(0, opts.maxTokens ?? 256);
   if (ids.length === 0) throw new Error("the text is empty");
-  const state = (opts.state ?? model.defaultState).clone();
+  let state = opts.state ?? model.defaultState;
   const per = nHead * headSize * headSize;
   const normsByLayer: number[][] = Array.from({ length: nLayer }, () => []);
   const snapshots: Float32Array[] = [];
   for (const id of ids) {
-    await model.run(Int32Array.of(id), state, undefined, "none", "rnn", opts.signal);
+    ({ state } = await model.forward([id], { state, mode: "rnn", logits: "none", signal: opts.signal }));
     for (let l = 0; l < nLayer; l++) {
       const s = state.wkv.subarray(l * per, (l + 1) * per);
       let sum = 0;

@@ -16,6 +16,14 @@ export interface ModelDims {
   lora: Record<string, number>;
 }
 
+/** The dimensions a recurrent state's shape depends on. */
+export interface StateDims {
+  nLayer: number;
+  nEmbd: number;
+  nHead: number;
+  headSize: number;
+}
+
 export interface ModelConfig extends ModelDims {
   nHead: number;
   dtype: DType;

@@ -4,9 +4,9 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { displaySymbol, type MimeBundle } from "../../display/bundle";
-import { cellContext } from "../../display/context";
-import { native, type Quant, type CancelFlag, type NativeModel, type NativeTensor } from "../native";
+import { resolveSignal, throwIfAborted, withCancel } from "../cancel";
+import { batchOf, type Batch } from "../data/samplers";
+import { native, type Quant, type NativeModel, type NativeTensor } from "../native";
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
 import { detectConfig, type ModelConfig as DetectedConfig } from "./config";
 import { loadTokenizer, type Tokenizer, type TokenizerKind } from "../tokenizer";
@@ -32,24 +32,6 @@ export interface ForwardOptions {
 export interface ForwardResult {
   logits?: Float32Array;
   state: State;
-}
-
-/** A cancel flag raised when the signal fires; `done()` detaches the listener. */
-export function cancelFlagFor(signal: AbortSignal | undefined): { flag: CancelFlag; done(): void } {
-  const flag = new Int32Array(1);
-  if (!signal) return { flag, done() {} };
-  if (signal.aborted) flag[0] = 1;
-  const onAbort = () => {
-    flag[0] = 1;
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
-  return { flag, done: () => signal.removeEventListener("abort", onAbort) };
-}
-
-export function abortError(): Error {
-  const e = new Error("aborted");
-  e.name = "AbortError";
-  return e;
 }
 
 function resolveDevice(want: Device | "auto"): Device {
@@ -192,12 +174,12 @@ export class Model {
     const state = opts.state ? opts.state.clone() : this.defaultState;
     const V = this.config.vocabSize;
     const logits = want === "none" ? undefined : new Float32Array(want === "all" ? t.length * V : V);
-    await this.run(t, state, logits, want, mode, opts.signal ?? cellContext()?.signal);
+    await this.run(t, state, logits, want, mode, resolveSignal(opts.signal));
     return { logits, state };
   }
 
-  /** In-place forward on `state` (used by generation and evaluation). */
-  async run(
+  /** In-place forward on `state` (forward clones first; generation steps one token on its own state). */
+  private async run(
     t: Int32Array,
     state: State,
     logits: Float32Array | undefined,
@@ -205,21 +187,13 @@ export class Model {
     mode: "seq" | "rnn",
     signal?: AbortSignal,
   ): Promise<void> {
-    if (signal?.aborted) throw abortError();
     if (mode === "seq") {
-      const c = cancelFlagFor(signal);
-      try {
-        await this.native.forwardSeq(t, state, logits ?? null, want, c.flag);
-      } catch (e) {
-        throw signal?.aborted ? abortError() : e;
-      } finally {
-        c.done();
-      }
+      await withCancel(signal, (flag) => this.native.forwardSeq(t, state, logits ?? null, want, flag));
       return;
     }
     const V = this.config.vocabSize;
     for (let i = 0; i < t.length; i++) {
-      if (signal?.aborted) throw abortError();
+      throwIfAborted(signal);
       const out = !logits
         ? null
         : want === "all"
@@ -243,57 +217,44 @@ export class Model {
   }
 
   /**
-   * d(mean CE)/d(initial wkv) [L,H,N,N] over tokens (inputs [0..T-1), targets [1..T)), starting from
-   * `state`'s wkv with zero token shifts, as state tuning does. l2wrap adds PEFT's L2Wrap term.
+   * The loss and its gradient with respect to the initial wkv state [L,H,N,N], as state tuning
+   * computes them: every sequence starts from `state`'s wkv (default: defaultState) with zero token
+   * shifts. `input` is one token sequence (inputs [0..T-1), targets [1..T)) or a batch (targets −100
+   * ignored); the loss is the mean cross entropy over the valid targets, plus PEFT's L2Wrap term in
+   * the gradient when l2wrap is set.
    */
   async gradToState(
-    tokens: ArrayLike<number>,
+    input: ArrayLike<number> | Batch,
     opts: { state?: State; l2wrap?: boolean; signal?: AbortSignal } = {},
-  ): Promise<{ loss: number; grad: Float32Array }> {
-    const t = this.tokensOf(tokens, 2);
+  ): Promise<{ loss: number; grad: Float32Array; nTargets: number }> {
+    const b = isBatch(input) ? input : batchOf([{ tokens: this.tokensOf(input, 2), validTargets: input.length - 1 }]);
+    this.tokensOf(b.inputs);
     if (opts.state) this.checkState(opts.state);
     const s0 = (opts.state ?? this.defaultState).wkv;
     const grad = new Float32Array(s0.length);
-    const T = t.length - 1;
-    const signal = opts.signal ?? cellContext()?.signal;
-    if (signal?.aborted) throw abortError();
-    const c = cancelFlagFor(signal);
-    try {
-      const r = await this.native.lossAndGrad(
-        t.slice(0, T),
-        t.slice(1),
-        1,
-        T,
-        s0,
-        grad,
-        { l2wrap: opts.l2wrap ?? false },
-        c.flag,
-      );
-      return { loss: r.lossSum / r.nTargets, grad };
-    } catch (e) {
-      throw signal?.aborted ? abortError() : e;
-    } finally {
-      c.done();
-    }
-  }
-
-  /** Batched loss and gradient for the tuner (targets −100 ignored). */
-  lossAndGrad(
-    inputs: Int32Array,
-    targets: Int32Array,
-    batch: number,
-    T: number,
-    s0: Float32Array,
-    grad: Float32Array,
-    l2wrap: boolean,
-    cancel: CancelFlag,
-  ): Promise<{ lossSum: number; nTargets: number }> {
-    return this.native.lossAndGrad(inputs, targets, batch, T, s0, grad, { l2wrap }, cancel);
+    const l2wrap = opts.l2wrap ?? false;
+    const r = await withCancel(resolveSignal(opts.signal), (flag) =>
+      this.native.lossAndGrad(b.inputs, b.targets, b.batch, b.T, s0, grad, { l2wrap }, flag),
+    );
+    if (r.nTargets === 0) throw new RangeError("the batch has no valid targets (all are −100)");
+    return { loss: r.lossSum / r.nTargets, grad, nTargets: r.nTargets };
   }
 
   /** Streams generated text; see generate.ts. */
   generate(prompt: string, opts: GenerateOptions = {}): AsyncGenerator<string> {
-    return generate(this, prompt, opts);
+    // generate.ts drives the model through these two calls, so it needs no import of Model.
+    const model = this;
+    return generate(
+      {
+        get tokenizer() {
+          return model.tokenizer;
+        },
+        prefill: (ids, state, signal) => model.forward(ids, { state, logits: "last", signal }),
+        step: (id, state, logits, signal) => model.run(Int32Array.of(id), state, logits, "last", "rnn", signal),
+      },
+      prompt,
+      opts,
+    );
   }
 
   /** sha256 of the checkpoint file (state-file provenance), computed once. */
@@ -312,28 +273,10 @@ export class Model {
     this.nativeModel.dispose();
     this.reader.close();
   }
+}
 
-  [displaySymbol](): MimeBundle {
-    const c = this.config;
-    const rows: Array<[string, string]> = [
-      ["file", path.basename(this.path)],
-      ["version", `RWKV-${c.version}`],
-      ["layers", String(c.nLayer)],
-      ["embedding", String(c.nEmbd)],
-      ["heads × head size", `${c.nHead} × ${c.headSize}`],
-      ["vocabulary", String(c.vocabSize)],
-      ["FFN width", String(c.dimFfn)],
-      ["parameters", c.params.toLocaleString("en-US")],
-      ["dtype", c.dtype],
-      ["device", c.device],
-      ["default state", this.timeState ? "merged time_state" : "zero"],
-    ];
-    const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
-    return {
-      "text/plain": `Model(${rows.map(([k, v]) => `${k}: ${v}`).join(", ")})`,
-      "text/html": `<table><tbody>${rows.map(([k, v]) => `<tr><th style="text-align:left">${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</tbody></table>`,
-    };
-  }
+function isBatch(x: ArrayLike<number> | Batch): x is Batch {
+  return (x as Batch).inputs instanceof Int32Array && (x as Batch).targets instanceof Int32Array;
 }
 
 /** Mean CE of targets (ids ≥ 0) under logits [T,V], float64 log-sum-exp per row. */

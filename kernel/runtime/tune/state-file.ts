@@ -2,10 +2,19 @@
 // [H,N,N] ([head][value][key]) in layer order, bf16 by default. Safetensors files carry
 // provenance metadata. Mounting one sets wkv = file and zero token shifts.
 import * as fs from "node:fs";
-import { State, type StateDims, type StateSaveOptions, type StateFileFormat } from "../model/state";
+import type { StateDims } from "../model/config";
 import { checkWritableFolder } from "../data/atomic-files";
 import { openCheckpoint, writePth, writeSafetensors, type TensorSource } from "../checkpoint";
 import { Tensor } from "../tensor";
+
+export type StateFileFormat = "pth" | "safetensors";
+export interface StateSaveOptions {
+  /** By extension when omitted: .st / .safetensors → safetensors, else pth. */
+  format?: StateFileFormat;
+  dtype?: "bf16" | "f32";
+  /** safetensors only: metadata strings stored with the state (model version, dims, base hash, steps, loss...). */
+  provenance?: Record<string, string | number>;
+}
 
 export const timeStateKey = (l: number): string => `blocks.${l}.att.time_state`;
 
@@ -53,16 +62,22 @@ export function writeTensors(
   }
 }
 
-export async function saveStateFile(state: State, file: string, opts: StateSaveOptions = {}): Promise<void> {
+/** Writes a state's wkv as a state file (State.save). */
+export async function saveStateFile(
+  state: StateDims & { wkv: Float32Array },
+  file: string,
+  opts: StateSaveOptions = {},
+): Promise<void> {
   const format = formatFor(file, opts.format);
   const metadata: Record<string, string> = {};
   if (format === "safetensors") {
     metadata.format = "rwkv-notebook state";
     metadata.layout = "blocks.{l}.att.time_state [H,N,N] = [head][value][key]";
-    metadata.dims = JSON.stringify(state.dims);
+    const { nLayer, nEmbd, nHead, headSize } = state;
+    metadata.dims = JSON.stringify({ nLayer, nEmbd, nHead, headSize });
     for (const [k, v] of Object.entries(opts.provenance ?? {})) metadata[k] = String(v);
   }
-  writeTensors(file, timeStateTensors(state.dims, state.wkv, opts.dtype ?? "bf16"), format, metadata);
+  writeTensors(file, timeStateTensors(state, state.wkv, opts.dtype ?? "bf16"), format, metadata);
 }
 
 /** Reads the time_state of every layer as f32 [L,H,N,N]; names the first key or shape that does not fit. */
@@ -104,8 +119,4 @@ export function readTimeStates(dims: StateDims, file: string, opts: { allowOther
   } finally {
     reader.close();
   }
-}
-
-export function loadStateFile(dims: StateDims, file: string): State {
-  return new State(dims, { wkv: readTimeStates(dims, file) });
 }
