@@ -1,14 +1,9 @@
 // `rwkv-nb <command> ...`: each command lives in cli/commands/<name>.ts and exports `command`.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { Command } from "./command";
 
-export interface Command {
-  name: string;
-  summary: string;
-  usage: string;
-  /** Returns the exit code. Throwing prints `rwkv-nb: <message>` and exits 1. */
-  run(argv: string[]): Promise<number>;
-}
+export type { Command } from "./command";
 
 function commandNames(): string[] {
   const dir = path.join(__dirname, "commands");

@@ -1,11 +1,9 @@
 // `rwkv-nb make-data`: jsonl → binidx, RWKV-LM make_data.py semantics plus a seed, skipping of
 // bad lines, a progress bar and a report of what the data supports for state tuning.
-import { parseArgs } from "node:util";
-import type { Command } from "../main";
+import { defineCommand, numberArg, tokenizerArgs, TOKENIZER_OPTIONS } from "../command";
 import { makeData } from "../../runtime/data/make-data";
 import { TerminalProgress } from "../../runtime/data/progress";
 import { describeSupport, stateTuningSupport } from "../../runtime/data/support";
-import type { TokenizerKind } from "../../runtime/tokenizer";
 
 const usage = `usage: rwkv-nb make-data <input.jsonl> <repeat> <ctx_len> [--out <prefix>] [--vocab <file>]
                          [--tokenizer world|bytes] [--seed S] [--skip-bad] [--micro-bsz M] [--workers N]
@@ -17,36 +15,24 @@ name in the current folder). <ctx_len> sets the magic prime and the minimum data
 --skip-bad skips lines that are not JSON or lack a string "text" (counted) instead of stopping.
 --micro-bsz (default 1) sizes the state-tuning report.`;
 
-const int = (name: string, v: string | undefined, min: number): number => {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min)
-    throw new Error(`${name} must be an integer ≥ ${min}, got ${v ?? "nothing"}\n\n${usage}`);
-  return n;
-};
+const int = (name: string, v: string, min: number): number => numberArg(name, v, { integer: true, min })!;
 
-export const command: Command = {
+export const command = defineCommand({
   name: "make-data",
   summary: "jsonl → binidx training data (make_data.py compatible)",
   usage,
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: "string" },
-        vocab: { type: "string" },
-        tokenizer: { type: "string", default: "world" },
-        seed: { type: "string", default: "0" },
-        "skip-bad": { type: "boolean", default: false },
-        "micro-bsz": { type: "string", default: "1" },
-        workers: { type: "string" },
-      },
-    });
+  options: {
+    ...TOKENIZER_OPTIONS,
+    out: { type: "string" },
+    seed: { type: "string", default: "0" },
+    "skip-bad": { type: "boolean", default: false },
+    "micro-bsz": { type: "string", default: "1" },
+    workers: { type: "string" },
+  },
+  async run({ values, positionals }) {
     if (positionals.length !== 3) throw new Error(`expected <input.jsonl> <repeat> <ctx_len>\n\n${usage}`);
     const [input, repeatArg, ctxArg] = positionals;
-    const kind = values.tokenizer as TokenizerKind;
-    if (kind !== "world" && kind !== "bytes")
-      throw new Error(`--tokenizer must be world or bytes, got ${values.tokenizer}`);
+    const tokenizer = tokenizerArgs(values);
     const microBsz = int("--micro-bsz", values["micro-bsz"], 1);
 
     const bar = new TerminalProgress();
@@ -60,10 +46,10 @@ export const command: Command = {
         repeat: int("repeat", repeatArg, 1),
         ctxLen: int("ctx_len", ctxArg, 1),
         out: values.out,
-        tokenizer: { kind, vocab: values.vocab },
+        tokenizer,
         seed: int("--seed", values.seed, 0),
         skipBad: values["skip-bad"],
-        workers: values.workers === undefined ? undefined : int("--workers", values.workers, 1),
+        workers: numberArg("--workers", values.workers, { integer: true, min: 1 }),
         onProgress: (p) => bar.update(p),
         signal: abort.signal,
       });
@@ -92,4 +78,4 @@ export const command: Command = {
     for (const line of describeSupport(r, stateTuningSupport(r, microBsz))) console.log(line);
     return 0;
   },
-};
+});

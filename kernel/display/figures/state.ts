@@ -2,6 +2,7 @@
 // size of every layer's and head's matrix. They read the state through `WkvState`, so any object
 // with the wkv array and its dimensions (a tuner's state, a mounted state file) can be drawn.
 import { Figure } from "../plotly";
+import { l2Norm } from "../../runtime/math";
 import type { WkvState } from "../../runtime/model/state";
 
 export type { WkvState };
@@ -97,12 +98,9 @@ function difference(a: WkvState, b: WkvState): Float32Array {
 export function headNorms(s: WkvState): number[][] {
   const NN = s.headSize * s.headSize;
   return Array.from({ length: s.nLayer }, (_, l) =>
-    Array.from({ length: s.nHead }, (_, h) => {
-      const base = (l * s.nHead + h) * NN;
-      let sum = 0;
-      for (let k = 0; k < NN; k++) sum += s.wkv[base + k] * s.wkv[base + k];
-      return Math.sqrt(sum);
-    }),
+    Array.from({ length: s.nHead }, (_, h) =>
+      l2Norm(s.wkv.subarray((l * s.nHead + h) * NN, (l * s.nHead + h + 1) * NN)),
+    ),
   );
 }
 
@@ -126,7 +124,7 @@ export function stateNorms(s: WkvState, opts: { title?: string } = {}): Figure {
         type: "bar",
         orientation: "h",
         y: layers,
-        x: z.map((row) => Math.sqrt(row.reduce((a, v) => a + v * v, 0))),
+        x: z.map(l2Norm),
         name: "layer norm",
         xaxis: "x2",
         yaxis: "y",

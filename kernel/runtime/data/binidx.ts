@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import { checkDoc, checkSlice, type TokenDataset } from "./dataset";
 import type { NativeAddon } from "../native";
-import { checkWritableFolder, commitFiles, removeQuietly, tempPathFor } from "./atomic-files";
+import { checkWritableFolder, commitAll, PendingFile, readFully } from "../files";
 
 export const IDX_MAGIC = Uint8Array.of(0x4d, 0x4d, 0x49, 0x44, 0x49, 0x44, 0x58, 0, 0); // "MMIDIDX\0\0"
 export const IDX_HEADER_BYTES = 34;
@@ -78,28 +78,19 @@ export function writeBinIdx(prefix: string, docs: ArrayLike<number>[], dtype: Bi
   const bin = `${prefix}.bin`,
     idx = `${prefix}.idx`;
   checkWritableFolder(bin);
-  const tmpBin = tempPathFor(bin),
-    tmpIdx = tempPathFor(idx);
+  const outs = [new PendingFile(bin), new PendingFile(idx)];
   try {
-    const fd = fs.openSync(tmpBin, "w");
+    const fd = fs.openSync(outs[0].tmp, "w");
     try {
       for (const d of docs) fs.writeSync(fd, encodeTokens(d, dtype));
     } finally {
       fs.closeSync(fd);
     }
-    fs.writeFileSync(
-      tmpIdx,
-      encodeIdx(
-        dtype,
-        docs.map((d) => d.length),
-      ),
-    );
-    commitFiles([
-      [tmpBin, bin],
-      [tmpIdx, idx],
-    ]);
+    const sizes = docs.map((d) => d.length);
+    fs.writeFileSync(outs[1].tmp, encodeIdx(dtype, sizes));
+    commitAll(outs);
   } catch (e) {
-    removeQuietly(tmpBin, tmpIdx);
+    for (const o of outs) o.discard();
     throw e;
   }
 }
@@ -257,13 +248,12 @@ export class BinIdxDataset implements TokenDataset {
         length,
       );
     const raw = new Uint8Array(length * this.itemSize);
-    let done = 0;
-    while (done < raw.length) {
-      const got = fs.readSync(this.fd!, raw, done, raw.length - done, offset * this.itemSize + done);
-      if (got === 0)
-        throw new Error(`${this.binFile}: unexpected end of file at byte ${offset * this.itemSize + done}`);
-      done += got;
-    }
+    readFully(
+      this.fd!,
+      raw,
+      offset * this.itemSize,
+      (at) => new Error(`${this.binFile}: unexpected end of file at byte ${at}`),
+    );
     return decodeTokens(raw, this.dtype, length);
   }
 

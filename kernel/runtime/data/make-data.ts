@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { resolveSignal, throwIfAborted } from "../cancel";
 import { loadTokenizer, type TokenizerOptions } from "../tokenizer";
 import type { Tokenizer } from "../tokenizer/types";
-import { checkWritableFolder, commitFiles, removeQuietly, tempPathFor } from "./atomic-files";
+import { checkWritableFolder, commitAll, PendingFile, readFully } from "../files";
+import { GrowableArray } from "../growable";
 import { dtypeSize, idxHeader } from "./binidx";
 import { countLines, readLineChunks } from "./jsonl";
 import { magicPrime } from "./magic-prime";
@@ -91,9 +92,13 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
       ? opts.tokenizer
       : loadTokenizer(opts.tokenizer as TokenizerOptions | undefined);
 
-  const tmpTokens = tempPathFor(`${prefix}.tokens`);
-  const tmpBin = tempPathFor(binFile),
-    tmpIdx = tempPathFor(idxFile);
+  // the token file is scratch space: it is never committed
+  const scratch = new PendingFile(`${prefix}.tokens`),
+    bin = new PendingFile(binFile),
+    idx = new PendingFile(idxFile);
+  const tmpTokens = scratch.tmp,
+    tmpBin = bin.tmp,
+    tmpIdx = idx.tmp;
   const t0 = performance.now();
   try {
     const pass1 = await tokenizeToFile(opts, tokenizer, tmpTokens, inputBytes);
@@ -112,10 +117,7 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
     await writeShuffledBin(opts, pass1, tmpTokens, tmpBin, seed);
     await writeIdx(pass1.sizes, repeat, seed, tmpIdx, opts.signal);
     throwIfAborted(opts.signal);
-    commitFiles([
-      [tmpBin, binFile],
-      [tmpIdx, idxFile],
-    ]);
+    commitAll([bin, idx]);
     return {
       input,
       binFile,
@@ -136,7 +138,7 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
       tokenizeMBps: pass1.mbPerSec,
     };
   } finally {
-    removeQuietly(tmpTokens, tmpBin, tmpIdx);
+    for (const f of [scratch, bin, idx]) f.discard();
   }
 }
 
@@ -164,7 +166,7 @@ async function tokenizeToFile(
     workers,
   );
   const fd = fs.openSync(tmpTokens, "w");
-  const sizes = new GrowableInt32();
+  const sizes = new GrowableArray((n) => new Int32Array(n));
   const clock = new PhaseClock();
   let lines = 0,
     tokens = 0,
@@ -281,7 +283,6 @@ async function writeShuffledBin(
       }
     }
     await flush();
-    await out.sync();
   } finally {
     await out.close();
     source.close();
@@ -306,11 +307,7 @@ class TokenSource {
       return;
     }
     const bytes = new Uint8Array(into.buffer, into.byteOffset + at * 2, count * 2);
-    for (let done = 0; done < bytes.length;) {
-      const got = fs.readSync(this.fd!, bytes, done, bytes.length - done, tokenOffset * 2 + done);
-      if (got === 0) throw new Error("temporary token file ended early");
-      done += got;
-    }
+    readFully(this.fd!, bytes, tokenOffset * 2, () => new Error("temporary token file ended early"));
   }
   close(): void {
     if (this.fd !== null) fs.closeSync(this.fd);
@@ -363,25 +360,7 @@ async function writeIdx(
       put64(i);
     }
     await flush();
-    await out.sync();
   } finally {
     await out.close();
-  }
-}
-
-class GrowableInt32 {
-  private data = new Int32Array(1 << 16);
-  length = 0;
-  push(values: Int32Array): void {
-    if (this.length + values.length > this.data.length) {
-      const next = new Int32Array(Math.max(this.data.length * 2, this.length + values.length));
-      next.set(this.data.subarray(0, this.length));
-      this.data = next;
-    }
-    this.data.set(values, this.length);
-    this.length += values.length;
-  }
-  toArray(): Int32Array {
-    return this.data.slice(0, this.length);
   }
 }

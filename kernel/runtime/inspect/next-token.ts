@@ -1,4 +1,5 @@
 // What the model would say next after a prompt, from several initial states side by side.
+import { logSumExp } from "../math";
 import type { Model } from "../model/model";
 import type { State } from "../model/state";
 
@@ -20,10 +21,7 @@ export async function nextTokenDistributions(
   for (let i = 0; i < states.length; i++) {
     const { logits } = await model.forward(ids, { state: states[i], logits: "last", signal: opts.signal });
     const l = logits!;
-    let max = -Infinity;
-    for (let v = 0; v < l.length; v++) max = Math.max(max, l[v]);
-    let z = 0;
-    for (let v = 0; v < l.length; v++) z += Math.exp(l[v] - max);
+    const lse = logSumExp(l);
     const order = Array.from(l.keys())
       .sort((a, b) => l[b] - l[a])
       .slice(0, k);
@@ -32,7 +30,7 @@ export async function nextTokenDistributions(
       top: order.map((id) => ({
         id,
         token: id === 0 ? "<end>" : model.tokenizer.decode([id]),
-        p: Math.exp(l[id] - max) / z,
+        p: Math.exp(l[id] - lse),
       })),
     });
   }

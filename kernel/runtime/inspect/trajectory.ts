@@ -1,5 +1,6 @@
 // How the state moves while the model reads a text: after each token, every layer's wkv norm and
 // the state of one layer projected on its two principal directions over the whole text.
+import { l2Norm } from "../math";
 import type { Model } from "../model/model";
 import type { State } from "../model/state";
 
@@ -36,12 +37,7 @@ export async function stateTrajectory(model: Model, text: string, opts: Trajecto
   const snapshots: Float32Array[] = [];
   for (const id of ids) {
     ({ state } = await model.forward([id], { state, mode: "rnn", logits: "none", signal: opts.signal }));
-    for (let l = 0; l < nLayer; l++) {
-      const s = state.wkv.subarray(l * per, (l + 1) * per);
-      let sum = 0;
-      for (let i = 0; i < s.length; i++) sum += s[i] * s[i];
-      normsByLayer[l].push(Math.sqrt(sum));
-    }
+    for (let l = 0; l < nLayer; l++) normsByLayer[l].push(l2Norm(state.wkv.subarray(l * per, (l + 1) * per)));
     snapshots.push(state.wkv.slice(layer * per, (layer + 1) * per));
   }
   const { coords, explained } = pca2(snapshots);
@@ -84,7 +80,7 @@ export function pca2(rows: Float32Array[]): { coords: [number, number][]; explai
         const d = w.reduce((s, x, i) => s + x * u[i], 0);
         for (let i = 0; i < T; i++) w[i] -= d * u[i];
       }
-      const n = Math.hypot(...w);
+      const n = l2Norm(w);
       if (n === 0) break;
       lambda = n;
       v = w.map((x) => x / n);

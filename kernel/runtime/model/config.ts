@@ -32,6 +32,16 @@ export interface ModelConfig extends ModelDims {
   hasTimeState: boolean;
 }
 
+/** The key of layer l's trained initial state in state files and merged checkpoints. */
+export const timeStateKey = (l: number): string => `blocks.${l}.att.time_state`;
+
+/** The layer of a `blocks.{l}.att.time_state` key; undefined for any other key. */
+export function timeStateLayer(key: string): number | undefined {
+  const m = /^blocks\.(\d+)\.att\.time_state$/.exec(key);
+  return m ? Number(m[1]) : undefined;
+}
+const isTimeState = (key: string): boolean => timeStateLayer(key) !== undefined;
+
 /** Released-style [key, shape] list in file order (v7: released World order; v6: definition order). */
 export function tensorLayout(d: ModelDims): [string, number[]][] {
   const C = d.nEmbd,
@@ -111,7 +121,7 @@ export function detectConfig(ckpt: Checkpoint): ModelConfig {
   };
   const shape = (k: string) => (ckpt.has(k) ? ckpt.entry(k).shape : fail(`missing tensor ${k}`, k));
   const has = (suffix: string) => keys.some((k) => k.endsWith(suffix));
-  if (keys.length > 0 && keys.every((k) => k.endsWith(".att.time_state")))
+  if (keys.length > 0 && keys.every(isTimeState))
     return fail(`this is a state file (${keys.length} time_state tensors), not a model checkpoint`);
   let version: 7 | 6;
   if (has("att.r_k") || has("att.x_r")) version = 7;
@@ -161,7 +171,7 @@ export function detectConfig(ckpt: Checkpoint): ModelConfig {
   for (const k of keys) {
     const e = ckpt.entry(k);
     const n = e.shape.reduce((a, b) => a * b, 1);
-    if (k.endsWith(".att.time_state")) {
+    if (isTimeState(k)) {
       hasTimeState = true;
       if (!sameShape(e.shape, [nHead, headSize, headSize]))
         fail(`time_state is [${e.shape}], expected [${nHead},${headSize},${headSize}]`, k);

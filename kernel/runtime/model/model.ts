@@ -6,9 +6,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { resolveSignal, throwIfAborted, withCancel } from "../cancel";
 import { batchOf, type Batch } from "../data/samplers";
+import { logSumExp } from "../math";
 import { native, type Quant, type NativeModel, type NativeTensor } from "../native";
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
-import { detectConfig, type ModelConfig as DetectedConfig } from "./config";
+import { detectConfig, timeStateLayer, type ModelConfig as DetectedConfig } from "./config";
 import { loadTokenizer, type Tokenizer, type TokenizerKind } from "../tokenizer";
 import { State } from "./state";
 import { generate, type GenerateOptions } from "./generate";
@@ -70,9 +71,9 @@ export class Model {
       const states: Float32Array[] = [];
       for (const name of reader.keys()) {
         const t = reader.read(name);
-        const m = /^blocks\.(\d+)\.att\.time_state$/.exec(name);
-        if (m) {
-          states[Number(m[1])] = Float32Array.from(t.toFloat32());
+        const layer = timeStateLayer(name);
+        if (layer !== undefined) {
+          states[layer] = Float32Array.from(t.toFloat32());
           continue;
         }
         if (t.dtype !== "f32" && t.dtype !== "bf16" && t.dtype !== "f16")
@@ -286,11 +287,7 @@ export function meanCrossEntropy(logits: Float32Array, targets: Int32Array, V: n
   for (let t = 0; t < targets.length; t++) {
     if (targets[t] < 0) continue;
     const row = logits.subarray(t * V, (t + 1) * V);
-    let max = -Infinity;
-    for (let i = 0; i < V; i++) if (row[i] > max) max = row[i];
-    let s = 0;
-    for (let i = 0; i < V; i++) s += Math.exp(row[i] - max);
-    sum += max + Math.log(s) - row[targets[t]];
+    sum += logSumExp(row) - row[targets[t]];
     n++;
   }
   return sum / n;

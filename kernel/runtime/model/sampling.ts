@@ -1,6 +1,7 @@
 // Next-token sampling: temperature, top-k and nucleus (top-p) over softmax probabilities, driven by
 // a seeded generator so a run is repeatable.
 import { seededRandom } from "../data/random";
+import { softmaxWeights } from "../math";
 
 export interface SamplingOptions {
   temperature: number;
@@ -54,14 +55,8 @@ function candidates(p: Float64Array, sum: number, limit: number, topP: number): 
 export function sampleToken(logits: Float32Array, o: SamplingOptions, rand: () => number): number {
   if (o.temperature === 0 || o.topK === 1) return argmax(logits);
   const V = logits.length;
-  let max = -Infinity;
-  for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
   const p = new Float64Array(V);
-  let sum = 0;
-  for (let i = 0; i < V; i++) {
-    p[i] = Math.exp((logits[i] - max) / o.temperature);
-    sum += p[i];
-  }
+  const sum = softmaxWeights(logits, o.temperature, p);
   const limit = o.topK > 0 ? Math.min(o.topK, V) : V;
   if (limit === V && o.topP >= 1) {
     // no cut: draw from the whole distribution, no ordering needed

@@ -1,5 +1,6 @@
 // The recurrent state of one sequence: per layer the att token shift (ln1 output of the last
 // token), the wkv matrices [head][value][key] and the ffn token shift (ln2 output), all fp32.
+import { l2Norm } from "../math";
 import type { NativeState } from "../native";
 import { readTimeStates, saveStateFile, type StateSaveOptions } from "../tune/state-file";
 import type { StateDims } from "./config";
@@ -16,12 +17,6 @@ export interface LayerNorms {
   ffnX: number;
   heads: number[];
 }
-function l2(a: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
-  return Math.sqrt(s);
-}
-
 export class State implements NativeState {
   readonly attX: Float32Array;
   readonly wkv: Float32Array;
@@ -101,8 +96,8 @@ export class State implements NativeState {
   norms(): LayerNorms[] {
     return Array.from({ length: this.nLayer }, (_, l) => {
       const v = this.layer(l);
-      const heads = Array.from({ length: this.nHead }, (_, h) => l2(this.head(l, h)));
-      return { layer: l, wkv: l2(v.wkv), attX: l2(v.attX), ffnX: l2(v.ffnX), heads };
+      const heads = Array.from({ length: this.nHead }, (_, h) => l2Norm(this.head(l, h)));
+      return { layer: l, wkv: l2Norm(v.wkv), attX: l2Norm(v.attX), ffnX: l2Norm(v.ffnX), heads };
     });
   }
 

@@ -2,6 +2,7 @@
 // `<id> <python repr literal> <byte length>`. A str literal's escapes are code points (UTF-8
 // encoded, so '\x80' is C2 80); a bytes literal b'..' escapes raw bytes.
 import * as fs from "node:fs";
+import { GrowableArray } from "../growable";
 import { utf8Encode } from "./utf8";
 
 /**
@@ -27,7 +28,7 @@ export function readVocabFile(file: string): Vocab {
 }
 
 export function parseVocab(text: string, file = "<vocab>"): Vocab {
-  const sink = new ByteSink(text.length);
+  const sink = new GrowableArray((n) => new Uint8Array(n), text.length);
   const starts: number[] = [0, 0];
   for (let i = 0, pos = 0; pos < text.length; i++) {
     let nl = text.indexOf("\n", pos);
@@ -57,26 +58,6 @@ export function parseVocab(text: string, file = "<vocab>"): Vocab {
   if (starts.length < 258)
     throw new VocabError(`${file}: only ${starts.length - 2} tokens; a World vocab has all 256 single bytes and more`);
   return { file, bytes: sink.toArray(), starts: Int32Array.from(starts) };
-}
-
-class ByteSink {
-  private buf: Uint8Array;
-  length = 0;
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(Math.max(16, capacity));
-  }
-  push(b: Uint8Array): void {
-    if (this.length + b.length > this.buf.length) {
-      const next = new Uint8Array(2 * (this.length + b.length));
-      next.set(this.buf.subarray(0, this.length));
-      this.buf = next;
-    }
-    this.buf.set(b, this.length);
-    this.length += b.length;
-  }
-  toArray(): Uint8Array {
-    return this.buf.slice(0, this.length);
-  }
 }
 
 /** Bytes of a Python str/bytes repr literal. */

@@ -4,8 +4,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { openCheckpoint, type TensorSource } from "../checkpoint";
-import { detectConfig } from "../model/config";
-import { readTimeStates, timeStateKey, writeTensors } from "./state-file";
+import { detectConfig, timeStateKey, timeStateLayer } from "../model/config";
+import { readTimeStates, writeTensors } from "./state-file";
 
 export interface MergeResult {
   out: string;
@@ -23,7 +23,7 @@ export async function mergeState(basePath: string, statePath: string, outPath: s
     const dims = { nLayer: cfg.nLayer, nEmbd: cfg.nEmbd, nHead: cfg.nHead, headSize: cfg.headSize };
     readTimeStates(dims, statePath); // validates layer count and shapes, naming any mismatch
     const tensors: Record<string, TensorSource> = {};
-    for (const k of base.keys()) if (!/\.time_state$/.test(k)) tensors[k] = base.read(k);
+    for (const k of base.keys()) if (timeStateLayer(k) === undefined) tensors[k] = base.read(k);
     const state = openCheckpoint(statePath);
     try {
       for (let l = 0; l < cfg.nLayer; l++) tensors[timeStateKey(l)] = state.read(timeStateKey(l));

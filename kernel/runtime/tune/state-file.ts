@@ -2,8 +2,8 @@
 // [H,N,N] ([head][value][key]) in layer order, bf16 by default. Safetensors files carry
 // provenance metadata. Mounting one sets wkv = file and zero token shifts.
 import * as fs from "node:fs";
-import type { StateDims } from "../model/config";
-import { checkWritableFolder } from "../data/atomic-files";
+import { timeStateKey, timeStateLayer, type StateDims } from "../model/config";
+import { checkWritableFolder } from "../files";
 import { openCheckpoint, writePth, writeSafetensors, type TensorSource } from "../checkpoint";
 import { Tensor } from "../tensor";
 
@@ -15,8 +15,6 @@ export interface StateSaveOptions {
   /** safetensors only: metadata strings stored with the state (model version, dims, base hash, steps, loss...). */
   provenance?: Record<string, string | number>;
 }
-
-export const timeStateKey = (l: number): string => `blocks.${l}.att.time_state`;
 
 export function formatFor(file: string, format?: StateFileFormat): StateFileFormat {
   if (format) {
@@ -87,13 +85,13 @@ export function readTimeStates(dims: StateDims, file: string, opts: { allowOther
   const reader = openCheckpoint(file);
   try {
     const keys = [...reader.keys()];
-    const states = keys.filter((k) => /\.time_state$/.test(k));
+    const states = keys.filter((k) => timeStateLayer(k) !== undefined);
     if (states.length === 0)
       throw new Error(
         `${file} has no blocks.{l}.att.time_state keys (keys: ${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", ..." : ""})`,
       );
     if (!opts.allowOtherKeys) {
-      const other = keys.find((k) => !/\.time_state$/.test(k));
+      const other = keys.find((k) => timeStateLayer(k) === undefined);
       if (other) throw new Error(`${file}: unexpected key '${other}' in a state file`);
     }
     if (states.length !== L) throw new Error(`${file}: the state has ${states.length} layers, the model has ${L}`);
