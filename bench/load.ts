@@ -60,7 +60,7 @@ export function benchCheckpoint(): { file: string; writeMs?: number } {
   const file = path.join(os.tmpdir(), "rwkv-bench-x070-L12-C768-V65536-bf16.pth");
   if (fs.existsSync(file)) return { file };
   const t = Date.now();
-  writeRandomCheckpoint(file, { version: 7, nLayer: 12, nEmbd: 768, vocab: 65536, dtype: "bf16", seed: 1 });
+  writeRandomCheckpoint(file, { version: 7, nLayer: 12, nEmbd: 768, vocabSize: 65536, dtype: "bf16", seed: 1 });
   return { file, writeMs: Date.now() - t };
 }
 

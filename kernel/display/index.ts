@@ -12,8 +12,6 @@ export { Figure } from "./plotly";
 export type { FigureJSON, PlotlyTrace, PlotlyLayout, PlotlyConfig } from "./plotly";
 export { liveView } from "./live";
 export type { LiveView, LiveViewOptions } from "./live";
-export { trainingFigure, trainingTitle, smoothed } from "./figures/training";
-export type { TrainingFigureOptions } from "./figures/training";
 export { plot } from "./plot";
 export { tableView } from "./table";
 export { cellContext } from "./context";

@@ -44,7 +44,7 @@ export function modelBundle(m: Model): MimeBundle {
     ["FFN width", String(c.dimFfn)],
     ["parameters", c.params.toLocaleString("en-US")],
     ["dtype", c.dtype],
-    ["device", c.device],
+    ["device", m.device],
     ["default state", c.hasTimeState ? "merged time_state" : "zero"],
   ];
   const tr = ([k, v]: [string, string]) =>

@@ -2,6 +2,7 @@
 // (each developer or CI job may build into its own folder).
 import * as path from "node:path";
 import * as fs from "node:fs";
+import type { ModelDims } from "./model/dims";
 
 export interface CudaDevice {
   index: number;
@@ -26,15 +27,6 @@ export interface NativeTensor {
   dtype: NativeDType;
   shape: number[];
   data: ArrayBufferView;
-}
-export interface NativeConfig {
-  version: 6 | 7;
-  nLayer: number;
-  nEmbd: number;
-  nHead: number;
-  headSize: number;
-  vocab: number;
-  dimFfn: number;
 }
 /** Recurrent state of one sequence: attX [L,C], wkv [L,H,N,N] ([head][value][key]), ffnX [L,C]. */
 export interface NativeState {
@@ -118,9 +110,9 @@ export interface NativeAddon {
   setThreads(n: number): number;
   /** Forces a SIMD path for every kernel from now on; throws when this CPU cannot run it. */
   setSimd(path: SimdPath): SimdPath;
-  /** opts.quant ("nf4" | "int8") quantises the big frozen matrices; CUDA only. */
+  /** The model of these dims (LoRA widths come from the tensors); opts.quant ("nf4" | "int8") quantises the big frozen matrices, CUDA only. */
   createModel(
-    config: NativeConfig,
+    config: Omit<ModelDims, "lora">,
     tensors: Record<string, NativeTensor>,
     device?: "cpu" | "cuda",
     opts?: { quant?: Quant },
@@ -285,4 +277,9 @@ export function native(): NativeAddon {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   cached = require(file) as NativeAddon;
   return cached;
+}
+
+/** What this installation runs on: threads, the SIMD path and CPU features, CUDA devices. */
+export function runtimeInfo(): NativeInfo {
+  return native().info();
 }

@@ -141,7 +141,8 @@ signal.throwIfAborted();`);
   });
 
   test("interrupt during native state-tuning steps: the tuner stops cleanly, its state stays valid and usable", async () => {
-    await k.execute(`import { Model, Tuner, Dataset, tutorialSetup } from "rwkv-notebook";
+    await k.execute(`import { Model, Tuner, Dataset } from "rwkv-notebook";
+import { tutorialSetup } from "rwkv-notebook/tutorial";
 const demo = tutorialSetup({});
 const demoModel = await Model.load(demo.modelPath, { tokenizer: "bytes" });
 const demoData = Dataset.fromTexts(Array.from({ length: 40 }, (_, i) => "User: what is " + i + " plus 1?\\n\\nAssistant: Arr! " + (i + 1) + ", matey."), demoModel.tokenizer);

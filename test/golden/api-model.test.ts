@@ -2,7 +2,7 @@
 // modes, input state untouched, cancellation, device and tokenizer errors, display.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Model, State, toBundle, native } from "../../kernel";
+import { Model, State, toBundle, runtimeInfo } from "../../kernel";
 import { GoldenSet, maxAbsDiff } from "../helpers/golden";
 import { goldenModelSkip } from "../helpers/golden-model";
 
@@ -17,7 +17,7 @@ test(
     try {
       const c = model.config;
       assert.deepEqual(
-        [c.version, c.nLayer, c.nEmbd, c.nHead, c.headSize, c.vocabSize, c.dimFfn, c.dtype, c.device],
+        [c.version, c.nLayer, c.nEmbd, c.nHead, c.headSize, c.vocabSize, c.dimFfn, c.dtype, model.device],
         [7, 2, 128, 2, 64, 256, 512, "bf16", "cpu"],
       );
       const x = (g.get("tokens") as Int32Array).subarray(0, 64);
@@ -75,7 +75,7 @@ test(
 
 test("device and tokenizer errors are clear", { skip }, async () => {
   const g = new GoldenSet("v7");
-  if (!native().info().cuda.available)
+  if (!runtimeInfo().cuda.available)
     await assert.rejects(Model.load(g.file("model_bf16.pth"), { device: "cuda" }), /CUDA is not available/);
   await assert.rejects(Model.load(g.file("nope.pth")), /does not exist/);
   const saved = process.env.RWKV_VOCAB;

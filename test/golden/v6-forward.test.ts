@@ -20,7 +20,7 @@ test(
   async () => {
     const g = G!,
       model = goldenModel(g, "model_bf16.pth"),
-      V = goldenConfig(g).vocab,
+      V = goldenConfig(g).vocabSize,
       x = goldenSample(g).inputs;
     try {
       const whole = goldenState(g, "s0"),
@@ -66,7 +66,7 @@ test("v6: the PEFT state file mounted as the initial wkv state reproduces tuned.
   }
   try {
     const st = { ...goldenState(g, "zero"), wkv: Float32Array.from(wkv) },
-      logits = new Float32Array(x.length * cfg.vocab);
+      logits = new Float32Array(x.length * cfg.vocabSize);
     await model.forwardSeq(x, st, logits, "all");
     assertClose("tuned logits", logits, g.get("tuned.seq.logits"), 1e-4);
     assertClose("tuned wkv", st.wkv, g.get("tuned.seq.wkv"), 1e-4, 1e-4);

@@ -35,7 +35,7 @@ test("torch.load(weights_only=True) reads our state file and our model file", { 
       vals.reduce((a, b) => a + b, 0),
     );
     const model = path.join(dir, "model.pth");
-    writeRandomCheckpoint(model, { version: 7, nLayer: 2, nEmbd: 128, vocab: 256, dtype: "f32" });
+    writeRandomCheckpoint(model, { version: 7, nLayer: 2, nEmbd: 128, vocabSize: 256, dtype: "f32" });
     const m = torchSummary(model);
     assert.equal(m["blocks.1.att.v1"][0], "torch.float32");
     assert.deepEqual(m["blocks.1.att.v1"][1], [128, 32]);

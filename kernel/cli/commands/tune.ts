@@ -11,8 +11,8 @@ import { checkWritableFolder } from "../../runtime/files";
 
 const usage = `usage: rwkv-nb tune <model> --data <binidx prefix> --out <state.pth> [--ctx-len 512] [--micro-bsz 1]
                    [--steps N | --epoch-steps N --epoch-count M] [--lr-init 1] [--lr-final 0.01] [--warmup-steps 0]
-                   [--lr-schedule cos|exp] [--sampler pad|random] [--seed 0] [--grad-clip 1] [--save-every N]
-                   [--resume <ckpt>] [--log <steps.jsonl>] [--device cpu|cuda|auto]
+                   [--lr-schedule cos|exp] [--sampler pad|random|magic-prime] [--magic-prime P] [--seed 0]
+                   [--grad-clip 1] [--save-every N] [--resume <ckpt>] [--log <steps.jsonl>] [--device cpu|cuda|auto]
 
 Trains the initial wkv state (RWKV-PEFT state tuning) and writes it to --out (.pth as PEFT, or
 .safetensors with provenance). Every step goes to --log (default <out>.jsonl); --save-every N
@@ -40,6 +40,7 @@ export const command = defineCommand({
     "warmup-steps": { type: "string" },
     "lr-schedule": { type: "string" },
     sampler: { type: "string" },
+    "magic-prime": { type: "string" },
     seed: { type: "string" },
     "grad-clip": { type: "string" },
     "save-every": { type: "string" },
@@ -80,6 +81,7 @@ export const command = defineCommand({
         warmupSteps: intOpt("warmup-steps", values["warmup-steps"]),
         lrSchedule: values["lr-schedule"] as TunerOptions["lrSchedule"] | undefined,
         sampler: values.sampler as TunerOptions["sampler"] | undefined,
+        magicPrime: intOpt("magic-prime", values["magic-prime"]),
         seed: intOpt("seed", values.seed),
         gradClip: numOpt("grad-clip", values["grad-clip"]),
       };

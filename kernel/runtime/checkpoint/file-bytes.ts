@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import { readFully } from "../files";
 import { native } from "../native";
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 
 export interface ByteSource {
   readonly size: number;

@@ -1,7 +1,7 @@
 // A pickle reader for torch checkpoints that executes nothing: it builds plain values, and the few
 // globals a checkpoint needs (OrderedDict, _rebuild_tensor_v2, the storage types) are an
 // allowlist resolved to data descriptions. Any other global is refused by name.
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 import type { DType } from "../tensor";
 
 export interface StorageRef {

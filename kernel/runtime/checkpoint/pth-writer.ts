@@ -1,7 +1,7 @@
 // Writes a torch-loadable .pth: `torch.load(path, weights_only=True)` gives the dict back.
 import * as path from "node:path";
 import { DTYPE_SIZE, Tensor } from "../tensor";
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 import { writeCheckpointFile } from "./types";
 import { pickleTensorDict } from "./pickle-writer";
 import { tensorPairs, type TensorList } from "./types";

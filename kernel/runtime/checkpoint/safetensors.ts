@@ -1,6 +1,6 @@
 // safetensors: an 8-byte little-endian header length, a JSON header, then the tensor bytes.
 import { DTYPE_SIZE, Tensor, type DType } from "../tensor";
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 import { openBytes, type ByteSource } from "./file-bytes";
 import { missingKey } from "./missing-key";
 import { tensorPairs, writeCheckpointFile, type Checkpoint, type TensorEntry, type TensorList } from "./types";

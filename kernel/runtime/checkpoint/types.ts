@@ -1,7 +1,7 @@
 // What checkpoint readers return and writers take.
 import { writeFileAtomic } from "../files";
 import type { DType, Tensor } from "../tensor";
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 
 export interface TensorEntry {
   name: string;

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import { checkDoc, checkSlice, type TokenDataset } from "./dataset";
 import type { NativeAddon } from "../native";
 import { checkWritableFolder, commitAll, PendingFile, readFully } from "../files";
+import { DataError } from "../errors";
 
 export const IDX_MAGIC = Uint8Array.of(0x4d, 0x4d, 0x49, 0x44, 0x49, 0x44, 0x58, 0, 0); // "MMIDIDX\0\0"
 export const IDX_HEADER_BYTES = 34;
@@ -105,7 +106,7 @@ export interface IdxInfo {
 
 /** Parses and checks a `.idx` against the byte size of its `.bin`. */
 export function parseIdx(buf: Uint8Array, binBytes: number, idxFile: string, binFile: string): IdxInfo {
-  const bad = (msg: string): Error => new Error(`${idxFile}: ${msg}`);
+  const bad = (msg: string): Error => new DataError(`${idxFile}: ${msg}`, { file: idxFile });
   if (buf.length < IDX_HEADER_BYTES)
     throw bad(`${buf.length} bytes, shorter than the ${IDX_HEADER_BYTES}-byte MMIDIDX header`);
   const hex = (a: Uint8Array): string => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -193,13 +194,13 @@ export class BinIdxDataset implements TokenDataset {
     try {
       idxBuf = new Uint8Array(fs.readFileSync(this.idxFile));
     } catch (e) {
-      throw new Error(`cannot read ${this.idxFile}: ${(e as Error).message}`);
+      throw new DataError(`cannot read ${this.idxFile}: ${(e as Error).message}`, { file: this.idxFile });
     }
     let binBytes: number;
     try {
       binBytes = fs.statSync(this.binFile).size;
     } catch (e) {
-      throw new Error(`cannot read ${this.binFile}: ${(e as Error).message}`);
+      throw new DataError(`cannot read ${this.binFile}: ${(e as Error).message}`, { file: this.binFile });
     }
     const info = parseIdx(idxBuf, binBytes, this.idxFile, this.binFile);
     this.dtype = info.dtype;
@@ -252,7 +253,7 @@ export class BinIdxDataset implements TokenDataset {
       this.fd!,
       raw,
       offset * this.itemSize,
-      (at) => new Error(`${this.binFile}: unexpected end of file at byte ${at}`),
+      (at) => new DataError(`${this.binFile}: unexpected end of file at byte ${at}`, { file: this.binFile }),
     );
     return decodeTokens(raw, this.dtype, length);
   }

@@ -18,6 +18,7 @@ import { magicPrime } from "./magic-prime";
 import { PhaseClock, type DataProgress } from "./progress";
 import { seededPermutation } from "./random";
 import { TokenizePool, workerSpec, type BadLine, type ChunkResult } from "./tokenize-pool";
+import { DataError } from "../errors";
 
 export interface MakeDataOptions {
   input: string;
@@ -79,9 +80,9 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
     if (!st.isFile()) throw new Error("not a file");
     inputBytes = st.size;
   } catch (e) {
-    throw new Error(`cannot read input ${input}: ${(e as Error).message}`);
+    throw new DataError(`cannot read input ${input}: ${(e as Error).message}`, { file: input });
   }
-  if (inputBytes === 0) throw new Error(`${input} is empty: no documents to write`);
+  if (inputBytes === 0) throw new DataError(`${input} is empty: no documents to write`, { file: input });
 
   const prefix = path.resolve(opts.out ?? path.basename(input).replace(/\.[^.]*$/, ""));
   const binFile = `${prefix}.bin`,
@@ -104,14 +105,16 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
     const pass1 = await tokenizeToFile(opts, tokenizer, tmpTokens, inputBytes);
     const documents = pass1.sizes.length;
     if (documents === 0) {
-      throw new Error(
+      throw new DataError(
         `${input}: no documents (${pass1.lines} lines, all blank${pass1.skipped > 0 ? ` or skipped as bad: ${pass1.skipped}` : ""})`,
+        { file: input },
       );
     }
     const tokens = pass1.tokens * repeat;
     if (tokens < ctxLen + 1) {
-      throw new Error(
+      throw new DataError(
         `${input}: the data holds ${tokens} tokens (${documents} documents, ${pass1.tokens} tokens × repeat ${repeat}), fewer than ctx_len+1 = ${ctxLen + 1}: add data, raise repeat or lower ctx_len`,
+        { file: input },
       );
     }
     await writeShuffledBin(opts, pass1, tmpTokens, tmpBin, seed);
@@ -179,7 +182,7 @@ async function tokenizeToFile(
   const consume = async (): Promise<void> => {
     const { result, endByte, slot } = queue.shift()!;
     const r = await result;
-    if (r.error) throw new Error(r.error.message);
+    if (r.error) throw new DataError(r.error.message, { file: opts.input, line: r.error.line, reason: r.error.reason });
     skipped += r.skipped.length;
     for (const b of r.skipped) if (skippedLines.length < KEEP_SKIPPED) skippedLines.push(b);
     fs.writeSync(fd, new Uint8Array(slot.output.buffer, 0, r.tokens * 2));

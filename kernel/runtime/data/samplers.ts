@@ -7,6 +7,7 @@
 import type { TokenDataset } from "./dataset";
 import { magicPrime, magicPrimeStart } from "./magic-prime";
 import { randomIndex, seededPermutation, seededRandom } from "./random";
+import { DataError } from "../errors";
 
 export type SamplerKind = "pad" | "random" | "magic-prime";
 
@@ -56,7 +57,7 @@ export function createSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   if (opts.epochSteps !== undefined && (!Number.isInteger(opts.epochSteps) || opts.epochSteps < 1))
     throw new Error(`epochSteps must be a positive integer, got ${opts.epochSteps}`);
   if (ds.tokenCount < ctxLen + 1)
-    throw new Error(`the data has ${ds.tokenCount} tokens, fewer than ctx_len+1 = ${ctxLen + 1}`);
+    throw new DataError(`the data has ${ds.tokenCount} tokens, fewer than ctx_len+1 = ${ctxLen + 1}`);
   switch (opts.kind) {
     case "pad":
       return padSampler(ds, opts);
@@ -100,7 +101,7 @@ function padSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const epochSteps = opts.epochSteps ?? Math.floor(ds.docCount / microBsz);
   const perEpoch = epochSteps * microBsz;
   if (perEpoch < 1 || perEpoch > ds.docCount) {
-    throw new Error(
+    throw new DataError(
       `pad sampling uses one document per sample: epoch_steps ${epochSteps} × micro_bsz ${microBsz} = ${perEpoch} samples need that many documents, the data has ${ds.docCount}`,
     );
   }
@@ -132,7 +133,9 @@ function randomSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const { ctxLen, microBsz, seed } = opts;
   const starts = ds.tokenCount - ctxLen - 1; // offsets 0 .. data_size − ctx_len − 2
   if (starts < 1)
-    throw new Error(`random sampling needs at least ctx_len+2 = ${ctxLen + 2} tokens, the data has ${ds.tokenCount}`);
+    throw new DataError(
+      `random sampling needs at least ctx_len+2 = ${ctxLen + 2} tokens, the data has ${ds.tokenCount}`,
+    );
   const epochSteps = opts.epochSteps ?? Math.max(1, Math.floor(ds.tokenCount / (ctxLen * microBsz)));
   return counterSampler("random", opts, epochSteps * microBsz, (k) => {
     const offset = randomIndex(seededRandom(seed, k), starts);
@@ -144,11 +147,11 @@ function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const { ctxLen, microBsz } = opts;
   const p = opts.magicPrime ?? magicPrime(ds.tokenCount, ctxLen);
   if (p === null)
-    throw new Error(
+    throw new DataError(
       `no magic prime: the data has ${ds.tokenCount} tokens, the scheme needs at least 3·ctx_len = ${3 * ctxLen}`,
     );
   if (p * ctxLen + 1 > ds.tokenCount)
-    throw new Error(`magic prime ${p} × ctx_len ${ctxLen} + 1 exceeds the ${ds.tokenCount} tokens of the data`);
+    throw new DataError(`magic prime ${p} × ctx_len ${ctxLen} + 1 exceeds the ${ds.tokenCount} tokens of the data`);
   const epochSteps = opts.epochSteps ?? Math.max(1, Math.floor(p / microBsz));
   return counterSampler("magic-prime", opts, epochSteps * microBsz, (k) => ({
     // n = 1 + epoch·samples_per_epoch + idx = 1 + k on one rank

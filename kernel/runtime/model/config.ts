@@ -3,29 +3,12 @@
 // table checks a file here and lays out the random checkpoints of random-checkpoint.ts.
 import { CheckpointError, type Checkpoint } from "../checkpoint";
 import type { DType } from "../tensor";
+import type { ModelDims } from "./dims";
 
-/** The dimensions that fix every tensor shape of a model. */
-export interface ModelDims {
-  version: 7 | 6;
-  nLayer: number;
-  nEmbd: number;
-  headSize: number;
-  vocabSize: number;
-  dimFfn: number;
-  /** v7: { w, a, v, g }; v6: { mix, decay } */
-  lora: Record<string, number>;
-}
+export type { ModelDims, StateDims } from "./dims";
 
-/** The dimensions a recurrent state's shape depends on. */
-export interface StateDims {
-  nLayer: number;
-  nEmbd: number;
-  nHead: number;
-  headSize: number;
-}
-
+/** What a checkpoint holds: its dimensions, main dtype, parameter count, and whether a state is merged in. */
 export interface ModelConfig extends ModelDims {
-  nHead: number;
   dtype: DType;
   params: number;
   /** A merged checkpoint carries blocks.{l}.att.time_state. */
@@ -45,7 +28,7 @@ const isTimeState = (key: string): boolean => timeStateLayer(key) !== undefined;
 /** Released-style [key, shape] list in file order (v7: released World order; v6: definition order). */
 export function tensorLayout(d: ModelDims): [string, number[]][] {
   const C = d.nEmbd,
-    H = C / d.headSize,
+    H = d.nHead,
     N = d.headSize,
     F = d.dimFfn,
     vec = [1, 1, C];
@@ -156,7 +139,7 @@ export function detectConfig(ckpt: Checkpoint): ModelConfig {
   if (version === 6 && !Number.isInteger(lora.mix))
     fail(`blocks.0.att.time_maa_w1 width is not 5·D_MIX`, "blocks.0.att.time_maa_w1");
 
-  const dims: ModelDims = { version, nLayer, nEmbd, headSize, vocabSize, dimFfn, lora };
+  const dims: ModelDims = { version, nLayer, nEmbd, nHead, headSize, vocabSize, dimFfn, lora };
   for (const [k, want] of tensorLayout(dims)) {
     const got = shape(k);
     if (!sameShape(got, want))
@@ -181,5 +164,5 @@ export function detectConfig(ckpt: Checkpoint): ModelConfig {
     dtypes.set(e.dtype, (dtypes.get(e.dtype) ?? 0) + n);
   }
   const dtype = [...dtypes.entries()].sort((a, b) => b[1] - a[1])[0][0];
-  return { ...dims, nHead, dtype, params, hasTimeState };
+  return { ...dims, dtype, params, hasTimeState };
 }

@@ -6,17 +6,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { resolveSignal, throwIfAborted, withCancel } from "../cancel";
 import { batchOf, type Batch } from "../data/samplers";
+import { CheckpointError, OptionsError, RwkvError } from "../errors";
 import { logSumExp } from "../math";
 import { native, type Quant, type NativeModel, type NativeTensor } from "../native";
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
-import { detectConfig, timeStateLayer, type ModelConfig as DetectedConfig } from "./config";
+import { detectConfig, timeStateLayer, type ModelConfig } from "./config";
 import { loadTokenizer, type Tokenizer, type TokenizerKind } from "../tokenizer";
 import { State } from "./state";
 import { generate, type GenerateOptions } from "./generate";
 
 export type Device = "cpu" | "cuda";
-/** The detected configuration (version, dims, dtype, params...) and the device the model runs on. */
-export type ModelConfig = DetectedConfig & { device: Device };
 export interface LoadOptions {
   device?: Device | "auto";
   tokenizer?: TokenizerKind;
@@ -41,7 +40,7 @@ function resolveDevice(want: Device | "auto"): Device {
   if (want === "cpu") return "cpu";
   const cuda = native().info().cuda;
   if (want === "cuda" && !cuda.available)
-    throw new Error(
+    throw new RwkvError(
       `device "cuda" requested but CUDA is not available: ${cuda.reason ?? (cuda.compiled ? "no usable GPU found" : "this build has no CUDA backend")}`,
     );
   return cuda.available ? "cuda" : "cpu";
@@ -54,7 +53,10 @@ export class Model {
 
   private constructor(
     readonly path: string,
+    /** What the checkpoint holds: dims, dtype, parameter count (read from its tensors). */
     readonly config: ModelConfig,
+    /** Where the weights live and the model runs. */
+    readonly device: Device,
     private readonly nativeModel: NativeModel,
     private readonly reader: Checkpoint,
     private readonly timeState: Float32Array | undefined,
@@ -62,7 +64,7 @@ export class Model {
   ) {}
 
   static async load(file: string, opts: LoadOptions = {}): Promise<Model> {
-    if (!fs.existsSync(file)) throw new Error(`model file ${file} does not exist`);
+    if (!fs.existsSync(file)) throw new CheckpointError("the model file does not exist", file);
     const device = resolveDevice(opts.device ?? "auto");
     const reader = openCheckpoint(file);
     try {
@@ -77,15 +79,12 @@ export class Model {
           continue;
         }
         if (t.dtype !== "f32" && t.dtype !== "bf16" && t.dtype !== "f16")
-          throw new Error(`${file}: tensor ${name} has dtype ${t.dtype}; weights must be f32, bf16 or f16`);
+          throw new CheckpointError(`dtype ${t.dtype}; weights must be f32, bf16 or f16`, file, name);
         tensors[name] = { dtype: t.dtype, shape: [...t.shape], data: t.data };
       }
-      const config: ModelConfig = { ...detected, device };
-      const timeState = Model.mergedTimeState(config, states, file);
-      const nativeModel = native().createModel({ ...config, vocab: config.vocabSize }, tensors, device, {
-        quant: opts.quant ?? "none",
-      });
-      return new Model(path.resolve(file), config, nativeModel, reader, timeState, {
+      const timeState = Model.mergedTimeState(detected, states, file);
+      const nativeModel = native().createModel(detected, tensors, device, { quant: opts.quant ?? "none" });
+      return new Model(path.resolve(file), detected, device, nativeModel, reader, timeState, {
         kind: opts.tokenizer,
         vocab: opts.vocab,
       });
@@ -101,14 +100,10 @@ export class Model {
     if (present === 0) return undefined;
     const per = cfg.nHead * cfg.headSize * cfg.headSize;
     if (present !== cfg.nLayer || states.length !== cfg.nLayer)
-      throw new Error(`${file}: has time_state for ${present} of ${cfg.nLayer} layers`);
+      throw new CheckpointError(`has time_state for ${present} of ${cfg.nLayer} layers`, file);
     const out = new Float32Array(cfg.nLayer * per);
     states.forEach((s, l) => {
-      if (s.length !== per)
-        throw new Error(
-          `${file}: blocks.${l}.att.time_state has ${s.length} numbers, expected [${cfg.nHead},${cfg.headSize},${cfg.headSize}]`,
-        );
-      out.set(s, l * per);
+      out.set(s, l * per); // detectConfig checked each is [H,N,N]
     });
     return out;
   }
@@ -157,8 +152,9 @@ export class Model {
   private checkState(s: State): void {
     const c = this.config;
     if (s.nLayer !== c.nLayer || s.nEmbd !== c.nEmbd || s.nHead !== c.nHead || s.headSize !== c.headSize) {
-      throw new Error(
+      throw new OptionsError(
         `state dims L${s.nLayer} C${s.nEmbd} H${s.nHead} N${s.headSize} do not match the model's L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize}`,
+        "state",
       );
     }
   }

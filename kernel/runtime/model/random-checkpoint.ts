@@ -11,7 +11,8 @@ export interface RandomCheckpointOptions {
   version: 7 | 6;
   nLayer: number;
   nEmbd: number;
-  vocab: number;
+  vocabSize: number;
+  /** Default 64. */
   headSize?: number;
   dimFfn?: number;
   /** LoRA widths (v7 w/a/v/g, v6 mix/decay); missing ones follow the released-model rules. */
@@ -37,8 +38,9 @@ export function randomDims(o: RandomCheckpointOptions): ModelDims {
     version: o.version,
     nLayer: o.nLayer,
     nEmbd: o.nEmbd,
+    nHead: o.nEmbd / headSize,
     headSize,
-    vocabSize: o.vocab,
+    vocabSize: o.vocabSize,
     dimFfn,
     lora: { ...defaultLora(o.version, o.nEmbd), ...o.lora },
   };

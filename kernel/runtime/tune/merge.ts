@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { openCheckpoint, type TensorSource } from "../checkpoint";
 import { detectConfig, timeStateKey, timeStateLayer } from "../model/config";
 import { readTimeStates, writeTensors } from "./state-file";
+import { CheckpointError, StateFileError } from "../errors";
 
 export interface MergeResult {
   out: string;
@@ -14,7 +15,8 @@ export interface MergeResult {
 }
 
 export async function mergeState(basePath: string, statePath: string, outPath: string): Promise<MergeResult> {
-  for (const f of [basePath, statePath]) if (!fs.existsSync(f)) throw new Error(`${f} does not exist`);
+  if (!fs.existsSync(basePath)) throw new CheckpointError("does not exist", basePath);
+  if (!fs.existsSync(statePath)) throw new StateFileError(`${statePath} does not exist`, statePath);
   if ([basePath, statePath].some((f) => path.resolve(f) === path.resolve(outPath)))
     throw new Error(`the output ${outPath} must differ from the inputs`);
   const base = openCheckpoint(basePath);

@@ -47,8 +47,8 @@ export function resolveTunerOptions(
     throw new RangeError(`gradClip must be ≥ 0 (0 = off), got ${o.gradClip}`);
   if (o.lrSchedule !== "cos" && o.lrSchedule !== "exp")
     throw new Error(`lrSchedule must be "cos" or "exp", got '${o.lrSchedule as string}'`);
-  if (o.sampler !== "pad" && o.sampler !== "random")
-    throw new Error(`sampler must be "pad" or "random", got '${o.sampler as string}'`);
+  if (o.sampler !== "pad" && o.sampler !== "random" && o.sampler !== "magic-prime")
+    throw new Error(`sampler must be "pad", "random" or "magic-prime", got '${o.sampler as string}'`);
   if (data.tokenCount < o.ctxLen + 1) {
     throw new Error(
       `the dataset has ${data.tokenCount} tokens, fewer than ctx_len+1 = ${o.ctxLen + 1}: use a smaller ctxLen (≤ ${data.tokenCount - 1}) or more data`,

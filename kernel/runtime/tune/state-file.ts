@@ -6,6 +6,7 @@ import { timeStateKey, timeStateLayer, type StateDims } from "../model/config";
 import { checkWritableFolder } from "../files";
 import { openCheckpoint, writePth, writeSafetensors, type TensorSource } from "../checkpoint";
 import { Tensor } from "../tensor";
+import { StateFileError } from "../errors";
 
 export type StateFileFormat = "pth" | "safetensors";
 export interface StateSaveOptions {
@@ -51,12 +52,13 @@ export function writeTensors(
   metadata: Record<string, string> = {},
 ): void {
   checkWritableFolder(file);
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new Error(`${file} is a folder, not a file name`);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory())
+    throw new StateFileError(`${file} is a folder, not a file name`, file);
   try {
     if (format === "safetensors") writeSafetensors(file, tensors, metadata);
     else writePth(file, tensors);
   } catch (e) {
-    throw new Error(`could not write ${file}: ${(e as Error).message}`);
+    throw new StateFileError(`could not write ${file}: ${(e as Error).message}`, file);
   }
 }
 
@@ -80,36 +82,42 @@ export async function saveStateFile(
 
 /** Reads the time_state of every layer as f32 [L,H,N,N]; names the first key or shape that does not fit. */
 export function readTimeStates(dims: StateDims, file: string, opts: { allowOtherKeys?: boolean } = {}): Float32Array {
-  if (!fs.existsSync(file)) throw new Error(`state file ${file} does not exist`);
+  if (!fs.existsSync(file)) throw new StateFileError(`state file ${file} does not exist`, file);
   const { nLayer: L, nHead: H, headSize: N } = dims;
   const reader = openCheckpoint(file);
   try {
     const keys = [...reader.keys()];
     const states = keys.filter((k) => timeStateLayer(k) !== undefined);
     if (states.length === 0)
-      throw new Error(
+      throw new StateFileError(
         `${file} has no blocks.{l}.att.time_state keys (keys: ${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", ..." : ""})`,
+        file,
       );
     if (!opts.allowOtherKeys) {
       const other = keys.find((k) => timeStateLayer(k) === undefined);
-      if (other) throw new Error(`${file}: unexpected key '${other}' in a state file`);
+      if (other) throw new StateFileError(`${file}: unexpected key '${other}' in a state file`, file, other);
     }
-    if (states.length !== L) throw new Error(`${file}: the state has ${states.length} layers, the model has ${L}`);
+    if (states.length !== L)
+      throw new StateFileError(`${file}: the state has ${states.length} layers, the model has ${L}`, file);
     const per = H * N * N;
     const wkv = new Float32Array(L * per);
     for (let l = 0; l < L; l++) {
       const key = timeStateKey(l);
-      if (!states.includes(key)) throw new Error(`${file}: key ${key} is missing`);
+      if (!states.includes(key)) throw new StateFileError(`${file}: key ${key} is missing`, file, key);
       const t = reader.read(key);
       if (t.dtype !== "f32" && t.dtype !== "bf16" && t.dtype !== "f16")
-        throw new Error(`${file}: ${key} has dtype ${t.dtype}; expected bf16, f16 or f32`);
+        throw new StateFileError(`${file}: ${key} has dtype ${t.dtype}; expected bf16, f16 or f32`, file, key);
       const shape = t.shape.join(",");
       if (t.shape.length !== 3 || t.shape[0] !== H || t.shape[1] !== N || t.shape[2] !== N) {
         const what =
           t.shape.length === 3 && t.shape[0] !== H
             ? `heads ${t.shape[0]} vs the model's ${H}`
             : `head size ${t.shape[t.shape.length - 1]} vs the model's ${N}`;
-        throw new Error(`${file}: ${key} has shape [${shape}], the model needs [${H},${N},${N}] (${what})`);
+        throw new StateFileError(
+          `${file}: ${key} has shape [${shape}], the model needs [${H},${N},${N}] (${what})`,
+          file,
+          key,
+        );
       }
       wkv.set(t.toFloat32(), l * per);
     }

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import { openCheckpoint, writeSafetensors, type Checkpoint } from "../checkpoint";
 import type { SamplerState } from "../data/samplers";
+import { TunerCheckpointError } from "../errors";
 import { checkWritableFolder } from "../files";
 import type { StateDims } from "../model/config";
 import { Tensor } from "../tensor";
@@ -47,7 +48,7 @@ export async function writeTunerCheckpoint(
   try {
     writeSafetensors(file, tensors, metadata);
   } catch (e) {
-    throw new Error(`could not write tuner checkpoint ${file}: ${(e as Error).message}`);
+    throw new TunerCheckpointError(`could not write tuner checkpoint ${file}: ${(e as Error).message}`, file);
   }
 }
 
@@ -62,12 +63,12 @@ export function readTunerCheckpoint(file: string): { meta: TunerCheckpointMeta; 
       fs.closeSync(fd);
     }
   } catch (e) {
-    throw new Error(`cannot read tuner checkpoint ${file}: ${(e as Error).message}`);
+    throw new TunerCheckpointError(`cannot read tuner checkpoint ${file}: ${(e as Error).message}`, file);
   }
   const { meta, arrays } =
     head.toString("latin1") === LEGACY_MAGIC ? readLegacy(file) : readSafetensorsCheckpoint(file);
   if (arrays.master.length !== arrays.m.length || arrays.m.length !== arrays.v.length)
-    throw new Error(`${file}: state and moment sizes differ`);
+    throw new TunerCheckpointError(`${file}: state and moment sizes differ`, file);
   return { meta, arrays };
 }
 
@@ -76,25 +77,28 @@ function readSafetensorsCheckpoint(file: string): { meta: TunerCheckpointMeta; a
   try {
     ckpt = openCheckpoint(file);
   } catch (e) {
-    throw new Error(`${file} is not a tuner checkpoint: ${(e as Error).message}`);
+    throw new TunerCheckpointError(`${file} is not a tuner checkpoint: ${(e as Error).message}`, file);
   }
   try {
     if (ckpt.metadata.format !== FORMAT)
-      throw new Error(`${file} is not a tuner checkpoint (its metadata has no format "${FORMAT}")`);
+      throw new TunerCheckpointError(
+        `${file} is not a tuner checkpoint (its metadata has no format "${FORMAT}")`,
+        file,
+      );
     const field = (k: string): unknown => {
       const text = ckpt.metadata[k];
-      if (text === undefined) throw new Error(`${file}: metadata key ${k} is missing`);
+      if (text === undefined) throw new TunerCheckpointError(`${file}: metadata key ${k} is missing`, file);
       try {
         return JSON.parse(text);
       } catch (e) {
-        throw new Error(`${file}: metadata key ${k} is not JSON: ${(e as Error).message}`);
+        throw new TunerCheckpointError(`${file}: metadata key ${k} is not JSON: ${(e as Error).message}`, file);
       }
     };
     const meta = Object.fromEntries(JSON_FIELDS.map((k) => [k, field(k)])) as Omit<TunerCheckpointMeta, "baseSha256">;
     const arrays = {} as TunerArrays;
     for (const k of Object.keys(TENSORS) as (keyof TunerArrays)[]) {
       const t = ckpt.read(TENSORS[k]);
-      if (t.dtype !== "f32") throw new Error(`${file}: ${TENSORS[k]} is ${t.dtype}, expected f32`);
+      if (t.dtype !== "f32") throw new TunerCheckpointError(`${file}: ${TENSORS[k]} is ${t.dtype}, expected f32`, file);
       arrays[k] = Float32Array.from(t.toFloat32());
     }
     return { meta: { ...meta, baseSha256: ckpt.metadata.base_sha256 ?? "" }, arrays };
@@ -106,20 +110,21 @@ function readSafetensorsCheckpoint(file: string): { meta: TunerCheckpointMeta; a
 /** The first format: "RWKVTUNE", u32 JSON length, JSON (meta + array lengths), master, m, v. */
 function readLegacy(file: string): { meta: TunerCheckpointMeta; arrays: TunerArrays } {
   const buf = fs.readFileSync(file);
-  if (buf.length < 12) throw new Error(`${file}: truncated header`);
+  if (buf.length < 12) throw new TunerCheckpointError(`${file}: truncated header`, file);
   const jlen = buf.readUInt32LE(8);
-  if (12 + jlen > buf.length) throw new Error(`${file}: truncated header`);
+  if (12 + jlen > buf.length) throw new TunerCheckpointError(`${file}: truncated header`, file);
   let meta: TunerCheckpointMeta & { lengths: number[] };
   try {
     meta = JSON.parse(buf.toString("utf8", 12, 12 + jlen)) as TunerCheckpointMeta & { lengths: number[] };
   } catch (e) {
-    throw new Error(`${file}: bad header JSON: ${(e as Error).message}`);
+    throw new TunerCheckpointError(`${file}: bad header JSON: ${(e as Error).message}`, file);
   }
   let off = 12 + jlen;
   const arrays = {} as TunerArrays;
   (["master", "m", "v"] as const).forEach((n, i) => {
     const len = meta.lengths?.[i];
-    if (!Number.isInteger(len) || off + 4 * len > buf.length) throw new Error(`${file}: array ${n} is truncated`);
+    if (!Number.isInteger(len) || off + 4 * len > buf.length)
+      throw new TunerCheckpointError(`${file}: array ${n} is truncated`, file);
     arrays[n] = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + 4 * len));
     off += 4 * len;
   });

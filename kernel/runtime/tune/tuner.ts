@@ -2,6 +2,7 @@
 // fp32 master state + Adam moments; per step: draw microBsz samples, loss and gradient from the
 // native model, global-norm clip, Adam with the scheduled LR. A cancelled step changes nothing.
 import { resolveSignal, throwIfAborted } from "../cancel";
+import { DataError, OptionsError, TunerCheckpointError } from "../errors";
 import { batchOf, createSampler, nextBatch, type Sampler } from "../data/samplers";
 import type { TokenDataset } from "../data/dataset";
 import { meanCrossEntropy, type Model } from "../model/model";
@@ -64,8 +65,9 @@ export class Tuner {
         init.nHead !== model.config.nHead ||
         init.headSize !== model.config.headSize)
     ) {
-      throw new Error(
+      throw new OptionsError(
         `initState (L${init.nLayer} H${init.nHead} N${init.headSize}) does not fit the model (L${model.config.nLayer} H${model.config.nHead} N${model.config.headSize})`,
+        "initState",
       );
     }
     this.master = init ? init.wkv.slice() : model.newState().wkv;
@@ -77,6 +79,7 @@ export class Tuner {
       microBsz: o.microBsz,
       seed: o.seed,
       epochSteps: o.epochSteps,
+      magicPrime: o.magicPrime,
     });
   }
 
@@ -181,7 +184,7 @@ export class Tuner {
     if (!Number.isInteger(samples) || samples < 1)
       throw new RangeError(`samples must be a positive integer, got ${samples}`);
     if (dataset.tokenCount < T + 1)
-      throw new Error(`the evaluation dataset has ${dataset.tokenCount} tokens, fewer than ctx_len+1 = ${T + 1}`);
+      throw new DataError(`the evaluation dataset has ${dataset.tokenCount} tokens, fewer than ctx_len+1 = ${T + 1}`);
     const sampler = createSampler(dataset, { kind: "random", ctxLen: T, microBsz: 1, seed: opts.seed ?? 12345 });
     const tuned = this.state,
       zero = this.model.newState();
@@ -249,8 +252,9 @@ export class Tuner {
     const c = model.config,
       d = meta.dims;
     if (d.nLayer !== c.nLayer || d.nHead !== c.nHead || d.headSize !== c.headSize || d.nEmbd !== c.nEmbd) {
-      throw new Error(
+      throw new TunerCheckpointError(
         `${file} was made for a model with L${d.nLayer} C${d.nEmbd} H${d.nHead} N${d.headSize}; this model is L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize}`,
+        file,
       );
     }
     const t = new Tuner(model, dataset, { ...meta.options, initState: new State(c, { wkv: arrays.master }) });

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-const DEMO_DIR = path.resolve(__dirname, "..", "..", "..", "assets", "demo");
+const DEMO_DIR = path.resolve(__dirname, "..", "..", "assets", "demo");
 
 export interface TutorialSetup {
   modelPath: string;
