@@ -16,6 +16,16 @@ import * as path from "node:path";
 
 let counter = 0;
 
+/** Creates the folder of `finalPath` (and its parents) when missing; a file in the way is left for checkWritableFolder to name. */
+export function createFolderOf(finalPath: string): void {
+  const dir = path.dirname(path.resolve(finalPath));
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch {
+    /* a file where a folder should be: reported by checkWritableFolder */
+  }
+}
+
 /** Fails early, with a clear message, when files cannot be created in the folder of `finalPath`. */
 export function checkWritableFolder(finalPath: string): void {
   const dir = path.dirname(path.resolve(finalPath));

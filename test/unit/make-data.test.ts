@@ -153,13 +153,12 @@ test(
 );
 
 test(
-  "unwritable output folder and too little data give clear errors and write nothing",
+  "a missing output folder is created; a file in its way and too little data give clear errors and write nothing",
   withDir(async (dir) => {
     const input = jsonl(dir, docLines(["abc", "de"]));
-    await assert.rejects(
-      run({ input, out: path.join(dir, "no", "such", "dir", "x") }),
-      /output folder .*no\/such\/dir does not exist/,
-    );
+    const made = await run({ input, out: path.join(dir, "no", "such", "dir", "x") });
+    assert.equal(made.binFile, path.join(dir, "no", "such", "dir", "x.bin"));
+    assert.ok(fs.existsSync(made.binFile) && fs.existsSync(made.idxFile));
     fs.writeFileSync(path.join(dir, "file"), "");
     await assert.rejects(run({ input, out: path.join(dir, "file", "x") }), /output folder .*file is not a folder/);
     await assert.rejects(

@@ -5,13 +5,14 @@ import { makeData } from "../../runtime/data/make-data";
 import { TerminalProgress } from "../../runtime/data/progress";
 import { describeSupport, stateTuningSupport } from "../../runtime/data/support";
 
-const usage = `usage: rwkv-nb make-data <input.jsonl> <repeat> <ctx_len> [--out <prefix>] [--vocab <file>]
+const usage = `usage: rwkv-nb make-data <input.jsonl> <repeat> <ctx_len> [--out <prefix>] [--model <m.pth>] [--vocab <file>]
                          [--tokenizer world|bytes] [--seed S] [--skip-bad] [--micro-bsz M] [--workers N]
 
-Takes the "text" field of each jsonl line, tokenizes it (World tokenizer by default; vocab from
---vocab or $RWKV_VOCAB), appends token 0, repeats the documents <repeat> times with a seeded
-shuffle per copy and writes <prefix>.bin (uint16) + <prefix>.idx (default prefix: the input's
-name in the current folder). <ctx_len> sets the magic prime and the minimum data size.
+Takes the "text" field of each jsonl line, tokenizes it (with --model, that model's tokenizer;
+else World; the World vocab from --vocab, $RWKV_VOCAB or beside --model), appends token 0,
+repeats the documents <repeat> times with a seeded shuffle per copy and writes <prefix>.bin
+(uint16) + <prefix>.idx (default prefix: the input's name in the current folder; a missing
+folder is created). <ctx_len> sets the magic prime and the minimum data size.
 --skip-bad skips lines that are not JSON or lack a string "text" (counted) instead of stopping.
 --micro-bsz (default 1) sizes the state-tuning report.`;
 
@@ -23,6 +24,7 @@ export const command = defineCommand({
   usage,
   options: {
     ...TOKENIZER_OPTIONS,
+    model: { type: "string" },
     out: { type: "string" },
     seed: { type: "string", default: "0" },
     "skip-bad": { type: "boolean", default: false },
@@ -32,7 +34,7 @@ export const command = defineCommand({
   async run({ values, positionals }) {
     if (positionals.length !== 3) throw new Error(`expected <input.jsonl> <repeat> <ctx_len>\n\n${usage}`);
     const [input, repeatArg, ctxArg] = positionals;
-    const tokenizer = tokenizerArgs(values);
+    const tokenizer = tokenizerArgs(values, values.model);
     const microBsz = int("--micro-bsz", values["micro-bsz"], 1);
 
     const bar = new TerminalProgress();

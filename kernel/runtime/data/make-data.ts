@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { resolveSignal, throwIfAborted } from "../cancel";
 import { loadTokenizer, type TokenizerOptions } from "../tokenizer";
 import type { Tokenizer } from "../tokenizer/types";
-import { checkWritableFolder, commitAll, PendingFile, readFully } from "../files";
+import { checkOptions, is, type Spec } from "../check";
+import { checkWritableFolder, commitAll, createFolderOf, PendingFile, readFully } from "../files";
 import { GrowableArray } from "../growable";
 import { dtypeSize, idxHeader } from "./binidx";
 import { countLines, readLineChunks } from "./jsonl";
@@ -26,9 +27,12 @@ export interface MakeDataOptions {
   repeat: number;
   /** Only for the magic prime and the minimum-size check. */
   ctxLen: number;
-  /** Output prefix (writes prefix.bin, prefix.idx); default: the input's base name in the cwd, as make_data.py. */
+  /** Output prefix (writes prefix.bin, prefix.idx; a missing folder is created); default: the input's base name in the cwd, as make_data.py. */
   out?: string;
-  /** A loaded tokenizer or how to load one (default World, vocab from RWKV_VOCAB). */
+  /**
+   * A loaded tokenizer (e.g. `model.tokenizer`) or how to load one (see loadTokenizer: with
+   * `modelPath`, the model's own tokenizer, its World vocab found beside it). Default World.
+   */
   tokenizer?: Tokenizer | TokenizerOptions;
   seed?: number;
   /** Skip (and count) lines that are not JSON or lack a string `text`, instead of stopping. */
@@ -67,13 +71,25 @@ export interface MakeDataResult {
 const OUT_DTYPE = "uint16" as const;
 const KEEP_SKIPPED = 20;
 
+const SPEC: Spec = {
+  input: is.string,
+  repeat: is.int(1),
+  ctxLen: is.int(1),
+  out: is.string,
+  tokenizer: is.recordOf(() => undefined, "tokenizer options, or a Tokenizer"),
+  seed: is.int(),
+  skipBad: is.boolean,
+  workers: is.int(1, 1024),
+  chunkBytes: is.int(1),
+  onProgress: is.function,
+  signal: is.signal,
+};
+
 export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
+  checkOptions("makeData", opts, SPEC, ["input", "repeat", "ctxLen"]);
   opts = { ...opts, signal: resolveSignal(opts.signal) };
   const { input, repeat, ctxLen } = opts;
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`repeat must be a positive integer, got ${repeat}`);
-  if (!Number.isInteger(ctxLen) || ctxLen < 1) throw new Error(`ctx_len must be a positive integer, got ${ctxLen}`);
-  if (!Number.isSafeInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
   let inputBytes: number;
   try {
     const st = fs.statSync(input);
@@ -87,6 +103,7 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
   const prefix = path.resolve(opts.out ?? path.basename(input).replace(/\.[^.]*$/, ""));
   const binFile = `${prefix}.bin`,
     idxFile = `${prefix}.idx`;
+  createFolderOf(binFile);
   checkWritableFolder(binFile);
   const tokenizer =
     opts.tokenizer && "encode" in opts.tokenizer

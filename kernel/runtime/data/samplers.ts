@@ -7,6 +7,7 @@
 import type { TokenDataset } from "./dataset";
 import { magicPrime, magicPrimeStart } from "./magic-prime";
 import { randomIndex, seededPermutation, seededRandom } from "./random";
+import { checkOptions, is, type Spec } from "../check";
 import { DataError } from "../errors";
 
 export type SamplerKind = "pad" | "random" | "magic-prime";
@@ -48,14 +49,18 @@ export interface SamplerOptions {
   magicPrime?: number;
 }
 
+const SPEC: Spec = {
+  kind: is.oneOf("pad", "random", "magic-prime"),
+  ctxLen: is.int(1),
+  microBsz: is.int(1),
+  epochSteps: is.int(1),
+  seed: is.int(),
+  magicPrime: is.int(2),
+};
+
 export function createSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
-  const { ctxLen, microBsz } = opts;
-  if (!Number.isInteger(ctxLen) || ctxLen < 1) throw new Error(`ctxLen must be a positive integer, got ${ctxLen}`);
-  if (!Number.isInteger(microBsz) || microBsz < 1)
-    throw new Error(`microBsz must be a positive integer, got ${microBsz}`);
-  if (!Number.isSafeInteger(opts.seed)) throw new Error(`seed must be an integer, got ${opts.seed}`);
-  if (opts.epochSteps !== undefined && (!Number.isInteger(opts.epochSteps) || opts.epochSteps < 1))
-    throw new Error(`epochSteps must be a positive integer, got ${opts.epochSteps}`);
+  checkOptions("createSampler", opts, SPEC, ["kind", "ctxLen", "microBsz", "seed"]);
+  const { ctxLen } = opts;
   if (ds.tokenCount < ctxLen + 1)
     throw new DataError(`the data has ${ds.tokenCount} tokens, fewer than ctx_len+1 = ${ctxLen + 1}`);
   switch (opts.kind) {
@@ -65,8 +70,6 @@ export function createSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
       return randomSampler(ds, opts);
     case "magic-prime":
       return magicPrimeSampler(ds, opts);
-    default:
-      throw new Error(`unknown sampler '${opts.kind as string}' (pad, random, magic-prime)`);
   }
 }
 

@@ -1,4 +1,5 @@
 // What the model would say next after a prompt, from several initial states side by side.
+import { checkOptions, is } from "../check";
 import { logSumExp } from "../math";
 import type { Model } from "../model/model";
 import type { State } from "../model/state";
@@ -14,6 +15,11 @@ export async function nextTokenDistributions(
   states: (State | undefined)[],
   opts: { labels?: string[]; topK?: number; signal?: AbortSignal } = {},
 ): Promise<NextTokenDistribution[]> {
+  checkOptions("nextTokenDistributions", opts, {
+    labels: is.arrayOf(is.string, "strings"),
+    topK: is.int(1),
+    signal: is.signal,
+  });
   const ids = model.tokenizer.encode(prompt);
   if (ids.length === 0) throw new Error("the prompt is empty");
   const k = opts.topK ?? 10;

@@ -2,7 +2,8 @@
 // the state of one layer projected on its two principal directions over the whole text.
 import { l2Norm } from "../math";
 import type { Model } from "../model/model";
-import type { State } from "../model/state";
+import { checkOptions, is } from "../check";
+import { State } from "../model/state";
 
 export interface Trajectory {
   /** The text of each token (as decoded alone). */
@@ -25,6 +26,12 @@ export interface TrajectoryOptions {
 }
 
 export async function stateTrajectory(model: Model, text: string, opts: TrajectoryOptions = {}): Promise<Trajectory> {
+  checkOptions("stateTrajectory", opts, {
+    state: is.instance(State),
+    layer: is.int(0),
+    maxTokens: is.int(1),
+    signal: is.signal,
+  });
   const { nLayer, nHead, headSize } = model.config;
   const layer = opts.layer ?? nLayer - 1;
   if (!Number.isInteger(layer) || layer < 0 || layer >= nLayer)

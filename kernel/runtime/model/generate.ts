@@ -2,9 +2,10 @@
 // with a seeded generator and released through the tokenizer's stream decoder (never half a
 // UTF-8 character). Stops at maxTokens, end of document (token 0) or a stop string.
 import { resolveSignal } from "../cancel";
+import { checkOptions, is, type Spec } from "../check";
 import type { Tokenizer } from "../tokenizer/types";
-import type { State } from "./state";
-import { checkSampling, sampleToken, samplerRandom } from "./sampling";
+import { State } from "./state";
+import { SAMPLING_OPTIONS, sampleToken, samplerRandom } from "./sampling";
 
 /** What generation needs from a model (Model.generate passes itself through these). */
 export interface TokenStepper {
@@ -32,16 +33,23 @@ export interface GenerateOptions {
   signal?: AbortSignal;
 }
 
+const GENERATE_OPTIONS: Spec = {
+  ...SAMPLING_OPTIONS,
+  state: is.instance(State),
+  maxTokens: is.int(0),
+  seed: is.int(),
+  stop: is.arrayOf(is.string, "strings"),
+  signal: is.signal,
+};
+
 export async function* generate(
   model: TokenStepper,
   prompt: string,
   opts: GenerateOptions = {},
 ): AsyncGenerator<string> {
+  checkOptions("generate", opts, GENERATE_OPTIONS);
   const sampling = { temperature: opts.temperature ?? 1, topP: opts.topP ?? 0.85, topK: opts.topK ?? 0 };
-  checkSampling(sampling);
   const maxTokens = opts.maxTokens ?? 200;
-  if (!Number.isInteger(maxTokens) || maxTokens < 0)
-    throw new RangeError(`maxTokens must be an integer ≥ 0, got ${maxTokens}`);
   const stops = (opts.stop ?? []).filter((s) => s.length > 0);
   const signal = resolveSignal(opts.signal);
   const tokenizer = model.tokenizer;

@@ -6,19 +6,25 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { resolveSignal, throwIfAborted, withCancel } from "../cancel";
 import { batchOf, type Batch } from "../data/samplers";
+import { checkOptions, is, type Spec } from "../check";
 import { CheckpointError, OptionsError, RwkvError } from "../errors";
 import { logSumExp } from "../math";
 import { native, type Quant, type NativeModel, type NativeTensor } from "../native";
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
 import { detectConfig, timeStateLayer, type ModelConfig } from "./config";
-import { loadTokenizer, type Tokenizer, type TokenizerKind } from "../tokenizer";
+import { loadTokenizer, tokenizerKindFor, type Tokenizer, type TokenizerKind } from "../tokenizer";
 import { State } from "./state";
 import { generate, type GenerateOptions } from "./generate";
 
 export type Device = "cpu" | "cuda";
 export interface LoadOptions {
   device?: Device | "auto";
-  tokenizer?: TokenizerKind;
+  /**
+   * The model's tokenizer: a kind, or a loaded tokenizer (e.g. another model's). Default: bytes for
+   * a byte-sized vocabulary, else World with the vocab from `vocab`, $RWKV_VOCAB or beside the model.
+   */
+  tokenizer?: TokenizerKind | Tokenizer;
+  /** The World vocab file (rwkv_vocab_v20230424.txt). */
   vocab?: string;
   /** nf4/int8 frozen matrices for state tuning on CUDA (spec §3.9); default "none". */
   quant?: Quant;
@@ -34,9 +40,21 @@ export interface ForwardResult {
   state: State;
 }
 
+const LOAD_OPTIONS: Spec = {
+  device: is.oneOf("cpu", "cuda", "auto"),
+  tokenizer: is.either(is.oneOf("world", "bytes"), isTokenizer),
+  vocab: is.string,
+  quant: is.oneOf("none", "nf4", "int8"),
+};
+const STATE_OPTIONS: Spec = { state: is.instance(State), signal: is.signal };
+const FORWARD_OPTIONS: Spec = {
+  ...STATE_OPTIONS,
+  mode: is.oneOf("seq", "rnn"),
+  logits: is.oneOf("all", "last", "none"),
+};
+const GRAD_OPTIONS: Spec = { ...STATE_OPTIONS, l2wrap: is.boolean };
+
 function resolveDevice(want: Device | "auto"): Device {
-  if (want !== "cpu" && want !== "cuda" && want !== "auto")
-    throw new Error(`device must be "cpu", "cuda" or "auto", got '${want as string}'`);
   if (want === "cpu") return "cpu";
   const cuda = native().info().cuda;
   if (want === "cuda" && !cuda.available)
@@ -60,10 +78,11 @@ export class Model {
     private readonly nativeModel: NativeModel,
     private readonly reader: Checkpoint,
     private readonly timeState: Float32Array | undefined,
-    private readonly tokenizerOptions: { kind?: TokenizerKind; vocab?: string },
+    private readonly tokenizerOptions: { tokenizer?: TokenizerKind | Tokenizer; vocab?: string },
   ) {}
 
   static async load(file: string, opts: LoadOptions = {}): Promise<Model> {
+    checkOptions("Model.load", opts, LOAD_OPTIONS);
     if (!fs.existsSync(file)) throw new CheckpointError("the model file does not exist", file);
     const device = resolveDevice(opts.device ?? "auto");
     const reader = openCheckpoint(file);
@@ -85,7 +104,7 @@ export class Model {
       const timeState = Model.mergedTimeState(detected, states, file);
       const nativeModel = native().createModel(detected, tensors, device, { quant: opts.quant ?? "none" });
       return new Model(path.resolve(file), detected, device, nativeModel, reader, timeState, {
-        kind: opts.tokenizer,
+        tokenizer: opts.tokenizer,
         vocab: opts.vocab,
       });
     } catch (e) {
@@ -113,19 +132,21 @@ export class Model {
     return this.nativeModel;
   }
 
-  /** The tokenizer, resolved on first use: as loaded ({ tokenizer }), else bytes for a ≤257-id vocabulary, else World. */
+  /**
+   * The tokenizer, resolved on first use: as loaded ({ tokenizer }), else the one the vocabulary
+   * implies (bytes for a byte-sized vocabulary, else World: vocab from { vocab }, $RWKV_VOCAB or
+   * beside the model).
+   */
   get tokenizer(): Tokenizer {
-    if (!this.tok) {
-      try {
-        // A model whose vocabulary holds just the bytes (ids 0..256) is byte-level; others are World.
-        const kind = this.tokenizerOptions.kind ?? (this.config.vocabSize <= 257 ? "bytes" : undefined);
-        this.tok = loadTokenizer({ kind, vocab: this.tokenizerOptions.vocab, modelPath: this.path });
-      } catch (e) {
-        throw new Error(
-          `${(e as Error).message}\nA World model needs rwkv_vocab_v20230424.txt (from https://github.com/BlinkDL/ChatRWKV/tree/main/tokenizer or RWKV-LM): pass { vocab: "<path>" }, set RWKV_VOCAB, or put it beside the model.`,
-        );
-      }
-    }
+    const t = this.tokenizerOptions.tokenizer;
+    this.tok ??=
+      typeof t === "object"
+        ? t
+        : loadTokenizer({
+            kind: t ?? tokenizerKindFor(this.config.vocabSize),
+            vocab: this.tokenizerOptions.vocab,
+            modelPath: this.path,
+          });
     return this.tok;
   }
 
@@ -138,15 +159,20 @@ export class Model {
     return new State(this.config, this.timeState ? { wkv: this.timeState.slice() } : undefined);
   }
 
+  /** Token ids as Int32Array, each checked to be an integer id of the vocabulary (checked before any conversion). */
   private tokensOf(tokens: ArrayLike<number>, min = 1): Int32Array {
-    const t = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
-    if (t.length < min) throw new Error(`need at least ${min} token(s), got ${t.length}`);
+    if (typeof tokens !== "object" || tokens === null || typeof tokens.length !== "number")
+      throw new OptionsError(`tokens must be an array of token ids, got ${String(tokens)}`, "tokens");
+    if (tokens.length < min) throw new OptionsError(`need at least ${min} token(s), got ${tokens.length}`, "tokens");
     const V = this.config.vocabSize;
-    for (let i = 0; i < t.length; i++) {
-      if (!Number.isInteger(t[i]) || t[i] < 0 || t[i] >= V)
-        throw new RangeError(`token ${t[i]} at position ${i} is outside the vocabulary 0..${V - 1}`);
+    for (let i = 0; i < tokens.length; i++) {
+      const id = tokens[i];
+      if (!Number.isInteger(id))
+        throw new OptionsError(`token ${id} at position ${i} is not an integer token id`, "tokens");
+      if (id < 0 || id >= V)
+        throw new OptionsError(`token ${id} at position ${i} is outside the vocabulary 0..${V - 1}`, "tokens");
     }
-    return t;
+    return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
   }
 
   private checkState(s: State): void {
@@ -161,12 +187,10 @@ export class Model {
 
   /** Runs tokens from `state` (default: defaultState; never modified) and returns the new state. */
   async forward(tokens: ArrayLike<number>, opts: ForwardOptions = {}): Promise<ForwardResult> {
+    checkOptions("Model.forward", opts, FORWARD_OPTIONS);
     const t = this.tokensOf(tokens);
     const mode = opts.mode ?? "seq",
       want = opts.logits ?? "last";
-    if (mode !== "seq" && mode !== "rnn") throw new Error(`mode must be "seq" or "rnn", got '${mode as string}'`);
-    if (want !== "all" && want !== "last" && want !== "none")
-      throw new Error(`logits must be "all", "last" or "none", got '${want as string}'`);
     if (opts.state) this.checkState(opts.state);
     const state = opts.state ? opts.state.clone() : this.defaultState;
     const V = this.config.vocabSize;
@@ -204,6 +228,7 @@ export class Model {
 
   /** Mean next-token cross entropy of tokens[1..T) given tokens[0..T-1), from `state` (default: defaultState). */
   async loss(tokens: ArrayLike<number>, opts: { state?: State; signal?: AbortSignal } = {}): Promise<number> {
+    checkOptions("Model.loss", opts, STATE_OPTIONS);
     const t = this.tokensOf(tokens, 2);
     const { logits } = await this.forward(t.subarray(0, t.length - 1), {
       state: opts.state,
@@ -224,6 +249,7 @@ export class Model {
     input: ArrayLike<number> | Batch,
     opts: { state?: State; l2wrap?: boolean; signal?: AbortSignal } = {},
   ): Promise<{ loss: number; grad: Float32Array; nTargets: number }> {
+    checkOptions("Model.gradToState", opts, GRAD_OPTIONS);
     const b = isBatch(input) ? input : batchOf([{ tokens: this.tokensOf(input, 2), validTargets: input.length - 1 }]);
     this.tokensOf(b.inputs);
     if (opts.state) this.checkState(opts.state);
@@ -270,6 +296,12 @@ export class Model {
     this.nativeModel.dispose();
     this.reader.close();
   }
+}
+
+function isTokenizer(v: unknown): string | undefined {
+  const t = v as Partial<Tokenizer>;
+  const ok = typeof v === "object" && v !== null && typeof t.encode === "function" && typeof t.decode === "function";
+  return ok ? undefined : 'must be "world", "bytes" or a Tokenizer (e.g. another model\'s model.tokenizer)';
 }
 
 function isBatch(x: ArrayLike<number> | Batch): x is Batch {

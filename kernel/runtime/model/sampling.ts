@@ -2,6 +2,7 @@
 // a seeded generator so a run is repeatable.
 import { seededRandom } from "../data/random";
 import { softmaxWeights } from "../math";
+import { checkOptions, is, type Spec } from "../check";
 
 export interface SamplingOptions {
   temperature: number;
@@ -9,12 +10,15 @@ export interface SamplingOptions {
   topK: number;
 }
 
-export function checkSampling(o: SamplingOptions): void {
-  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature))
-    throw new RangeError(`temperature must be ≥ 0, got ${o.temperature}`);
-  if (!(o.topP > 0 && o.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
-  if (!Number.isInteger(o.topK) || o.topK < 0)
-    throw new RangeError(`topK must be an integer ≥ 0 (0 = off), got ${o.topK}`);
+/** The checks of the sampling options (temperature 0 = greedy, topK 0 = off). */
+export const SAMPLING_OPTIONS: Spec = {
+  temperature: is.number(0),
+  topP: is.number(0, 1, { min: true }),
+  topK: is.int(0),
+};
+
+export function checkSampling(o: Partial<SamplingOptions>): void {
+  checkOptions("sampling", o, SAMPLING_OPTIONS);
 }
 
 /** A uniform [0,1) stream; seeded when a seed is given, else from the clock. */

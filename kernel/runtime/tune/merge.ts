@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { openCheckpoint, type TensorSource } from "../checkpoint";
 import { detectConfig, timeStateKey, timeStateLayer } from "../model/config";
 import { readTimeStates, writeTensors } from "./state-file";
-import { CheckpointError, StateFileError } from "../errors";
+import { CheckpointError, OptionsError, StateFileError } from "../errors";
 
 export interface MergeResult {
   out: string;
@@ -18,7 +18,7 @@ export async function mergeState(basePath: string, statePath: string, outPath: s
   if (!fs.existsSync(basePath)) throw new CheckpointError("does not exist", basePath);
   if (!fs.existsSync(statePath)) throw new StateFileError(`${statePath} does not exist`, statePath);
   if ([basePath, statePath].some((f) => path.resolve(f) === path.resolve(outPath)))
-    throw new Error(`the output ${outPath} must differ from the inputs`);
+    throw new OptionsError(`the output ${outPath} must differ from the inputs`, "out");
   const base = openCheckpoint(basePath);
   try {
     const cfg = detectConfig(base);

@@ -6,6 +6,7 @@ import { timeStateKey, timeStateLayer, type StateDims } from "../model/config";
 import { checkWritableFolder } from "../files";
 import { openCheckpoint, writePth, writeSafetensors, type TensorSource } from "../checkpoint";
 import { Tensor } from "../tensor";
+import { checkOptions, is, type Spec } from "../check";
 import { StateFileError } from "../errors";
 
 export type StateFileFormat = "pth" | "safetensors";
@@ -17,13 +18,14 @@ export interface StateSaveOptions {
   provenance?: Record<string, string | number>;
 }
 
+export const SAVE_OPTIONS: Spec = {
+  format: is.oneOf("pth", "safetensors"),
+  dtype: is.oneOf("bf16", "f32"),
+  provenance: is.recordOf(is.either(is.string, is.number()), "strings or numbers"),
+};
+
 export function formatFor(file: string, format?: StateFileFormat): StateFileFormat {
-  if (format) {
-    if (format !== "pth" && format !== "safetensors")
-      throw new Error(`unknown state file format '${format as string}' (pth or safetensors)`);
-    return format;
-  }
-  return /\.(st|safetensors)$/i.test(file) ? "safetensors" : "pth";
+  return format ?? (/\.(st|safetensors)$/i.test(file) ? "safetensors" : "pth");
 }
 
 /** The per-layer time_state tensors of a state (or any [L,H,N,N] wkv array). */
@@ -32,8 +34,7 @@ export function timeStateTensors(
   wkv: Float32Array,
   dtype: "bf16" | "f32" = "bf16",
 ): Record<string, TensorSource> {
-  if (dtype !== "bf16" && dtype !== "f32")
-    throw new Error(`state dtype must be "bf16" or "f32", got '${dtype as string}'`);
+  checkOptions("timeStateTensors", { dtype }, SAVE_OPTIONS);
   const { nLayer: L, nHead: H, headSize: N } = dims;
   const per = H * N * N;
   const out: Record<string, TensorSource> = {};
@@ -68,6 +69,7 @@ export async function saveStateFile(
   file: string,
   opts: StateSaveOptions = {},
 ): Promise<void> {
+  checkOptions("State.save", opts, SAVE_OPTIONS);
   const format = formatFor(file, opts.format);
   const metadata: Record<string, string> = {};
   if (format === "safetensors") {

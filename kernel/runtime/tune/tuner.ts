@@ -2,6 +2,7 @@
 // fp32 master state + Adam moments; per step: draw microBsz samples, loss and gradient from the
 // native model, global-norm clip, Adam with the scheduled LR. A cancelled step changes nothing.
 import { resolveSignal, throwIfAborted } from "../cancel";
+import { checkOptions, is, type Spec } from "../check";
 import { DataError, OptionsError, TunerCheckpointError } from "../errors";
 import { batchOf, createSampler, nextBatch, type Sampler } from "../data/samplers";
 import type { TokenDataset } from "../data/dataset";
@@ -28,6 +29,14 @@ export interface RunOptions extends RunObserver {
   /** Whether the default observer (in a notebook: the live training view) follows the run; default true. */
   live?: boolean;
 }
+
+const RUN_OPTIONS: Spec = {
+  steps: is.int(0),
+  signal: is.signal,
+  live: is.boolean,
+  onStep: is.function,
+  onEnd: is.function,
+};
 
 let defaultObserver: ((tuner: Tuner) => RunObserver) | undefined;
 
@@ -149,9 +158,9 @@ export class Tuner {
    * onStep/onEnd, and the default observer (the live training view in a notebook) unless live: false.
    */
   async run(opts: RunOptions = {}): Promise<StepRecord[]> {
+    checkOptions("tuner.run", opts, RUN_OPTIONS);
     const signal = resolveSignal(opts.signal);
     const steps = opts.steps ?? Math.max(0, this.options.totalSteps - this.steps);
-    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be an integer ≥ 0, got ${steps}`);
     const observers: RunObserver[] = [opts];
     if (opts.live !== false && defaultObserver) observers.push(defaultObserver(this));
     const done: StepRecord[] = [];
@@ -178,11 +187,10 @@ export class Tuner {
     dataset: TokenDataset,
     opts: { samples?: number; seed?: number; signal?: AbortSignal } = {},
   ): Promise<EvalResult> {
+    checkOptions("tuner.evaluate", opts, { samples: is.int(1), seed: is.int(0), signal: is.signal });
     const samples = opts.samples ?? 16;
     const T = this.options.ctxLen,
       V = this.model.config.vocabSize;
-    if (!Number.isInteger(samples) || samples < 1)
-      throw new RangeError(`samples must be a positive integer, got ${samples}`);
     if (dataset.tokenCount < T + 1)
       throw new DataError(`the evaluation dataset has ${dataset.tokenCount} tokens, fewer than ctx_len+1 = ${T + 1}`);
     const sampler = createSampler(dataset, { kind: "random", ctxLen: T, microBsz: 1, seed: opts.seed ?? 12345 });
