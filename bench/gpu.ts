@@ -185,7 +185,8 @@ async function main(): Promise<void> {
   const gemmSec = addon.cudaTimeGemm({ M: 4096, N: 4096, K: 4096, reps: 10 });
   const kernelTflops = (2 * 4096 ** 3) / gemmSec / 1e12;
   console.log(
-    `${dev.name} (cc ${dev.computeCapability}, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB); GEMM kernel 4096³ bf16: ${kernelTflops.toFixed(1)} TFLOP/s` +
+    `${dev.name} (cc ${dev.computeCapability}, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB); ` +
+      `GEMM kernel 4096³ bf16: ${kernelTflops.toFixed(1)} TFLOP/s` +
       (peak
         ? ` = ${((100 * kernelTflops) / peak).toFixed(0)}% of the ${peak} TFLOP/s datasheet peak`
         : " (datasheet peak unknown)"),
@@ -261,7 +262,8 @@ async function main(): Promise<void> {
       continue;
     }
     console.log(
-      `| ${r.size} | ${r.ctx} | ${r.forwardTokPerS} | ${r.stepMs} | ${r.peakGiB} | ${r.stepGemmTflops} | ${r.stepShareOfKernel} | ${r.stepShareOfPeak ?? "?"} |`,
+      `| ${r.size} | ${r.ctx} | ${r.forwardTokPerS} | ${r.stepMs} | ${r.peakGiB} | ${r.stepGemmTflops} | ` +
+        `${r.stepShareOfKernel} | ${r.stepShareOfPeak ?? "?"} |`,
     );
   }
   const report = {

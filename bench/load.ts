@@ -36,7 +36,8 @@ let sum = 0;
 const kept = c.keys().map((k) => c.read(k));
 for (const { data } of kept) for (let i = 0; i < data.length; i += 4096) sum += data[i];
 const readMs = Number(process.hrtime.bigint() - t) / 1e6;
-console.log(JSON.stringify({ tensors: kept.length, openMs, readMs, maxRssBytes: process.resourceUsage().maxRSS * 1024, baseRssBytes: base, mmap, sum }));
+const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+console.log(JSON.stringify({ tensors: kept.length, openMs, readMs, maxRssBytes, baseRssBytes: base, mmap, sum }));
 `;
 
 /** `env` lets a caller pick the addon (RWKV_NATIVE), e.g. one without mmapFile. */

@@ -17,7 +17,7 @@ function commandNames(): string[] {
 
 export function loadCommand(name: string): Command | undefined {
   if (!/^[a-z][a-z-]*$/.test(name) || !commandNames().includes(name)) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- commands are found by name at run time
   return (require(path.join(__dirname, "commands", name)) as { command: Command }).command;
 }
 

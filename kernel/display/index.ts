@@ -12,6 +12,7 @@ export { Figure } from "./plotly";
 export type { FigureJSON, PlotlyTrace, PlotlyLayout, PlotlyConfig } from "./plotly";
 export { liveView } from "./live";
 export type { LiveView, LiveViewOptions } from "./live";
+export { trainingFigure, type TrainingFigureOptions } from "./figures/training";
 export { plot } from "./plot";
 export { tableView } from "./table";
 export { cellContext } from "./context";

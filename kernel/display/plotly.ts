@@ -100,7 +100,7 @@ export class Figure {
     try {
       writeFileAtomic(file, (fd) => fs.writeFileSync(fd, text));
     } catch (e) {
-      throw new Error(`cannot save figure to ${file}: ${(e as Error).message}`);
+      throw new Error(`cannot save figure to ${file}: ${(e as Error).message}`, { cause: e });
     }
   }
 

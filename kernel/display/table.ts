@@ -36,7 +36,8 @@ export function tableView(
   return {
     [displaySymbol]: () => ({
       "text/html":
-        `<table>${opts.caption ? `<caption>${cell(opts.caption)}</caption>` : ""}<thead><tr>${cols.map((c) => `<th>${cell(c)}</th>`).join("")}</tr></thead><tbody>` +
+        `<table>${opts.caption ? `<caption>${cell(opts.caption)}</caption>` : ""}` +
+        `<thead><tr>${cols.map((c) => `<th>${cell(c)}</th>`).join("")}</tr></thead><tbody>` +
         rows
           .map((r) => `<tr>${cols.map((c) => `<td style="text-align:left">${cell(r[c])}</td>`).join("")}</tr>`)
           .join("") +

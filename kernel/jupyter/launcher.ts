@@ -11,6 +11,7 @@ import { setAmbientSignal } from "../runtime/cancel";
 function preloadRuntime(): void {
   const g = globalThis as { rwkv?: unknown };
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- found at run time; failure is not fatal
     g.rwkv = require(path.join(PACKAGE_ROOT, "dist", "kernel", "index.js"));
   } catch (e) {
     const reason = (e as Error).message;

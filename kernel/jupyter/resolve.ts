@@ -31,6 +31,7 @@ export function installPackageResolution(): void {
   if (installed) return;
   installed = true;
   const tslabDir = path.dirname(require.resolve("tslab/package.json"));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- tslab's own TypeScript, found from tslab's folder
   const sys = (require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] })) as { sys: TsSys }).sys;
   const { fileExists, directoryExists, readFile, realpath } = sys;
   sys.fileExists = (p) => fileExists.call(sys, forward(p));

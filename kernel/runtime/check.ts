@@ -127,11 +127,8 @@ export function checkOptions(where: string, opts: unknown, spec: Spec, required:
   for (const [key, value] of Object.entries(opts)) {
     if (!Object.hasOwn(spec, key)) {
       const near = closestKey(key, known);
-      throw new OptionsError(
-        `${where}: unknown option '${key}'${near ? ` (did you mean ${near}?)` : ""}; known options: ${known.join(", ")}`,
-        key,
-        near,
-      );
+      const hint = near ? ` (did you mean ${near}?)` : "";
+      throw new OptionsError(`${where}: unknown option '${key}'${hint}; known options: ${known.join(", ")}`, key, near);
     }
     if (value === undefined) continue;
     const why = spec[key](value);

@@ -16,7 +16,7 @@ import * as path from "node:path";
 
 let counter = 0;
 
-/** Creates the folder of `finalPath` (and its parents) when missing; a file in the way is left for checkWritableFolder to name. */
+/** Creates the folder of `finalPath` (and its parents) when missing; checkWritableFolder names a file in the way. */
 export function createFolderOf(finalPath: string): void {
   const dir = path.dirname(path.resolve(finalPath));
   try {
@@ -57,7 +57,10 @@ function processIsGone(pid: number): boolean {
   }
 }
 
-/** Removes temporary files of `finalPath` left by processes that no longer run (this scheme and the older `<name>.tmp-<pid>…`). */
+/**
+ * Removes temporary files of `finalPath` left by processes that no longer run (this scheme and the
+ * older `<name>.tmp-<pid>…`).
+ */
 function removeStaleTemps(finalPath: string): void {
   const dir = path.dirname(finalPath),
     base = path.basename(finalPath);

@@ -30,7 +30,8 @@ test(
       assert.ok(maxAbsDiff(seq.logits!, g.get("fwd_s0.seq.logits")) < 1e-4);
       assert.ok(maxAbsDiff(seq.logits!, rnn.logits!) < 2e-5);
       assert.ok(maxAbsDiff(seq.state.wkv, rnn.state.wkv) < 1e-4);
-      assert.ok(maxAbsDiff(last.logits!, seq.logits!.subarray(63 * 256)) < 2e-5, "last logits"); // GEMV vs GEMM rounding
+      // GEMV vs GEMM rounding
+      assert.ok(maxAbsDiff(last.logits!, seq.logits!.subarray(63 * 256)) < 2e-5, "last logits");
       const none = await model.forward(x, { logits: "none" });
       assert.equal(none.logits, undefined);
       await assert.rejects(model.forward(x, { signal: AbortSignal.abort() }), /aborted/);

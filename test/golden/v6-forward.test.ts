@@ -4,7 +4,7 @@
 // calls, the PEFT state file mounted as the initial state, and weight/argument errors.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { native, type NativeModel, type NativeState } from "../../kernel/runtime/native";
+import { native } from "../../kernel/runtime/native";
 import { assertClose, goldenForwardTests, goldenSample, goldenState, runRnn } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";

@@ -3,7 +3,7 @@
 // checkpoint (same values), RNN == seq, a prompt split over two calls, and argument/weight errors.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { native, type NativeModel, type NativeState } from "../../kernel/runtime/native";
+import { native } from "../../kernel/runtime/native";
 import { goldenForwardTests, goldenSample, goldenState, runRnn } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";

@@ -223,7 +223,7 @@ test(
     assert.equal(wr[wr.length - 1].total, r.tokens);
     assert.match(
       formatProgress({ ...tok[0], done: 5e6, total: 1e7, lines: 1234, mbPerSec: 25, etaSeconds: 65 }),
-      /^tokenize \[#{12}\.{12}\]  50%  5\.0\/10\.0 MB  1,234 lines  25\.0 MB\/s  ETA 1:05$/,
+      /^tokenize \[#{12}\.{12}\] {2}50% {2}5\.0\/10\.0 MB {2}1,234 lines {2}25\.0 MB\/s {2}ETA 1:05$/,
     );
   }),
 );

@@ -3,7 +3,6 @@
 // and against a float64 loop on random inputs with a batch and a length that is not a multiple of
 // the 16-step checkpoint chunk.
 import { test } from "node:test";
-import * as assert from "node:assert/strict";
 import type { Wkv6Shape } from "../../kernel/runtime/native";
 import { assertClose } from "../helpers/golden-checks";
 import { GoldenSet, goldenAvailable, maxAbs } from "../helpers/golden";

@@ -2,7 +2,8 @@
 import { defineCommand, textInput, tokenizerArgs, TOKENIZER_OPTIONS } from "../command";
 import { loadTokenizer } from "../../runtime/tokenizer";
 
-const usage = `usage: rwkv-nb detokenize [<id>...] [--file <f>] [--vocab <file>] [--model <m.pth>] [--tokenizer world|bytes]
+const usage = `usage: rwkv-nb detokenize [<id>...] [--file <f>] [--model <m.pth>] [--vocab <file>]
+                          [--tokenizer world|bytes]
 
 Prints the text of the token ids given as arguments, in --file, or on stdin
 (separated by spaces or commas; a JSON array works too). Id 0 (end of document) prints nothing.`;

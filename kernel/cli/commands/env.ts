@@ -6,11 +6,11 @@ export const command = defineCommand({
   name: "env",
   summary: "runtime environment as JSON (threads, SIMD, CUDA)",
   usage:
-    "usage: rwkv-nb env\n\nPrints {version, node, threads, simd, cpu: {brand, features, simdPaths}, cuda: {compiled, available, devices}} as JSON.",
+    "usage: rwkv-nb env\n\nPrints {version, node, threads, simd, cpu: {brand, features, simdPaths}," +
+    " cuda: {compiled, available, devices}} as JSON.",
   options: {},
   async run() {
     const info = native().info();
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const version = (require("../../../../package.json") as { version: string }).version;
     console.log(
       JSON.stringify(

@@ -9,8 +9,8 @@ import { timeStateKey } from "../../runtime/model/config";
 import { Tensor } from "../../runtime/tensor";
 import { checkWritableFolder, writeFileAtomic } from "../../runtime/files";
 
-const usage = `usage: rwkv-nb eval <model> --tokens <ids.json> [--state <file>] [--logits out.f32] [--final-state out.safetensors]
-                   [--grad out.safetensors] [--mode seq|rnn] [--device cpu|cuda|auto]
+const usage = `usage: rwkv-nb eval <model> --tokens <ids.json> [--state <file>] [--logits out.f32]
+                    [--final-state out.safetensors] [--grad out.safetensors] [--mode seq|rnn] [--device cpu|cuda|auto]
 
 Prints {"loss","ppl","tokens"}: mean next-token cross entropy over positions 0..T-2 of the
 token ids in the JSON array file. --logits writes raw little-endian float32 [T,V]; --final-state
@@ -22,7 +22,7 @@ function readTokens(file: string): Int32Array {
   try {
     v = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
+    throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
   }
   if (!Array.isArray(v) || v.length < 2) throw new Error(`${file}: expected a JSON array of at least 2 token ids`);
   const bad = v.findIndex((x) => !Number.isInteger(x));

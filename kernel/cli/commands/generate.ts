@@ -4,8 +4,8 @@ import { Model, type Device } from "../../runtime/model/model";
 import { State } from "../../runtime/model/state";
 
 const usage = `usage: rwkv-nb generate <model> --prompt <text> [--state <file>] [--max-tokens 200] [--temperature 1]
-                       [--top-p 0.85] [--top-k 0] [--seed S] [--stop <text>]... [--vocab <file>] [--tokenizer world|bytes]
-                       [--device cpu|cuda|auto]`;
+                        [--top-p 0.85] [--top-k 0] [--seed S] [--stop <text>]... [--vocab <file>]
+                        [--tokenizer world|bytes] [--device cpu|cuda|auto]`;
 
 export const command = defineCommand({
   name: "generate",

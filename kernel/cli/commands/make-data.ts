@@ -5,8 +5,9 @@ import { makeData } from "../../runtime/data/make-data";
 import { TerminalProgress } from "../../runtime/data/progress";
 import { describeSupport, stateTuningSupport } from "../../runtime/data/support";
 
-const usage = `usage: rwkv-nb make-data <input.jsonl> <repeat> <ctx_len> [--out <prefix>] [--model <m.pth>] [--vocab <file>]
-                         [--tokenizer world|bytes] [--seed S] [--skip-bad] [--micro-bsz M] [--workers N]
+const usage = `usage: rwkv-nb make-data <input.jsonl> <repeat> <ctx_len> [--out <prefix>] [--model <m.pth>]
+                         [--vocab <file>] [--tokenizer world|bytes] [--seed S] [--skip-bad] [--micro-bsz M]
+                         [--workers N]
 
 Takes the "text" field of each jsonl line, tokenizes it (with --model, that model's tokenizer;
 else World; the World vocab from --vocab, $RWKV_VOCAB or beside --model), appends token 0,
@@ -56,16 +57,16 @@ export const command = defineCommand({
         signal: abort.signal,
       });
     } catch (e) {
-      if (abort.signal.aborted) throw new Error("interrupted: nothing written, previous outputs left as they were");
+      if (abort.signal.aborted)
+        throw new Error("interrupted: nothing written, previous outputs left as they were", { cause: e });
       throw e;
     } finally {
       bar.end();
       process.off("SIGINT", onSigint);
     }
     const n = (x: number): string => x.toLocaleString("en-US");
-    console.log(
-      `${r.input}: ${n(r.lines)} lines, ${n(r.documents)} documents${r.skipped ? `, ${n(r.skipped)} bad lines skipped` : ""}`,
-    );
+    const skipped = r.skipped ? `, ${n(r.skipped)} bad lines skipped` : "";
+    console.log(`${r.input}: ${n(r.lines)} lines, ${n(r.documents)} documents${skipped}`);
     for (const b of r.skippedLines.slice(0, 5)) console.log(`  skipped ${b.message}`);
     console.log(
       `tokens: ${n(r.tokensPerCopy)} per copy × ${r.repeat} = ${n(r.tokens)} in ${n(r.items)} items (uint16)`,

@@ -2,7 +2,8 @@
 import { defineCommand, textInput, tokenizerArgs, TOKENIZER_OPTIONS } from "../command";
 import { loadTokenizer } from "../../runtime/tokenizer";
 
-const usage = `usage: rwkv-nb tokenize [<text>...] [--file <f>] [--vocab <file>] [--model <m.pth>] [--tokenizer world|bytes] [--json]
+const usage = `usage: rwkv-nb tokenize [<text>...] [--file <f>] [--model <m.pth>] [--vocab <file>]
+                        [--tokenizer world|bytes] [--json]
 
 Prints the token ids of <text> (words joined by spaces), of --file, or of stdin.
 The World vocab comes from --vocab, $RWKV_VOCAB, or beside --model.`;

@@ -105,7 +105,9 @@ export const command = defineCommand({
         log.write(JSON.stringify(r) + "\n");
         const perStep = (performance.now() - t0) / 1000 / (r.step - startStep);
         const eta = formatDuration(perStep * (total - r.step));
-        const line = `step ${r.step}/${total}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(3)}  ${Math.round(r.tokensPerSecond)} tok/s  ETA ${eta}`;
+        const tps = Math.round(r.tokensPerSecond),
+          lr = r.lr.toExponential(3);
+        const line = `step ${r.step}/${total}  loss ${r.loss.toFixed(4)}  lr ${lr}  ${tps} tok/s  ETA ${eta}`;
         process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
       };
       try {

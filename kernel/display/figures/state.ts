@@ -22,11 +22,11 @@ export function headMatrix(s: WkvState, layer: number, head: number): number[][]
   return Array.from({ length: N }, (_, i) => Array.from(s.wkv.subarray(base + i * N, base + (i + 1) * N)));
 }
 
+const shapeOf = (s: WkvState): string => `[${s.nLayer},${s.nHead},${s.headSize},${s.headSize}]`;
+
 function sameShape(a: WkvState, b: WkvState): void {
   if (a.nLayer !== b.nLayer || a.nHead !== b.nHead || a.headSize !== b.headSize)
-    throw new Error(
-      `states differ in shape: [${a.nLayer},${a.nHead},${a.headSize},${a.headSize}] vs [${b.nLayer},${b.nHead},${b.headSize},${b.headSize}]`,
-    );
+    throw new Error(`states differ in shape: ${shapeOf(a)} vs ${shapeOf(b)}`);
 }
 
 function maxAbs(rows: number[][]): number {

@@ -150,7 +150,8 @@ export function unpickle(data: Uint8Array, file: string): PValue {
           name = line();
         if (!allowed(module, name))
           throw new CheckpointError(
-            `pickle refers to global ${module}.${name}, which is not allowed (only OrderedDict, torch._utils._rebuild_tensor_v2 and torch storage types are)`,
+            `pickle refers to global ${module}.${name}, which is not allowed ` +
+              "(only OrderedDict, torch._utils._rebuild_tensor_v2 and torch storage types are)",
             file,
           );
         stack.push({ kind: "global", module, name } satisfies Global);

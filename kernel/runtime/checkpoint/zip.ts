@@ -82,10 +82,7 @@ export function readZipDirectory(src: ByteSource, file: string): Map<string, Zip
           compSize = u64(v, q);
           q += 8;
         }
-        if (local === 0xffffffff) {
-          local = u64(v, q);
-          q += 8;
-        }
+        if (local === 0xffffffff) local = u64(v, q);
       }
       e += 4 + len;
     }

@@ -3,7 +3,7 @@
 // mmapFile when the addon has it (no copy, page cache only), else uses positional reads.
 import * as fs from "node:fs";
 import { checkDoc, checkSlice, type TokenDataset } from "./dataset";
-import type { NativeAddon } from "../native";
+import { native, type NativeAddon } from "../native";
 import { checkWritableFolder, commitAll, PendingFile, readFully } from "../files";
 import { DataError } from "../errors";
 
@@ -138,7 +138,8 @@ export function parseIdx(buf: Uint8Array, binBytes: number, idxFile: string, bin
   const itemSize = SIZE_OF[dtype];
   if (total * itemSize !== binBytes)
     throw bad(
-      `sizes add up to ${total} tokens × ${itemSize} bytes = ${total * itemSize} bytes, but ${binFile} has ${binBytes} bytes`,
+      `sizes add up to ${total} tokens × ${itemSize} bytes = ${total * itemSize} bytes, ` +
+        `but ${binFile} has ${binBytes} bytes`,
     );
   for (let i = 0, p = 0; i < n; p += sizes[i] * itemSize, i++) {
     if (pointers[i] !== p) throw bad(`pointer of item ${i} is ${pointers[i]}, expected ${p} (the prefix sum of sizes)`);
@@ -269,9 +270,8 @@ export class BinIdxDataset implements TokenDataset {
 /** The native mapping of a file, or null when the addon is not built or lacks mmapFile. */
 function mapFile(file: string): Uint8Array | null {
   let addon: NativeAddon;
-  // loaded lazily: reading data must work without the native runtime
   try {
-    addon = (require("../native") as typeof import("../native")).native();
+    addon = native(); // reading data works without the native runtime: positional reads then
   } catch {
     return null;
   }

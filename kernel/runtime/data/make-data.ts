@@ -27,7 +27,10 @@ export interface MakeDataOptions {
   repeat: number;
   /** Only for the magic prime and the minimum-size check. */
   ctxLen: number;
-  /** Output prefix (writes prefix.bin, prefix.idx; a missing folder is created); default: the input's base name in the cwd, as make_data.py. */
+  /**
+   * Output prefix (writes prefix.bin, prefix.idx; a missing folder is created); default: the
+   * input's base name in the cwd, as make_data.py.
+   */
   out?: string;
   /**
    * A loaded tokenizer (e.g. `model.tokenizer`) or how to load one (see loadTokenizer: with
@@ -122,15 +125,15 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
     const pass1 = await tokenizeToFile(opts, tokenizer, tmpTokens, inputBytes);
     const documents = pass1.sizes.length;
     if (documents === 0) {
-      throw new DataError(
-        `${input}: no documents (${pass1.lines} lines, all blank${pass1.skipped > 0 ? ` or skipped as bad: ${pass1.skipped}` : ""})`,
-        { file: input },
-      );
+      const bad = pass1.skipped > 0 ? ` or skipped as bad: ${pass1.skipped}` : "";
+      throw new DataError(`${input}: no documents (${pass1.lines} lines, all blank${bad})`, { file: input });
     }
     const tokens = pass1.tokens * repeat;
     if (tokens < ctxLen + 1) {
       throw new DataError(
-        `${input}: the data holds ${tokens} tokens (${documents} documents, ${pass1.tokens} tokens × repeat ${repeat}), fewer than ctx_len+1 = ${ctxLen + 1}: add data, raise repeat or lower ctx_len`,
+        `${input}: the data holds ${tokens} tokens ` +
+          `(${documents} documents, ${pass1.tokens} tokens × repeat ${repeat}), ` +
+          `fewer than ctx_len+1 = ${ctxLen + 1}: add data, raise repeat or lower ctx_len`,
         { file: input },
       );
     }

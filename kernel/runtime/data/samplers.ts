@@ -89,7 +89,8 @@ function counterSampler(
     setState(s) {
       if (s.kind !== kind || s.seed !== opts.seed || s.ctxLen !== opts.ctxLen) {
         throw new Error(
-          `sampler state is for ${s.kind} seed ${s.seed} ctx_len ${s.ctxLen}, this sampler is ${kind} seed ${opts.seed} ctx_len ${opts.ctxLen}`,
+          `sampler state is for ${s.kind} seed ${s.seed} ctx_len ${s.ctxLen}, ` +
+            `this sampler is ${kind} seed ${opts.seed} ctx_len ${opts.ctxLen}`,
         );
       }
       if (!Number.isSafeInteger(s.samplesDrawn) || s.samplesDrawn < 0)
@@ -105,7 +106,8 @@ function padSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const perEpoch = epochSteps * microBsz;
   if (perEpoch < 1 || perEpoch > ds.docCount) {
     throw new DataError(
-      `pad sampling uses one document per sample: epoch_steps ${epochSteps} × micro_bsz ${microBsz} = ${perEpoch} samples need that many documents, the data has ${ds.docCount}`,
+      `pad sampling uses one document per sample: epoch_steps ${epochSteps} × micro_bsz ${microBsz} = ${perEpoch} ` +
+        `samples need that many documents, the data has ${ds.docCount}`,
     );
   }
   let permEpoch = -1;

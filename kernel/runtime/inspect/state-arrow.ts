@@ -2,7 +2,7 @@
 // N key-channel values in a fixed-size list; zero-copy over the state's Float32Array), and as
 // Arrow IPC bytes that pandas (pyarrow) and polars read.
 import * as fs from "node:fs";
-import { Field, FixedSizeList, Float32, Int32, Table, makeData, makeVector, tableToIPC, Vector } from "apache-arrow";
+import { Field, FixedSizeList, Float32, Table, makeData, makeVector, tableToIPC, Vector } from "apache-arrow";
 import { writeFileAtomic } from "../files";
 import type { WkvState } from "../model/state";
 
@@ -33,6 +33,6 @@ export function saveStateArrow(s: WkvState, file: string): void {
   try {
     writeFileAtomic(file, (fd) => fs.writeFileSync(fd, bytes));
   } catch (e) {
-    throw new Error(`cannot write ${file}: ${(e as Error).message}`);
+    throw new Error(`cannot write ${file}: ${(e as Error).message}`, { cause: e });
   }
 }

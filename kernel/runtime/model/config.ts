@@ -144,7 +144,8 @@ export function detectConfig(ckpt: Checkpoint): ModelConfig {
     const got = shape(k);
     if (!sameShape(got, want))
       fail(
-        `shape [${got}] does not fit the model (expected [${want}] for L=${nLayer} C=${nEmbd} V=${vocabSize} F=${dimFfn})`,
+        `shape [${got}] does not fit the model ` +
+          `(expected [${want}] for L=${nLayer} C=${nEmbd} V=${vocabSize} F=${dimFfn})`,
         k,
       );
   }

@@ -17,3 +17,8 @@ export interface ModelDims {
 
 /** The part of ModelDims a recurrent state's shape depends on. */
 export type StateDims = Pick<ModelDims, "nLayer" | "nEmbd" | "nHead" | "headSize">;
+
+/** "L12 C768 H12 N64", as messages name a state's shape. */
+export function describeDims(d: StateDims): string {
+  return `L${d.nLayer} C${d.nEmbd} H${d.nHead} N${d.headSize}`;
+}

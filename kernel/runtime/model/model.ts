@@ -11,6 +11,7 @@ import { CheckpointError, OptionsError, RwkvError } from "../errors";
 import { logSumExp } from "../math";
 import { native, type Quant, type NativeModel, type NativeTensor } from "../native";
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
+import { describeDims } from "./dims";
 import { detectConfig, timeStateLayer, type ModelConfig } from "./config";
 import { loadTokenizer, tokenizerKindFor, type Tokenizer, type TokenizerKind } from "../tokenizer";
 import { State } from "./state";
@@ -59,7 +60,9 @@ function resolveDevice(want: Device | "auto"): Device {
   const cuda = native().info().cuda;
   if (want === "cuda" && !cuda.available)
     throw new RwkvError(
-      `device "cuda" requested but CUDA is not available: ${cuda.reason ?? (cuda.compiled ? "no usable GPU found" : "this build has no CUDA backend")}`,
+      `device "cuda" requested but CUDA is not available: ${
+        cuda.reason ?? (cuda.compiled ? "no usable GPU found" : "this build has no CUDA backend")
+      }`,
     );
   return cuda.available ? "cuda" : "cpu";
 }
@@ -178,10 +181,7 @@ export class Model {
   private checkState(s: State): void {
     const c = this.config;
     if (s.nLayer !== c.nLayer || s.nEmbd !== c.nEmbd || s.nHead !== c.nHead || s.headSize !== c.headSize) {
-      throw new OptionsError(
-        `state dims L${s.nLayer} C${s.nEmbd} H${s.nHead} N${s.headSize} do not match the model's L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize}`,
-        "state",
-      );
+      throw new OptionsError(`state dims ${describeDims(s)} do not match the model's ${describeDims(c)}`, "state");
     }
   }
 
@@ -266,14 +266,14 @@ export class Model {
   /** Streams generated text; see generate.ts. */
   generate(prompt: string, opts: GenerateOptions = {}): AsyncGenerator<string> {
     // generate.ts drives the model through these two calls, so it needs no import of Model.
-    const model = this;
+    const tokenizer = (): Tokenizer => this.tokenizer;
     return generate(
       {
         get tokenizer() {
-          return model.tokenizer;
+          return tokenizer();
         },
-        prefill: (ids, state, signal) => model.forward(ids, { state, logits: "last", signal }),
-        step: (id, state, logits, signal) => model.run(Int32Array.of(id), state, logits, "last", "rnn", signal),
+        prefill: (ids, state, signal) => this.forward(ids, { state, logits: "last", signal }),
+        step: (id, state, logits, signal) => this.run(Int32Array.of(id), state, logits, "last", "rnn", signal),
       },
       prompt,
       opts,

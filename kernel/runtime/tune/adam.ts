@@ -3,7 +3,10 @@
 import { l2Norm } from "../math";
 import { native } from "../native";
 
-/** Scales g in place so its norm is at most maxNorm (torch: coef = max/(norm+1e-6), applied when < 1); returns the norm before clipping. */
+/**
+ * Scales g in place so its norm is at most maxNorm (torch: coef = max/(norm+1e-6), applied when
+ * < 1); returns the norm before clipping.
+ */
 export function clipGradNorm(g: Float32Array, maxNorm: number): number {
   const norm = l2Norm(g);
   if (maxNorm > 0) {

@@ -52,7 +52,8 @@ export function resolveTunerOptions(
   const o = { ...TUNER_DEFAULTS, ...set } as TunerOptions;
   if (data.tokenCount < o.ctxLen + 1) {
     throw new DataError(
-      `the dataset has ${data.tokenCount} tokens, fewer than ctx_len+1 = ${o.ctxLen + 1}: use a smaller ctxLen (≤ ${data.tokenCount - 1}) or more data`,
+      `the dataset has ${data.tokenCount} tokens, fewer than ctx_len+1 = ${o.ctxLen + 1}: ` +
+        `use a smaller ctxLen (≤ ${data.tokenCount - 1}) or more data`,
     );
   }
   return o;

@@ -92,7 +92,8 @@ export function readTimeStates(dims: StateDims, file: string, opts: { allowOther
     const states = keys.filter((k) => timeStateLayer(k) !== undefined);
     if (states.length === 0)
       throw new StateFileError(
-        `${file} has no blocks.{l}.att.time_state keys (keys: ${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", ..." : ""})`,
+        `${file} has no blocks.{l}.att.time_state keys ` +
+          `(keys: ${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", ..." : ""})`,
         file,
       );
     if (!opts.allowOtherKeys) {

@@ -7,6 +7,7 @@ import { DataError, OptionsError, TunerCheckpointError } from "../errors";
 import { batchOf, createSampler, nextBatch, type Sampler } from "../data/samplers";
 import type { TokenDataset } from "../data/dataset";
 import { meanCrossEntropy, type Model } from "../model/model";
+import { describeDims, type StateDims } from "../model/dims";
 import { State, type StateSaveOptions } from "../model/state";
 import { Adam, clipGradNorm } from "./adam";
 import { resolveTunerOptions } from "./options";
@@ -74,10 +75,8 @@ export class Tuner {
         init.nHead !== model.config.nHead ||
         init.headSize !== model.config.headSize)
     ) {
-      throw new OptionsError(
-        `initState (L${init.nLayer} H${init.nHead} N${init.headSize}) does not fit the model (L${model.config.nLayer} H${model.config.nHead} N${model.config.headSize})`,
-        "initState",
-      );
+      const lhn = (d: StateDims) => `L${d.nLayer} H${d.nHead} N${d.headSize}`;
+      throw new OptionsError(`initState (${lhn(init)}) does not fit the model (${lhn(model.config)})`, "initState");
     }
     this.master = init ? init.wkv.slice() : model.newState().wkv;
     this.adam = new Adam(this.master, this.options);
@@ -261,7 +260,7 @@ export class Tuner {
       d = meta.dims;
     if (d.nLayer !== c.nLayer || d.nHead !== c.nHead || d.headSize !== c.headSize || d.nEmbd !== c.nEmbd) {
       throw new TunerCheckpointError(
-        `${file} was made for a model with L${d.nLayer} C${d.nEmbd} H${d.nHead} N${d.headSize}; this model is L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize}`,
+        `${file} was made for a model with ${describeDims(d)}; this model is ${describeDims(c)}`,
         file,
       );
     }

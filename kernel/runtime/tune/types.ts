@@ -36,7 +36,10 @@ export interface TunerOptions {
   /** Global L2-norm clip; 0 disables. */
   gradClip: number;
   l2wrap: boolean;
-  /** pad: one document per sample (PEFT --dataload pad); random: random offsets; magic-prime: LM's pretraining order. */
+  /**
+   * pad: one document per sample (PEFT --dataload pad); random: random offsets; magic-prime: LM's
+   * pretraining order.
+   */
   sampler: SamplerKind;
   seed: number;
   /** Steps per (mini-)epoch; the default depends on the sampler (see SamplerOptions.epochSteps). */
