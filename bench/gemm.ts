@@ -105,7 +105,8 @@ function runBaseline(exe: string, args: string[], env: NodeJS.ProcessEnv = proce
 
 /** The note of a rate: its busy-thread value and how it compares with the same for a limit. */
 const busyNote = (r: Rate, limit: Rate | undefined, what: string): string =>
-  `busy threads: ${round(r.busy)}${limit ? ` = ${Math.round((100 * r.busy) / limit.busy)}% of ${what} ${round(limit.busy)}` : ""}`;
+  `busy threads: ${round(r.busy)}` +
+  (limit ? ` = ${Math.round((100 * r.busy) / limit.busy)}% of ${what} ${round(limit.busy)}` : "");
 
 export async function runGemmBench(): Promise<BenchRow[]> {
   const addon = native();
@@ -256,7 +257,8 @@ if (require.main === module) {
     (rows) => {
       for (const r of rows)
         console.log(
-          `${r.group.padEnd(9)} ${r.name.padEnd(58)} ${String(r.value).padStart(8)} ${r.unit}${r.note ? "  " + r.note : ""}`,
+          `${r.group.padEnd(9)} ${r.name.padEnd(58)} ${String(r.value).padStart(8)} ${r.unit}` +
+            (r.note ? "  " + r.note : ""),
         );
     },
     (e) => {

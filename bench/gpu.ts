@@ -7,7 +7,8 @@
 // checkpoint file: the 1.5B file would be 3 GB of disk and minutes of writing on a borrowed card.
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { native, type NativeConfig, type NativeModel, type NativeTensor } from "../kernel/runtime/native";
+import { native, type NativeModel, type NativeTensor } from "../kernel/runtime/native";
+import type { ModelDims } from "../kernel/runtime/model/dims";
 
 interface Shape {
   name: string;
@@ -80,7 +81,7 @@ class RandomWeights {
   }
 }
 
-function buildModel(s: Shape, quant: string): { model: NativeModel; config: NativeConfig } {
+function buildModel(s: Shape, quant: string): { model: NativeModel; config: Omit<ModelDims, "lora"> } {
   const { L, C } = s,
     H = C / N,
     F = 4 * C,
@@ -124,7 +125,7 @@ function buildModel(s: Shape, quant: string): { model: NativeModel; config: Nati
   t["ln_out.weight"] = ones(C);
   t["ln_out.bias"] = zeros(C);
   t["head.weight"] = w.matrix(V, C, 1 / Math.sqrt(C));
-  const config: NativeConfig = { version: 7, nLayer: L, nEmbd: C, nHead: H, headSize: N, vocab: V, dimFfn: F };
+  const config = { version: 7 as const, nLayer: L, nEmbd: C, nHead: H, headSize: N, vocabSize: V, dimFfn: F };
   const create = native().createModel as unknown as (...a: unknown[]) => NativeModel;
   const model = quant === "none" ? create(config, t, "cuda") : create(config, t, "cuda", { quant });
   return { model, config };
@@ -184,7 +185,8 @@ async function main(): Promise<void> {
   const gemmSec = addon.cudaTimeGemm({ M: 4096, N: 4096, K: 4096, reps: 10 });
   const kernelTflops = (2 * 4096 ** 3) / gemmSec / 1e12;
   console.log(
-    `${dev.name} (cc ${dev.computeCapability}, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB); GEMM kernel 4096³ bf16: ${kernelTflops.toFixed(1)} TFLOP/s` +
+    `${dev.name} (cc ${dev.computeCapability}, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB); ` +
+      `GEMM kernel 4096³ bf16: ${kernelTflops.toFixed(1)} TFLOP/s` +
       (peak
         ? ` = ${((100 * kernelTflops) / peak).toFixed(0)}% of the ${peak} TFLOP/s datasheet peak`
         : " (datasheet peak unknown)"),
@@ -260,7 +262,8 @@ async function main(): Promise<void> {
       continue;
     }
     console.log(
-      `| ${r.size} | ${r.ctx} | ${r.forwardTokPerS} | ${r.stepMs} | ${r.peakGiB} | ${r.stepGemmTflops} | ${r.stepShareOfKernel} | ${r.stepShareOfPeak ?? "?"} |`,
+      `| ${r.size} | ${r.ctx} | ${r.forwardTokPerS} | ${r.stepMs} | ${r.peakGiB} | ${r.stepGemmTflops} | ` +
+        `${r.stepShareOfKernel} | ${r.stepShareOfPeak ?? "?"} |`,
     );
   }
   const report = {

@@ -36,7 +36,8 @@ let sum = 0;
 const kept = c.keys().map((k) => c.read(k));
 for (const { data } of kept) for (let i = 0; i < data.length; i += 4096) sum += data[i];
 const readMs = Number(process.hrtime.bigint() - t) / 1e6;
-console.log(JSON.stringify({ tensors: kept.length, openMs, readMs, maxRssBytes: process.resourceUsage().maxRSS * 1024, baseRssBytes: base, mmap, sum }));
+const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+console.log(JSON.stringify({ tensors: kept.length, openMs, readMs, maxRssBytes, baseRssBytes: base, mmap, sum }));
 `;
 
 /** `env` lets a caller pick the addon (RWKV_NATIVE), e.g. one without mmapFile. */
@@ -60,7 +61,7 @@ export function benchCheckpoint(): { file: string; writeMs?: number } {
   const file = path.join(os.tmpdir(), "rwkv-bench-x070-L12-C768-V65536-bf16.pth");
   if (fs.existsSync(file)) return { file };
   const t = Date.now();
-  writeRandomCheckpoint(file, { version: 7, nLayer: 12, nEmbd: 768, vocab: 65536, dtype: "bf16", seed: 1 });
+  writeRandomCheckpoint(file, { version: 7, nLayer: 12, nEmbd: 768, vocabSize: 65536, dtype: "bf16", seed: 1 });
   return { file, writeMs: Date.now() - t };
 }
 

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   const failures: string[] = [];
   for (const f of benchModules()) {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- bench modules are found by name at run time
     const mod = require(path.join(__dirname, f)) as Record<string, unknown>;
     for (const [name, fn] of Object.entries(mod)) {
       if (!/^run\w*Bench$/.test(name) || typeof fn !== "function") continue;

@@ -13,7 +13,7 @@ import { writeRandomCheckpoint } from "../kernel/runtime/model/random-checkpoint
 import { native } from "../kernel/runtime/native";
 import type { BenchRow } from "./types";
 
-const SHAPE = { version: 7 as const, nLayer: 12, nEmbd: 768, vocab: 65536 };
+const SHAPE = { version: 7 as const, nLayer: 12, nEmbd: 768, vocabSize: 65536 };
 const SEQ = 512,
   RNN_TOKENS = 32,
   TUNE_STEPS = 2;
@@ -53,7 +53,7 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
       writeRandomCheckpoint(file, { ...SHAPE, dtype, seed: 1 });
       const tag = `0.1B L12 C768 ${dtype}, ${threads} threads`;
       const model = await Model.load(file, { device: "cpu" });
-      const tokens = Int32Array.from({ length: SEQ + 1 }, (_, i) => (i * 7919) % SHAPE.vocab);
+      const tokens = Int32Array.from({ length: SEQ + 1 }, (_, i) => (i * 7919) % SHAPE.vocabSize);
       try {
         await model.forward(tokens.subarray(0, 16)); // warm-up
         let t0 = performance.now();

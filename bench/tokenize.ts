@@ -95,7 +95,9 @@ export async function runTokenizeBench(): Promise<BenchRow[]> {
       name: "World encode, 1 thread, mixed en/zh/code",
       value: textBytes / 1e6 / s1,
       unit: "MB/s",
-      note: `${(textBytes / ids).toFixed(2)} bytes/token; ${(textBytes / 1e6 / cpu1).toFixed(1)} MB per CPU-second; ${load}`,
+      note:
+        `${(textBytes / ids).toFixed(2)} bytes/token; ` +
+        `${(textBytes / 1e6 / cpu1).toFixed(1)} MB per CPU-second; ${load}`,
     });
     const t1 = performance.now(),
       c1 = process.cpuUsage();

@@ -1,14 +1,9 @@
 // `rwkv-nb <command> ...`: each command lives in cli/commands/<name>.ts and exports `command`.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { Command } from "./command";
 
-export interface Command {
-  name: string;
-  summary: string;
-  usage: string;
-  /** Returns the exit code. Throwing prints `rwkv-nb: <message>` and exits 1. */
-  run(argv: string[]): Promise<number>;
-}
+export type { Command } from "./command";
 
 function commandNames(): string[] {
   const dir = path.join(__dirname, "commands");
@@ -22,7 +17,7 @@ function commandNames(): string[] {
 
 export function loadCommand(name: string): Command | undefined {
   if (!/^[a-z][a-z-]*$/.test(name) || !commandNames().includes(name)) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- commands are found by name at run time
   return (require(path.join(__dirname, "commands", name)) as { command: Command }).command;
 }
 

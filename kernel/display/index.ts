@@ -1,5 +1,10 @@
-// The display layer: protocol, display functions, plotly figures, live views, cell context.
-export { displaySymbol, toBundle, isDisplayable } from "./bundle";
+// The display layer: protocol, display functions, plotly figures, live views, cell context, and
+// the views of the runtime's objects (installed here, so loading the display layer enables them).
+import { installRuntimeViews } from "./runtime-views";
+
+installRuntimeViews();
+
+export { displaySymbol, toBundle, isDisplayable, registerFormatter } from "./bundle";
 export type { MimeBundle, Displayable } from "./bundle";
 export { display } from "./display";
 export type { Display, DisplayHandle, DisplayOptions } from "./display";
@@ -7,7 +12,8 @@ export { Figure } from "./plotly";
 export type { FigureJSON, PlotlyTrace, PlotlyLayout, PlotlyConfig } from "./plotly";
 export { liveView } from "./live";
 export type { LiveView, LiveViewOptions } from "./live";
-export { trainingFigure, trainingTitle, smoothed } from "./figures/training";
-export type { TrainingFigureOptions } from "./figures/training";
+export { trainingFigure, type TrainingFigureOptions } from "./figures/training";
+export { plot } from "./plot";
+export { tableView } from "./table";
 export { cellContext } from "./context";
 export type { CellContext } from "./context";

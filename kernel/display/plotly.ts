@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { MimeBundle, displaySymbol } from "./bundle";
 import { cellScope } from "./context";
+import { escapeHtml } from "./html";
+import { writeFileAtomic } from "../runtime/files";
 
 export type PlotlyTrace = Record<string, unknown>;
 export type PlotlyLayout = Record<string, unknown>;
@@ -95,13 +97,10 @@ export class Figure {
   /** Writes HTML (default) or the figure JSON (`.json`), through a temporary name. */
   save(file: string): void {
     const text = path.extname(file).toLowerCase() === ".json" ? JSON.stringify(this.toJSON()) : this.toHTML();
-    const tmp = `${file}.tmp-${process.pid}`;
     try {
-      fs.writeFileSync(tmp, text);
-      fs.renameSync(tmp, file);
+      writeFileAtomic(file, (fd) => fs.writeFileSync(fd, text));
     } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw new Error(`cannot save figure to ${file}: ${(e as Error).message}`);
+      throw new Error(`cannot save figure to ${file}: ${(e as Error).message}`, { cause: e });
     }
   }
 
@@ -125,8 +124,4 @@ export class Figure {
       .join(", ");
     return `Figure${title ? ` "${title}"` : ""} [${traces}]`;
   }
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
 }

@@ -1,6 +1,7 @@
 // Tables in a notebook: an Apache Arrow Table (or plain rows) shown as HTML with a text fallback.
 import type { Table } from "apache-arrow";
 import { displaySymbol, type MimeBundle } from "./bundle";
+import { escapeHtml } from "./html";
 
 type Row = Record<string, unknown>;
 
@@ -15,7 +16,7 @@ function cell(v: unknown): string {
           ? String(v)
           : v.toPrecision(5)
         : String(v);
-  return s.replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c] as string).replace(/\n/g, "⏎");
+  return escapeHtml(s).replace(/\n/g, "⏎");
 }
 
 /** A displayable view of the first `limit` rows (default 20). */
@@ -35,7 +36,8 @@ export function tableView(
   return {
     [displaySymbol]: () => ({
       "text/html":
-        `<table>${opts.caption ? `<caption>${cell(opts.caption)}</caption>` : ""}<thead><tr>${cols.map((c) => `<th>${cell(c)}</th>`).join("")}</tr></thead><tbody>` +
+        `<table>${opts.caption ? `<caption>${cell(opts.caption)}</caption>` : ""}` +
+        `<thead><tr>${cols.map((c) => `<th>${cell(c)}</th>`).join("")}</tr></thead><tbody>` +
         rows
           .map((r) => `<tr>${cols.map((c) => `<td style="text-align:left">${cell(r[c])}</td>`).join("")}</tr>`)
           .join("") +

@@ -44,7 +44,8 @@ export interface InspectResult {
 const GLOBALS_MODULE = "__rwkv_notebook_globals__";
 const GLOBALS_SOURCE =
   `import type * as rwkvNotebook from "${PACKAGE_NAME}";\n` +
-  "declare global {\n  /** The rwkv-notebook runtime, preloaded by the kernel. */\n  var rwkv: typeof rwkvNotebook;\n}\n";
+  "declare global {\n  /** The rwkv-notebook runtime, preloaded by the kernel. */\n" +
+  "  var rwkv: typeof rwkvNotebook;\n}\n";
 
 export class CellExecutor {
   private readonly executor: Executor;
@@ -55,7 +56,10 @@ export class CellExecutor {
 
   constructor(rootDir = process.cwd()) {
     installPackageResolution();
+    // tslab's internals load after installPackageResolution() has patched the compiler they use.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
     const { createConverter } = require("tslab/dist/converter") as typeof import("tslab/dist/converter");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
     const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
     this.node = withTopLevelForAwait(createConverter({ isJS: false, isBrowser: false }));
     const diags = this.node.addModule(GLOBALS_MODULE, GLOBALS_SOURCE);

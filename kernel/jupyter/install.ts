@@ -24,7 +24,7 @@ function pythonSysPrefix(): string {
   try {
     return execFileSync(python, ["-c", "import sys; print(sys.prefix)"], { encoding: "utf8" }).trim();
   } catch (e) {
-    throw new Error(`--sys-prefix needs Python (${python}): ${(e as Error).message}`);
+    throw new Error(`--sys-prefix needs Python (${python}): ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -70,7 +70,7 @@ export function installKernelspec(t: KernelspecTarget, displayName?: string): st
     fs.renameSync(tmp, dir);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw new Error(`cannot install kernelspec into ${dir}: ${(e as Error).message}`);
+    throw new Error(`cannot install kernelspec into ${dir}: ${(e as Error).message}`, { cause: e });
   }
   return dir;
 }

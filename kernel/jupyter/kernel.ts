@@ -142,7 +142,7 @@ export class Kernel {
             cursor_end: r.end,
             metadata: {},
           });
-        } catch (e) {
+        } catch {
           return reply("complete_reply", {
             status: "ok",
             matches: [],

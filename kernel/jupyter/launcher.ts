@@ -7,11 +7,14 @@ import { userDataDir } from "./install";
 import { Kernel } from "./kernel";
 import { guardProcessExit } from "./process-exit";
 import { PACKAGE_ROOT } from "./resolve";
+import { cellContext } from "../display/context";
+import { setAmbientSignal } from "../runtime/cancel";
 
 /** Loads the runtime onto the typed global `rwkv`; a failure is reported on first use, not fatal. */
 function preloadRuntime(): void {
   const g = globalThis as { rwkv?: unknown };
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- found at run time; failure is not fatal
     g.rwkv = require(path.join(PACKAGE_ROOT, "dist", "kernel", "index.js"));
   } catch (e) {
     const reason = (e as Error).message;
@@ -30,6 +33,8 @@ function preloadRuntime(): void {
 export async function startKernel(connectionFile: string): Promise<void> {
   const info = readConnectionFile(connectionFile);
   preloadRuntime();
+  // Runtime calls made in a cell without a signal obey the cell's: interrupt stops them.
+  setAmbientSignal(() => cellContext()?.signal);
   const executor = new CellExecutor(process.cwd());
   const channels = new Channels(info);
   const exit = guardProcessExit();

@@ -2,6 +2,7 @@
 // (each developer or CI job may build into its own folder).
 import * as path from "node:path";
 import * as fs from "node:fs";
+import type { ModelDims } from "./model/dims";
 
 export interface CudaDevice {
   index: number;
@@ -26,15 +27,6 @@ export interface NativeTensor {
   dtype: NativeDType;
   shape: number[];
   data: ArrayBufferView;
-}
-export interface NativeConfig {
-  version: 6 | 7;
-  nLayer: number;
-  nEmbd: number;
-  nHead: number;
-  headSize: number;
-  vocab: number;
-  dimFfn: number;
 }
 /** Recurrent state of one sequence: attX [L,C], wkv [L,H,N,N] ([head][value][key]), ffnX [L,C]. */
 export interface NativeState {
@@ -118,16 +110,22 @@ export interface NativeAddon {
   setThreads(n: number): number;
   /** Forces a SIMD path for every kernel from now on; throws when this CPU cannot run it. */
   setSimd(path: SimdPath): SimdPath;
-  /** opts.quant ("nf4" | "int8") quantises the big frozen matrices; CUDA only. */
+  /**
+   * The model of these dims (LoRA widths come from the tensors); opts.quant ("nf4" | "int8")
+   * quantises the big frozen matrices, CUDA only.
+   */
   createModel(
-    config: NativeConfig,
+    config: Omit<ModelDims, "lora">,
     tensors: Record<string, NativeTensor>,
     device?: "cpu" | "cuda",
     opts?: { quant?: Quant },
   ): NativeModel;
   /** One bias-corrected Adam update (torch.optim.Adam, no weight decay) in place on p, m, v. */
   adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, opts: AdamOptions): void;
-  /** RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints for wkv6Backward. */
+  /**
+   * RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk
+   * checkpoints for wkv6Backward.
+   */
   wkv6Forward(
     shape: Wkv6Shape,
     r: Float32Array,
@@ -191,12 +189,18 @@ export interface NativeAddon {
   mmapFile(path: string): ArrayBuffer;
   /** Synchronous GEMM on caller-owned arrays, for tests and benchmarks. */
   matmul(args: MatmulArgs): void;
-  /** GPU memory in bytes: the device's free/total and the CUDA backend's peak allocation since the last reset (zeros without CUDA). */
+  /**
+   * GPU memory in bytes: the device's free/total and the CUDA backend's peak allocation since the
+   * last reset (zeros without CUDA).
+   */
   cudaMemoryStats(): { free: number; total: number; peakUsed: number };
   cudaResetPeakMemory(): void;
   /** Seconds per call of the CUDA GEMM (fp32 A [M,K] · bf16/quantised Wᵀ [N,K]) on random data; throws without CUDA. */
   cudaTimeGemm(args: { M: number; N: number; K: number; quant?: "none" | "nf4" | "int8"; reps?: number }): number;
-  /** CUDA builds only: single CUDA ops on host arrays, mirroring wkv7Forward, wkv7Backward, wkv6Forward, wkv6Backward and matmul (N = 64; backwards recompute from s0, no dsT). */
+  /**
+   * CUDA builds only: single CUDA ops on host arrays, mirroring wkv7Forward, wkv7Backward,
+   * wkv6Forward, wkv6Backward and matmul (N = 64; backwards recompute from s0, no dsT).
+   */
   cudaWkv7Forward?(
     shape: Wkv6Shape,
     r: Float32Array,
@@ -279,10 +283,16 @@ export function native(): NativeAddon {
   const file = nativeAddonPath();
   if (!fs.existsSync(file)) {
     throw new Error(
-      `rwkv-notebook: the native runtime is not built (${file} is missing). Run \`npm run build\` (needs cmake and g++).`,
+      `rwkv-notebook: the native runtime is not built (${file} is missing). ` +
+        "Run `npm run build` (needs cmake and g++).",
     );
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node file found by path at run time
   cached = require(file) as NativeAddon;
   return cached;
+}
+
+/** What this installation runs on: threads, the SIMD path and CPU features, CUDA devices. */
+export function runtimeInfo(): NativeInfo {
+  return native().info();
 }

@@ -67,7 +67,8 @@ describe("rwkv-ts kernel protocol", () => {
 
   test("display bundles with several MIME types, and update_display_data by display id", async () => {
     const r = await k.execute(`import { display, displaySymbol } from "rwkv-notebook";
-const thing = { [displaySymbol]: () => ({ "text/plain": "thing", "text/html": "<b>thing</b>", "application/json": { n: 1 } }) };
+const bundle = { "text/plain": "thing", "text/html": "<b>thing</b>", "application/json": { n: 1 } };
+const thing = { [displaySymbol]: () => bundle };
 display(thing);
 const h = display.handle();
 h.update("step 1"); h.update("step 2");
@@ -143,11 +144,15 @@ signal.throwIfAborted();`);
     assert.deepEqual(byType(after.iopub, "execute_result")[0].content.data, { "text/plain": "true" });
   });
 
-  test("interrupt during native state-tuning steps: the tuner stops cleanly, its state stays valid and usable", async () => {
-    await k.execute(`import { Model, Tuner, Dataset, tutorialSetup } from "rwkv-notebook";
+  const interruptTitle = "interrupt during native state-tuning steps: the tuner stops cleanly, its state stays valid";
+  test(`${interruptTitle} and usable`, async () => {
+    await k.execute(`import { Model, Tuner, Dataset } from "rwkv-notebook";
+import { tutorialSetup } from "rwkv-notebook/tutorial";
 const demo = tutorialSetup({});
 const demoModel = await Model.load(demo.modelPath, { tokenizer: "bytes" });
-const demoData = Dataset.fromTexts(Array.from({ length: 40 }, (_, i) => "User: what is " + i + " plus 1?\\n\\nAssistant: Arr! " + (i + 1) + ", matey."), demoModel.tokenizer);
+const texts = Array.from({ length: 40 }, (_, i) =>
+  "User: what is " + i + " plus 1?\\n\\nAssistant: Arr! " + (i + 1) + ", matey.");
+const demoData = Dataset.fromTexts(texts, demoModel.tokenizer);
 const tuner = new Tuner(demoModel, demoData, { ctxLen: 64, microBsz: 2, totalSteps: 100000, sampler: "random" });`);
     const running = k.execute("await tuner.run({ steps: 100000, live: false });");
     await sleep(2500);
@@ -159,7 +164,8 @@ const tuner = new Tuner(demoModel, demoData, { ctxLen: 64, microBsz: 2, totalSte
     // tuner.run ends after the step in flight and returns its history: the cell completes normally.
     assert.equal(r.reply.content.status, "ok");
     const after = await k.execute(
-      "[tuner.steps > 0 && tuner.steps < 100000, tuner.state.wkv.every(Number.isFinite), (await demoModel.loss(demoData.doc(0), { state: tuner.state })) > 0]",
+      "[tuner.steps > 0 && tuner.steps < 100000, tuner.state.wkv.every(Number.isFinite), " +
+        "(await demoModel.loss(demoData.doc(0), { state: tuner.state })) > 0]",
     );
     assert.equal(after.reply.content.status, "ok");
     assert.deepEqual(byType(after.iopub, "execute_result")[0].content.data, { "text/plain": "[ true, true, true ]" });
@@ -403,7 +409,9 @@ view.close();`;
     ["unhandled rejection", "Promise.reject(new Error('nobody waits')); 1"],
     [
       "native error (bad file path)",
-      "const addon = rwkv.native() as unknown as { mmapFile(p: string): unknown };\naddon.mmapFile('/no/such/dir/model.pth');",
+      'import { native } from "rwkv-notebook/dist/kernel/runtime/native";\n' +
+        "const addon = native() as unknown as { mmapFile(p: string): unknown };\n" +
+        "addon.mmapFile('/no/such/dir/model.pth');",
     ],
     ["allocation too large (100 GB)", "const huge = new Float32Array(25 * 1024 ** 3); huge.length"],
   ];

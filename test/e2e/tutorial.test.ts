@@ -153,7 +153,7 @@ test(
       ],
       { env, stdio: "ignore" },
     );
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when the browser check runs
     const { chromium } = require("playwright-core") as typeof import("playwright-core");
     const browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",
@@ -188,7 +188,8 @@ test(
         await page.waitForSelector(".js-plotly-plot .main-svg", { timeout: 60_000 });
         type PlotInfo = { svg: boolean; types: string[]; names: string[] };
         const plots = (await page.evaluate(`[...document.querySelectorAll(".js-plotly-plot")].map((e) => ({
-        svg: !!e.querySelector(".main-svg"), types: (e.data || []).map((d) => d.type || "scatter"), names: (e.data || []).map((d) => d.name || "") }))`)) as PlotInfo[];
+        svg: !!e.querySelector(".main-svg"), types: (e.data || []).map((d) => d.type || "scatter"),
+        names: (e.data || []).map((d) => d.name || "") }))`)) as PlotInfo[];
         const found = plots.some(
           (p) => p.svg && (want === "loss" ? p.names.includes("loss") : p.types.includes("heatmap")),
         );

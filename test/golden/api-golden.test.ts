@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Model, State, Tuner, Dataset, mergeState, cosLr } from "../../kernel";
+import { Model, State, Tuner, Dataset, mergeState } from "../../kernel";
+import { cosLr } from "../../kernel/runtime/tune/schedule";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenModelSkip } from "../helpers/golden-model";
 

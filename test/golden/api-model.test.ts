@@ -2,7 +2,7 @@
 // modes, input state untouched, cancellation, device and tokenizer errors, display.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Model, State, displaySymbol, native } from "../../kernel";
+import { Model, State, toBundle, runtimeInfo } from "../../kernel";
 import { GoldenSet, maxAbsDiff } from "../helpers/golden";
 import { goldenModelSkip } from "../helpers/golden-model";
 
@@ -17,7 +17,7 @@ test(
     try {
       const c = model.config;
       assert.deepEqual(
-        [c.version, c.nLayer, c.nEmbd, c.nHead, c.headSize, c.vocabSize, c.dimFfn, c.dtype, c.device],
+        [c.version, c.nLayer, c.nEmbd, c.nHead, c.headSize, c.vocabSize, c.dimFfn, c.dtype, model.device],
         [7, 2, 128, 2, 64, 256, 512, "bf16", "cpu"],
       );
       const x = (g.get("tokens") as Int32Array).subarray(0, 64);
@@ -30,7 +30,8 @@ test(
       assert.ok(maxAbsDiff(seq.logits!, g.get("fwd_s0.seq.logits")) < 1e-4);
       assert.ok(maxAbsDiff(seq.logits!, rnn.logits!) < 2e-5);
       assert.ok(maxAbsDiff(seq.state.wkv, rnn.state.wkv) < 1e-4);
-      assert.ok(maxAbsDiff(last.logits!, seq.logits!.subarray(63 * 256)) < 2e-5, "last logits"); // GEMV vs GEMM rounding
+      // GEMV vs GEMM rounding
+      assert.ok(maxAbsDiff(last.logits!, seq.logits!.subarray(63 * 256)) < 2e-5, "last logits");
       const none = await model.forward(x, { logits: "none" });
       assert.equal(none.logits, undefined);
       await assert.rejects(model.forward(x, { signal: AbortSignal.abort() }), /aborted/);
@@ -39,7 +40,7 @@ test(
         model.forward(x, { state: new State({ nLayer: 1, nEmbd: 128, nHead: 2, headSize: 64 }) }),
         /state dims L1 .* do not match the model's L2/,
       );
-      const html = String(model[displaySymbol]()["text/html"]);
+      const html = String(toBundle(model)["text/html"]);
       for (const s of ["RWKV-7", "517,248", "bf16", "cpu"]) assert.ok(html.includes(s), `display shows ${s}`);
     } finally {
       model.dispose();
@@ -75,7 +76,7 @@ test(
 
 test("device and tokenizer errors are clear", { skip }, async () => {
   const g = new GoldenSet("v7");
-  if (!native().info().cuda.available)
+  if (!runtimeInfo().cuda.available)
     await assert.rejects(Model.load(g.file("model_bf16.pth"), { device: "cuda" }), /CUDA is not available/);
   await assert.rejects(Model.load(g.file("nope.pth")), /does not exist/);
   const saved = process.env.RWKV_VOCAB;

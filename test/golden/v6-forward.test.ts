@@ -4,7 +4,7 @@
 // calls, the PEFT state file mounted as the initial state, and weight/argument errors.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { native, type NativeModel, type NativeState } from "../../kernel/runtime/native";
+import { native } from "../../kernel/runtime/native";
 import { assertClose, goldenForwardTests, goldenSample, goldenState, runRnn } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
@@ -20,7 +20,7 @@ test(
   async () => {
     const g = G!,
       model = goldenModel(g, "model_bf16.pth"),
-      V = goldenConfig(g).vocab,
+      V = goldenConfig(g).vocabSize,
       x = goldenSample(g).inputs;
     try {
       const whole = goldenState(g, "s0"),
@@ -66,7 +66,7 @@ test("v6: the PEFT state file mounted as the initial wkv state reproduces tuned.
   }
   try {
     const st = { ...goldenState(g, "zero"), wkv: Float32Array.from(wkv) },
-      logits = new Float32Array(x.length * cfg.vocab);
+      logits = new Float32Array(x.length * cfg.vocabSize);
     await model.forwardSeq(x, st, logits, "all");
     assertClose("tuned logits", logits, g.get("tuned.seq.logits"), 1e-4);
     assertClose("tuned wkv", st.wkv, g.get("tuned.seq.wkv"), 1e-4, 1e-4);

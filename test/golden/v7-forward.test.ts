@@ -3,7 +3,7 @@
 // checkpoint (same values), RNN == seq, a prompt split over two calls, and argument/weight errors.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { native, type NativeModel, type NativeState } from "../../kernel/runtime/native";
+import { native } from "../../kernel/runtime/native";
 import { goldenForwardTests, goldenSample, goldenState, runRnn } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
@@ -16,7 +16,7 @@ goldenForwardTests("v7", skip);
 test("v7: a prompt split over two forwardSeq calls equals one call; 'last' gives the last row", { skip }, async () => {
   const g = G!,
     model = goldenModel(g, "model_bf16.pth"),
-    V = goldenConfig(g).vocab,
+    V = goldenConfig(g).vocabSize,
     x = goldenSample(g).inputs;
   try {
     const whole = goldenState(g, "s0"),
@@ -77,7 +77,7 @@ test("v7: bad arguments and bad weights give clear errors", { skip }, async () =
 test("v7: a 600-token prompt (several internal sequence chunks) matches RNN mode", { skip }, async () => {
   const g = G!,
     model = goldenModel(g, "model_bf16.pth"),
-    V = goldenConfig(g).vocab,
+    V = goldenConfig(g).vocabSize,
     base = goldenSample(g).inputs;
   const x = Int32Array.from({ length: 600 }, (_, i) => base[(i * 7) % base.length]);
   try {

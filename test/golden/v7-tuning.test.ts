@@ -1,6 +1,7 @@
 // RWKV-7 state tuning through the addon against the golden float64 reference: mean CE and its gradient
 // w.r.t. every layer's initial wkv state (plain and with L2Wrap), batch/ignore handling, one Adam step
-// (adamStep), and the 3-step PEFT trajectories with global-norm clipping (checkTrajectory in test/helpers/golden-checks.ts).
+// (adamStep), and the 3-step PEFT trajectories with global-norm clipping (checkTrajectory in
+// test/helpers/golden-checks.ts).
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native, type NativeModel } from "../../kernel/runtime/native";

@@ -76,7 +76,7 @@ export function goldenForwardTests(version: "v6" | "v7", skip: string | false): 
     test(`${version} ${file}: seq and RNN logits and states match golden (zero and s0 starts)`, { skip }, async () => {
       const g = new GoldenSet(version),
         model = goldenModel(g, file),
-        V = goldenConfig(g).vocab,
+        V = goldenConfig(g).vocabSize,
         x = goldenSample(g).inputs;
       try {
         for (const start of ["zero", "s0"] as const) {

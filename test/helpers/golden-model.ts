@@ -5,11 +5,11 @@ import { openCheckpoint } from "../../kernel/runtime/checkpoint";
 import {
   native,
   type NativeAddon,
-  type NativeConfig,
   type NativeDType,
   type NativeModel,
   type NativeTensor,
 } from "../../kernel/runtime/native";
+import type { ModelDims } from "../../kernel/runtime/model/dims";
 import { GoldenSet, goldenAvailable } from "./golden";
 
 function addon(): NativeAddon | undefined {
@@ -30,7 +30,7 @@ export function goldenModelSkip(): string | false {
 
 const NATIVE_DTYPES: readonly string[] = ["f32", "bf16", "f16"] satisfies NativeDType[];
 
-export function goldenConfig(g: GoldenSet): NativeConfig {
+export function goldenConfig(g: GoldenSet): Omit<ModelDims, "lora"> {
   const m = g.meta;
   return {
     version: m.version === "x060" ? 6 : 7,
@@ -38,7 +38,7 @@ export function goldenConfig(g: GoldenSet): NativeConfig {
     nEmbd: m.n_embd,
     nHead: m.n_head,
     headSize: m.head_size,
-    vocab: m.vocab_size,
+    vocabSize: m.vocab_size,
     dimFfn: m.dim_ffn,
   };
 }

@@ -19,6 +19,7 @@ export interface GoldenEntry {
 
 export class GoldenSet {
   readonly dir: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the manifest's meta is free-form JSON
   readonly manifest: { tensors: GoldenEntry[]; meta: Record<string, any> };
   private readonly bin: Buffer;
 
@@ -28,6 +29,7 @@ export class GoldenSet {
     this.bin = fs.readFileSync(path.join(this.dir, "golden.bin"));
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   get meta(): Record<string, any> {
     return this.manifest.meta;
   }

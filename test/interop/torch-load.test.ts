@@ -16,7 +16,9 @@ const hasTorch = fs.existsSync(PY) && spawnSync(PY, ["-c", "import torch"]).stat
 const skip = hasTorch ? false : "Debian python3-torch is not installed";
 
 function torchSummary(file: string): Record<string, [string, number[], number]> {
-  const code = `import json,sys,torch\nd=torch.load(sys.argv[1],weights_only=True)\nprint(json.dumps({k:[str(v.dtype),list(v.shape),float(v.float().sum())] for k,v in d.items()}))`;
+  const code =
+    "import json,sys,torch\nd=torch.load(sys.argv[1],weights_only=True)\n" +
+    "print(json.dumps({k:[str(v.dtype),list(v.shape),float(v.float().sum())] for k,v in d.items()}))";
   return JSON.parse(execFileSync(PY, ["-c", code, file], { encoding: "utf8" }));
 }
 
@@ -35,7 +37,7 @@ test("torch.load(weights_only=True) reads our state file and our model file", { 
       vals.reduce((a, b) => a + b, 0),
     );
     const model = path.join(dir, "model.pth");
-    writeRandomCheckpoint(model, { version: 7, nLayer: 2, nEmbd: 128, vocab: 256, dtype: "f32" });
+    writeRandomCheckpoint(model, { version: 7, nLayer: 2, nEmbd: 128, vocabSize: 256, dtype: "f32" });
     const m = torchSummary(model);
     assert.equal(m["blocks.1.att.v1"][0], "torch.float32");
     assert.deepEqual(m["blocks.1.att.v1"][1], [128, 32]);
@@ -67,7 +69,8 @@ for name, dt in [("i32", torch.int32), ("i16", torch.int16), ("i8", torch.int8),
     sd[name] = torch.tensor([0, 1, 100, 7], dtype=dt)
 sd["bool"] = torch.tensor([True, False, True])
 torch.save(sd, sys.argv[1])
-print(json.dumps({k: [str(v.dtype).replace("torch.", ""), list(v.shape), v.double().flatten().tolist()] for k, v in sd.items()}))`;
+summary = lambda v: [str(v.dtype).replace("torch.", ""), list(v.shape), v.double().flatten().tolist()]
+print(json.dumps({k: summary(v) for k, v in sd.items()}))`;
       const want = JSON.parse(execFileSync(PY, ["-c", code, file], { encoding: "utf8" })) as Record<
         string,
         [string, number[], number[]]

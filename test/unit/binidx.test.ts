@@ -134,7 +134,8 @@ test("reads json2binidx int32 (code 4) and the other dtype codes of docs/spec.md
   }
 });
 
-test(".idx errors: bad magic, unknown dtype, truncated, sizes not matching .bin, bad pointers/doc_idx, missing files", () => {
+const idxErrors = ".idx errors: bad magic, unknown dtype, truncated, sizes not matching .bin, bad pointers/doc_idx";
+test(`${idxErrors}, missing files`, () => {
   const dir = tmp();
   try {
     const prefix = path.join(dir, "e");

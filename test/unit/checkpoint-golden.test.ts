@@ -114,7 +114,7 @@ test("bad input: truncated zip, disallowed global, missing key, bad safetensors 
 
 test("writeRandomCheckpoint writes a released-style model that detectConfig reads", () => {
   const file = path.join(tmp, "rand.pth");
-  writeRandomCheckpoint(file, { version: 7, nLayer: 3, nEmbd: 128, vocab: 300, seed: 3 });
+  writeRandomCheckpoint(file, { version: 7, nLayer: 3, nEmbd: 128, vocabSize: 300, seed: 3 });
   const c = detectConfig(openCheckpoint(file));
   assert.deepEqual([c.version, c.nLayer, c.nEmbd, c.nHead, c.vocabSize, c.dimFfn], [7, 3, 128, 2, 300, 512]);
   assert.equal(c.dtype, "bf16");

@@ -17,7 +17,7 @@ test("0.1B bf16 checkpoint: rwkv-nb info, and peak RSS of a full load < 1.3× th
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-load-"));
   try {
     const file = path.join(dir, "rwkv7-0.1b.pth");
-    writeRandomCheckpoint(file, { version: 7, nLayer: 12, nEmbd: 768, vocab: 65536, dtype: "bf16", seed: 11 });
+    writeRandomCheckpoint(file, { version: 7, nLayer: 12, nEmbd: 768, vocabSize: 65536, dtype: "bf16", seed: 11 });
     const info = JSON.parse(execFileSync(process.execPath, [CLI, "info", file], { encoding: "utf8" }));
     assert.deepEqual(
       [
@@ -46,7 +46,8 @@ test("0.1B bf16 checkpoint: rwkv-nb info, and peak RSS of a full load < 1.3× th
       assert.equal(m.tensors, 399);
       const ratio = m.maxRssBytes / m.bytes;
       t.diagnostic(
-        `${how}: mmap=${m.mmap} peak RSS ${(m.maxRssBytes / 1e6).toFixed(0)} MB = ${ratio.toFixed(2)}× file, open ${m.openMs.toFixed(0)} ms, read ${m.readMs.toFixed(0)} ms`,
+        `${how}: mmap=${m.mmap} peak RSS ${(m.maxRssBytes / 1e6).toFixed(0)} MB = ${ratio.toFixed(2)}× file, ` +
+          `open ${m.openMs.toFixed(0)} ms, read ${m.readMs.toFixed(0)} ms`,
       );
       assert.ok(ratio < 1.3, `${how}: peak RSS ${ratio.toFixed(2)}× the file size`);
       if (how === "positional reads") assert.equal(m.mmap, false);

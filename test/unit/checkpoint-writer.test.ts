@@ -205,7 +205,8 @@ function throwsCheckpointError(fn: () => unknown, file: string, re: RegExp, key?
   });
 }
 
-test("damaged archives: missing data.pkl, missing storage, short storage, unknown storage type, not a checkpoint", () => {
+const damaged = "damaged archives: missing data.pkl, missing storage, short storage, unknown storage type";
+test(`${damaged}, not a checkpoint`, () => {
   const two = pickleTensorDict(
     [
       { name: "x", dtype: "f32", shape: [2, 3], storageKey: "0" },

@@ -32,7 +32,7 @@ function shapesOnly(list: [string, number[]][], dtype: DType = "bf16"): Checkpoi
 }
 
 const world = (version: 7 | 6, nLayer: number, nEmbd: number): ModelDims =>
-  randomDims({ version, nLayer, nEmbd, vocab: 65536 });
+  randomDims({ version, nLayer, nEmbd, vocabSize: 65536 });
 
 test("released RWKV-7 World sizes: LoRA widths and parameter counts (docs/spec.md §1.2, §7.1)", () => {
   const table: [number, number, Record<string, number>, number][] = [
@@ -129,7 +129,7 @@ test("random checkpoints of odd sizes read back with their dimensions", () => {
       version: 7,
       nLayer: 3,
       nEmbd: 96,
-      vocab: 100,
+      vocabSize: 100,
       headSize: 32,
       dimFfn: 200,
       lora: { w: 8, a: 16, v: 24, g: 40 },
@@ -143,7 +143,7 @@ test("random checkpoints of odd sizes read back with their dimensions", () => {
     );
     assert.deepEqual(c7.lora, { w: 8, a: 16, v: 24, g: 40 });
     const f6 = path.join(dir, "v6.pth");
-    writeRandomCheckpoint(f6, { version: 6, nLayer: 1, nEmbd: 64, vocab: 50, seed: 5 });
+    writeRandomCheckpoint(f6, { version: 6, nLayer: 1, nEmbd: 64, vocabSize: 50, seed: 5 });
     const c6 = detectConfig(openCheckpoint(f6));
     assert.deepEqual([c6.version, c6.nLayer, c6.nHead, c6.dimFfn, c6.dtype], [6, 1, 1, 224, "bf16"]);
   } finally {

@@ -7,18 +7,11 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { native, type NativeAddon, type NativeDType } from "../../kernel/runtime/native";
+import type { NativeDType } from "../../kernel/runtime/native";
+import { bf16ToF32, f16ToF32, f32ToBf16 } from "../../kernel/runtime/tensor";
+import { addonWith } from "../helpers/native";
 
-function addon(): NativeAddon | undefined {
-  try {
-    const a = native();
-    return typeof a.matmul === "function" ? a : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const A = addon();
-const skipNative = A ? false : "the native addon (with matmul) is not built";
+const { addon: A, skip: skipNative } = addonWith("matmul");
 
 /** Deterministic uniform(-1, 1) numbers (mulberry32), so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -32,24 +25,6 @@ function rng(seed: number): () => number {
   };
 }
 
-const f32 = new Float32Array(1),
-  u32 = new Uint32Array(f32.buffer);
-const bf16Bits = (x: number): number => {
-  f32[0] = x;
-  return u32[0] >>> 16;
-}; // truncation is fine for test data
-const bf16Value = (h: number): number => {
-  u32[0] = h << 16;
-  return f32[0];
-};
-const f16Value = (h: number): number => {
-  const s = h & 0x8000 ? -1 : 1,
-    e = (h >> 10) & 0x1f,
-    m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-};
 /** A random finite f16 in about (-2, 2), as raw bits. */
 const f16Bits = (r: () => number): number =>
   (r() < 0 ? 0x8000 : 0) | ((13 + Math.floor((r() + 1) * 1.5)) << 10) | Math.floor((r() + 1) * 511);
@@ -87,11 +62,11 @@ function operands(c: Case, seed: number): Operands {
     b = Float32Array.from({ length: bLen }, r);
     bv = Float64Array.from(b);
   } else if (c.bType === "bf16") {
-    b = Uint16Array.from({ length: bLen }, () => bf16Bits(r()));
-    bv = Float64Array.from(b, bf16Value);
+    b = Uint16Array.from({ length: bLen }, () => f32ToBf16(r()));
+    bv = Float64Array.from(b, bf16ToF32);
   } else {
     b = Uint16Array.from({ length: bLen }, () => f16Bits(r));
-    bv = Float64Array.from(b, f16Value);
+    bv = Float64Array.from(b, f16ToF32);
   }
   const c0 = Float32Array.from({ length: Math.max(1, c.m * ldc) }, r);
   return { a, b, bv, c0, lda, ldb, ldc };

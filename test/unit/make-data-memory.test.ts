@@ -23,7 +23,8 @@ test(
       const { makeData } = require(${JSON.stringify(path.join(dist, "kernel", "runtime", "data", "make-data.js"))});
       makeData({ input: ${JSON.stringify(input)}, repeat: 2, ctxLen: 512, out: ${JSON.stringify(path.join(dir, "big"))},
                  tokenizer: { vocab: ${JSON.stringify(VOCAB)} } })
-        .then((r) => console.log(JSON.stringify({ ...r, skippedLines: undefined, maxRssMB: process.resourceUsage().maxRSS / 1024 })));`;
+        .then((r) => console.log(JSON.stringify(
+          { ...r, skippedLines: undefined, maxRssMB: process.resourceUsage().maxRSS / 1024 })));`;
       const child = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
       assert.equal(child.status, 0, child.stderr);
       const r = JSON.parse(child.stdout.trim().split("\n").pop()!) as {
@@ -39,7 +40,8 @@ test(
       assert.equal(r.items, 2 * lines);
       assert.equal(fs.statSync(path.join(dir, "big.bin")).size, 2 * r.tokens);
       t.diagnostic(
-        `100 MB jsonl: peak RSS ${r.maxRssMB.toFixed(0)} MB, tokenize ${r.tokenizeMBps.toFixed(1)} MB/s, ${r.tokens} tokens`,
+        `100 MB jsonl: peak RSS ${r.maxRssMB.toFixed(0)} MB, ` +
+          `tokenize ${r.tokenizeMBps.toFixed(1)} MB/s, ${r.tokens} tokens`,
       );
       assert.ok(r.maxRssMB < RSS_LIMIT_MB, `peak RSS ${r.maxRssMB.toFixed(0)} MB ≥ ${RSS_LIMIT_MB} MB`);
     } finally {

@@ -81,7 +81,8 @@ test("magic-prime sampler visits every ctx_len slot exactly once per pass", () =
   assert.equal(magicPrimeStart(1 + 2_926_181, 2_926_181, 512), magicPrimeStart(1, 2_926_181, 512)); // period p
 });
 
-test("pad sampler: each epoch is a permutation of the first epoch_steps·micro_bsz documents, −100 past the document", () => {
+const padTitle = "pad sampler: each epoch is a permutation of the first epoch_steps·micro_bsz documents";
+test(`${padTitle}, −100 past the document`, () => {
   const lens = [3, 10, 5, 7, 2, 12, 4, 6];
   const ds = dataset(lens);
   const ctx = 6;

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { State } from "../../kernel/runtime/model/state";
-import { loadStateFile, readTimeStates } from "../../kernel/runtime/tune/state-file";
+import { State, loadStateFile } from "../../kernel/runtime/model/state";
+import { readTimeStates } from "../../kernel/runtime/tune/state-file";
 import { openCheckpoint } from "../../kernel/runtime/checkpoint";
 import { GoldenSet, goldenAvailable } from "../helpers/golden";
 

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { State } from "../../kernel/runtime/model/state";
-import { displaySymbol } from "../../kernel/display/bundle";
+import { toBundle } from "../../kernel/display";
 
 const dims = { nLayer: 2, nEmbd: 8, nHead: 2, headSize: 4 };
 
@@ -40,7 +40,7 @@ test("wrong array sizes are rejected with the shape", () => {
 test("display bundle has an HTML table and a text fallback", () => {
   const s = new State(dims);
   s.head(0, 0).fill(0.5);
-  const b = s[displaySymbol]();
+  const b = toBundle(s);
   assert.match(String(b["text/plain"]), /layer 0: \|wkv\| 2\.0000/);
   assert.match(String(b["text/html"]), /<table>.*‖wkv‖/s);
 });

@@ -3,20 +3,12 @@
 // with a batch and a length that is not a multiple of the checkpoint chunk.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { native, type NativeAddon, type Wkv6Shape } from "../../kernel/runtime/native";
+import type { Wkv6Shape } from "../../kernel/runtime/native";
 import { assertClose } from "../helpers/golden-checks";
 import { GoldenSet, goldenAvailable, maxAbs, maxAbsDiff } from "../helpers/golden";
+import { addonWith } from "../helpers/native";
 
-function addon(): NativeAddon | undefined {
-  try {
-    const a = native();
-    return typeof a.wkv6Forward === "function" ? a : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const A = addon();
-const skipNative = A ? false : "the native addon (with wkv6Forward) is not built";
+const { addon: A, skip: skipNative } = addonWith("wkv6Forward");
 
 const decay = (wl: ArrayLike<number>): Float32Array => Float32Array.from(wl, (x) => Math.exp(-Math.exp(x)));
 /** dŵ from the gradient w.r.t. the decay value: decay = exp(−exp(ŵ)). */

@@ -3,35 +3,12 @@
 // and against a float64 loop on random inputs with a batch and a length that is not a multiple of
 // the 16-step checkpoint chunk.
 import { test } from "node:test";
-import * as assert from "node:assert/strict";
-import { native, type NativeAddon, type Wkv6Shape } from "../../kernel/runtime/native";
+import type { Wkv6Shape } from "../../kernel/runtime/native";
+import { assertClose } from "../helpers/golden-checks";
 import { GoldenSet, goldenAvailable, maxAbs } from "../helpers/golden";
+import { addonWith } from "../helpers/native";
 
-function addon(): NativeAddon | undefined {
-  try {
-    const a = native();
-    return typeof a.wkv7Forward === "function" ? a : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const A = addon();
-const skipNative = A ? false : "the native addon (with wkv7Forward) is not built";
-
-/** |got − want| ≤ atol everywhere; the message names the tensor and the worst element. */
-function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number): void {
-  assert.equal(got.length, want.length, `${name}: length`);
-  let worst = -1,
-    excess = 0;
-  for (let i = 0; i < got.length; i++) {
-    const e = Math.abs(got[i] - want[i]) - atol;
-    if (!(e <= excess)) {
-      excess = e;
-      worst = i;
-    }
-  }
-  assert.ok(worst < 0, `${name}: element ${worst} is ${got[worst]}, want ${want[worst]} (atol ${atol})`);
-}
+const { addon: A, skip: skipNative } = addonWith("wkv7Forward");
 
 const NAMES = ["r", "w", "k", "v", "a", "b"] as const;
 type Inputs = Record<(typeof NAMES)[number], Float32Array>;

@@ -1,15 +1,16 @@
 // `rwkv-nb env`: what this installation runs on (versions, threads, SIMD, CUDA), as JSON.
-import type { Command } from "../main";
+import { defineCommand } from "../command";
 import { native } from "../../runtime/native";
 
-export const command: Command = {
+export const command = defineCommand({
   name: "env",
   summary: "runtime environment as JSON (threads, SIMD, CUDA)",
   usage:
-    "usage: rwkv-nb env\n\nPrints {version, node, threads, simd, cpu: {brand, features, simdPaths}, cuda: {compiled, available, devices}} as JSON.",
+    "usage: rwkv-nb env\n\nPrints {version, node, threads, simd, cpu: {brand, features, simdPaths}," +
+    " cuda: {compiled, available, devices}} as JSON.",
+  options: {},
   async run() {
     const info = native().info();
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const version = (require("../../../../package.json") as { version: string }).version;
     console.log(
       JSON.stringify(
@@ -20,4 +21,4 @@ export const command: Command = {
     );
     return 0;
   },
-};
+});

@@ -1,16 +1,16 @@
 // `rwkv-nb eval`: loss/perplexity of a token sequence, optionally from a state file, with the raw
 // logits, the final state and the gradient of the loss w.r.t. the initial wkv state as files.
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
-import type { Command } from "../main";
+import { defineCommand } from "../command";
 import { Model, meanCrossEntropy, type Device } from "../../runtime/model/model";
 import { State } from "../../runtime/model/state";
-import { writeTensors } from "../../runtime/tune/state-file";
+import { timeStateTensors, writeTensors } from "../../runtime/tune/state-file";
+import { timeStateKey } from "../../runtime/model/config";
 import { Tensor } from "../../runtime/tensor";
-import { checkWritableFolder } from "../../runtime/data/atomic-files";
+import { checkWritableFolder, writeFileAtomic } from "../../runtime/files";
 
-const usage = `usage: rwkv-nb eval <model> --tokens <ids.json> [--state <file>] [--logits out.f32] [--final-state out.safetensors]
-                   [--grad out.safetensors] [--mode seq|rnn] [--device cpu|cuda|auto]
+const usage = `usage: rwkv-nb eval <model> --tokens <ids.json> [--state <file>] [--logits out.f32]
+                    [--final-state out.safetensors] [--grad out.safetensors] [--mode seq|rnn] [--device cpu|cuda|auto]
 
 Prints {"loss","ppl","tokens"}: mean next-token cross entropy over positions 0..T-2 of the
 token ids in the JSON array file. --logits writes raw little-endian float32 [T,V]; --final-state
@@ -22,7 +22,7 @@ function readTokens(file: string): Int32Array {
   try {
     v = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
+    throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
   }
   if (!Array.isArray(v) || v.length < 2) throw new Error(`${file}: expected a JSON array of at least 2 token ids`);
   const bad = v.findIndex((x) => !Number.isInteger(x));
@@ -35,30 +35,26 @@ function finalStateTensors(s: State): Record<string, Tensor> {
   for (let l = 0; l < s.nLayer; l++) {
     const v = s.layer(l);
     out[`blocks.${l}.att.x_prev`] = Tensor.fromFloat32(v.attX, [s.nEmbd]);
-    out[`blocks.${l}.att.time_state`] = Tensor.fromFloat32(v.wkv, [s.nHead, s.headSize, s.headSize]);
+    out[timeStateKey(l)] = Tensor.fromFloat32(v.wkv, [s.nHead, s.headSize, s.headSize]);
     out[`blocks.${l}.ffn.x_prev`] = Tensor.fromFloat32(v.ffnX, [s.nEmbd]);
   }
   return out;
 }
 
-export const command: Command = {
+export const command = defineCommand({
   name: "eval",
   summary: "loss / perplexity of token ids (logits, final state, state gradient)",
   usage,
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        tokens: { type: "string" },
-        state: { type: "string" },
-        logits: { type: "string" },
-        "final-state": { type: "string" },
-        grad: { type: "string" },
-        mode: { type: "string", default: "seq" },
-        device: { type: "string", default: "auto" },
-      },
-    });
+  options: {
+    tokens: { type: "string" },
+    state: { type: "string" },
+    logits: { type: "string" },
+    "final-state": { type: "string" },
+    grad: { type: "string" },
+    mode: { type: "string", default: "seq" },
+    device: { type: "string", default: "auto" },
+  },
+  async run({ values, positionals }) {
     if (positionals.length !== 1 || !values.tokens) {
       console.error(usage);
       return 2;
@@ -74,9 +70,8 @@ export const command: Command = {
       const { logits, state } = await model.forward(tokens, { state: start, mode, logits: "all" });
       const loss = meanCrossEntropy(logits!, tokens.subarray(1), model.config.vocabSize);
       if (values.logits) {
-        const tmp = `${values.logits}.tmp-${process.pid}`;
-        fs.writeFileSync(tmp, new Uint8Array(logits!.buffer, logits!.byteOffset, logits!.byteLength));
-        fs.renameSync(tmp, values.logits);
+        const bytes = new Uint8Array(logits!.buffer, logits!.byteOffset, logits!.byteLength);
+        writeFileAtomic(values.logits, (fd) => fs.writeFileSync(fd, bytes));
       }
       if (values["final-state"])
         writeTensors(values["final-state"], finalStateTensors(state), "safetensors", {
@@ -84,14 +79,7 @@ export const command: Command = {
         });
       if (values.grad) {
         const { grad } = await model.gradToState(tokens, { state: start });
-        const per = model.config.nHead * model.config.headSize ** 2;
-        const t: Record<string, Tensor> = {};
-        for (let l = 0; l < model.config.nLayer; l++)
-          t[`blocks.${l}.att.time_state`] = Tensor.fromFloat32(grad.subarray(l * per, (l + 1) * per), [
-            model.config.nHead,
-            model.config.headSize,
-            model.config.headSize,
-          ]);
+        const t = timeStateTensors(model.config, grad, "f32");
         writeTensors(values.grad, t, "safetensors", { format: "rwkv-notebook d loss / d initial wkv" });
       }
       console.log(JSON.stringify({ loss, ppl: Math.exp(loss), tokens: T }));
@@ -100,4 +88,4 @@ export const command: Command = {
     }
     return 0;
   },
-};
+});

@@ -1,50 +1,38 @@
 // `rwkv-nb generate`: streams a completion of --prompt to stdout.
-import { parseArgs } from "node:util";
-import type { Command } from "../main";
+import { defineCommand, numberArg, tokenizerArgs, TOKENIZER_OPTIONS } from "../command";
 import { Model, type Device } from "../../runtime/model/model";
 import { State } from "../../runtime/model/state";
 
 const usage = `usage: rwkv-nb generate <model> --prompt <text> [--state <file>] [--max-tokens 200] [--temperature 1]
-                       [--top-p 0.85] [--top-k 0] [--seed S] [--stop <text>]... [--vocab <file>] [--tokenizer world|bytes]
-                       [--device cpu|cuda|auto]`;
+                        [--top-p 0.85] [--top-k 0] [--seed S] [--stop <text>]... [--vocab <file>]
+                        [--tokenizer world|bytes] [--device cpu|cuda|auto]`;
 
-function num(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${v}'`);
-  return n;
-}
-
-export const command: Command = {
+export const command = defineCommand({
   name: "generate",
   summary: "generate text from a prompt (optionally with a state file)",
   usage,
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        prompt: { type: "string" },
-        state: { type: "string" },
-        "max-tokens": { type: "string" },
-        temperature: { type: "string" },
-        "top-p": { type: "string" },
-        "top-k": { type: "string" },
-        seed: { type: "string" },
-        stop: { type: "string", multiple: true },
-        vocab: { type: "string" },
-        tokenizer: { type: "string" },
-        device: { type: "string", default: "auto" },
-      },
-    });
+  options: {
+    ...TOKENIZER_OPTIONS,
+    prompt: { type: "string" },
+    state: { type: "string" },
+    "max-tokens": { type: "string" },
+    temperature: { type: "string" },
+    "top-p": { type: "string" },
+    "top-k": { type: "string" },
+    seed: { type: "string" },
+    stop: { type: "string", multiple: true },
+    device: { type: "string", default: "auto" },
+  },
+  async run({ values, positionals }) {
     if (positionals.length !== 1 || values.prompt === undefined) {
       console.error(usage);
       return 2;
     }
+    const { kind, vocab } = tokenizerArgs(values);
     const model = await Model.load(positionals[0], {
       device: values.device as Device | "auto",
-      vocab: values.vocab,
-      tokenizer: values.tokenizer as "world" | "bytes" | undefined,
+      tokenizer: kind,
+      vocab,
     });
     const ac = new AbortController();
     const onSigint = () => ac.abort();
@@ -53,11 +41,11 @@ export const command: Command = {
       const state = values.state ? await State.fromStateFile(model, values.state) : undefined;
       const it = model.generate(values.prompt, {
         state,
-        maxTokens: num("max-tokens", values["max-tokens"]),
-        temperature: num("temperature", values.temperature),
-        topP: num("top-p", values["top-p"]),
-        topK: num("top-k", values["top-k"]),
-        seed: num("seed", values.seed),
+        maxTokens: numberArg("--max-tokens", values["max-tokens"], { integer: true, min: 0 }),
+        temperature: numberArg("--temperature", values.temperature),
+        topP: numberArg("--top-p", values["top-p"]),
+        topK: numberArg("--top-k", values["top-k"], { integer: true, min: 0 }),
+        seed: numberArg("--seed", values.seed, { integer: true }),
         stop: values.stop,
         signal: ac.signal,
       });
@@ -73,4 +61,4 @@ export const command: Command = {
     }
     return 0;
   },
-};
+});

@@ -1,7 +1,6 @@
 // `rwkv-nb info <model>`: what a checkpoint is, read from its tensor shapes (no weights loaded).
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
-import type { Command } from "../main";
+import { defineCommand } from "../command";
 import { openCheckpoint } from "../../runtime/checkpoint";
 import { detectConfig } from "../../runtime/model/config";
 
@@ -42,16 +41,12 @@ export function checkpointInfo(file: string, withTensors = false): Record<string
   }
 }
 
-export const command: Command = {
+export const command = defineCommand({
   name: "info",
   summary: "a checkpoint's version, sizes, dtype and parameter count (JSON)",
   usage,
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { tensors: { type: "boolean", default: false } },
-    });
+  options: { tensors: { type: "boolean", default: false } },
+  async run({ values, positionals }) {
     if (positionals.length !== 1) {
       console.error(usage);
       return 2;
@@ -59,4 +54,4 @@ export const command: Command = {
     console.log(JSON.stringify(checkpointInfo(positionals[0], values.tensors), null, 2));
     return 0;
   },
-};
+});

@@ -1,6 +1,5 @@
 // `rwkv-nb kernel install|uninstall|start`: the Jupyter kernelspec and the kernel process.
-import { parseArgs } from "node:util";
-import type { Command } from "../main";
+import { defineCommand } from "../command";
 import { installKernelspec, uninstallKernelspec, KernelspecTarget } from "../../jupyter/install";
 
 const usage = `usage:
@@ -18,22 +17,20 @@ function target(v: { "sys-prefix"?: boolean; prefix?: string; user?: boolean }):
   return v["sys-prefix"] ? { kind: "sys-prefix" } : { kind: "user" };
 }
 
-export const command: Command = {
+export const command = defineCommand({
   name: "kernel",
   summary: "install/uninstall the rwkv-ts Jupyter kernel (and start it)",
   usage,
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        user: { type: "boolean" },
-        "sys-prefix": { type: "boolean" },
-        prefix: { type: "string" },
-        "display-name": { type: "string" },
-        "connection-file": { type: "string" },
-      },
-    });
+  options: {
+    user: { type: "boolean" },
+    "sys-prefix": { type: "boolean" },
+    prefix: { type: "string" },
+    "display-name": { type: "string" },
+    "connection-file": { type: "string" },
+  },
+  async run({ values, positionals }) {
+    const [sub, ...extra] = positionals;
+    if (extra.length > 0) throw new Error(`unexpected argument '${extra[0]}'\n\n${usage}`);
     switch (sub) {
       case "install": {
         const dir = installKernelspec(target(values), values["display-name"]);
@@ -59,4 +56,4 @@ export const command: Command = {
         return 2;
     }
   },
-};
+});

@@ -1,52 +1,41 @@
 // `rwkv-nb make-data`: jsonl → binidx, RWKV-LM make_data.py semantics plus a seed, skipping of
 // bad lines, a progress bar and a report of what the data supports for state tuning.
-import { parseArgs } from "node:util";
-import type { Command } from "../main";
+import { defineCommand, numberArg, tokenizerArgs, TOKENIZER_OPTIONS } from "../command";
 import { makeData } from "../../runtime/data/make-data";
 import { TerminalProgress } from "../../runtime/data/progress";
 import { describeSupport, stateTuningSupport } from "../../runtime/data/support";
-import type { TokenizerKind } from "../../runtime/tokenizer";
 
-const usage = `usage: rwkv-nb make-data <input.jsonl> <repeat> <ctx_len> [--out <prefix>] [--vocab <file>]
-                         [--tokenizer world|bytes] [--seed S] [--skip-bad] [--micro-bsz M] [--workers N]
+const usage = `usage: rwkv-nb make-data <input.jsonl> <repeat> <ctx_len> [--out <prefix>] [--model <m.pth>]
+                         [--vocab <file>] [--tokenizer world|bytes] [--seed S] [--skip-bad] [--micro-bsz M]
+                         [--workers N]
 
-Takes the "text" field of each jsonl line, tokenizes it (World tokenizer by default; vocab from
---vocab or $RWKV_VOCAB), appends token 0, repeats the documents <repeat> times with a seeded
-shuffle per copy and writes <prefix>.bin (uint16) + <prefix>.idx (default prefix: the input's
-name in the current folder). <ctx_len> sets the magic prime and the minimum data size.
+Takes the "text" field of each jsonl line, tokenizes it (with --model, that model's tokenizer;
+else World; the World vocab from --vocab, $RWKV_VOCAB or beside --model), appends token 0,
+repeats the documents <repeat> times with a seeded shuffle per copy and writes <prefix>.bin
+(uint16) + <prefix>.idx (default prefix: the input's name in the current folder; a missing
+folder is created). <ctx_len> sets the magic prime and the minimum data size.
 --skip-bad skips lines that are not JSON or lack a string "text" (counted) instead of stopping.
 --micro-bsz (default 1) sizes the state-tuning report.`;
 
-const int = (name: string, v: string | undefined, min: number): number => {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min)
-    throw new Error(`${name} must be an integer ≥ ${min}, got ${v ?? "nothing"}\n\n${usage}`);
-  return n;
-};
+const int = (name: string, v: string, min: number): number => numberArg(name, v, { integer: true, min })!;
 
-export const command: Command = {
+export const command = defineCommand({
   name: "make-data",
   summary: "jsonl → binidx training data (make_data.py compatible)",
   usage,
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: "string" },
-        vocab: { type: "string" },
-        tokenizer: { type: "string", default: "world" },
-        seed: { type: "string", default: "0" },
-        "skip-bad": { type: "boolean", default: false },
-        "micro-bsz": { type: "string", default: "1" },
-        workers: { type: "string" },
-      },
-    });
+  options: {
+    ...TOKENIZER_OPTIONS,
+    model: { type: "string" },
+    out: { type: "string" },
+    seed: { type: "string", default: "0" },
+    "skip-bad": { type: "boolean", default: false },
+    "micro-bsz": { type: "string", default: "1" },
+    workers: { type: "string" },
+  },
+  async run({ values, positionals }) {
     if (positionals.length !== 3) throw new Error(`expected <input.jsonl> <repeat> <ctx_len>\n\n${usage}`);
     const [input, repeatArg, ctxArg] = positionals;
-    const kind = values.tokenizer as TokenizerKind;
-    if (kind !== "world" && kind !== "bytes")
-      throw new Error(`--tokenizer must be world or bytes, got ${values.tokenizer}`);
+    const tokenizer = tokenizerArgs(values, values.model);
     const microBsz = int("--micro-bsz", values["micro-bsz"], 1);
 
     const bar = new TerminalProgress();
@@ -60,24 +49,24 @@ export const command: Command = {
         repeat: int("repeat", repeatArg, 1),
         ctxLen: int("ctx_len", ctxArg, 1),
         out: values.out,
-        tokenizer: { kind, vocab: values.vocab },
+        tokenizer,
         seed: int("--seed", values.seed, 0),
         skipBad: values["skip-bad"],
-        workers: values.workers === undefined ? undefined : int("--workers", values.workers, 1),
+        workers: numberArg("--workers", values.workers, { integer: true, min: 1 }),
         onProgress: (p) => bar.update(p),
         signal: abort.signal,
       });
     } catch (e) {
-      if (abort.signal.aborted) throw new Error("interrupted: nothing written, previous outputs left as they were");
+      if (abort.signal.aborted)
+        throw new Error("interrupted: nothing written, previous outputs left as they were", { cause: e });
       throw e;
     } finally {
       bar.end();
       process.off("SIGINT", onSigint);
     }
     const n = (x: number): string => x.toLocaleString("en-US");
-    console.log(
-      `${r.input}: ${n(r.lines)} lines, ${n(r.documents)} documents${r.skipped ? `, ${n(r.skipped)} bad lines skipped` : ""}`,
-    );
+    const skipped = r.skipped ? `, ${n(r.skipped)} bad lines skipped` : "";
+    console.log(`${r.input}: ${n(r.lines)} lines, ${n(r.documents)} documents${skipped}`);
     for (const b of r.skippedLines.slice(0, 5)) console.log(`  skipped ${b.message}`);
     console.log(
       `tokens: ${n(r.tokensPerCopy)} per copy × ${r.repeat} = ${n(r.tokens)} in ${n(r.items)} items (uint16)`,
@@ -92,4 +81,4 @@ export const command: Command = {
     for (const line of describeSupport(r, stateTuningSupport(r, microBsz))) console.log(line);
     return 0;
   },
-};
+});

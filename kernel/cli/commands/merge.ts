@@ -1,6 +1,5 @@
 // `rwkv-nb merge`: base checkpoint + state file → one .pth with blocks.{l}.att.time_state (docs/spec.md §4.2).
-import { parseArgs } from "node:util";
-import type { Command } from "../main";
+import { defineCommand } from "../command";
 import { mergeState } from "../../runtime/tune/merge";
 
 const usage = `usage: rwkv-nb merge <base.pth> <state.pth|.safetensors> --out <merged.pth>
@@ -8,16 +7,12 @@ const usage = `usage: rwkv-nb merge <base.pth> <state.pth|.safetensors> --out <m
 Writes the base model's tensors plus the state's blocks.{l}.att.time_state (as RWKV-PEFT
 merge_state.py does), after checking the state's layers and shapes against the model.`;
 
-export const command: Command = {
+export const command = defineCommand({
   name: "merge",
   summary: "merge a tuned state into a base checkpoint",
   usage,
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { out: { type: "string" } },
-    });
+  options: { out: { type: "string" } },
+  async run({ values, positionals }) {
     if (positionals.length !== 2 || !values.out) {
       console.error(usage);
       return 2;
@@ -26,4 +21,4 @@ export const command: Command = {
     console.log(`wrote ${r.out}: ${r.baseKeys} base tensors + ${r.stateKeys} time_state tensors`);
     return 0;
   },
-};
+});

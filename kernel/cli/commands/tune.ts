@@ -1,67 +1,54 @@
 // `rwkv-nb tune`: state tuning on binidx data, with a progress line, a JSONL log of every step,
 // periodic saves, resume, and Ctrl-C that finishes cleanly (state + checkpoint saved).
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
-import type { Command } from "../main";
+import { defineCommand, numberArg } from "../command";
 import { BinIdxDataset } from "../../runtime/data/binidx";
 import { formatDuration } from "../../runtime/data/progress";
 import { Model, type Device } from "../../runtime/model/model";
 import { Tuner } from "../../runtime/tune/tuner";
 import type { StepRecord, TunerOptions } from "../../runtime/tune/types";
-import { checkWritableFolder } from "../../runtime/data/atomic-files";
+import { checkWritableFolder } from "../../runtime/files";
 
 const usage = `usage: rwkv-nb tune <model> --data <binidx prefix> --out <state.pth> [--ctx-len 512] [--micro-bsz 1]
                    [--steps N | --epoch-steps N --epoch-count M] [--lr-init 1] [--lr-final 0.01] [--warmup-steps 0]
-                   [--lr-schedule cos|exp] [--sampler pad|random] [--seed 0] [--grad-clip 1] [--save-every N]
-                   [--resume <ckpt>] [--log <steps.jsonl>] [--device cpu|cuda|auto]
+                   [--lr-schedule cos|exp] [--sampler pad|random|magic-prime] [--magic-prime P] [--seed 0]
+                   [--grad-clip 1] [--save-every N] [--resume <ckpt>] [--log <steps.jsonl>] [--device cpu|cuda|auto]
 
 Trains the initial wkv state (RWKV-PEFT state tuning) and writes it to --out (.pth as PEFT, or
 .safetensors with provenance). Every step goes to --log (default <out>.jsonl); --save-every N
 saves the state and <out>.ckpt every N steps; Ctrl-C stops after the current step and saves both.
 --resume <out>.ckpt continues a run exactly (state, Adam moments, schedule, sampler position).`;
 
-function intOpt(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got '${v}'`);
-  return n;
-}
-function numOpt(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${v}'`);
-  return n;
-}
+const intOpt = (name: string, v: string | undefined): number | undefined =>
+  numberArg(`--${name}`, v, { integer: true });
+const numOpt = (name: string, v: string | undefined): number | undefined => numberArg(`--${name}`, v);
 
-export const command: Command = {
+export const command = defineCommand({
   name: "tune",
   summary: "state tuning on binidx data",
   usage,
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        data: { type: "string" },
-        out: { type: "string" },
-        "ctx-len": { type: "string" },
-        "micro-bsz": { type: "string" },
-        steps: { type: "string" },
-        "epoch-steps": { type: "string" },
-        "epoch-count": { type: "string" },
-        "lr-init": { type: "string" },
-        "lr-final": { type: "string" },
-        "warmup-steps": { type: "string" },
-        "lr-schedule": { type: "string" },
-        sampler: { type: "string" },
-        seed: { type: "string" },
-        "grad-clip": { type: "string" },
-        "save-every": { type: "string" },
-        resume: { type: "string" },
-        log: { type: "string" },
-        device: { type: "string", default: "auto" },
-      },
-    });
+  options: {
+    data: { type: "string" },
+    out: { type: "string" },
+    "ctx-len": { type: "string" },
+    "micro-bsz": { type: "string" },
+    steps: { type: "string" },
+    "epoch-steps": { type: "string" },
+    "epoch-count": { type: "string" },
+    "lr-init": { type: "string" },
+    "lr-final": { type: "string" },
+    "warmup-steps": { type: "string" },
+    "lr-schedule": { type: "string" },
+    sampler: { type: "string" },
+    "magic-prime": { type: "string" },
+    seed: { type: "string" },
+    "grad-clip": { type: "string" },
+    "save-every": { type: "string" },
+    resume: { type: "string" },
+    log: { type: "string" },
+    device: { type: "string", default: "auto" },
+  },
+  async run({ values, positionals }) {
     if (positionals.length !== 1 || !values.data || !values.out) {
       console.error(usage);
       return 2;
@@ -94,6 +81,7 @@ export const command: Command = {
         warmupSteps: intOpt("warmup-steps", values["warmup-steps"]),
         lrSchedule: values["lr-schedule"] as TunerOptions["lrSchedule"] | undefined,
         sampler: values.sampler as TunerOptions["sampler"] | undefined,
+        magicPrime: intOpt("magic-prime", values["magic-prime"]),
         seed: intOpt("seed", values.seed),
         gradClip: numOpt("grad-clip", values["grad-clip"]),
       };
@@ -116,7 +104,10 @@ export const command: Command = {
       const onStep = (r: StepRecord) => {
         log.write(JSON.stringify(r) + "\n");
         const perStep = (performance.now() - t0) / 1000 / (r.step - startStep);
-        const line = `step ${r.step}/${total}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(3)}  ${Math.round(r.tokensPerSecond)} tok/s  ETA ${formatDuration(perStep * (total - r.step))}`;
+        const eta = formatDuration(perStep * (total - r.step));
+        const tps = Math.round(r.tokensPerSecond),
+          lr = r.lr.toExponential(3);
+        const line = `step ${r.step}/${total}  loss ${r.loss.toFixed(4)}  lr ${lr}  ${tps} tok/s  ETA ${eta}`;
         process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
       };
       try {
@@ -148,4 +139,4 @@ export const command: Command = {
       model.dispose();
     }
   },
-};
+});

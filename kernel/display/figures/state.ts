@@ -2,14 +2,10 @@
 // size of every layer's and head's matrix. They read the state through `WkvState`, so any object
 // with the wkv array and its dimensions (a tuner's state, a mounted state file) can be drawn.
 import { Figure } from "../plotly";
+import { l2Norm } from "../../runtime/math";
+import type { WkvState } from "../../runtime/model/state";
 
-/** wkv [L,H,N,N] in [head][value][key] order, with its dimensions. */
-export interface WkvState {
-  readonly wkv: Float32Array;
-  readonly nLayer: number;
-  readonly nHead: number;
-  readonly headSize: number;
-}
+export type { WkvState };
 
 function checkHead(s: WkvState, layer: number, head: number): void {
   if (!Number.isInteger(layer) || layer < 0 || layer >= s.nLayer)
@@ -26,11 +22,11 @@ export function headMatrix(s: WkvState, layer: number, head: number): number[][]
   return Array.from({ length: N }, (_, i) => Array.from(s.wkv.subarray(base + i * N, base + (i + 1) * N)));
 }
 
+const shapeOf = (s: WkvState): string => `[${s.nLayer},${s.nHead},${s.headSize},${s.headSize}]`;
+
 function sameShape(a: WkvState, b: WkvState): void {
   if (a.nLayer !== b.nLayer || a.nHead !== b.nHead || a.headSize !== b.headSize)
-    throw new Error(
-      `states differ in shape: [${a.nLayer},${a.nHead},${a.headSize},${a.headSize}] vs [${b.nLayer},${b.nHead},${b.headSize},${b.headSize}]`,
-    );
+    throw new Error(`states differ in shape: ${shapeOf(a)} vs ${shapeOf(b)}`);
 }
 
 function maxAbs(rows: number[][]): number {
@@ -102,12 +98,9 @@ function difference(a: WkvState, b: WkvState): Float32Array {
 export function headNorms(s: WkvState): number[][] {
   const NN = s.headSize * s.headSize;
   return Array.from({ length: s.nLayer }, (_, l) =>
-    Array.from({ length: s.nHead }, (_, h) => {
-      const base = (l * s.nHead + h) * NN;
-      let sum = 0;
-      for (let k = 0; k < NN; k++) sum += s.wkv[base + k] * s.wkv[base + k];
-      return Math.sqrt(sum);
-    }),
+    Array.from({ length: s.nHead }, (_, h) =>
+      l2Norm(s.wkv.subarray((l * s.nHead + h) * NN, (l * s.nHead + h + 1) * NN)),
+    ),
   );
 }
 
@@ -131,7 +124,7 @@ export function stateNorms(s: WkvState, opts: { title?: string } = {}): Figure {
         type: "bar",
         orientation: "h",
         y: layers,
-        x: z.map((row) => Math.sqrt(row.reduce((a, v) => a + v * v, 0))),
+        x: z.map(l2Norm),
         name: "layer norm",
         xaxis: "x2",
         yaxis: "y",

@@ -1,6 +1,7 @@
 // The live training view: loss (raw and smoothed) and learning rate over steps, with a title line
 // giving progress, throughput and ETA.
 import { Figure } from "../plotly";
+import { formatDuration } from "../../runtime/data/progress";
 import type { StepRecord } from "../../runtime/tune/types";
 
 export type { StepRecord };
@@ -22,15 +23,6 @@ export function smoothed(values: number[], beta: number): number[] {
   return out;
 }
 
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return "?";
-  const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600),
-    m = Math.floor((s % 3600) / 60),
-    sec = s % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(sec).padStart(2, "0")}s` : `${sec}s`;
-}
-
 export function trainingTitle(history: StepRecord[], totalSteps?: number): string {
   const last = history[history.length - 1];
   if (!last) return "training: no steps yet";
@@ -40,8 +32,8 @@ export function trainingTitle(history: StepRecord[], totalSteps?: number): strin
     const remaining = totalSteps - last.step;
     parts.push(
       remaining > 0
-        ? `ETA ${formatDuration((last.elapsedMs / last.step) * remaining)}`
-        : `done in ${formatDuration(last.elapsedMs)}`,
+        ? `ETA ${formatDuration(((last.elapsedMs / last.step) * remaining) / 1000, "short")}`
+        : `done in ${formatDuration(last.elapsedMs / 1000, "short")}`,
     );
   }
   return parts.join(" · ");

@@ -2,8 +2,9 @@
 // when it can (no copy; pages load on touch), else positional reads of just the range asked for.
 // Either way a 3 GB checkpoint never needs twice its size in RAM.
 import * as fs from "node:fs";
+import { readFully } from "../files";
 import { native } from "../native";
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 
 export interface ByteSource {
   readonly size: number;
@@ -44,11 +45,7 @@ class FileRanges implements ByteSource {
   read(offset: number, length: number): Uint8Array {
     if (this.fd === undefined) throw new CheckpointError("checkpoint is closed", this.file);
     const out = new Uint8Array(Math.max(0, Math.min(length, this.size - offset)));
-    for (let done = 0; done < out.length;) {
-      const n = fs.readSync(this.fd, out, done, out.length - done, offset + done);
-      if (n === 0) throw new CheckpointError(`file ended at byte ${offset + done} while reading`, this.file);
-      done += n;
-    }
+    readFully(this.fd, out, offset, (at) => new CheckpointError(`file ended at byte ${at} while reading`, this.file));
     return out;
   }
   close(): void {
@@ -78,27 +75,4 @@ export function openBytes(file: string): ByteSource {
     }
   }
   return new FileRanges(file, fd, size);
-}
-
-/** Writes through `write(fd)` into a temporary file beside `file`, then renames it into place. */
-export function writeAtomically(file: string, write: (fd: number) => void): void {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(tmp, "w");
-    write(fd);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    if (fd !== undefined)
-      try {
-        fs.closeSync(fd);
-      } catch {
-        /* already failing */
-      }
-    fs.rmSync(tmp, { force: true });
-    throw e instanceof CheckpointError ? e : new CheckpointError(`cannot write: ${(e as Error).message}`, file);
-  }
 }

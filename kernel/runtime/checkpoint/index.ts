@@ -1,12 +1,12 @@
 // Checkpoint files: torch .pth (read without executing pickle; written as torch.save does) and
 // safetensors. openCheckpoint picks the reader from the file's first bytes.
 import * as fs from "node:fs";
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 import { PthCheckpoint } from "./pth-reader";
 import { SafetensorsCheckpoint } from "./safetensors";
 import type { Checkpoint } from "./types";
 
-export { CheckpointError } from "./errors";
+export { CheckpointError } from "../errors";
 export { writePth } from "./pth-writer";
 export type { WritePthOptions } from "./pth-writer";
 export { writeSafetensors, SafetensorsCheckpoint } from "./safetensors";

@@ -1,5 +1,5 @@
 // The "no such tensor" error, with the keys that look closest so a typo is easy to spot.
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 
 export function missingKey(file: string, name: string, keys: string[]): CheckpointError {
   const tail = name.split(".").slice(-2).join(".");

@@ -1,7 +1,7 @@
 // A pickle reader for torch checkpoints that executes nothing: it builds plain values, and the few
 // globals a checkpoint needs (OrderedDict, _rebuild_tensor_v2, the storage types) are an
 // allowlist resolved to data descriptions. Any other global is refused by name.
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 import type { DType } from "../tensor";
 
 export interface StorageRef {
@@ -150,7 +150,8 @@ export function unpickle(data: Uint8Array, file: string): PValue {
           name = line();
         if (!allowed(module, name))
           throw new CheckpointError(
-            `pickle refers to global ${module}.${name}, which is not allowed (only OrderedDict, torch._utils._rebuild_tensor_v2 and torch storage types are)`,
+            `pickle refers to global ${module}.${name}, which is not allowed ` +
+              "(only OrderedDict, torch._utils._rebuild_tensor_v2 and torch storage types are)",
             file,
           );
         stack.push({ kind: "global", module, name } satisfies Global);

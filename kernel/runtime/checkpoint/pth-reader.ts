@@ -1,6 +1,6 @@
 // Reads a torch .pth (zip + pickle) without executing it (docs/spec.md §6).
 import { DTYPE_SIZE, Tensor } from "../tensor";
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 import { openBytes, type ByteSource } from "./file-bytes";
 import { missingKey } from "./missing-key";
 import { unpickle, type TensorRef } from "./pickle";

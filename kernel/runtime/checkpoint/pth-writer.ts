@@ -1,8 +1,8 @@
 // Writes a torch-loadable .pth: `torch.load(path, weights_only=True)` gives the dict back.
 import * as path from "node:path";
 import { DTYPE_SIZE, Tensor } from "../tensor";
-import { CheckpointError } from "./errors";
-import { writeAtomically } from "./file-bytes";
+import { CheckpointError } from "../errors";
+import { writeCheckpointFile } from "./types";
 import { pickleTensorDict } from "./pickle-writer";
 import { tensorPairs, type TensorList } from "./types";
 import { ZipWriter } from "./zip-writer";
@@ -16,7 +16,7 @@ export function writePth(file: string, tensors: TensorList, opts: WritePthOption
   const list = tensorPairs(tensors);
   const archive = path.basename(file).replace(/\.[^.]*$/, "") || "archive";
   const pickled = list.map(([name, t], i) => ({ name, dtype: t.dtype, shape: [...t.shape], storageKey: String(i) }));
-  writeAtomically(file, (fd) => {
+  writeCheckpointFile(file, (fd) => {
     const zip = new ZipWriter(fd);
     zip.add(`${archive}/data.pkl`, pickleTensorDict(pickled, opts.container ?? "dict"));
     zip.add(`${archive}/byteorder`, new TextEncoder().encode("little"));

@@ -1,9 +1,9 @@
 // safetensors: an 8-byte little-endian header length, a JSON header, then the tensor bytes.
 import { DTYPE_SIZE, Tensor, type DType } from "../tensor";
-import { CheckpointError } from "./errors";
-import { openBytes, writeAtomically, type ByteSource } from "./file-bytes";
+import { CheckpointError } from "../errors";
+import { openBytes, type ByteSource } from "./file-bytes";
 import { missingKey } from "./missing-key";
-import { tensorPairs, type Checkpoint, type TensorEntry, type TensorList } from "./types";
+import { tensorPairs, writeCheckpointFile, type Checkpoint, type TensorEntry, type TensorList } from "./types";
 import * as fs from "node:fs";
 
 const TO_ST: Record<DType, string> = {
@@ -118,7 +118,7 @@ export function writeSafetensors(file: string, tensors: TensorList, metadata: Re
   let json = JSON.stringify(header);
   json += " ".repeat((8 - (json.length % 8)) % 8);
   const head = new TextEncoder().encode(json);
-  writeAtomically(file, (fd) => {
+  writeCheckpointFile(file, (fd) => {
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(head.length));
     fs.writeSync(fd, len);

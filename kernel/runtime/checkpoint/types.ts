@@ -1,4 +1,7 @@
+// What checkpoint readers return and writers take.
+import { writeFileAtomic } from "../files";
 import type { DType, Tensor } from "../tensor";
+import { CheckpointError } from "../errors";
 
 export interface TensorEntry {
   name: string;
@@ -31,4 +34,13 @@ export type TensorList = Iterable<[string, Tensor | TensorSource]> | Record<stri
 
 export function tensorPairs(t: TensorList): [string, Tensor | TensorSource][] {
   return Symbol.iterator in t ? [...(t as Iterable<[string, Tensor | TensorSource]>)] : Object.entries(t);
+}
+
+/** The atomic writer, with failures as CheckpointErrors naming the file. */
+export function writeCheckpointFile(file: string, fill: (fd: number) => void): void {
+  try {
+    writeFileAtomic(file, fill);
+  } catch (e) {
+    throw e instanceof CheckpointError ? e : new CheckpointError(`cannot write: ${(e as Error).message}`, file);
+  }
 }

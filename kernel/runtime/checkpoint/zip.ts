@@ -1,6 +1,6 @@
 // Reads the ZIP container torch writes (stored entries, data descriptors, ZIP64) from the central
 // directory, which is the truth; local headers are only skipped over.
-import { CheckpointError } from "./errors";
+import { CheckpointError } from "../errors";
 import type { ByteSource } from "./file-bytes";
 
 export interface ZipEntry {
@@ -82,10 +82,7 @@ export function readZipDirectory(src: ByteSource, file: string): Map<string, Zip
           compSize = u64(v, q);
           q += 8;
         }
-        if (local === 0xffffffff) {
-          local = u64(v, q);
-          q += 8;
-        }
+        if (local === 0xffffffff) local = u64(v, q);
       }
       e += 4 + len;
     }

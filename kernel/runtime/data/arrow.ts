@@ -1,6 +1,7 @@
 // An Apache Arrow view of a dataset for notebooks: one row per document with its id, length,
 // first tokens and (given a tokenizer) a decoded preview.
 import { Field, Int32, List, Table, Utf8, makeVector, vectorFromArray } from "apache-arrow";
+import { checkOptions, is } from "../check";
 import type { Tokenizer } from "../tokenizer/types";
 import type { TokenDataset } from "./dataset";
 
@@ -16,6 +17,13 @@ export interface DatasetTableOptions {
 }
 
 export function datasetTable(ds: TokenDataset, opts: DatasetTableOptions = {}): Table {
+  checkOptions("datasetTable", opts, {
+    tokenizer: is.recordOf(() => undefined, "a Tokenizer"),
+    firstTokens: is.int(0),
+    previewChars: is.int(0),
+    offset: is.int(0),
+    limit: is.int(0),
+  });
   const nFirst = opts.firstTokens ?? 16;
   const nChars = opts.previewChars ?? 80;
   const from = Math.min(opts.offset ?? 0, ds.docCount);

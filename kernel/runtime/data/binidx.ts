@@ -3,8 +3,9 @@
 // mmapFile when the addon has it (no copy, page cache only), else uses positional reads.
 import * as fs from "node:fs";
 import { checkDoc, checkSlice, type TokenDataset } from "./dataset";
-import type { NativeAddon } from "../native";
-import { checkWritableFolder, commitFiles, removeQuietly, tempPathFor } from "./atomic-files";
+import { native, type NativeAddon } from "../native";
+import { checkWritableFolder, commitAll, PendingFile, readFully } from "../files";
+import { DataError } from "../errors";
 
 export const IDX_MAGIC = Uint8Array.of(0x4d, 0x4d, 0x49, 0x44, 0x49, 0x44, 0x58, 0, 0); // "MMIDIDX\0\0"
 export const IDX_HEADER_BYTES = 34;
@@ -78,28 +79,19 @@ export function writeBinIdx(prefix: string, docs: ArrayLike<number>[], dtype: Bi
   const bin = `${prefix}.bin`,
     idx = `${prefix}.idx`;
   checkWritableFolder(bin);
-  const tmpBin = tempPathFor(bin),
-    tmpIdx = tempPathFor(idx);
+  const outs = [new PendingFile(bin), new PendingFile(idx)];
   try {
-    const fd = fs.openSync(tmpBin, "w");
+    const fd = fs.openSync(outs[0].tmp, "w");
     try {
       for (const d of docs) fs.writeSync(fd, encodeTokens(d, dtype));
     } finally {
       fs.closeSync(fd);
     }
-    fs.writeFileSync(
-      tmpIdx,
-      encodeIdx(
-        dtype,
-        docs.map((d) => d.length),
-      ),
-    );
-    commitFiles([
-      [tmpBin, bin],
-      [tmpIdx, idx],
-    ]);
+    const sizes = docs.map((d) => d.length);
+    fs.writeFileSync(outs[1].tmp, encodeIdx(dtype, sizes));
+    commitAll(outs);
   } catch (e) {
-    removeQuietly(tmpBin, tmpIdx);
+    for (const o of outs) o.discard();
     throw e;
   }
 }
@@ -114,7 +106,7 @@ export interface IdxInfo {
 
 /** Parses and checks a `.idx` against the byte size of its `.bin`. */
 export function parseIdx(buf: Uint8Array, binBytes: number, idxFile: string, binFile: string): IdxInfo {
-  const bad = (msg: string): Error => new Error(`${idxFile}: ${msg}`);
+  const bad = (msg: string): Error => new DataError(`${idxFile}: ${msg}`, { file: idxFile });
   if (buf.length < IDX_HEADER_BYTES)
     throw bad(`${buf.length} bytes, shorter than the ${IDX_HEADER_BYTES}-byte MMIDIDX header`);
   const hex = (a: Uint8Array): string => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -146,7 +138,8 @@ export function parseIdx(buf: Uint8Array, binBytes: number, idxFile: string, bin
   const itemSize = SIZE_OF[dtype];
   if (total * itemSize !== binBytes)
     throw bad(
-      `sizes add up to ${total} tokens × ${itemSize} bytes = ${total * itemSize} bytes, but ${binFile} has ${binBytes} bytes`,
+      `sizes add up to ${total} tokens × ${itemSize} bytes = ${total * itemSize} bytes, ` +
+        `but ${binFile} has ${binBytes} bytes`,
     );
   for (let i = 0, p = 0; i < n; p += sizes[i] * itemSize, i++) {
     if (pointers[i] !== p) throw bad(`pointer of item ${i} is ${pointers[i]}, expected ${p} (the prefix sum of sizes)`);
@@ -202,13 +195,13 @@ export class BinIdxDataset implements TokenDataset {
     try {
       idxBuf = new Uint8Array(fs.readFileSync(this.idxFile));
     } catch (e) {
-      throw new Error(`cannot read ${this.idxFile}: ${(e as Error).message}`);
+      throw new DataError(`cannot read ${this.idxFile}: ${(e as Error).message}`, { file: this.idxFile });
     }
     let binBytes: number;
     try {
       binBytes = fs.statSync(this.binFile).size;
     } catch (e) {
-      throw new Error(`cannot read ${this.binFile}: ${(e as Error).message}`);
+      throw new DataError(`cannot read ${this.binFile}: ${(e as Error).message}`, { file: this.binFile });
     }
     const info = parseIdx(idxBuf, binBytes, this.idxFile, this.binFile);
     this.dtype = info.dtype;
@@ -257,13 +250,12 @@ export class BinIdxDataset implements TokenDataset {
         length,
       );
     const raw = new Uint8Array(length * this.itemSize);
-    let done = 0;
-    while (done < raw.length) {
-      const got = fs.readSync(this.fd!, raw, done, raw.length - done, offset * this.itemSize + done);
-      if (got === 0)
-        throw new Error(`${this.binFile}: unexpected end of file at byte ${offset * this.itemSize + done}`);
-      done += got;
-    }
+    readFully(
+      this.fd!,
+      raw,
+      offset * this.itemSize,
+      (at) => new DataError(`${this.binFile}: unexpected end of file at byte ${at}`, { file: this.binFile }),
+    );
     return decodeTokens(raw, this.dtype, length);
   }
 
@@ -278,9 +270,8 @@ export class BinIdxDataset implements TokenDataset {
 /** The native mapping of a file, or null when the addon is not built or lacks mmapFile. */
 function mapFile(file: string): Uint8Array | null {
   let addon: NativeAddon;
-  // loaded lazily: reading data must work without the native runtime
   try {
-    addon = (require("../native") as typeof import("../native")).native();
+    addon = native(); // reading data works without the native runtime: positional reads then
   } catch {
     return null;
   }

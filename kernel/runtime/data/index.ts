@@ -15,6 +15,6 @@ export {
 export { magicPrime, magicPrimeStart, isPrime } from "./magic-prime";
 export { datasetTable, type DatasetTableOptions } from "./arrow";
 export { makeData, type MakeDataOptions, type MakeDataResult } from "./make-data";
-export { readJsonlTexts, JsonlError } from "./jsonl";
+export { readJsonlTexts } from "./jsonl";
 export { stateTuningSupport, describeSupport, type StateTuningSupport } from "./support";
 export { TerminalProgress, formatProgress, type DataProgress } from "./progress";

@@ -3,17 +3,8 @@
 // for invalid UTF-8). make-data hands the chunks to tokenizer workers; readJsonl is the simple form.
 import * as fs from "node:fs";
 import { isUtf8 } from "node:buffer";
-
-export class JsonlError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { throwIfAborted } from "../cancel";
+import { DataError } from "../errors";
 
 /** A run of whole lines: bytes[0..] starts at `byteOffset` in the file. */
 export interface LineChunk {
@@ -40,7 +31,7 @@ export async function* readLineChunks(
     let bufOffset = 0;
     let first = true;
     for (;;) {
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       if (have === buf.length) {
         const next = new Uint8Array(buf.length * 2);
         next.set(buf);
@@ -98,12 +89,12 @@ const snippet = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice
 
 /**
  * The `text` of one jsonl line (make_data.py semantics), or null for a blank line.
- * Throws JsonlError for a line that is not JSON, has no `text`, or a non-string `text`.
+ * Throws a DataError (with line and reason) for a line that is not JSON, has no `text`, or a non-string `text`.
  */
 export function parseTextLine(line: string, lineNo: number, file: string): string | null {
   if (line.trim() === "") return null;
   const fail = (reason: string, detail: string): never => {
-    throw new JsonlError(file, lineNo, reason, `${file} line ${lineNo}: ${detail}: ${snippet(line)}`);
+    throw new DataError(`${file} line ${lineNo}: ${detail}: ${snippet(line)}`, { file, line: lineNo, reason });
   };
   let value: unknown;
   try {
@@ -126,12 +117,11 @@ export function parseTextLine(line: string, lineNo: number, file: string): strin
 export function decodeLine(chunk: LineChunk, start: number, end: number, lineNo: number, file: string): string {
   const bad = firstInvalidUtf8(chunk.bytes, start, end);
   if (bad >= 0)
-    throw new JsonlError(
+    throw new DataError(`${file} line ${lineNo}: invalid UTF-8 at byte offset ${chunk.byteOffset + bad} of the file`, {
       file,
-      lineNo,
-      "invalid-utf8",
-      `${file} line ${lineNo}: invalid UTF-8 at byte offset ${chunk.byteOffset + bad} of the file`,
-    );
+      line: lineNo,
+      reason: "invalid-utf8",
+    });
   return Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset + start, end - start).toString("utf8");
 }
 

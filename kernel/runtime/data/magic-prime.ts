@@ -9,7 +9,10 @@ export function isPrime(n: number): boolean {
   return true;
 }
 
-/** make_data.py's scan: i from data_size//ctx_len − 1 down; null when data_size < 3·ctx_len (as make_data.py prints nothing). */
+/**
+ * make_data.py's scan: i from data_size//ctx_len − 1 down; null when data_size < 3·ctx_len (as
+ * make_data.py prints nothing).
+ */
 export function magicPrime(dataSize: number, ctxLen: number): number | null {
   if (!(ctxLen > 0) || dataSize < 3 * ctxLen) return null;
   for (let i = Math.floor(dataSize / ctxLen) - 1; i >= 2; i--) if (i % 3 === 2 && isPrime(i)) return i;

@@ -7,15 +7,19 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { resolveSignal, throwIfAborted } from "../cancel";
 import { loadTokenizer, type TokenizerOptions } from "../tokenizer";
 import type { Tokenizer } from "../tokenizer/types";
-import { checkWritableFolder, commitFiles, removeQuietly, tempPathFor } from "./atomic-files";
+import { checkOptions, is, type Spec } from "../check";
+import { checkWritableFolder, commitAll, createFolderOf, PendingFile, readFully } from "../files";
+import { GrowableArray } from "../growable";
 import { dtypeSize, idxHeader } from "./binidx";
 import { countLines, readLineChunks } from "./jsonl";
 import { magicPrime } from "./magic-prime";
 import { PhaseClock, type DataProgress } from "./progress";
 import { seededPermutation } from "./random";
 import { TokenizePool, workerSpec, type BadLine, type ChunkResult } from "./tokenize-pool";
+import { DataError } from "../errors";
 
 export interface MakeDataOptions {
   input: string;
@@ -23,9 +27,15 @@ export interface MakeDataOptions {
   repeat: number;
   /** Only for the magic prime and the minimum-size check. */
   ctxLen: number;
-  /** Output prefix (writes prefix.bin, prefix.idx); default: the input's base name in the cwd, as make_data.py. */
+  /**
+   * Output prefix (writes prefix.bin, prefix.idx; a missing folder is created); default: the
+   * input's base name in the cwd, as make_data.py.
+   */
   out?: string;
-  /** A loaded tokenizer or how to load one (default World, vocab from RWKV_VOCAB). */
+  /**
+   * A loaded tokenizer (e.g. `model.tokenizer`) or how to load one (see loadTokenizer: with
+   * `modelPath`, the model's own tokenizer, its World vocab found beside it). Default World.
+   */
   tokenizer?: Tokenizer | TokenizerOptions;
   seed?: number;
   /** Skip (and count) lines that are not JSON or lack a string `text`, instead of stopping. */
@@ -64,56 +74,73 @@ export interface MakeDataResult {
 const OUT_DTYPE = "uint16" as const;
 const KEEP_SKIPPED = 20;
 
+const SPEC: Spec = {
+  input: is.string,
+  repeat: is.int(1),
+  ctxLen: is.int(1),
+  out: is.string,
+  tokenizer: is.recordOf(() => undefined, "tokenizer options, or a Tokenizer"),
+  seed: is.int(),
+  skipBad: is.boolean,
+  workers: is.int(1, 1024),
+  chunkBytes: is.int(1),
+  onProgress: is.function,
+  signal: is.signal,
+};
+
 export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
+  checkOptions("makeData", opts, SPEC, ["input", "repeat", "ctxLen"]);
+  opts = { ...opts, signal: resolveSignal(opts.signal) };
   const { input, repeat, ctxLen } = opts;
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`repeat must be a positive integer, got ${repeat}`);
-  if (!Number.isInteger(ctxLen) || ctxLen < 1) throw new Error(`ctx_len must be a positive integer, got ${ctxLen}`);
-  if (!Number.isSafeInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
   let inputBytes: number;
   try {
     const st = fs.statSync(input);
     if (!st.isFile()) throw new Error("not a file");
     inputBytes = st.size;
   } catch (e) {
-    throw new Error(`cannot read input ${input}: ${(e as Error).message}`);
+    throw new DataError(`cannot read input ${input}: ${(e as Error).message}`, { file: input });
   }
-  if (inputBytes === 0) throw new Error(`${input} is empty: no documents to write`);
+  if (inputBytes === 0) throw new DataError(`${input} is empty: no documents to write`, { file: input });
 
   const prefix = path.resolve(opts.out ?? path.basename(input).replace(/\.[^.]*$/, ""));
   const binFile = `${prefix}.bin`,
     idxFile = `${prefix}.idx`;
+  createFolderOf(binFile);
   checkWritableFolder(binFile);
   const tokenizer =
     opts.tokenizer && "encode" in opts.tokenizer
       ? opts.tokenizer
       : loadTokenizer(opts.tokenizer as TokenizerOptions | undefined);
 
-  const tmpTokens = tempPathFor(`${prefix}.tokens`);
-  const tmpBin = tempPathFor(binFile),
-    tmpIdx = tempPathFor(idxFile);
+  // the token file is scratch space: it is never committed
+  const scratch = new PendingFile(`${prefix}.tokens`),
+    bin = new PendingFile(binFile),
+    idx = new PendingFile(idxFile);
+  const tmpTokens = scratch.tmp,
+    tmpBin = bin.tmp,
+    tmpIdx = idx.tmp;
   const t0 = performance.now();
   try {
     const pass1 = await tokenizeToFile(opts, tokenizer, tmpTokens, inputBytes);
     const documents = pass1.sizes.length;
     if (documents === 0) {
-      throw new Error(
-        `${input}: no documents (${pass1.lines} lines, all blank${pass1.skipped > 0 ? ` or skipped as bad: ${pass1.skipped}` : ""})`,
-      );
+      const bad = pass1.skipped > 0 ? ` or skipped as bad: ${pass1.skipped}` : "";
+      throw new DataError(`${input}: no documents (${pass1.lines} lines, all blank${bad})`, { file: input });
     }
     const tokens = pass1.tokens * repeat;
     if (tokens < ctxLen + 1) {
-      throw new Error(
-        `${input}: the data holds ${tokens} tokens (${documents} documents, ${pass1.tokens} tokens × repeat ${repeat}), fewer than ctx_len+1 = ${ctxLen + 1}: add data, raise repeat or lower ctx_len`,
+      throw new DataError(
+        `${input}: the data holds ${tokens} tokens ` +
+          `(${documents} documents, ${pass1.tokens} tokens × repeat ${repeat}), ` +
+          `fewer than ctx_len+1 = ${ctxLen + 1}: add data, raise repeat or lower ctx_len`,
+        { file: input },
       );
     }
     await writeShuffledBin(opts, pass1, tmpTokens, tmpBin, seed);
     await writeIdx(pass1.sizes, repeat, seed, tmpIdx, opts.signal);
-    opts.signal?.throwIfAborted();
-    commitFiles([
-      [tmpBin, binFile],
-      [tmpIdx, idxFile],
-    ]);
+    throwIfAborted(opts.signal);
+    commitAll([bin, idx]);
     return {
       input,
       binFile,
@@ -134,7 +161,7 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
       tokenizeMBps: pass1.mbPerSec,
     };
   } finally {
-    removeQuietly(tmpTokens, tmpBin, tmpIdx);
+    for (const f of [scratch, bin, idx]) f.discard();
   }
 }
 
@@ -162,7 +189,7 @@ async function tokenizeToFile(
     workers,
   );
   const fd = fs.openSync(tmpTokens, "w");
-  const sizes = new GrowableInt32();
+  const sizes = new GrowableArray((n) => new Int32Array(n));
   const clock = new PhaseClock();
   let lines = 0,
     tokens = 0,
@@ -175,7 +202,7 @@ async function tokenizeToFile(
   const consume = async (): Promise<void> => {
     const { result, endByte, slot } = queue.shift()!;
     const r = await result;
-    if (r.error) throw new Error(r.error.message);
+    if (r.error) throw new DataError(r.error.message, { file: opts.input, line: r.error.line, reason: r.error.reason });
     skipped += r.skipped.length;
     for (const b of r.skipped) if (skippedLines.length < KEEP_SKIPPED) skippedLines.push(b);
     fs.writeSync(fd, new Uint8Array(slot.output.buffer, 0, r.tokens * 2));
@@ -253,7 +280,7 @@ async function writeShuffledBin(
   let fill = 0,
     written = 0;
   const flush = async (): Promise<void> => {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     await out.write(new Uint8Array(buf.buffer, 0, fill * 2));
     written += fill;
     fill = 0;
@@ -279,7 +306,6 @@ async function writeShuffledBin(
       }
     }
     await flush();
-    await out.sync();
   } finally {
     await out.close();
     source.close();
@@ -304,11 +330,7 @@ class TokenSource {
       return;
     }
     const bytes = new Uint8Array(into.buffer, into.byteOffset + at * 2, count * 2);
-    for (let done = 0; done < bytes.length;) {
-      const got = fs.readSync(this.fd!, bytes, done, bytes.length - done, tokenOffset * 2 + done);
-      if (got === 0) throw new Error("temporary token file ended early");
-      done += got;
-    }
+    readFully(this.fd!, bytes, tokenOffset * 2, () => new Error("temporary token file ended early"));
   }
   close(): void {
     if (this.fd !== null) fs.closeSync(this.fd);
@@ -329,7 +351,7 @@ async function writeIdx(
   const chunk = new Uint32Array(1 << 18);
   let fill = 0;
   const flush = async (): Promise<void> => {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     await out.write(new Uint8Array(chunk.buffer, 0, fill * 4));
     fill = 0;
   };
@@ -361,25 +383,7 @@ async function writeIdx(
       put64(i);
     }
     await flush();
-    await out.sync();
   } finally {
     await out.close();
-  }
-}
-
-class GrowableInt32 {
-  private data = new Int32Array(1 << 16);
-  length = 0;
-  push(values: Int32Array): void {
-    if (this.length + values.length > this.data.length) {
-      const next = new Int32Array(Math.max(this.data.length * 2, this.length + values.length));
-      next.set(this.data.subarray(0, this.length));
-      this.data = next;
-    }
-    this.data.set(values, this.length);
-    this.length += values.length;
-  }
-  toArray(): Int32Array {
-    return this.data.slice(0, this.length);
   }
 }

@@ -42,13 +42,20 @@ export class PhaseClock {
   }
 }
 
-export function formatDuration(s: number | null): string {
-  if (s === null || !Number.isFinite(s)) return "--:--";
-  const t = Math.round(s);
+/**
+ * A duration in seconds for people. "clock" (1:05, 1:02:03; "--:--" when unknown) suits progress
+ * bars, whose width should not jump; "short" (6s, 3m05s, 1h02m; "?" when unknown) suits titles.
+ */
+export function formatDuration(seconds: number | null, style: "clock" | "short" = "clock"): string {
+  const known = seconds !== null && Number.isFinite(seconds) && seconds >= 0;
+  if (!known) return style === "clock" ? "--:--" : "?";
+  const t = Math.round(seconds);
   const h = Math.floor(t / 3600),
     m = Math.floor((t % 3600) / 60),
-    sec = t % 60;
-  return `${h > 0 ? `${h}:${String(m).padStart(2, "0")}` : m}:${String(sec).padStart(2, "0")}`;
+    s = t % 60;
+  const two = (n: number): string => String(n).padStart(2, "0");
+  if (style === "clock") return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
+  return h > 0 ? `${h}h${two(m)}m` : m > 0 ? `${m}m${two(s)}s` : `${s}s`;
 }
 
 const fmtMB = (bytes: number): string => (bytes / 1e6).toFixed(1);

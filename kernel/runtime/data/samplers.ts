@@ -7,6 +7,8 @@
 import type { TokenDataset } from "./dataset";
 import { magicPrime, magicPrimeStart } from "./magic-prime";
 import { randomIndex, seededPermutation, seededRandom } from "./random";
+import { checkOptions, is, type Spec } from "../check";
+import { DataError } from "../errors";
 
 export type SamplerKind = "pad" | "random" | "magic-prime";
 
@@ -47,16 +49,20 @@ export interface SamplerOptions {
   magicPrime?: number;
 }
 
+const SPEC: Spec = {
+  kind: is.oneOf("pad", "random", "magic-prime"),
+  ctxLen: is.int(1),
+  microBsz: is.int(1),
+  epochSteps: is.int(1),
+  seed: is.int(),
+  magicPrime: is.int(2),
+};
+
 export function createSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
-  const { ctxLen, microBsz } = opts;
-  if (!Number.isInteger(ctxLen) || ctxLen < 1) throw new Error(`ctxLen must be a positive integer, got ${ctxLen}`);
-  if (!Number.isInteger(microBsz) || microBsz < 1)
-    throw new Error(`microBsz must be a positive integer, got ${microBsz}`);
-  if (!Number.isSafeInteger(opts.seed)) throw new Error(`seed must be an integer, got ${opts.seed}`);
-  if (opts.epochSteps !== undefined && (!Number.isInteger(opts.epochSteps) || opts.epochSteps < 1))
-    throw new Error(`epochSteps must be a positive integer, got ${opts.epochSteps}`);
+  checkOptions("createSampler", opts, SPEC, ["kind", "ctxLen", "microBsz", "seed"]);
+  const { ctxLen } = opts;
   if (ds.tokenCount < ctxLen + 1)
-    throw new Error(`the data has ${ds.tokenCount} tokens, fewer than ctx_len+1 = ${ctxLen + 1}`);
+    throw new DataError(`the data has ${ds.tokenCount} tokens, fewer than ctx_len+1 = ${ctxLen + 1}`);
   switch (opts.kind) {
     case "pad":
       return padSampler(ds, opts);
@@ -64,8 +70,6 @@ export function createSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
       return randomSampler(ds, opts);
     case "magic-prime":
       return magicPrimeSampler(ds, opts);
-    default:
-      throw new Error(`unknown sampler '${opts.kind as string}' (pad, random, magic-prime)`);
   }
 }
 
@@ -85,7 +89,8 @@ function counterSampler(
     setState(s) {
       if (s.kind !== kind || s.seed !== opts.seed || s.ctxLen !== opts.ctxLen) {
         throw new Error(
-          `sampler state is for ${s.kind} seed ${s.seed} ctx_len ${s.ctxLen}, this sampler is ${kind} seed ${opts.seed} ctx_len ${opts.ctxLen}`,
+          `sampler state is for ${s.kind} seed ${s.seed} ctx_len ${s.ctxLen}, ` +
+            `this sampler is ${kind} seed ${opts.seed} ctx_len ${opts.ctxLen}`,
         );
       }
       if (!Number.isSafeInteger(s.samplesDrawn) || s.samplesDrawn < 0)
@@ -100,8 +105,9 @@ function padSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const epochSteps = opts.epochSteps ?? Math.floor(ds.docCount / microBsz);
   const perEpoch = epochSteps * microBsz;
   if (perEpoch < 1 || perEpoch > ds.docCount) {
-    throw new Error(
-      `pad sampling uses one document per sample: epoch_steps ${epochSteps} × micro_bsz ${microBsz} = ${perEpoch} samples need that many documents, the data has ${ds.docCount}`,
+    throw new DataError(
+      `pad sampling uses one document per sample: epoch_steps ${epochSteps} × micro_bsz ${microBsz} = ${perEpoch} ` +
+        `samples need that many documents, the data has ${ds.docCount}`,
     );
   }
   let permEpoch = -1;
@@ -132,7 +138,9 @@ function randomSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const { ctxLen, microBsz, seed } = opts;
   const starts = ds.tokenCount - ctxLen - 1; // offsets 0 .. data_size − ctx_len − 2
   if (starts < 1)
-    throw new Error(`random sampling needs at least ctx_len+2 = ${ctxLen + 2} tokens, the data has ${ds.tokenCount}`);
+    throw new DataError(
+      `random sampling needs at least ctx_len+2 = ${ctxLen + 2} tokens, the data has ${ds.tokenCount}`,
+    );
   const epochSteps = opts.epochSteps ?? Math.max(1, Math.floor(ds.tokenCount / (ctxLen * microBsz)));
   return counterSampler("random", opts, epochSteps * microBsz, (k) => {
     const offset = randomIndex(seededRandom(seed, k), starts);
@@ -144,11 +152,11 @@ function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const { ctxLen, microBsz } = opts;
   const p = opts.magicPrime ?? magicPrime(ds.tokenCount, ctxLen);
   if (p === null)
-    throw new Error(
+    throw new DataError(
       `no magic prime: the data has ${ds.tokenCount} tokens, the scheme needs at least 3·ctx_len = ${3 * ctxLen}`,
     );
   if (p * ctxLen + 1 > ds.tokenCount)
-    throw new Error(`magic prime ${p} × ctx_len ${ctxLen} + 1 exceeds the ${ds.tokenCount} tokens of the data`);
+    throw new DataError(`magic prime ${p} × ctx_len ${ctxLen} + 1 exceeds the ${ds.tokenCount} tokens of the data`);
   const epochSteps = opts.epochSteps ?? Math.max(1, Math.floor(p / microBsz));
   return counterSampler("magic-prime", opts, epochSteps * microBsz, (k) => ({
     // n = 1 + epoch·samples_per_epoch + idx = 1 + k on one rank
@@ -169,16 +177,24 @@ export interface Batch {
   nTargets: number;
 }
 
-export function nextBatch(sampler: Sampler, microBsz: number): Batch {
-  const samples = Array.from({ length: microBsz }, () => sampler.next());
+/** Samples of one length as a [batch, T] batch: inputs tokens[0..T), targets tokens[1..T] (−100 past validTargets). */
+export function batchOf(samples: readonly Sample[]): Batch {
+  if (samples.length === 0) throw new RangeError("a batch needs at least one sample");
   const T = samples[0].tokens.length - 1;
-  const inputs = new Int32Array(microBsz * T);
-  const targets = new Int32Array(microBsz * T).fill(IGNORE_TARGET);
+  const inputs = new Int32Array(samples.length * T);
+  const targets = new Int32Array(samples.length * T).fill(IGNORE_TARGET);
   let nTargets = 0;
   samples.forEach(({ tokens, validTargets }, b) => {
+    if (tokens.length !== T + 1)
+      throw new RangeError(`sample ${b} has ${tokens.length} tokens, sample 0 has ${T + 1}: a batch needs one length`);
     inputs.set(tokens.subarray(0, T), b * T);
     targets.set(tokens.subarray(1, 1 + validTargets), b * T);
     nTargets += validTargets;
   });
-  return { inputs, targets, batch: microBsz, T, nTargets };
+  return { inputs, targets, batch: samples.length, T, nTargets };
+}
+
+/** The next microBsz samples of a sampler as one batch. */
+export function nextBatch(sampler: Sampler, microBsz: number): Batch {
+  return batchOf(Array.from({ length: microBsz }, () => sampler.next()));
 }

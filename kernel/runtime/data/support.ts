@@ -33,13 +33,15 @@ export function describeSupport(d: DataShape, s: StateTuningSupport): string[] {
   const n = (x: number): string => x.toLocaleString("en-US");
   const lines = [
     `state tuning with micro_bsz ${s.microBsz}, ctx_len ${d.ctxLen} (each sample ${d.ctxLen + 1} tokens):`,
-    `  pad sampler (PEFT --dataload pad): epoch_steps ≤ ${n(s.pad.maxEpochSteps)} (one of the ${n(d.items)} items per sample); ` +
+    `  pad sampler (PEFT --dataload pad): epoch_steps ≤ ${n(s.pad.maxEpochSteps)} ` +
+      `(one of the ${n(d.items)} items per sample); ` +
       `a document repeats after ${n(s.pad.stepsBeforeRepeat)} steps (${n(d.documents)} distinct documents)`,
     `  random sampler: ${n(s.random.stepsPerPass)} steps read about every token once`,
   ];
   lines.push(
     s.magicPrime
-      ? `  magic-prime sampler: ${n(s.magicPrime.prime)} samples = ${n(s.magicPrime.stepsPerPass)} steps per pass before slots repeat`
+      ? `  magic-prime sampler: ${n(s.magicPrime.prime)} samples = ` +
+          `${n(s.magicPrime.stepsPerPass)} steps per pass before slots repeat`
       : `  magic-prime sampler: not available (needs at least 3·ctx_len = ${n(3 * d.ctxLen)} tokens)`,
   );
   return lines;

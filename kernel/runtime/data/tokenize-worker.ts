@@ -5,7 +5,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { ByteTokenizer } from "../tokenizer/bytes";
 import { WorldTokenizer } from "../tokenizer/world";
 import { END_OF_DOC } from "../tokenizer/types";
-import { JsonlError, decodeLine, forEachLine, parseTextLine } from "./jsonl";
+import { DataError } from "../errors";
+import { decodeLine, forEachLine, parseTextLine } from "./jsonl";
 import type { BadLine, ChunkJob, ChunkResult, WorkerInit } from "./tokenize-pool";
 
 const init = workerData as WorkerInit;
@@ -28,7 +29,7 @@ function tokenizeChunk({ id, chunk, firstLine, output: tokens }: ChunkJob): Chun
     try {
       text = parseTextLine(decodeLine(chunk, s, e, lineNo, init.file), lineNo, init.file);
     } catch (err) {
-      if (!(err instanceof JsonlError)) throw err;
+      if (!(err instanceof DataError) || err.reason === undefined) throw err;
       const bad: BadLine = { line: lineNo, reason: err.reason, message: err.message };
       if (init.skipBad && err.reason !== "invalid-utf8") skipped.push(bad);
       else error = bad;

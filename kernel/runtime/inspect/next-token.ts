@@ -1,4 +1,6 @@
 // What the model would say next after a prompt, from several initial states side by side.
+import { checkOptions, is } from "../check";
+import { logSumExp } from "../math";
 import type { Model } from "../model/model";
 import type { State } from "../model/state";
 
@@ -13,6 +15,11 @@ export async function nextTokenDistributions(
   states: (State | undefined)[],
   opts: { labels?: string[]; topK?: number; signal?: AbortSignal } = {},
 ): Promise<NextTokenDistribution[]> {
+  checkOptions("nextTokenDistributions", opts, {
+    labels: is.arrayOf(is.string, "strings"),
+    topK: is.int(1),
+    signal: is.signal,
+  });
   const ids = model.tokenizer.encode(prompt);
   if (ids.length === 0) throw new Error("the prompt is empty");
   const k = opts.topK ?? 10;
@@ -20,10 +27,7 @@ export async function nextTokenDistributions(
   for (let i = 0; i < states.length; i++) {
     const { logits } = await model.forward(ids, { state: states[i], logits: "last", signal: opts.signal });
     const l = logits!;
-    let max = -Infinity;
-    for (let v = 0; v < l.length; v++) max = Math.max(max, l[v]);
-    let z = 0;
-    for (let v = 0; v < l.length; v++) z += Math.exp(l[v] - max);
+    const lse = logSumExp(l);
     const order = Array.from(l.keys())
       .sort((a, b) => l[b] - l[a])
       .slice(0, k);
@@ -32,7 +36,7 @@ export async function nextTokenDistributions(
       top: order.map((id) => ({
         id,
         token: id === 0 ? "<end>" : model.tokenizer.decode([id]),
-        p: Math.exp(l[id] - max) / z,
+        p: Math.exp(l[id] - lse),
       })),
     });
   }

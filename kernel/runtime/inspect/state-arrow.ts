@@ -2,8 +2,9 @@
 // N key-channel values in a fixed-size list; zero-copy over the state's Float32Array), and as
 // Arrow IPC bytes that pandas (pyarrow) and polars read.
 import * as fs from "node:fs";
-import { Field, FixedSizeList, Float32, Int32, Table, makeData, makeVector, tableToIPC, Vector } from "apache-arrow";
-import type { WkvState } from "../../display/figures/state";
+import { Field, FixedSizeList, Float32, Table, makeData, makeVector, tableToIPC, Vector } from "apache-arrow";
+import { writeFileAtomic } from "../files";
+import type { WkvState } from "../model/state";
 
 export function stateTable(s: WkvState): Table {
   const N = s.headSize,
@@ -28,12 +29,10 @@ export function stateTable(s: WkvState): Table {
 
 /** Writes the table as an Arrow IPC file (`pyarrow.ipc.open_file`, `polars.read_ipc`). */
 export function saveStateArrow(s: WkvState, file: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
+  const bytes = tableToIPC(stateTable(s), "file");
   try {
-    fs.writeFileSync(tmp, tableToIPC(stateTable(s), "file"));
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, (fd) => fs.writeFileSync(fd, bytes));
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`cannot write ${file}: ${(e as Error).message}`);
+    throw new Error(`cannot write ${file}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -1,7 +1,9 @@
 // How the state moves while the model reads a text: after each token, every layer's wkv norm and
 // the state of one layer projected on its two principal directions over the whole text.
+import { l2Norm } from "../math";
 import type { Model } from "../model/model";
-import type { State } from "../model/state";
+import { checkOptions, is } from "../check";
+import { State } from "../model/state";
 
 export interface Trajectory {
   /** The text of each token (as decoded alone). */
@@ -24,24 +26,25 @@ export interface TrajectoryOptions {
 }
 
 export async function stateTrajectory(model: Model, text: string, opts: TrajectoryOptions = {}): Promise<Trajectory> {
+  checkOptions("stateTrajectory", opts, {
+    state: is.instance(State),
+    layer: is.int(0),
+    maxTokens: is.int(1),
+    signal: is.signal,
+  });
   const { nLayer, nHead, headSize } = model.config;
   const layer = opts.layer ?? nLayer - 1;
   if (!Number.isInteger(layer) || layer < 0 || layer >= nLayer)
     throw new RangeError(`layer ${layer} is out of range 0..${nLayer - 1}`);
   const ids = model.tokenizer.encode(text).slice(0, opts.maxTokens ?? 256);
   if (ids.length === 0) throw new Error("the text is empty");
-  const state = (opts.state ?? model.defaultState).clone();
+  let state = opts.state ?? model.defaultState;
   const per = nHead * headSize * headSize;
   const normsByLayer: number[][] = Array.from({ length: nLayer }, () => []);
   const snapshots: Float32Array[] = [];
   for (const id of ids) {
-    await model.run(Int32Array.of(id), state, undefined, "none", "rnn", opts.signal);
-    for (let l = 0; l < nLayer; l++) {
-      const s = state.wkv.subarray(l * per, (l + 1) * per);
-      let sum = 0;
-      for (let i = 0; i < s.length; i++) sum += s[i] * s[i];
-      normsByLayer[l].push(Math.sqrt(sum));
-    }
+    ({ state } = await model.forward([id], { state, mode: "rnn", logits: "none", signal: opts.signal }));
+    for (let l = 0; l < nLayer; l++) normsByLayer[l].push(l2Norm(state.wkv.subarray(l * per, (l + 1) * per)));
     snapshots.push(state.wkv.slice(layer * per, (layer + 1) * per));
   }
   const { coords, explained } = pca2(snapshots);
@@ -84,7 +87,7 @@ export function pca2(rows: Float32Array[]): { coords: [number, number][]; explai
         const d = w.reduce((s, x, i) => s + x * u[i], 0);
         for (let i = 0; i < T; i++) w[i] -= d * u[i];
       }
-      const n = Math.hypot(...w);
+      const n = l2Norm(w);
       if (n === 0) break;
       lambda = n;
       v = w.map((x) => x / n);

@@ -3,31 +3,32 @@
 // table checks a file here and lays out the random checkpoints of random-checkpoint.ts.
 import { CheckpointError, type Checkpoint } from "../checkpoint";
 import type { DType } from "../tensor";
+import type { ModelDims } from "./dims";
 
-/** The dimensions that fix every tensor shape of a model. */
-export interface ModelDims {
-  version: 7 | 6;
-  nLayer: number;
-  nEmbd: number;
-  headSize: number;
-  vocabSize: number;
-  dimFfn: number;
-  /** v7: { w, a, v, g }; v6: { mix, decay } */
-  lora: Record<string, number>;
-}
+export type { ModelDims, StateDims } from "./dims";
 
+/** What a checkpoint holds: its dimensions, main dtype, parameter count, and whether a state is merged in. */
 export interface ModelConfig extends ModelDims {
-  nHead: number;
   dtype: DType;
   params: number;
   /** A merged checkpoint carries blocks.{l}.att.time_state. */
   hasTimeState: boolean;
 }
 
+/** The key of layer l's trained initial state in state files and merged checkpoints. */
+export const timeStateKey = (l: number): string => `blocks.${l}.att.time_state`;
+
+/** The layer of a `blocks.{l}.att.time_state` key; undefined for any other key. */
+export function timeStateLayer(key: string): number | undefined {
+  const m = /^blocks\.(\d+)\.att\.time_state$/.exec(key);
+  return m ? Number(m[1]) : undefined;
+}
+const isTimeState = (key: string): boolean => timeStateLayer(key) !== undefined;
+
 /** Released-style [key, shape] list in file order (v7: released World order; v6: definition order). */
 export function tensorLayout(d: ModelDims): [string, number[]][] {
   const C = d.nEmbd,
-    H = C / d.headSize,
+    H = d.nHead,
     N = d.headSize,
     F = d.dimFfn,
     vec = [1, 1, C];
@@ -103,7 +104,7 @@ export function detectConfig(ckpt: Checkpoint): ModelConfig {
   };
   const shape = (k: string) => (ckpt.has(k) ? ckpt.entry(k).shape : fail(`missing tensor ${k}`, k));
   const has = (suffix: string) => keys.some((k) => k.endsWith(suffix));
-  if (keys.length > 0 && keys.every((k) => k.endsWith(".att.time_state")))
+  if (keys.length > 0 && keys.every(isTimeState))
     return fail(`this is a state file (${keys.length} time_state tensors), not a model checkpoint`);
   let version: 7 | 6;
   if (has("att.r_k") || has("att.x_r")) version = 7;
@@ -138,12 +139,13 @@ export function detectConfig(ckpt: Checkpoint): ModelConfig {
   if (version === 6 && !Number.isInteger(lora.mix))
     fail(`blocks.0.att.time_maa_w1 width is not 5·D_MIX`, "blocks.0.att.time_maa_w1");
 
-  const dims: ModelDims = { version, nLayer, nEmbd, headSize, vocabSize, dimFfn, lora };
+  const dims: ModelDims = { version, nLayer, nEmbd, nHead, headSize, vocabSize, dimFfn, lora };
   for (const [k, want] of tensorLayout(dims)) {
     const got = shape(k);
     if (!sameShape(got, want))
       fail(
-        `shape [${got}] does not fit the model (expected [${want}] for L=${nLayer} C=${nEmbd} V=${vocabSize} F=${dimFfn})`,
+        `shape [${got}] does not fit the model ` +
+          `(expected [${want}] for L=${nLayer} C=${nEmbd} V=${vocabSize} F=${dimFfn})`,
         k,
       );
   }
@@ -153,7 +155,7 @@ export function detectConfig(ckpt: Checkpoint): ModelConfig {
   for (const k of keys) {
     const e = ckpt.entry(k);
     const n = e.shape.reduce((a, b) => a * b, 1);
-    if (k.endsWith(".att.time_state")) {
+    if (isTimeState(k)) {
       hasTimeState = true;
       if (!sameShape(e.shape, [nHead, headSize, headSize]))
         fail(`time_state is [${e.shape}], expected [${nHead},${headSize},${headSize}]`, k);
@@ -163,5 +165,5 @@ export function detectConfig(ckpt: Checkpoint): ModelConfig {
     dtypes.set(e.dtype, (dtypes.get(e.dtype) ?? 0) + n);
   }
   const dtype = [...dtypes.entries()].sort((a, b) => b[1] - a[1])[0][0];
-  return { ...dims, nHead, dtype, params, hasTimeState };
+  return { ...dims, dtype, params, hasTimeState };
 }

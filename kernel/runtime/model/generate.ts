@@ -1,10 +1,24 @@
 // Text generation: the prompt in sequence mode, then one token at a time in RNN mode, sampled
 // with a seeded generator and released through the tokenizer's stream decoder (never half a
 // UTF-8 character). Stops at maxTokens, end of document (token 0) or a stop string.
-import { cellContext } from "../../display/context";
-import type { Model } from "./model";
-import type { State } from "./state";
-import { checkSampling, sampleToken, samplerRandom } from "./sampling";
+import { resolveSignal } from "../cancel";
+import { checkOptions, is, type Spec } from "../check";
+import type { Tokenizer } from "../tokenizer/types";
+import { State } from "./state";
+import { SAMPLING_OPTIONS, sampleToken, samplerRandom } from "./sampling";
+
+/** What generation needs from a model (Model.generate passes itself through these). */
+export interface TokenStepper {
+  readonly tokenizer: Tokenizer;
+  /** Runs the prompt from `state` (default: the model's) and returns the last logits [V] and the new state. */
+  prefill(
+    ids: Int32Array,
+    state: State | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ logits?: Float32Array; state: State }>;
+  /** Feeds one token in RNN mode: updates `state` in place and writes the next logits into `logits`. */
+  step(id: number, state: State, logits: Float32Array, signal?: AbortSignal): Promise<void>;
+}
 
 export interface GenerateOptions {
   /** Starting state (e.g. a mounted state file); default: the model's default state. Never modified. */
@@ -19,19 +33,30 @@ export interface GenerateOptions {
   signal?: AbortSignal;
 }
 
-export async function* generate(model: Model, prompt: string, opts: GenerateOptions = {}): AsyncGenerator<string> {
+const GENERATE_OPTIONS: Spec = {
+  ...SAMPLING_OPTIONS,
+  state: is.instance(State),
+  maxTokens: is.int(0),
+  seed: is.int(),
+  stop: is.arrayOf(is.string, "strings"),
+  signal: is.signal,
+};
+
+export async function* generate(
+  model: TokenStepper,
+  prompt: string,
+  opts: GenerateOptions = {},
+): AsyncGenerator<string> {
+  checkOptions("generate", opts, GENERATE_OPTIONS);
   const sampling = { temperature: opts.temperature ?? 1, topP: opts.topP ?? 0.85, topK: opts.topK ?? 0 };
-  checkSampling(sampling);
   const maxTokens = opts.maxTokens ?? 200;
-  if (!Number.isInteger(maxTokens) || maxTokens < 0)
-    throw new RangeError(`maxTokens must be an integer ≥ 0, got ${maxTokens}`);
   const stops = (opts.stop ?? []).filter((s) => s.length > 0);
-  const signal = opts.signal ?? cellContext()?.signal;
+  const signal = resolveSignal(opts.signal);
   const tokenizer = model.tokenizer;
   const ids = tokenizer.encode(prompt);
   if (ids.length === 0) throw new Error("the prompt is empty (it needs at least one token)");
 
-  const { logits, state } = await model.forward(ids, { state: opts.state, logits: "last", signal });
+  const { logits, state } = await model.prefill(ids, opts.state, signal);
   const rand = samplerRandom(opts.seed);
   const decoder = tokenizer.streamDecoder();
   const maxStop = stops.reduce((m, s) => Math.max(m, s.length), 0);
@@ -58,7 +83,7 @@ export async function* generate(model: Model, prompt: string, opts: GenerateOpti
       yield pending;
       pending = "";
     }
-    if (n + 1 < maxTokens) await model.run(Int32Array.of(id), state, last, "last", "rnn", signal);
+    if (n + 1 < maxTokens) await model.step(id, state, last, signal);
   }
   pending += decoder.flush();
   if (maxStop > 0) {

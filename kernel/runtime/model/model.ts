@@ -4,21 +4,28 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { displaySymbol, type MimeBundle } from "../../display/bundle";
-import { cellContext } from "../../display/context";
-import { native, type Quant, type CancelFlag, type NativeModel, type NativeTensor } from "../native";
+import { resolveSignal, throwIfAborted, withCancel } from "../cancel";
+import { batchOf, type Batch } from "../data/samplers";
+import { checkOptions, is, type Spec } from "../check";
+import { CheckpointError, OptionsError, RwkvError } from "../errors";
+import { logSumExp } from "../math";
+import { native, type Quant, type NativeModel, type NativeTensor } from "../native";
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
-import { detectConfig, type ModelConfig as DetectedConfig } from "./config";
-import { loadTokenizer, type Tokenizer, type TokenizerKind } from "../tokenizer";
+import { describeDims } from "./dims";
+import { detectConfig, timeStateLayer, type ModelConfig } from "./config";
+import { loadTokenizer, tokenizerKindFor, type Tokenizer, type TokenizerKind } from "../tokenizer";
 import { State } from "./state";
 import { generate, type GenerateOptions } from "./generate";
 
 export type Device = "cpu" | "cuda";
-/** The detected configuration (version, dims, dtype, params...) and the device the model runs on. */
-export type ModelConfig = DetectedConfig & { device: Device };
 export interface LoadOptions {
   device?: Device | "auto";
-  tokenizer?: TokenizerKind;
+  /**
+   * The model's tokenizer: a kind, or a loaded tokenizer (e.g. another model's). Default: bytes for
+   * a byte-sized vocabulary, else World with the vocab from `vocab`, $RWKV_VOCAB or beside the model.
+   */
+  tokenizer?: TokenizerKind | Tokenizer;
+  /** The World vocab file (rwkv_vocab_v20230424.txt). */
   vocab?: string;
   /** nf4/int8 frozen matrices for state tuning on CUDA (docs/spec.md §3.9); default "none". */
   quant?: Quant;
@@ -34,32 +41,28 @@ export interface ForwardResult {
   state: State;
 }
 
-/** A cancel flag raised when the signal fires; `done()` detaches the listener. */
-export function cancelFlagFor(signal: AbortSignal | undefined): { flag: CancelFlag; done(): void } {
-  const flag = new Int32Array(1);
-  if (!signal) return { flag, done() {} };
-  if (signal.aborted) flag[0] = 1;
-  const onAbort = () => {
-    flag[0] = 1;
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
-  return { flag, done: () => signal.removeEventListener("abort", onAbort) };
-}
-
-export function abortError(): Error {
-  const e = new Error("aborted");
-  e.name = "AbortError";
-  return e;
-}
+const LOAD_OPTIONS: Spec = {
+  device: is.oneOf("cpu", "cuda", "auto"),
+  tokenizer: is.either(is.oneOf("world", "bytes"), isTokenizer),
+  vocab: is.string,
+  quant: is.oneOf("none", "nf4", "int8"),
+};
+const STATE_OPTIONS: Spec = { state: is.instance(State), signal: is.signal };
+const FORWARD_OPTIONS: Spec = {
+  ...STATE_OPTIONS,
+  mode: is.oneOf("seq", "rnn"),
+  logits: is.oneOf("all", "last", "none"),
+};
+const GRAD_OPTIONS: Spec = { ...STATE_OPTIONS, l2wrap: is.boolean };
 
 function resolveDevice(want: Device | "auto"): Device {
-  if (want !== "cpu" && want !== "cuda" && want !== "auto")
-    throw new Error(`device must be "cpu", "cuda" or "auto", got '${want as string}'`);
   if (want === "cpu") return "cpu";
   const cuda = native().info().cuda;
   if (want === "cuda" && !cuda.available)
-    throw new Error(
-      `device "cuda" requested but CUDA is not available: ${cuda.reason ?? (cuda.compiled ? "no usable GPU found" : "this build has no CUDA backend")}`,
+    throw new RwkvError(
+      `device "cuda" requested but CUDA is not available: ${
+        cuda.reason ?? (cuda.compiled ? "no usable GPU found" : "this build has no CUDA backend")
+      }`,
     );
   return cuda.available ? "cuda" : "cpu";
 }
@@ -71,15 +74,19 @@ export class Model {
 
   private constructor(
     readonly path: string,
+    /** What the checkpoint holds: dims, dtype, parameter count (read from its tensors). */
     readonly config: ModelConfig,
+    /** Where the weights live and the model runs. */
+    readonly device: Device,
     private readonly nativeModel: NativeModel,
     private readonly reader: Checkpoint,
     private readonly timeState: Float32Array | undefined,
-    private readonly tokenizerOptions: { kind?: TokenizerKind; vocab?: string },
+    private readonly tokenizerOptions: { tokenizer?: TokenizerKind | Tokenizer; vocab?: string },
   ) {}
 
   static async load(file: string, opts: LoadOptions = {}): Promise<Model> {
-    if (!fs.existsSync(file)) throw new Error(`model file ${file} does not exist`);
+    checkOptions("Model.load", opts, LOAD_OPTIONS);
+    if (!fs.existsSync(file)) throw new CheckpointError("the model file does not exist", file);
     const device = resolveDevice(opts.device ?? "auto");
     const reader = openCheckpoint(file);
     try {
@@ -88,22 +95,19 @@ export class Model {
       const states: Float32Array[] = [];
       for (const name of reader.keys()) {
         const t = reader.read(name);
-        const m = /^blocks\.(\d+)\.att\.time_state$/.exec(name);
-        if (m) {
-          states[Number(m[1])] = Float32Array.from(t.toFloat32());
+        const layer = timeStateLayer(name);
+        if (layer !== undefined) {
+          states[layer] = Float32Array.from(t.toFloat32());
           continue;
         }
         if (t.dtype !== "f32" && t.dtype !== "bf16" && t.dtype !== "f16")
-          throw new Error(`${file}: tensor ${name} has dtype ${t.dtype}; weights must be f32, bf16 or f16`);
+          throw new CheckpointError(`dtype ${t.dtype}; weights must be f32, bf16 or f16`, file, name);
         tensors[name] = { dtype: t.dtype, shape: [...t.shape], data: t.data };
       }
-      const config: ModelConfig = { ...detected, device };
-      const timeState = Model.mergedTimeState(config, states, file);
-      const nativeModel = native().createModel({ ...config, vocab: config.vocabSize }, tensors, device, {
-        quant: opts.quant ?? "none",
-      });
-      return new Model(path.resolve(file), config, nativeModel, reader, timeState, {
-        kind: opts.tokenizer,
+      const timeState = Model.mergedTimeState(detected, states, file);
+      const nativeModel = native().createModel(detected, tensors, device, { quant: opts.quant ?? "none" });
+      return new Model(path.resolve(file), detected, device, nativeModel, reader, timeState, {
+        tokenizer: opts.tokenizer,
         vocab: opts.vocab,
       });
     } catch (e) {
@@ -118,14 +122,10 @@ export class Model {
     if (present === 0) return undefined;
     const per = cfg.nHead * cfg.headSize * cfg.headSize;
     if (present !== cfg.nLayer || states.length !== cfg.nLayer)
-      throw new Error(`${file}: has time_state for ${present} of ${cfg.nLayer} layers`);
+      throw new CheckpointError(`has time_state for ${present} of ${cfg.nLayer} layers`, file);
     const out = new Float32Array(cfg.nLayer * per);
     states.forEach((s, l) => {
-      if (s.length !== per)
-        throw new Error(
-          `${file}: blocks.${l}.att.time_state has ${s.length} numbers, expected [${cfg.nHead},${cfg.headSize},${cfg.headSize}]`,
-        );
-      out.set(s, l * per);
+      out.set(s, l * per); // detectConfig checked each is [H,N,N]
     });
     return out;
   }
@@ -135,19 +135,21 @@ export class Model {
     return this.nativeModel;
   }
 
-  /** The tokenizer, resolved on first use: as loaded ({ tokenizer }), else bytes for a ≤257-id vocabulary, else World. */
+  /**
+   * The tokenizer, resolved on first use: as loaded ({ tokenizer }), else the one the vocabulary
+   * implies (bytes for a byte-sized vocabulary, else World: vocab from { vocab }, $RWKV_VOCAB or
+   * beside the model).
+   */
   get tokenizer(): Tokenizer {
-    if (!this.tok) {
-      try {
-        // A model whose vocabulary holds just the bytes (ids 0..256) is byte-level; others are World.
-        const kind = this.tokenizerOptions.kind ?? (this.config.vocabSize <= 257 ? "bytes" : undefined);
-        this.tok = loadTokenizer({ kind, vocab: this.tokenizerOptions.vocab, modelPath: this.path });
-      } catch (e) {
-        throw new Error(
-          `${(e as Error).message}\nA World model needs rwkv_vocab_v20230424.txt (from https://github.com/BlinkDL/ChatRWKV/tree/main/tokenizer or RWKV-LM): pass { vocab: "<path>" }, set RWKV_VOCAB, or put it beside the model.`,
-        );
-      }
-    }
+    const t = this.tokenizerOptions.tokenizer;
+    this.tok ??=
+      typeof t === "object"
+        ? t
+        : loadTokenizer({
+            kind: t ?? tokenizerKindFor(this.config.vocabSize),
+            vocab: this.tokenizerOptions.vocab,
+            modelPath: this.path,
+          });
     return this.tok;
   }
 
@@ -160,44 +162,45 @@ export class Model {
     return new State(this.config, this.timeState ? { wkv: this.timeState.slice() } : undefined);
   }
 
+  /** Token ids as Int32Array, each checked to be an integer id of the vocabulary (checked before any conversion). */
   private tokensOf(tokens: ArrayLike<number>, min = 1): Int32Array {
-    const t = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
-    if (t.length < min) throw new Error(`need at least ${min} token(s), got ${t.length}`);
+    if (typeof tokens !== "object" || tokens === null || typeof tokens.length !== "number")
+      throw new OptionsError(`tokens must be an array of token ids, got ${String(tokens)}`, "tokens");
+    if (tokens.length < min) throw new OptionsError(`need at least ${min} token(s), got ${tokens.length}`, "tokens");
     const V = this.config.vocabSize;
-    for (let i = 0; i < t.length; i++) {
-      if (!Number.isInteger(t[i]) || t[i] < 0 || t[i] >= V)
-        throw new RangeError(`token ${t[i]} at position ${i} is outside the vocabulary 0..${V - 1}`);
+    for (let i = 0; i < tokens.length; i++) {
+      const id = tokens[i];
+      if (!Number.isInteger(id))
+        throw new OptionsError(`token ${id} at position ${i} is not an integer token id`, "tokens");
+      if (id < 0 || id >= V)
+        throw new OptionsError(`token ${id} at position ${i} is outside the vocabulary 0..${V - 1}`, "tokens");
     }
-    return t;
+    return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
   }
 
   private checkState(s: State): void {
     const c = this.config;
     if (s.nLayer !== c.nLayer || s.nEmbd !== c.nEmbd || s.nHead !== c.nHead || s.headSize !== c.headSize) {
-      throw new Error(
-        `state dims L${s.nLayer} C${s.nEmbd} H${s.nHead} N${s.headSize} do not match the model's L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize}`,
-      );
+      throw new OptionsError(`state dims ${describeDims(s)} do not match the model's ${describeDims(c)}`, "state");
     }
   }
 
   /** Runs tokens from `state` (default: defaultState; never modified) and returns the new state. */
   async forward(tokens: ArrayLike<number>, opts: ForwardOptions = {}): Promise<ForwardResult> {
+    checkOptions("Model.forward", opts, FORWARD_OPTIONS);
     const t = this.tokensOf(tokens);
     const mode = opts.mode ?? "seq",
       want = opts.logits ?? "last";
-    if (mode !== "seq" && mode !== "rnn") throw new Error(`mode must be "seq" or "rnn", got '${mode as string}'`);
-    if (want !== "all" && want !== "last" && want !== "none")
-      throw new Error(`logits must be "all", "last" or "none", got '${want as string}'`);
     if (opts.state) this.checkState(opts.state);
     const state = opts.state ? opts.state.clone() : this.defaultState;
     const V = this.config.vocabSize;
     const logits = want === "none" ? undefined : new Float32Array(want === "all" ? t.length * V : V);
-    await this.run(t, state, logits, want, mode, opts.signal ?? cellContext()?.signal);
+    await this.run(t, state, logits, want, mode, resolveSignal(opts.signal));
     return { logits, state };
   }
 
-  /** In-place forward on `state` (used by generation and evaluation). */
-  async run(
+  /** In-place forward on `state` (forward clones first; generation steps one token on its own state). */
+  private async run(
     t: Int32Array,
     state: State,
     logits: Float32Array | undefined,
@@ -205,21 +208,13 @@ export class Model {
     mode: "seq" | "rnn",
     signal?: AbortSignal,
   ): Promise<void> {
-    if (signal?.aborted) throw abortError();
     if (mode === "seq") {
-      const c = cancelFlagFor(signal);
-      try {
-        await this.native.forwardSeq(t, state, logits ?? null, want, c.flag);
-      } catch (e) {
-        throw signal?.aborted ? abortError() : e;
-      } finally {
-        c.done();
-      }
+      await withCancel(signal, (flag) => this.native.forwardSeq(t, state, logits ?? null, want, flag));
       return;
     }
     const V = this.config.vocabSize;
     for (let i = 0; i < t.length; i++) {
-      if (signal?.aborted) throw abortError();
+      throwIfAborted(signal);
       const out = !logits
         ? null
         : want === "all"
@@ -233,6 +228,7 @@ export class Model {
 
   /** Mean next-token cross entropy of tokens[1..T) given tokens[0..T-1), from `state` (default: defaultState). */
   async loss(tokens: ArrayLike<number>, opts: { state?: State; signal?: AbortSignal } = {}): Promise<number> {
+    checkOptions("Model.loss", opts, STATE_OPTIONS);
     const t = this.tokensOf(tokens, 2);
     const { logits } = await this.forward(t.subarray(0, t.length - 1), {
       state: opts.state,
@@ -243,57 +239,45 @@ export class Model {
   }
 
   /**
-   * d(mean CE)/d(initial wkv) [L,H,N,N] over tokens (inputs [0..T-1), targets [1..T)), starting from
-   * `state`'s wkv with zero token shifts, as state tuning does. l2wrap adds PEFT's L2Wrap term.
+   * The loss and its gradient with respect to the initial wkv state [L,H,N,N], as state tuning
+   * computes them: every sequence starts from `state`'s wkv (default: defaultState) with zero token
+   * shifts. `input` is one token sequence (inputs [0..T-1), targets [1..T)) or a batch (targets −100
+   * ignored); the loss is the mean cross entropy over the valid targets, plus PEFT's L2Wrap term in
+   * the gradient when l2wrap is set.
    */
   async gradToState(
-    tokens: ArrayLike<number>,
+    input: ArrayLike<number> | Batch,
     opts: { state?: State; l2wrap?: boolean; signal?: AbortSignal } = {},
-  ): Promise<{ loss: number; grad: Float32Array }> {
-    const t = this.tokensOf(tokens, 2);
+  ): Promise<{ loss: number; grad: Float32Array; nTargets: number }> {
+    checkOptions("Model.gradToState", opts, GRAD_OPTIONS);
+    const b = isBatch(input) ? input : batchOf([{ tokens: this.tokensOf(input, 2), validTargets: input.length - 1 }]);
+    this.tokensOf(b.inputs);
     if (opts.state) this.checkState(opts.state);
     const s0 = (opts.state ?? this.defaultState).wkv;
     const grad = new Float32Array(s0.length);
-    const T = t.length - 1;
-    const signal = opts.signal ?? cellContext()?.signal;
-    if (signal?.aborted) throw abortError();
-    const c = cancelFlagFor(signal);
-    try {
-      const r = await this.native.lossAndGrad(
-        t.slice(0, T),
-        t.slice(1),
-        1,
-        T,
-        s0,
-        grad,
-        { l2wrap: opts.l2wrap ?? false },
-        c.flag,
-      );
-      return { loss: r.lossSum / r.nTargets, grad };
-    } catch (e) {
-      throw signal?.aborted ? abortError() : e;
-    } finally {
-      c.done();
-    }
-  }
-
-  /** Batched loss and gradient for the tuner (targets −100 ignored). */
-  lossAndGrad(
-    inputs: Int32Array,
-    targets: Int32Array,
-    batch: number,
-    T: number,
-    s0: Float32Array,
-    grad: Float32Array,
-    l2wrap: boolean,
-    cancel: CancelFlag,
-  ): Promise<{ lossSum: number; nTargets: number }> {
-    return this.native.lossAndGrad(inputs, targets, batch, T, s0, grad, { l2wrap }, cancel);
+    const l2wrap = opts.l2wrap ?? false;
+    const r = await withCancel(resolveSignal(opts.signal), (flag) =>
+      this.native.lossAndGrad(b.inputs, b.targets, b.batch, b.T, s0, grad, { l2wrap }, flag),
+    );
+    if (r.nTargets === 0) throw new RangeError("the batch has no valid targets (all are −100)");
+    return { loss: r.lossSum / r.nTargets, grad, nTargets: r.nTargets };
   }
 
   /** Streams generated text; see generate.ts. */
   generate(prompt: string, opts: GenerateOptions = {}): AsyncGenerator<string> {
-    return generate(this, prompt, opts);
+    // generate.ts drives the model through these two calls, so it needs no import of Model.
+    const tokenizer = (): Tokenizer => this.tokenizer;
+    return generate(
+      {
+        get tokenizer() {
+          return tokenizer();
+        },
+        prefill: (ids, state, signal) => this.forward(ids, { state, logits: "last", signal }),
+        step: (id, state, logits, signal) => this.run(Int32Array.of(id), state, logits, "last", "rnn", signal),
+      },
+      prompt,
+      opts,
+    );
   }
 
   /** sha256 of the checkpoint file (state-file provenance), computed once. */
@@ -312,28 +296,16 @@ export class Model {
     this.nativeModel.dispose();
     this.reader.close();
   }
+}
 
-  [displaySymbol](): MimeBundle {
-    const c = this.config;
-    const rows: Array<[string, string]> = [
-      ["file", path.basename(this.path)],
-      ["version", `RWKV-${c.version}`],
-      ["layers", String(c.nLayer)],
-      ["embedding", String(c.nEmbd)],
-      ["heads × head size", `${c.nHead} × ${c.headSize}`],
-      ["vocabulary", String(c.vocabSize)],
-      ["FFN width", String(c.dimFfn)],
-      ["parameters", c.params.toLocaleString("en-US")],
-      ["dtype", c.dtype],
-      ["device", c.device],
-      ["default state", this.timeState ? "merged time_state" : "zero"],
-    ];
-    const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
-    return {
-      "text/plain": `Model(${rows.map(([k, v]) => `${k}: ${v}`).join(", ")})`,
-      "text/html": `<table><tbody>${rows.map(([k, v]) => `<tr><th style="text-align:left">${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</tbody></table>`,
-    };
-  }
+function isTokenizer(v: unknown): string | undefined {
+  const t = v as Partial<Tokenizer>;
+  const ok = typeof v === "object" && v !== null && typeof t.encode === "function" && typeof t.decode === "function";
+  return ok ? undefined : 'must be "world", "bytes" or a Tokenizer (e.g. another model\'s model.tokenizer)';
+}
+
+function isBatch(x: ArrayLike<number> | Batch): x is Batch {
+  return (x as Batch).inputs instanceof Int32Array && (x as Batch).targets instanceof Int32Array;
 }
 
 /** Mean CE of targets (ids ≥ 0) under logits [T,V], float64 log-sum-exp per row. */
@@ -343,11 +315,7 @@ export function meanCrossEntropy(logits: Float32Array, targets: Int32Array, V: n
   for (let t = 0; t < targets.length; t++) {
     if (targets[t] < 0) continue;
     const row = logits.subarray(t * V, (t + 1) * V);
-    let max = -Infinity;
-    for (let i = 0; i < V; i++) if (row[i] > max) max = row[i];
-    let s = 0;
-    for (let i = 0; i < V; i++) s += Math.exp(row[i] - max);
-    sum += max + Math.log(s) - row[targets[t]];
+    sum += logSumExp(row) - row[targets[t]];
     n++;
   }
   return sum / n;

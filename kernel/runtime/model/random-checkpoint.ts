@@ -3,7 +3,9 @@
 // stay non-trivial: Linear ~ N(0, 1/in), LayerNorm weights ~ 1, decay biases over their range.
 // Tensors are generated one at a time while the writer reaches them (a 0.1B file never sits in
 // memory whole), each from its own seeded stream so the values do not depend on write order.
+import { checkOptions, is, type Spec } from "../check";
 import { writePth } from "../checkpoint";
+import { OptionsError } from "../errors";
 import type { DType } from "../tensor";
 import { tensorLayout, type ModelDims } from "./config";
 
@@ -11,7 +13,8 @@ export interface RandomCheckpointOptions {
   version: 7 | 6;
   nLayer: number;
   nEmbd: number;
-  vocab: number;
+  vocabSize: number;
+  /** Default 64. */
   headSize?: number;
   dimFfn?: number;
   /** LoRA widths (v7 w/a/v/g, v6 mix/decay); missing ones follow the released-model rules. */
@@ -29,16 +32,31 @@ export function defaultLora(version: 7 | 6, C: number): Record<string, number> {
   return { w: d(1.8, 0.5), a: d(1.8, 0.5), v: d(1.3, 0.5), g: C === 1024 ? 128 : d(0.6, 0.8) };
 }
 
+const SPEC: Spec = {
+  version: is.oneOf(7, 6),
+  nLayer: is.int(1),
+  nEmbd: is.int(1),
+  vocabSize: is.int(1),
+  headSize: is.int(1),
+  dimFfn: is.int(1),
+  lora: is.recordOf(is.int(1), "positive integers"),
+  dtype: is.oneOf("bf16", "f32"),
+  seed: is.int(0),
+};
+
 export function randomDims(o: RandomCheckpointOptions): ModelDims {
+  checkOptions("writeRandomCheckpoint", o, SPEC, ["version", "nLayer", "nEmbd", "vocabSize"]);
   const headSize = o.headSize ?? 64;
-  if (o.nEmbd % headSize !== 0) throw new RangeError(`n_embd ${o.nEmbd} is not a multiple of head size ${headSize}`);
+  if (o.nEmbd % headSize !== 0)
+    throw new OptionsError(`nEmbd ${o.nEmbd} is not a multiple of headSize ${headSize}`, "nEmbd");
   const dimFfn = o.dimFfn ?? (o.version === 7 ? 4 * o.nEmbd : Math.floor((3.5 * o.nEmbd) / 32) * 32);
   return {
     version: o.version,
     nLayer: o.nLayer,
     nEmbd: o.nEmbd,
+    nHead: o.nEmbd / headSize,
     headSize,
-    vocabSize: o.vocab,
+    vocabSize: o.vocabSize,
     dimFfn,
     lora: { ...defaultLora(o.version, o.nEmbd), ...o.lora },
   };

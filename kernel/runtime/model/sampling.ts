@@ -1,6 +1,8 @@
 // Next-token sampling: temperature, top-k and nucleus (top-p) over softmax probabilities, driven by
 // a seeded generator so a run is repeatable.
 import { seededRandom } from "../data/random";
+import { softmaxWeights } from "../math";
+import { checkOptions, is, type Spec } from "../check";
 
 export interface SamplingOptions {
   temperature: number;
@@ -8,12 +10,15 @@ export interface SamplingOptions {
   topK: number;
 }
 
-export function checkSampling(o: SamplingOptions): void {
-  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature))
-    throw new RangeError(`temperature must be ≥ 0, got ${o.temperature}`);
-  if (!(o.topP > 0 && o.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
-  if (!Number.isInteger(o.topK) || o.topK < 0)
-    throw new RangeError(`topK must be an integer ≥ 0 (0 = off), got ${o.topK}`);
+/** The checks of the sampling options (temperature 0 = greedy, topK 0 = off). */
+export const SAMPLING_OPTIONS: Spec = {
+  temperature: is.number(0),
+  topP: is.number(0, 1, { min: true }),
+  topK: is.int(0),
+};
+
+export function checkSampling(o: Partial<SamplingOptions>): void {
+  checkOptions("sampling", o, SAMPLING_OPTIONS);
 }
 
 /** A uniform [0,1) stream; seeded when a seed is given, else from the clock. */
@@ -54,14 +59,8 @@ function candidates(p: Float64Array, sum: number, limit: number, topP: number): 
 export function sampleToken(logits: Float32Array, o: SamplingOptions, rand: () => number): number {
   if (o.temperature === 0 || o.topK === 1) return argmax(logits);
   const V = logits.length;
-  let max = -Infinity;
-  for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
   const p = new Float64Array(V);
-  let sum = 0;
-  for (let i = 0; i < V; i++) {
-    p[i] = Math.exp((logits[i] - max) / o.temperature);
-    sum += p[i];
-  }
+  const sum = softmaxWeights(logits, o.temperature, p);
   const limit = o.topK > 0 ? Math.min(o.topK, V) : V;
   if (limit === V && o.topP >= 1) {
     // no cut: draw from the whole distribution, no ordering needed

@@ -1,16 +1,15 @@
 // The recurrent state of one sequence: per layer the att token shift (ln1 output of the last
 // token), the wkv matrices [head][value][key] and the ffn token shift (ln2 output), all fp32.
-import { displaySymbol, type MimeBundle } from "../../display/bundle";
-import { toBundle } from "../../display/bundle";
-import { stateNorms } from "../../display/figures/state";
+import { l2Norm } from "../math";
 import type { NativeState } from "../native";
+import { readTimeStates, saveStateFile, type StateSaveOptions } from "../tune/state-file";
+import type { StateDims } from "./config";
 
-export interface StateDims {
-  nLayer: number;
-  nEmbd: number;
-  nHead: number;
-  headSize: number;
-}
+export type { StateDims } from "./config";
+export type { StateFileFormat, StateSaveOptions } from "../tune/state-file";
+
+/** The wkv part of a state with its shape: what figures and tables of a state read (a State is one). */
+export type WkvState = Pick<State, "wkv" | "nLayer" | "nHead" | "headSize">;
 export interface LayerNorms {
   layer: number;
   wkv: number;
@@ -18,21 +17,6 @@ export interface LayerNorms {
   ffnX: number;
   heads: number[];
 }
-export type StateFileFormat = "pth" | "safetensors";
-export interface StateSaveOptions {
-  /** By extension when omitted: .st / .safetensors → safetensors, else pth. */
-  format?: StateFileFormat;
-  dtype?: "bf16" | "f32";
-  /** safetensors only: metadata strings stored with the state (model version, dims, base hash, steps, loss...). */
-  provenance?: Record<string, string | number>;
-}
-
-function l2(a: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
-  return Math.sqrt(s);
-}
-
 export class State implements NativeState {
   readonly attX: Float32Array;
   readonly wkv: Float32Array;
@@ -112,40 +96,23 @@ export class State implements NativeState {
   norms(): LayerNorms[] {
     return Array.from({ length: this.nLayer }, (_, l) => {
       const v = this.layer(l);
-      const heads = Array.from({ length: this.nHead }, (_, h) => l2(this.head(l, h)));
-      return { layer: l, wkv: l2(v.wkv), attX: l2(v.attX), ffnX: l2(v.ffnX), heads };
+      const heads = Array.from({ length: this.nHead }, (_, h) => l2Norm(this.head(l, h)));
+      return { layer: l, wkv: l2Norm(v.wkv), attX: l2Norm(v.attX), ffnX: l2Norm(v.ffnX), heads };
     });
   }
 
   /** Writes the wkv part as RWKV-PEFT does (docs/spec.md §4.1); safetensors carry provenance metadata. */
   async save(file: string, opts: StateSaveOptions = {}): Promise<void> {
-    const { saveStateFile } = await import("../tune/state-file");
     await saveStateFile(this, file, opts);
   }
 
   /** Mounts a state file (wkv = file, shifts zero), checked against the model's dimensions. */
   static async fromStateFile(model: { config: StateDims }, file: string): Promise<State> {
-    const { loadStateFile } = await import("../tune/state-file");
     return loadStateFile(model.config, file);
   }
+}
 
-  [displaySymbol](): MimeBundle {
-    const rows = this.norms().map(
-      (n) =>
-        `<tr><td>${n.layer}</td><td>${n.wkv.toFixed(4)}</td><td>${n.heads.map((x) => x.toFixed(3)).join(" ")}</td><td>${n.attX.toFixed(4)}</td><td>${n.ffnX.toFixed(4)}</td></tr>`,
-    );
-    const table = `<table><thead><tr><th>layer</th><th>‖wkv‖</th><th>‖head‖</th><th>‖att x‖</th><th>‖ffn x‖</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
-    const fig = toBundle(
-      stateNorms(this, { title: `state: ${this.nLayer} layers × ${this.nHead} heads × ${this.headSize}²` }),
-    );
-    const figHtml = typeof fig["text/html"] === "string" ? fig["text/html"] : "";
-    const text = this.norms()
-      .map((n) => `layer ${n.layer}: |wkv| ${n.wkv.toFixed(4)}`)
-      .join("\n");
-    return {
-      ...fig,
-      "text/html": `<div><b>State</b> L=${this.nLayer} C=${this.nEmbd} H=${this.nHead} N=${this.headSize}${table}${figHtml}</div>`,
-      "text/plain": text,
-    };
-  }
+/** A state file's wkv with zero token shifts (State.fromStateFile, synchronously). */
+export function loadStateFile(dims: StateDims, file: string): State {
+  return new State(dims, { wkv: readTimeStates(dims, file) });
 }

@@ -1,4 +1,7 @@
-// Tokenizer entry point: pick World or bytes, find the vocab, and load each vocab file once.
+// Tokenizer entry point: pick World or bytes (from the model when one is named), find the vocab,
+// and load each vocab file once.
+import { checkOptions, is } from "../check";
+import { openCheckpoint } from "../checkpoint";
 import { ByteTokenizer } from "./bytes";
 import { resolveVocab, type VocabQuery } from "./resolve";
 import type { Tokenizer } from "./types";
@@ -13,16 +16,36 @@ export { readVocabFile, parseVocab, VocabError, type Vocab } from "./vocab-file"
 
 export type TokenizerKind = "world" | "bytes";
 export interface TokenizerOptions extends VocabQuery {
+  /** Default: the model's (see tokenizerKindFor) when modelPath is given, else World. */
   kind?: TokenizerKind;
+}
+
+/** The tokenizer a vocabulary size implies: ≤ 257 ids (the bytes and end of document) is byte-level, else World. */
+export function tokenizerKindFor(vocabSize: number): TokenizerKind {
+  return vocabSize <= 257 ? "bytes" : "world";
+}
+
+/** The kind of a checkpoint's tokenizer, from the shape of its embedding (no weights are read). */
+export function modelTokenizerKind(modelPath: string): TokenizerKind {
+  const ckpt = openCheckpoint(modelPath);
+  try {
+    return tokenizerKindFor(ckpt.entry("emb.weight").shape[0]);
+  } finally {
+    ckpt.close();
+  }
 }
 
 const loaded = new Map<string, WorldTokenizer>();
 
-/** World (default) or byte tokenizer; World vocab from options.vocab, $RWKV_VOCAB or beside options.modelPath. */
+/**
+ * The World or byte tokenizer. Without `kind`, the model at `modelPath` decides (a byte-level model
+ * never needs the World vocab); without either, World. The World vocab is found by resolveVocab:
+ * `vocab`, then $RWKV_VOCAB, then beside the model.
+ */
 export function loadTokenizer(opts: TokenizerOptions = {}): Tokenizer {
-  const kind = opts.kind ?? "world";
+  checkOptions("loadTokenizer", opts, { kind: is.oneOf("world", "bytes"), vocab: is.string, modelPath: is.string });
+  const kind = opts.kind ?? (opts.modelPath ? modelTokenizerKind(opts.modelPath) : "world");
   if (kind === "bytes") return new ByteTokenizer();
-  if (kind !== "world") throw new Error(`unknown tokenizer '${kind as string}' (use "world" or "bytes")`);
   const file = resolveVocab(opts);
   let t = loaded.get(file);
   if (!t) {

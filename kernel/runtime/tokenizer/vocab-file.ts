@@ -2,7 +2,9 @@
 // `<id> <python repr literal> <byte length>`. A str literal's escapes are code points (UTF-8
 // encoded, so '\x80' is C2 80); a bytes literal b'..' escapes raw bytes.
 import * as fs from "node:fs";
+import { GrowableArray } from "../growable";
 import { utf8Encode } from "./utf8";
+import { DataError } from "../errors";
 
 /**
  * Token bytes by id, packed: token i is bytes[starts[i] .. starts[i+1]); id 0 (end of
@@ -14,20 +16,29 @@ export interface Vocab {
   starts: Int32Array;
 }
 
-export class VocabError extends Error {}
+/** A World vocab file that cannot be found, read or parsed: the file, the line, the places looked at. */
+export class VocabError extends DataError {
+  override name = "VocabError";
+  /** Where the lookup looked when no vocab file was found. */
+  readonly searched?: string[];
+  constructor(message: string, where: { file?: string; line?: number; searched?: string[] } = {}) {
+    super(message, where);
+    this.searched = where.searched;
+  }
+}
 
 export function readVocabFile(file: string): Vocab {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new VocabError(`cannot read vocab file ${file}: ${(e as Error).message}`);
+    throw new VocabError(`cannot read vocab file ${file}: ${(e as Error).message}`, { file });
   }
   return parseVocab(text, file);
 }
 
 export function parseVocab(text: string, file = "<vocab>"): Vocab {
-  const sink = new ByteSink(text.length);
+  const sink = new GrowableArray((n) => new Uint8Array(n), text.length);
   const starts: number[] = [0, 0];
   for (let i = 0, pos = 0; pos < text.length; i++) {
     let nl = text.indexOf("\n", pos);
@@ -35,63 +46,47 @@ export function parseVocab(text: string, file = "<vocab>"): Vocab {
     const line = text.slice(pos, nl > pos && text[nl - 1] === "\r" ? nl - 1 : nl);
     pos = nl + 1;
     if (line === "") continue;
-    const where = `${file}:${i + 1}`;
+    const where = `${file}:${i + 1}`,
+      at = { file, line: i + 1 };
     const first = line.indexOf(" ");
     const last = line.lastIndexOf(" ");
     if (first <= 0 || last <= first)
       throw new VocabError(
         `${where}: expected '<id> <literal> <byte length>', got ${JSON.stringify(line.slice(0, 80))}`,
+        at,
       );
     const id = Number(line.slice(0, first));
     const length = Number(line.slice(last + 1));
     if (!Number.isInteger(id) || id < 1)
-      throw new VocabError(`${where}: bad token id ${JSON.stringify(line.slice(0, first))}`);
+      throw new VocabError(`${where}: bad token id ${JSON.stringify(line.slice(0, first))}`, at);
     if (id !== starts.length - 1)
-      throw new VocabError(`${where}: token id ${id} out of order (expected ${starts.length - 1})`);
-    const bytes = parsePyLiteral(line.slice(first + 1, last), where);
+      throw new VocabError(`${where}: token id ${id} out of order (expected ${starts.length - 1})`, at);
+    const bytes = parsePyLiteral(line.slice(first + 1, last), where, at);
     if (bytes.length !== length)
-      throw new VocabError(`${where}: literal has ${bytes.length} bytes but the line says ${length}`);
+      throw new VocabError(`${where}: literal has ${bytes.length} bytes but the line says ${length}`, at);
     sink.push(bytes);
     starts.push(sink.length);
   }
   if (starts.length < 258)
-    throw new VocabError(`${file}: only ${starts.length - 2} tokens; a World vocab has all 256 single bytes and more`);
+    throw new VocabError(`${file}: only ${starts.length - 2} tokens; a World vocab has all 256 single bytes and more`, {
+      file,
+    });
   return { file, bytes: sink.toArray(), starts: Int32Array.from(starts) };
 }
 
-class ByteSink {
-  private buf: Uint8Array;
-  length = 0;
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(Math.max(16, capacity));
-  }
-  push(b: Uint8Array): void {
-    if (this.length + b.length > this.buf.length) {
-      const next = new Uint8Array(2 * (this.length + b.length));
-      next.set(this.buf.subarray(0, this.length));
-      this.buf = next;
-    }
-    this.buf.set(b, this.length);
-    this.length += b.length;
-  }
-  toArray(): Uint8Array {
-    return this.buf.slice(0, this.length);
-  }
-}
-
 /** Bytes of a Python str/bytes repr literal. */
-export function parsePyLiteral(lit: string, where: string): Uint8Array {
+export function parsePyLiteral(lit: string, where: string, at: { file?: string; line?: number } = {}): Uint8Array {
   const isBytes = lit.startsWith("b");
   const body = isBytes ? lit.slice(1) : lit;
   const q = body[0];
   if ((q !== "'" && q !== '"') || body.length < 2 || body[body.length - 1] !== q)
-    throw new VocabError(`${where}: not a quoted literal: ${lit}`);
+    throw new VocabError(`${where}: not a quoted literal: ${lit}`, at);
   if (!isBytes && !body.includes("\\")) return utf8Encode(body.slice(1, -1)); // most lines: no escapes
   const out: number[] = [];
   let str = "";
   const put = (cp: number): void => {
     if (isBytes) {
-      if (cp > 0xff) throw new VocabError(`${where}: non-byte value in bytes literal ${lit}`);
+      if (cp > 0xff) throw new VocabError(`${where}: non-byte value in bytes literal ${lit}`, at);
       out.push(cp);
     } else str += String.fromCodePoint(cp);
   };
@@ -105,7 +100,8 @@ export function parsePyLiteral(lit: string, where: string): Uint8Array {
     const e = body[++i];
     const hex = (n: number): number => {
       const h = body.slice(i + 1, i + 1 + n);
-      if (!/^[0-9a-fA-F]+$/.test(h) || h.length !== n) throw new VocabError(`${where}: bad \\${e} escape in ${lit}`);
+      if (!/^[0-9a-fA-F]+$/.test(h) || h.length !== n)
+        throw new VocabError(`${where}: bad \\${e} escape in ${lit}`, at);
       i += n;
       return parseInt(h, 16);
     };
@@ -132,15 +128,15 @@ export function parsePyLiteral(lit: string, where: string): Uint8Array {
         put(hex(2));
         break;
       case "u":
-        if (isBytes) throw new VocabError(`${where}: \\u in bytes literal ${lit}`);
+        if (isBytes) throw new VocabError(`${where}: \\u in bytes literal ${lit}`, at);
         put(hex(4));
         break;
       case "U":
-        if (isBytes) throw new VocabError(`${where}: \\U in bytes literal ${lit}`);
+        if (isBytes) throw new VocabError(`${where}: \\U in bytes literal ${lit}`, at);
         put(hex(8));
         break;
       default:
-        throw new VocabError(`${where}: unknown escape \\${e} in ${lit}`);
+        throw new VocabError(`${where}: unknown escape \\${e} in ${lit}`, at);
     }
   }
   return isBytes ? Uint8Array.from(out) : utf8Encode(str);

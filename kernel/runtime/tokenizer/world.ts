@@ -3,7 +3,7 @@
 // (node, byte) → (child, token) with the three ints side by side, so each step of the walk
 // touches one cache line. All tables sit in SharedArrayBuffers: tokenizer workers use them
 // without copying.
-import { readVocabFile, type Vocab } from "./vocab-file";
+import { readVocabFile, VocabError, type Vocab } from "./vocab-file";
 import { createStreamDecoder } from "./stream-decoder";
 import { utf8Decode, utf8Encode } from "./utf8";
 import { WORLD_VOCAB_SIZE, type StreamDecoder, type Tokenizer } from "./types";
@@ -75,7 +75,9 @@ export function buildWorldTables(vocab: Vocab): WorldTables {
       e = starts[id + 1];
     if (e - s === 1) {
       if (byteToken[bytes[s]] !== 0)
-        throw new Error(`${vocab.file}: token ${id} has the same bytes as token ${byteToken[bytes[s]]}`);
+        throw new VocabError(`${vocab.file}: token ${id} has the same bytes as token ${byteToken[bytes[s]]}`, {
+          file: vocab.file,
+        });
       byteToken[bytes[s]] = id;
     }
     let node = depth1[bytes[s]] || (depth1[bytes[s]] = nodes++);
@@ -92,14 +94,21 @@ export function buildWorldTables(vocab: Vocab): WorldTables {
     }
     if (at >= 0) {
       if (build.slots[at + 2] !== 0)
-        throw new Error(`${vocab.file}: token ${id} has the same bytes as token ${build.slots[at + 2]}`);
+        throw new VocabError(`${vocab.file}: token ${id} has the same bytes as token ${build.slots[at + 2]}`, {
+          file: vocab.file,
+        });
       build.slots[at + 2] = id;
     }
   }
-  if (nodes >= 1 << 23) throw new Error(`${vocab.file}: vocab too large for the tokenizer trie (${nodes} nodes)`);
+  if (nodes >= 1 << 23)
+    throw new VocabError(`${vocab.file}: vocab too large for the tokenizer trie (${nodes} nodes)`, {
+      file: vocab.file,
+    });
   for (let b = 0; b < 256; b++) {
     if (byteToken[b] === 0)
-      throw new Error(`${vocab.file}: no single-byte token for byte 0x${b.toString(16)}; encoding could fail`);
+      throw new VocabError(`${vocab.file}: no single-byte token for byte 0x${b.toString(16)}; encoding could fail`, {
+        file: vocab.file,
+      });
   }
   const hash = new EdgeHash(Math.max(10, Math.ceil(Math.log2(2 * edges + 1))), true);
   for (let i = 0; i < build.slots.length; i += SLOT) {

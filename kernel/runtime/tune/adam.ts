@@ -1,17 +1,14 @@
 // The optimizer side of a tuning step: global L2-norm gradient clipping (torch clip_grad_norm_)
 // and one bias-corrected Adam update by the native addon (fp32 master state and moments).
+import { l2Norm } from "../math";
 import { native } from "../native";
 
-/** Global L2 norm of g (float64 sum). */
-export function globalNorm(g: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < g.length; i++) s += g[i] * g[i];
-  return Math.sqrt(s);
-}
-
-/** Scales g in place so its norm is at most maxNorm (torch: coef = max/(norm+1e-6), applied when < 1); returns the norm before clipping. */
+/**
+ * Scales g in place so its norm is at most maxNorm (torch: coef = max/(norm+1e-6), applied when
+ * < 1); returns the norm before clipping.
+ */
 export function clipGradNorm(g: Float32Array, maxNorm: number): number {
-  const norm = globalNorm(g);
+  const norm = l2Norm(g);
   if (maxNorm > 0) {
     const coef = maxNorm / (norm + 1e-6);
     if (coef < 1) for (let i = 0; i < g.length; i++) g[i] *= coef;

@@ -4,8 +4,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { openCheckpoint, type TensorSource } from "../checkpoint";
-import { detectConfig } from "../model/config";
-import { readTimeStates, timeStateKey, writeTensors } from "./state-file";
+import { detectConfig, timeStateKey, timeStateLayer } from "../model/config";
+import { readTimeStates, writeTensors } from "./state-file";
+import { CheckpointError, OptionsError, StateFileError } from "../errors";
 
 export interface MergeResult {
   out: string;
@@ -14,16 +15,17 @@ export interface MergeResult {
 }
 
 export async function mergeState(basePath: string, statePath: string, outPath: string): Promise<MergeResult> {
-  for (const f of [basePath, statePath]) if (!fs.existsSync(f)) throw new Error(`${f} does not exist`);
+  if (!fs.existsSync(basePath)) throw new CheckpointError("does not exist", basePath);
+  if (!fs.existsSync(statePath)) throw new StateFileError(`${statePath} does not exist`, statePath);
   if ([basePath, statePath].some((f) => path.resolve(f) === path.resolve(outPath)))
-    throw new Error(`the output ${outPath} must differ from the inputs`);
+    throw new OptionsError(`the output ${outPath} must differ from the inputs`, "out");
   const base = openCheckpoint(basePath);
   try {
     const cfg = detectConfig(base);
     const dims = { nLayer: cfg.nLayer, nEmbd: cfg.nEmbd, nHead: cfg.nHead, headSize: cfg.headSize };
     readTimeStates(dims, statePath); // validates layer count and shapes, naming any mismatch
     const tensors: Record<string, TensorSource> = {};
-    for (const k of base.keys()) if (!/\.time_state$/.test(k)) tensors[k] = base.read(k);
+    for (const k of base.keys()) if (timeStateLayer(k) === undefined) tensors[k] = base.read(k);
     const state = openCheckpoint(statePath);
     try {
       for (let l = 0; l < cfg.nLayer; l++) tensors[timeStateKey(l)] = state.read(timeStateKey(l));

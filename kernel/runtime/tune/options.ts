@@ -1,5 +1,8 @@
-// Tuner options: defaults (RWKV-PEFT's state-tuning demo values) and range checks with clear messages.
+// Tuner options: defaults (RWKV-PEFT's state-tuning demo values) and the checks of every key.
+import { checkOptions, is, type Spec } from "../check";
 import type { TokenDataset } from "../data/dataset";
+import { DataError } from "../errors";
+import { State } from "../model/state";
 import type { TunerOptions } from "./types";
 
 export const TUNER_DEFAULTS: Omit<TunerOptions, "totalSteps"> = {
@@ -20,43 +23,38 @@ export const TUNER_DEFAULTS: Omit<TunerOptions, "totalSteps"> = {
 
 const MAX_CTX = 1 << 20;
 
+const SPEC: Spec = {
+  ctxLen: is.int(1, MAX_CTX),
+  microBsz: is.int(1, 4096),
+  lrInit: is.number(0, 100, { min: true }),
+  lrFinal: is.number(0, 100),
+  lrSchedule: is.oneOf("cos", "exp"),
+  warmupSteps: is.int(0),
+  totalSteps: is.int(1),
+  beta1: is.number(0, 1, { max: true }),
+  beta2: is.number(0, 1, { max: true }),
+  eps: is.number(0, Infinity, { min: true }),
+  gradClip: is.number(0),
+  l2wrap: is.boolean,
+  sampler: is.oneOf("pad", "random", "magic-prime"),
+  seed: is.int(0),
+  epochSteps: is.int(1),
+  magicPrime: is.int(2),
+  initState: is.instance(State),
+};
+
 export function resolveTunerOptions(
   opts: Partial<TunerOptions> & { totalSteps: number },
   data: TokenDataset,
 ): TunerOptions {
-  const o: TunerOptions = { ...TUNER_DEFAULTS, ...stripUndefined(opts) } as TunerOptions;
-  const int = (name: keyof TunerOptions, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    const v = o[name] as number;
-    if (!Number.isInteger(v) || v < min || v > max)
-      throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${v}`);
-  };
-  int("ctxLen", 1, MAX_CTX);
-  int("microBsz", 1, 4096);
-  int("totalSteps", 1);
-  int("warmupSteps", 0);
-  int("seed", 0);
-  if (o.epochSteps !== undefined) int("epochSteps", 1);
-  if (!(Number.isFinite(o.lrInit) && o.lrInit > 0 && o.lrInit <= 100))
-    throw new RangeError(`lrInit must be in (0, 100], got ${o.lrInit}`);
-  if (!(Number.isFinite(o.lrFinal) && o.lrFinal >= 0 && o.lrFinal <= 100))
-    throw new RangeError(`lrFinal must be in [0, 100], got ${o.lrFinal}`);
-  if (!(o.beta1 >= 0 && o.beta1 < 1)) throw new RangeError(`beta1 must be in [0, 1), got ${o.beta1}`);
-  if (!(o.beta2 >= 0 && o.beta2 < 1)) throw new RangeError(`beta2 must be in [0, 1), got ${o.beta2}`);
-  if (!(o.eps > 0 && Number.isFinite(o.eps))) throw new RangeError(`eps must be > 0, got ${o.eps}`);
-  if (!(o.gradClip >= 0 && Number.isFinite(o.gradClip)))
-    throw new RangeError(`gradClip must be ≥ 0 (0 = off), got ${o.gradClip}`);
-  if (o.lrSchedule !== "cos" && o.lrSchedule !== "exp")
-    throw new Error(`lrSchedule must be "cos" or "exp", got '${o.lrSchedule as string}'`);
-  if (o.sampler !== "pad" && o.sampler !== "random")
-    throw new Error(`sampler must be "pad" or "random", got '${o.sampler as string}'`);
+  checkOptions("Tuner", opts, SPEC, ["totalSteps"]);
+  const set = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+  const o = { ...TUNER_DEFAULTS, ...set } as TunerOptions;
   if (data.tokenCount < o.ctxLen + 1) {
-    throw new Error(
-      `the dataset has ${data.tokenCount} tokens, fewer than ctx_len+1 = ${o.ctxLen + 1}: use a smaller ctxLen (≤ ${data.tokenCount - 1}) or more data`,
+    throw new DataError(
+      `the dataset has ${data.tokenCount} tokens, fewer than ctx_len+1 = ${o.ctxLen + 1}: ` +
+        `use a smaller ctxLen (≤ ${data.tokenCount - 1}) or more data`,
     );
   }
   return o;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -15,7 +15,10 @@ export function cosLr(step: number, lrInit: number, lrFinal: number, totalSteps:
   return lrFinal + 0.5 * (lrInit - lrFinal) * (1 + Math.cos((Math.PI * step) / totalSteps));
 }
 
-/** PEFT-2024 / LM: exponential from lrInit to lrFinal after warmup (linear if either is 0); warmup scales by 0.2 + 0.8·step/warmup. */
+/**
+ * PEFT-2024 / LM: exponential from lrInit to lrFinal after warmup (linear if either is 0); warmup
+ * scales by 0.2 + 0.8·step/warmup.
+ */
 export function expLr(step: number, lrInit: number, lrFinal: number, totalSteps: number, warmupSteps: number): number {
   const span = totalSteps - warmupSteps;
   const progress = span > 0 ? Math.min(1, Math.max(0, (step - warmupSteps + 1) / span)) : 1;

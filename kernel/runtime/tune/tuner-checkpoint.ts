@@ -1,13 +1,17 @@
-// A tuner checkpoint for resuming: one file = "RWKVTUNE" + u32 JSON length + JSON (options, step,
-// sampler position, history, model dims) + the fp32 master state and Adam moments, 8-byte aligned.
-// Written to a temporary name and renamed into place.
+// A tuner checkpoint for resuming: a safetensors file holding the fp32 master state and the Adam
+// moments as [L,H,N,N] tensors, with everything else in `__metadata__` as JSON strings (options,
+// steps, sampler position, history, model dims, base checkpoint hash), so any safetensors reader
+// can open it. Files of the first format ("RWKVTUNE" + u32 JSON length + JSON + the three arrays)
+// are still read.
 import * as fs from "node:fs";
+import { openCheckpoint, writeSafetensors, type Checkpoint } from "../checkpoint";
 import type { SamplerState } from "../data/samplers";
-import { checkWritableFolder, removeQuietly, tempPathFor } from "../data/atomic-files";
-import type { StateDims } from "../model/state";
+import { TunerCheckpointError } from "../errors";
+import { checkWritableFolder } from "../files";
+import type { StateDims } from "../model/config";
+import { Tensor } from "../tensor";
 import type { StepRecord, TunerOptions } from "./types";
 
-const MAGIC = "RWKVTUNE";
 export interface TunerCheckpointMeta {
   options: Omit<TunerOptions, "initState">;
   steps: number;
@@ -21,7 +25,11 @@ export interface TunerArrays {
   m: Float32Array;
   v: Float32Array;
 }
-const NAMES = ["master", "m", "v"] as const;
+
+const FORMAT = "rwkv-notebook tuner checkpoint";
+const TENSORS = { master: "master_state", m: "adam_m", v: "adam_v" } as const;
+const JSON_FIELDS = ["options", "steps", "sampler", "history", "dims"] as const;
+const LEGACY_MAGIC = "RWKVTUNE";
 
 export async function writeTunerCheckpoint(
   file: string,
@@ -29,57 +37,96 @@ export async function writeTunerCheckpoint(
   arrays: TunerArrays,
 ): Promise<void> {
   checkWritableFolder(file);
-  let json = Buffer.from(JSON.stringify({ ...meta, format: 1, lengths: NAMES.map((n) => arrays[n].length) }));
-  const pad = (8 - ((12 + json.length) % 8)) % 8;
-  json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
-  const head = Buffer.alloc(12);
-  head.write(MAGIC, 0, "latin1");
-  head.writeUInt32LE(json.length, 8);
-  const tmp = tempPathFor(file);
+  const { nLayer, nEmbd, nHead, headSize } = meta.dims;
+  const shape = [nLayer, nHead, headSize, headSize];
+  const metadata: Record<string, string> = { format: FORMAT, version: "2", base_sha256: meta.baseSha256 };
+  for (const k of JSON_FIELDS)
+    metadata[k] = JSON.stringify(k === "dims" ? { nLayer, nEmbd, nHead, headSize } : meta[k]);
+  const tensors = Object.fromEntries(
+    (Object.keys(TENSORS) as (keyof TunerArrays)[]).map((k) => [TENSORS[k], Tensor.fromFloat32(arrays[k], shape)]),
+  );
   try {
-    const fh = await fs.promises.open(tmp, "w");
-    try {
-      await fh.write(head);
-      await fh.write(json);
-      for (const n of NAMES)
-        await fh.write(new Uint8Array(arrays[n].buffer, arrays[n].byteOffset, arrays[n].byteLength));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    fs.renameSync(tmp, file);
+    writeSafetensors(file, tensors, metadata);
   } catch (e) {
-    removeQuietly(tmp);
-    throw new Error(`could not write tuner checkpoint ${file}: ${(e as Error).message}`);
+    throw new TunerCheckpointError(`could not write tuner checkpoint ${file}: ${(e as Error).message}`, file);
   }
 }
 
 export function readTunerCheckpoint(file: string): { meta: TunerCheckpointMeta; arrays: TunerArrays } {
-  let buf: Buffer;
+  let head: Buffer;
   try {
-    buf = fs.readFileSync(file);
+    const fd = fs.openSync(file, "r");
+    try {
+      head = Buffer.alloc(8);
+      fs.readSync(fd, head, 0, 8, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (e) {
-    throw new Error(`cannot read tuner checkpoint ${file}: ${(e as Error).message}`);
+    throw new TunerCheckpointError(`cannot read tuner checkpoint ${file}: ${(e as Error).message}`, file);
   }
-  if (buf.length < 12 || buf.toString("latin1", 0, 8) !== MAGIC)
-    throw new Error(`${file} is not a tuner checkpoint (it does not start with ${MAGIC})`);
+  const { meta, arrays } =
+    head.toString("latin1") === LEGACY_MAGIC ? readLegacy(file) : readSafetensorsCheckpoint(file);
+  if (arrays.master.length !== arrays.m.length || arrays.m.length !== arrays.v.length)
+    throw new TunerCheckpointError(`${file}: state and moment sizes differ`, file);
+  return { meta, arrays };
+}
+
+function readSafetensorsCheckpoint(file: string): { meta: TunerCheckpointMeta; arrays: TunerArrays } {
+  let ckpt: Checkpoint;
+  try {
+    ckpt = openCheckpoint(file);
+  } catch (e) {
+    throw new TunerCheckpointError(`${file} is not a tuner checkpoint: ${(e as Error).message}`, file);
+  }
+  try {
+    if (ckpt.metadata.format !== FORMAT)
+      throw new TunerCheckpointError(
+        `${file} is not a tuner checkpoint (its metadata has no format "${FORMAT}")`,
+        file,
+      );
+    const field = (k: string): unknown => {
+      const text = ckpt.metadata[k];
+      if (text === undefined) throw new TunerCheckpointError(`${file}: metadata key ${k} is missing`, file);
+      try {
+        return JSON.parse(text);
+      } catch (e) {
+        throw new TunerCheckpointError(`${file}: metadata key ${k} is not JSON: ${(e as Error).message}`, file);
+      }
+    };
+    const meta = Object.fromEntries(JSON_FIELDS.map((k) => [k, field(k)])) as Omit<TunerCheckpointMeta, "baseSha256">;
+    const arrays = {} as TunerArrays;
+    for (const k of Object.keys(TENSORS) as (keyof TunerArrays)[]) {
+      const t = ckpt.read(TENSORS[k]);
+      if (t.dtype !== "f32") throw new TunerCheckpointError(`${file}: ${TENSORS[k]} is ${t.dtype}, expected f32`, file);
+      arrays[k] = Float32Array.from(t.toFloat32());
+    }
+    return { meta: { ...meta, baseSha256: ckpt.metadata.base_sha256 ?? "" }, arrays };
+  } finally {
+    ckpt.close();
+  }
+}
+
+/** The first format: "RWKVTUNE", u32 JSON length, JSON (meta + array lengths), master, m, v. */
+function readLegacy(file: string): { meta: TunerCheckpointMeta; arrays: TunerArrays } {
+  const buf = fs.readFileSync(file);
+  if (buf.length < 12) throw new TunerCheckpointError(`${file}: truncated header`, file);
   const jlen = buf.readUInt32LE(8);
-  if (12 + jlen > buf.length) throw new Error(`${file}: truncated header`);
+  if (12 + jlen > buf.length) throw new TunerCheckpointError(`${file}: truncated header`, file);
   let meta: TunerCheckpointMeta & { lengths: number[] };
   try {
-    meta = JSON.parse(buf.toString("utf8", 12, 12 + jlen));
+    meta = JSON.parse(buf.toString("utf8", 12, 12 + jlen)) as TunerCheckpointMeta & { lengths: number[] };
   } catch (e) {
-    throw new Error(`${file}: bad header JSON: ${(e as Error).message}`);
+    throw new TunerCheckpointError(`${file}: bad header JSON: ${(e as Error).message}`, file);
   }
   let off = 12 + jlen;
   const arrays = {} as TunerArrays;
-  NAMES.forEach((n, i) => {
+  (["master", "m", "v"] as const).forEach((n, i) => {
     const len = meta.lengths?.[i];
-    if (!Number.isInteger(len) || off + 4 * len > buf.length) throw new Error(`${file}: array ${n} is truncated`);
+    if (!Number.isInteger(len) || off + 4 * len > buf.length)
+      throw new TunerCheckpointError(`${file}: array ${n} is truncated`, file);
     arrays[n] = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + 4 * len));
     off += 4 * len;
   });
-  if (arrays.master.length !== arrays.m.length || arrays.m.length !== arrays.v.length)
-    throw new Error(`${file}: state and moment sizes differ`);
   return { meta, arrays };
 }

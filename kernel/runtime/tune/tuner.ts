@@ -1,12 +1,13 @@
 // State tuning (docs/spec.md §3): the initial wkv state of every layer is the only trained parameter.
 // fp32 master state + Adam moments; per step: draw microBsz samples, loss and gradient from the
 // native model, global-norm clip, Adam with the scheduled LR. A cancelled step changes nothing.
-import { createSampler, type Sampler } from "../data/samplers";
+import { resolveSignal, throwIfAborted } from "../cancel";
+import { checkOptions, is, type Spec } from "../check";
+import { DataError, OptionsError, TunerCheckpointError } from "../errors";
+import { batchOf, createSampler, nextBatch, type Sampler } from "../data/samplers";
 import type { TokenDataset } from "../data/dataset";
-import { cellContext } from "../../display/context";
-import { liveView } from "../../display/live";
-import { trainingFigure } from "../../display/figures/training";
-import { abortError, cancelFlagFor, meanCrossEntropy, type Model } from "../model/model";
+import { meanCrossEntropy, type Model } from "../model/model";
+import { describeDims, type StateDims } from "../model/dims";
 import { State, type StateSaveOptions } from "../model/state";
 import { Adam, clipGradNorm } from "./adam";
 import { resolveTunerOptions } from "./options";
@@ -15,11 +16,37 @@ import { readTunerCheckpoint, writeTunerCheckpoint } from "./tuner-checkpoint";
 import type { StepRecord, TunerOptions } from "./types";
 
 export type TunerInit = Partial<TunerOptions> & { totalSteps: number };
-export interface RunOptions {
+
+/** Follows a run: called after every step and once when the run ends (however it ends). */
+export interface RunObserver {
+  onStep?(record: StepRecord, tuner: Tuner): void;
+  onEnd?(tuner: Tuner): void;
+}
+/** A run's options; they are an observer of the run too. */
+export interface RunOptions extends RunObserver {
+  /** Steps to take (default: what is left of totalSteps). */
   steps?: number;
-  onStep?: (r: StepRecord) => void;
   signal?: AbortSignal;
+  /** Whether the default observer (in a notebook: the live training view) follows the run; default true. */
   live?: boolean;
+}
+
+const RUN_OPTIONS: Spec = {
+  steps: is.int(0),
+  signal: is.signal,
+  live: is.boolean,
+  onStep: is.function,
+  onEnd: is.function,
+};
+
+let defaultObserver: ((tuner: Tuner) => RunObserver) | undefined;
+
+/**
+ * Installs the observer every run gets unless it passes `live: false`. The display layer installs
+ * the live training view here, so the runtime draws nothing itself.
+ */
+export function setDefaultRunObserver(factory: ((tuner: Tuner) => RunObserver) | undefined): void {
+  defaultObserver = factory;
 }
 export interface EvalResult {
   tuned: number;
@@ -48,9 +75,8 @@ export class Tuner {
         init.nHead !== model.config.nHead ||
         init.headSize !== model.config.headSize)
     ) {
-      throw new Error(
-        `initState (L${init.nLayer} H${init.nHead} N${init.headSize}) does not fit the model (L${model.config.nLayer} H${model.config.nHead} N${model.config.headSize})`,
-      );
+      const lhn = (d: StateDims) => `L${d.nLayer} H${d.nHead} N${d.headSize}`;
+      throw new OptionsError(`initState (${lhn(init)}) does not fit the model (${lhn(model.config)})`, "initState");
     }
     this.master = init ? init.wkv.slice() : model.newState().wkv;
     this.adam = new Adam(this.master, this.options);
@@ -61,6 +87,7 @@ export class Tuner {
       microBsz: o.microBsz,
       seed: o.seed,
       epochSteps: o.epochSteps,
+      magicPrime: o.magicPrime,
     });
   }
 
@@ -86,45 +113,25 @@ export class Tuner {
     });
   }
 
-  private batch(): { inputs: Int32Array; targets: Int32Array } {
-    const { ctxLen: T, microBsz: B } = this.options;
-    const inputs = new Int32Array(B * T),
-      targets = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      const s = this.sampler.next();
-      inputs.set(s.tokens.subarray(0, T), b * T);
-      for (let j = 0; j < T; j++) targets[b * T + j] = j < s.validTargets ? s.tokens[j + 1] : -100;
-    }
-    return { inputs, targets };
-  }
-
-  async step(signal: AbortSignal | undefined = cellContext()?.signal): Promise<StepRecord> {
-    if (signal?.aborted) throw abortError();
+  /** One optimizer step; an aborted step changes nothing (the next one draws the same batch). */
+  async step(signal?: AbortSignal): Promise<StepRecord> {
+    signal = resolveSignal(signal);
+    throwIfAborted(signal);
     const started = performance.now();
     const samplerBefore = this.sampler.getState();
-    const { inputs, targets } = this.batch();
-    const grad = new Float32Array(this.master.length);
-    const c = cancelFlagFor(signal);
-    let r: { lossSum: number; nTargets: number };
+    const batch = nextBatch(this.sampler, this.options.microBsz);
+    let r: { loss: number; grad: Float32Array; nTargets: number };
     try {
-      r = await this.model.lossAndGrad(
-        inputs,
-        targets,
-        this.options.microBsz,
-        this.options.ctxLen,
-        this.master,
-        grad,
-        this.options.l2wrap,
-        c.flag,
-      );
+      r = await this.model.gradToState(batch, {
+        state: new State(this.model.config, { wkv: this.master }),
+        l2wrap: this.options.l2wrap,
+        signal,
+      });
     } catch (e) {
-      this.sampler.setState(samplerBefore); // the step is discarded: the next one draws the same batch
-      throw signal?.aborted ? abortError() : e;
-    } finally {
-      c.done();
+      this.sampler.setState(samplerBefore);
+      throw e;
     }
-    if (r.nTargets === 0) throw new Error("a batch had no valid targets");
-    const loss = r.lossSum / r.nTargets;
+    const { loss, grad } = r;
     if (!Number.isFinite(loss))
       throw new Error(`the loss is ${loss} at step ${this.steps + 1}; the state was not updated`);
     const lr = this.lr;
@@ -146,17 +153,15 @@ export class Tuner {
 
   /**
    * Runs `steps` more steps (default: up to totalSteps). When the signal fires the current step is
-   * cancelled (state unchanged) and run resolves with the records so far; in a notebook cell it
-   * shows the live training view.
+   * cancelled (state unchanged) and run resolves with the records so far. Observers: the options'
+   * onStep/onEnd, and the default observer (the live training view in a notebook) unless live: false.
    */
   async run(opts: RunOptions = {}): Promise<StepRecord[]> {
-    const signal = opts.signal ?? cellContext()?.signal;
+    checkOptions("tuner.run", opts, RUN_OPTIONS);
+    const signal = resolveSignal(opts.signal);
     const steps = opts.steps ?? Math.max(0, this.options.totalSteps - this.steps);
-    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be an integer ≥ 0, got ${steps}`);
-    const view =
-      opts.live === false
-        ? undefined
-        : liveView(() => trainingFigure(this.history, { totalSteps: this.options.totalSteps }));
+    const observers: RunObserver[] = [opts];
+    if (opts.live !== false && defaultObserver) observers.push(defaultObserver(this));
     const done: StepRecord[] = [];
     try {
       for (let i = 0; i < steps && !signal?.aborted; i++) {
@@ -168,11 +173,10 @@ export class Tuner {
           throw e;
         }
         done.push(rec);
-        opts.onStep?.(rec);
-        view?.update();
+        for (const o of observers) o.onStep?.(rec, this);
       }
     } finally {
-      view?.close();
+      for (const o of observers) o.onEnd?.(this);
     }
     return done;
   }
@@ -182,13 +186,12 @@ export class Tuner {
     dataset: TokenDataset,
     opts: { samples?: number; seed?: number; signal?: AbortSignal } = {},
   ): Promise<EvalResult> {
+    checkOptions("tuner.evaluate", opts, { samples: is.int(1), seed: is.int(0), signal: is.signal });
     const samples = opts.samples ?? 16;
     const T = this.options.ctxLen,
       V = this.model.config.vocabSize;
-    if (!Number.isInteger(samples) || samples < 1)
-      throw new RangeError(`samples must be a positive integer, got ${samples}`);
     if (dataset.tokenCount < T + 1)
-      throw new Error(`the evaluation dataset has ${dataset.tokenCount} tokens, fewer than ctx_len+1 = ${T + 1}`);
+      throw new DataError(`the evaluation dataset has ${dataset.tokenCount} tokens, fewer than ctx_len+1 = ${T + 1}`);
     const sampler = createSampler(dataset, { kind: "random", ctxLen: T, microBsz: 1, seed: opts.seed ?? 12345 });
     const tuned = this.state,
       zero = this.model.newState();
@@ -196,10 +199,7 @@ export class Tuner {
       sumZero = 0,
       tokens = 0;
     for (let i = 0; i < samples; i++) {
-      const s = sampler.next();
-      const inputs = s.tokens.subarray(0, T);
-      const targets = Int32Array.from(s.tokens.subarray(1), (t, j) => (j < s.validTargets ? t : -100));
-      const n = targets.filter((t) => t >= 0).length;
+      const { inputs, targets, nTargets: n } = batchOf([sampler.next()]);
       for (const [st, add] of [
         [
           tuned,
@@ -259,8 +259,9 @@ export class Tuner {
     const c = model.config,
       d = meta.dims;
     if (d.nLayer !== c.nLayer || d.nHead !== c.nHead || d.headSize !== c.headSize || d.nEmbd !== c.nEmbd) {
-      throw new Error(
-        `${file} was made for a model with L${d.nLayer} C${d.nEmbd} H${d.nHead} N${d.headSize}; this model is L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize}`,
+      throw new TunerCheckpointError(
+        `${file} was made for a model with ${describeDims(d)}; this model is ${describeDims(c)}`,
+        file,
       );
     }
     const t = new Tuner(model, dataset, { ...meta.options, initState: new State(c, { wkv: arrays.master }) });

@@ -1,4 +1,5 @@
 // Shared types of state tuning: one record per optimizer step and the Tuner's options.
+import type { SamplerKind } from "../data/samplers";
 import type { State } from "../model/state";
 
 /** What one optimizer step did; the Tuner's history is a list of these. */
@@ -19,7 +20,7 @@ export interface StepRecord {
 }
 
 export type LrSchedule = "cos" | "exp";
-export type SamplerKind = "pad" | "random";
+export type { SamplerKind };
 
 export interface TunerOptions {
   ctxLen: number;
@@ -35,9 +36,15 @@ export interface TunerOptions {
   /** Global L2-norm clip; 0 disables. */
   gradClip: number;
   l2wrap: boolean;
+  /**
+   * pad: one document per sample (PEFT --dataload pad); random: random offsets; magic-prime: LM's
+   * pretraining order.
+   */
   sampler: SamplerKind;
   seed: number;
-  /** Steps per mini-epoch for the pad sampler (defaults to totalSteps). */
+  /** Steps per (mini-)epoch; the default depends on the sampler (see SamplerOptions.epochSteps). */
   epochSteps?: number;
+  /** magic-prime sampler: the prime (default: the largest fitting the data, as make_data.py prints). */
+  magicPrime?: number;
   initState?: State;
 }

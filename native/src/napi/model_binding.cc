@@ -34,7 +34,7 @@ Config config_of(const Napi::Value& v) {
   c.n_embd = int_of(o, "nEmbd", "config");
   c.n_head = int_of(o, "nHead", "config");
   c.head_size = int_of(o, "headSize", "config");
-  c.vocab = int_of(o, "vocab", "config");
+  c.vocab = int_of(o, "vocabSize", "config");
   c.dim_ffn = int_of(o, "dimFfn", "config");
   return c;
 }

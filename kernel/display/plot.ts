@@ -1,14 +1,14 @@
 // `plot`: the figures of the tutorial as one namespace. Each returns a Figure that displays itself
 // in a notebook and saves to HTML or JSON (`figure.save("x.html")`).
-import { trainingFigure, type StepRecord } from "./display/figures/training";
-import { stateDiff, stateHeatmap, stateNorms, type WkvState } from "./display/figures/state";
-import { nextTokenFigure, trajectoryFigure } from "./display/figures/inspect";
-import type { Model } from "./runtime/model/model";
-import type { State } from "./runtime/model/state";
-import { stateTrajectory, type TrajectoryOptions } from "./runtime/inspect/trajectory";
-import { nextTokenDistributions } from "./runtime/inspect/next-token";
-import type { LengthHistogram } from "./runtime/data/dataset";
-import { Figure } from "./display/plotly";
+import { trainingFigure, type StepRecord } from "./figures/training";
+import { stateDiff, stateHeatmap, stateNorms, type WkvState } from "./figures/state";
+import { nextTokenFigure, trajectoryFigure } from "./figures/inspect";
+import type { Model } from "../runtime/model/model";
+import type { State } from "../runtime/model/state";
+import { stateTrajectory, type TrajectoryOptions } from "../runtime/inspect/trajectory";
+import { nextTokenDistributions } from "../runtime/inspect/next-token";
+import type { LengthHistogram } from "../runtime/data/dataset";
+import { Figure } from "./plotly";
 
 export const plot = {
   /** Document lengths of a dataset (from lengthHistogram). */
