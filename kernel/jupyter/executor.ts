@@ -152,6 +152,7 @@ export class CellExecutor {
  */
 function nameNextScript(filename: string, onCode: (code: string) => void): { done(): void } {
   // The module object itself (tslab calls through it), not an import's read-only copy.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the mutable module object, see above
   const vmModule = require("node:vm") as { runInThisContext: typeof vm.runInThisContext };
   const original = vmModule.runInThisContext;
   const restore = () => {

@@ -158,7 +158,7 @@ export class History {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
         if (lockAge(this.lock) > STALE_LOCK_MS) fs.rmSync(this.lock, { force: true });
-        else if (Date.now() > deadline) throw new Error(`${this.lock} is held by another kernel`);
+        else if (Date.now() > deadline) throw new Error(`${this.lock} is held by another kernel`, { cause: e });
         else sleepSync(5);
       }
     }

@@ -30,6 +30,7 @@ let typescript: TypeScript | undefined;
 /** The TypeScript that tslab checks and emits cells with (a patched 5.0), for syntax questions. */
 export function tslabTypeScript(): TypeScript {
   const tslabDir = path.dirname(require.resolve("tslab/package.json"));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- tslab's own TypeScript, found from tslab's folder
   return (typescript ??= require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] })) as TypeScript);
 }
 

@@ -74,9 +74,12 @@ export class AbortError extends RwkvError {
   override name = "AbortError";
   /** The signal's reason (the kernel's "interrupted by the user", a DOMException, ...). */
   readonly reason: unknown;
-  constructor(reason?: unknown) {
+  /** For a cancelled tuner step: the 1-based number of the step that was cancelled (nothing changed). */
+  readonly step?: number;
+  constructor(reason?: unknown, opts: { step?: number } = {}) {
     const why = reason instanceof Error ? reason.message : typeof reason === "string" ? reason : "";
     super(why ? `aborted: ${why}` : "aborted", { cause: reason });
     this.reason = reason;
+    if (opts.step !== undefined) this.step = opts.step;
   }
 }

@@ -369,7 +369,7 @@ view.close();`;
     assert.equal(later.reply.content.status, "ok");
   });
 
-  test("stop_on_error: an interrupted cell stops the queue even when it ends normally (as tuner.run does)", async () => {
+  test("stop_on_error: an interrupted cell stops the queue even when it ends normally (like tuner.run)", async () => {
     const running = k.execute(
       'await new Promise((res) => rwkv.cellContext()!.signal.addEventListener("abort", res));\n"stopped early"',
       { stopOnError: true },

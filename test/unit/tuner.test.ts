@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Model, State, Tuner, Dataset } from "../../kernel";
+import { AbortError, Model, State, Tuner, Dataset } from "../../kernel";
 import { GoldenSet } from "../helpers/golden";
 import { goldenModelSkip } from "../helpers/golden-model";
 
@@ -65,7 +65,11 @@ test(
       assert.ok(part.steps >= 4 && part.steps < 10, `stopped after ${part.steps} steps`);
       const before = part.state.wkv;
       // A step started with an aborted signal is discarded and leaves the state as it was.
-      await assert.rejects(part.step(AbortSignal.abort()), /aborted/);
+      await assert.rejects(part.step(AbortSignal.abort()), (e: unknown) => {
+        assert.ok(e instanceof AbortError, String(e));
+        assert.equal(e.step, part.steps + 1, "the error names the step that was cancelled");
+        return true;
+      });
       assert.deepEqual(part.state.wkv, before);
 
       const statePath = path.join(tmp, "partial.pth"),

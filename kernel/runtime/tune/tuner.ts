@@ -1,9 +1,9 @@
 // State tuning (docs/spec.md §3): the initial wkv state of every layer is the only trained parameter.
 // fp32 master state + Adam moments; per step: draw microBsz samples, loss and gradient from the
 // native model, global-norm clip, Adam with the scheduled LR. A cancelled step changes nothing.
-import { resolveSignal, throwIfAborted } from "../cancel";
+import { resolveSignal } from "../cancel";
 import { checkOptions, is, type Spec } from "../check";
-import { DataError, OptionsError, TunerCheckpointError } from "../errors";
+import { AbortError, DataError, OptionsError, TunerCheckpointError } from "../errors";
 import { batchOf, createSampler, nextBatch, type Sampler } from "../data/samplers";
 import type { TokenDataset } from "../data/dataset";
 import { meanCrossEntropy, type Model } from "../model/model";
@@ -116,7 +116,7 @@ export class Tuner {
   /** One optimizer step; an aborted step changes nothing (the next one draws the same batch). */
   async step(signal?: AbortSignal): Promise<StepRecord> {
     signal = resolveSignal(signal);
-    throwIfAborted(signal);
+    if (signal?.aborted) throw new AbortError(signal.reason, { step: this.steps + 1 });
     const started = performance.now();
     const samplerBefore = this.sampler.getState();
     const batch = nextBatch(this.sampler, this.options.microBsz);
@@ -129,7 +129,7 @@ export class Tuner {
       });
     } catch (e) {
       this.sampler.setState(samplerBefore);
-      throw e;
+      throw e instanceof AbortError ? new AbortError(e.reason, { step: this.steps + 1 }) : e;
     }
     const { loss, grad } = r;
     if (!Number.isFinite(loss))
