@@ -65,12 +65,6 @@ double row_loss_grad(int V, float* z, int32_t target, const HeadLossScale& s, bo
 
 }  // namespace
 
-long count_targets(long n, const int32_t* targets) {
-  long c = 0;
-  for (long i = 0; i < n; ++i) c += targets[i] != kIgnoreTarget;
-  return c;
-}
-
 void head_logits(int M, int C, const float* x, const HeadWeights& w, float* logits) {
   std::vector<float> xn(size_t(M) * C);
   layer_norm(M, C, x, w.ln_w, w.ln_b, xn.data());

@@ -15,7 +15,7 @@
 
 #include "cpu/gemm.h"
 #include "cpu/head.h"
-#include "cpu/model.h"
+#include "cpu/cpu_model.h"
 #include "cpu/norm.h"
 #include "cpu/threadpool.h"
 #include "cpu/vmath.h"

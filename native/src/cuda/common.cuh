@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "cpu/tensor.h"
+#include "core/errors.h"
+#include "core/tensor.h"
 
 namespace rwkv::cuda {
 

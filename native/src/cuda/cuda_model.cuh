@@ -7,7 +7,7 @@
 #pragma once
 #include <mutex>
 
-#include "cpu/model.h"
+#include "core/model.h"
 #include "cuda/head.cuh"
 #include "cuda/weights.cuh"
 

@@ -1,7 +1,8 @@
 // The output end on the GPU (cpu/head.h twin): ln_out, head projection, cross-entropy + L2Wrap
 // forward and backward in blocks of rows, so only [rows_per_block, V] logits exist at a time.
 #pragma once
-#include "cpu/head.h"
+#include "core/errors.h"
+#include "core/loss.h"
 #include "cuda/weight.cuh"
 
 namespace rwkv::cuda {

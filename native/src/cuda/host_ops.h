@@ -3,8 +3,7 @@
 #pragma once
 #include <cstdint>
 
-#include "cpu/wkv6.h"
-#include "cpu/wkv7.h"
+#include "core/wkv.h"
 #include "cuda/backend.h"
 
 namespace rwkv::cuda {

@@ -193,7 +193,6 @@ class CudaRwkv6 final : public CudaModel {
 std::unique_ptr<rwkv::Model> make_model_v6_cuda(const rwkv::Config& cfg, const rwkv::TensorMap& tensors,
                                                 const QuantOptions& quant) {
   if (cfg.head_size != 64) throw RwkvError("CUDA model: head size " + std::to_string(cfg.head_size) + " (only 64 is supported)");
-  make_model_v6(cfg, tensors);  // the CPU model's validation: names and shapes, with the key in the message
   return std::make_unique<CudaRwkv6>(cfg, tensors, quant);
 }
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cpu/adam.h"
-#include "cpu/model.h"
+#include "cpu/cpu_model.h"
 #include "napi/registry.h"
 #include "napi/util.h"
 #ifdef RWKV_WITH_CUDA
@@ -273,7 +273,10 @@ Napi::Value CreateModel(const Napi::CallbackInfo& info) {
 #ifdef RWKV_WITH_CUDA
     rwkv::cuda::QuantOptions qo;
     qo.quant = quant == "nf4" ? rwkv::cuda::Quant::NF4 : quant == "int8" ? rwkv::cuda::Quant::Int8 : rwkv::cuda::Quant::None;
-    model = guard(env, [&] { return std::shared_ptr<Model>(rwkv::cuda::make_model_cuda(cfg, tensors, qo)); });
+    model = guard(env, [&] {
+      make_model(cfg, tensors);  // the CPU loader checks every key and shape, naming the key
+      return std::shared_ptr<Model>(rwkv::cuda::make_model_cuda(cfg, tensors, qo));
+    });
 #else
     throw Napi::Error::New(env, "this build has no CUDA backend (no CUDA toolkit was found when the native runtime was built)");
 #endif

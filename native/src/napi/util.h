@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu/tensor.h"
+#include "core/errors.h"
+#include "core/tensor.h"
 
 namespace rwkv::napi {
 

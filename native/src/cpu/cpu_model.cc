@@ -1,5 +1,5 @@
 // make_model: picks the implementation for the checkpoint's RWKV version.
-#include "cpu/model.h"
+#include "cpu/cpu_model.h"
 
 namespace rwkv {
 

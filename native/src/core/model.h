@@ -1,11 +1,10 @@
-// The model interface the bindings (and the CUDA backend) program against. One implementation
-// per RWKV version (rwkv7.cc, rwkv6.cc); weights are views into caller-owned memory.
+// The model interface the bindings program against and both backends implement (cpu/cpu_model.h,
+// cuda/cuda_model.cuh); weights are views into caller-owned memory.
 #pragma once
-#include <map>
-#include <memory>
-#include <string>
+#include <cstdint>
 
-#include "cpu/tensor.h"
+#include "core/errors.h"
+#include "core/tensor.h"
 
 namespace rwkv {
 
@@ -48,13 +47,5 @@ class Model {
  protected:
   Config cfg_;
 };
-
-using TensorMap = std::map<std::string, TensorView>;
-
-// Validate names and shapes and build; throws RwkvError naming the key on a missing or
-// misshaped tensor. make_model dispatches on cfg.version.
-std::unique_ptr<Model> make_model_v7(const Config& cfg, const TensorMap& tensors);
-std::unique_ptr<Model> make_model_v6(const Config& cfg, const TensorMap& tensors);
-std::unique_ptr<Model> make_model(const Config& cfg, const TensorMap& tensors);
 
 }  // namespace rwkv
