@@ -7,16 +7,17 @@
 
 #include "core/errors.h"
 #include "core/loss.h"
-#include "core/tensor.h"
+#include "cpu/mat.h"
 
 namespace rwkv {
 
 // Frozen parameters of the output end. ln weights are fp32 copies; head is a view ([V, C],
-// f32/bf16/f16 kept as stored).
+// f32/bf16/f16 kept as stored), multiplied with `prec`.
 struct HeadWeights {
   const float* ln_w = nullptr;
   const float* ln_b = nullptr;
-  TensorView head;
+  Mat head;
+  Precision prec = Precision::F32;
 };
 
 // logits[m] = LN_out(x[m]) · headᵀ for M rows of x [M, C] → logits [M, V].

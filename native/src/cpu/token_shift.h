@@ -1,0 +1,25 @@
+// Token shift, the part of every RWKV layer that looks one token back (spec §1.3 step 1, §2.2):
+// over B sequences of T rows, d[b,t] = prev[b,t] − x[b,t] with prev[b,t] = x[b,t−1], and at t = 0
+// the carried shift state prev0[b] (the previous chunk's last row; zeros when a sample starts).
+// Mixes x + d⊙μ feed the projections. Forward and backward are separate small passes over rows so
+// they can be fused or vectorised later without touching the layer code.
+#pragma once
+
+namespace rwkv {
+
+// d = prev − x. prev0 [B,C].
+void token_shift(int B, int T, int C, const float* x, const float* prev0, float* d);
+// out[b] = x[b, T−1]: the shift state the next chunk starts from.
+void last_rows(int B, int T, int C, const float* x, float* out);
+// out = x + d⊙μ over M rows (μ [C], one coefficient per channel).
+void shift_mix(long M, int C, const float* x, const float* d, const float* mu, float* out);
+
+// Backward of shift_mix, accumulating: dx += dout, dd += dout⊙μ.
+void shift_mix_backward(long M, int C, const float* dout, const float* mu, float* dx, float* dd);
+// Backward of token_shift from dd = ∂L/∂d: dx[b,t] += dd[b,t+1] − dd[b,t] (t+1 in the same
+// sequence); dprev0[b] = dd[b,0] (overwritten; null = not wanted).
+void token_shift_backward(int B, int T, int C, const float* dd, float* dx, float* dprev0);
+// dx[b, T−1] += g[b]: the gradient arriving at a final shift state (last_rows' backward).
+void add_last_rows(int B, int T, int C, const float* g, float* dx);
+
+}  // namespace rwkv
