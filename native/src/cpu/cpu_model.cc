@@ -7,6 +7,7 @@
 
 #include "cpu/norm.h"
 #include "cpu/rows.h"
+#include "cpu/vmath.h"
 
 namespace rwkv {
 namespace {
@@ -71,11 +72,9 @@ CpuModel::CpuModel(const Config& cfg, const Loader& ld, const CpuOptions& opt) :
                     " differs from nEmbd " + std::to_string(c.n_embd));
   const int C = c.n_embd, V = c.vocab;
   emb_ = ld.matrix("emb.weight", V, C);
-  ln0_w_ = ld.vec("blocks.0.ln0.weight", {C});
-  ln0_b_ = ld.vec("blocks.0.ln0.bias", {C});
-  lnout_w_ = ld.vec("ln_out.weight", {C});
-  lnout_b_ = ld.vec("ln_out.bias", {C});
-  head_ = {lnout_w_.data(), lnout_b_.data(), ld.matrix("head.weight", V, C), opt.compute};
+  ln0_ = ld.norm("blocks.0.ln0", C);
+  ln_out_ = ld.norm("ln_out", C);
+  head_ = {ln_out_.w.data(), ln_out_.b.data(), ld.matrix("head.weight", V, C), opt.compute};
 }
 
 void CpuModel::embed(const int32_t* tokens, long M, float* x) const {
@@ -89,7 +88,25 @@ void CpuModel::embed(const int32_t* tokens, long M, float* x) const {
     const long row = long(tokens[m]) * C;
     for (int c = 0; c < C; ++c) x[m * C + c] = emb.at(row + c);
   });
-  layer_norm(int(M), C, x, ln0_w_.data(), ln0_b_.data(), x);
+  layer_norm(int(M), C, x, ln0_.w.data(), ln0_.b.data(), x);
+}
+
+void CpuModel::sqrelu_ffn(int M, const float* xk, const Mat& K, const Mat& V, float* hpre, float* out,
+                          float beta) const {
+  const long n = long(M) * K.rows;
+  Buf h(n);
+  mul(M, xk, K, true, hpre);
+  for_each(n, [&](long i) { const float q = vmath::relu(hpre[i]); h[i] = q * q; });
+  mul(M, h.data(), V, true, out, beta);
+}
+
+void CpuModel::sqrelu_ffn_backward(int M, const float* dout, const Mat& K, const Mat& V, const float* hpre,
+                                   float* dxk) const {
+  const long n = long(M) * K.rows;
+  Buf dh(n);
+  mul(M, dout, V, false, dh.data());
+  for_each(n, [&](long i) { dh[i] *= 2.f * vmath::relu(hpre[i]); });
+  mul(M, dh.data(), K, false, dxk);
 }
 
 void CpuModel::forward_seq(const int32_t* tokens, int T, StateRef st, float* logits, LogitsMode mode,

@@ -75,6 +75,11 @@ class CpuModel : public Model {
     mul(M, A, trans ? W.cols : W.rows, W, trans, C, trans ? W.rows : W.cols, beta);
   }
 
+  // The square-ReLU key/value of both versions' channel mix: out (+)= relu(xk·Kᵀ)²·Vᵀ (beta 0 or 1),
+  // keeping the pre-activation hpre [M, F] for the backward; and its input gradient dxk.
+  void sqrelu_ffn(int M, const float* xk, const Mat& K, const Mat& V, float* hpre, float* out, float beta) const;
+  void sqrelu_ffn_backward(int M, const float* dout, const Mat& K, const Mat& V, const float* hpre, float* dxk) const;
+
   int C() const { return cfg_.n_embd; }
   int H() const { return cfg_.n_head; }
   int N() const { return cfg_.head_size; }
@@ -85,7 +90,7 @@ class CpuModel : public Model {
   void embed(const int32_t* tokens, long M, float* x) const;
 
   Mat emb_;
-  std::vector<float> ln0_w_, ln0_b_, lnout_w_, lnout_b_;
+  NormWeights ln0_, ln_out_;
   HeadWeights head_;
   Precision prec_;
 };

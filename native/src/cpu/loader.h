@@ -7,6 +7,7 @@
 
 #include "core/tensor.h"
 #include "cpu/mat.h"
+#include "cpu/norm.h"
 
 namespace rwkv {
 
@@ -26,6 +27,10 @@ class Loader {
   int width(const std::string& key, int rows) const;
   // A small tensor copied to fp32; singleton dims are ignored ([C] and [1,1,C] both occur).
   std::vector<float> vec(const std::string& key, const std::vector<int64_t>& shape) const;
+  // The affine weights of the norm `prefix` (prefix.weight, prefix.bias), [C] each.
+  NormWeights norm(const std::string& prefix, int C) const {
+    return {vec(prefix + ".weight", {C}), vec(prefix + ".bias", {C})};
+  }
 
  private:
   [[noreturn]] void mismatch(const std::string& key, const std::vector<int64_t>& got, const std::string& want) const;

@@ -2,9 +2,16 @@
 // channel axis and per-head GroupNorm, forward and input-gradient backward. Rows are independent
 // (one token each); the affine weights are frozen, so the backward gives dx only.
 #pragma once
+#include <vector>
+
 #include "core/constants.h"
 
 namespace rwkv {
+
+// The frozen affine weights of one LayerNorm or GroupNorm, fp32 copies ([C] each).
+struct NormWeights {
+  std::vector<float> w, b;
+};
 
 // y[m] = (x[m] − mean) / sqrt(var + eps) ⊙ weight + bias over rows of length C (biased variance).
 // x and y may alias. Parallel over rows.

@@ -24,8 +24,8 @@ using vmath::sigmoid;
 enum Branch { kW = 0, kK, kV, kR, kG, kBranches };  // time_maa_w1/w2 chunk order
 
 struct Layer {
-  Buf ln1_w, ln1_b, ln2_w, ln2_b;
-  Buf maa_x, maa[kBranches], decay, u, lnx_w, lnx_b, fmaa_k, fmaa_r;  // u = time_faaaa [H·N]
+  NormWeights ln1, ln2, lnx;
+  Buf maa_x, maa[kBranches], decay, u, fmaa_k, fmaa_r;  // u = time_faaaa [H·N]
   Mat maa_w1, maa_w2, decay_w1, decay_w2, R, K, V, G, O, fK, fR, fV;  // maa_w2: [5·Dm, C] (file [5, Dm, C])
 };
 
@@ -62,11 +62,11 @@ class Rwkv6 final : public CpuModel {
   void layer_forward(int l, int B, int T, float* x, float* carry, const LayerState& s, LayerActs& a) const override;
   void layer_backward(int l, int B, int T, const float* x_in, const float* carry, const float* wkv0,
                       const LayerActs& a, float* dx, const LayerState& d, bool need_dx) const override;
-  void time_mix(int l, int B, int T, float* x, const LayerState& s, Acts& A) const;
-  void channel_mix(int l, int B, int T, float* x, const LayerState& s, Acts& A) const;
-  void channel_mix_backward(int l, int B, int T, const Acts& A, float* dx, const LayerState& d) const;
-  void time_mix_backward(int l, int B, int T, const float* x_in, const Acts& A, float* dx, const LayerState& d,
-                         bool need_dx) const;
+  void time_mix(const Layer& L, int B, int T, float* x, const LayerState& s, Acts& A) const;
+  void channel_mix(const Layer& L, int B, int T, float* x, const LayerState& s, Acts& A) const;
+  void channel_mix_backward(const Layer& L, int B, int T, const Acts& A, float* dx, const LayerState& d) const;
+  void time_mix_backward(const Layer& L, int B, int T, const float* x_in, const Acts& A, float* dx,
+                         const LayerState& d, bool need_dx) const;
   Wkv6Shape shape(int B, int T) const { return {B, T, H(), N()}; }
 
   std::vector<Layer> layers_;
@@ -82,14 +82,13 @@ void Rwkv6::load(const Loader& ld) {
                     std::to_string(D5) + "], expected [" + std::to_string(C) + ", 5·D_MIX_LORA]");
   Dm_ = D5 / kBranches;
   Dd_ = ld.width("blocks.0.att.time_decay_w1", C);
+  auto vec = [&](const std::string& key) { return ld.vec(key, {1, 1, C}); };
   static const char* kMaaNames[kBranches] = {"w", "k", "v", "r", "g"};
   layers_.resize(c.n_layer);
   for (int l = 0; l < c.n_layer; ++l) {
     Layer& L = layers_[l];
     const std::string p = "blocks." + std::to_string(l) + ".", a = p + "att.", f = p + "ffn.";
-    auto vec = [&](const std::string& key) { return ld.vec(key, {1, 1, C}); };
-    L.ln1_w = vec(p + "ln1.weight"); L.ln1_b = vec(p + "ln1.bias");
-    L.ln2_w = vec(p + "ln2.weight"); L.ln2_b = vec(p + "ln2.bias");
+    L.ln1 = ld.norm(p + "ln1", C); L.ln2 = ld.norm(p + "ln2", C);
     L.maa_x = vec(a + "time_maa_x");
     for (int i = 0; i < kBranches; ++i) L.maa[i] = vec(a + "time_maa_" + kMaaNames[i]);
     L.maa_w1 = ld.matrix(a + "time_maa_w1", C, D5);
@@ -101,7 +100,7 @@ void Rwkv6::load(const Loader& ld) {
     L.R = ld.matrix(a + "receptance.weight", C, C); L.K = ld.matrix(a + "key.weight", C, C);
     L.V = ld.matrix(a + "value.weight", C, C); L.G = ld.matrix(a + "gate.weight", C, C);
     L.O = ld.matrix(a + "output.weight", C, C);
-    L.lnx_w = vec(a + "ln_x.weight"); L.lnx_b = vec(a + "ln_x.bias");
+    L.lnx = ld.norm(a + "ln_x", C);
     L.fmaa_k = vec(f + "time_maa_k"); L.fmaa_r = vec(f + "time_maa_r");
     L.fK = ld.matrix(f + "key.weight", F, C); L.fR = ld.matrix(f + "receptance.weight", C, C);
     L.fV = ld.matrix(f + "value.weight", C, F);
@@ -110,27 +109,25 @@ void Rwkv6::load(const Loader& ld) {
 
 void Rwkv6::layer_forward(int l, int B, int T, float* x, float*, const LayerState& s, LayerActs& a) const {
   Acts& A = static_cast<Acts&>(a);
-  time_mix(l, B, T, x, s, A);
-  channel_mix(l, B, T, x, s, A);
+  time_mix(layers_[l], B, T, x, s, A);
+  std::memcpy(A.x1.data(), x, size_t(B) * T * C() * sizeof(float));  // the residual between the mixes
+  channel_mix(layers_[l], B, T, x, s, A);
 }
 
 void Rwkv6::layer_backward(int l, int B, int T, const float* x_in, const float*, const float*, const LayerActs& a,
                            float* dx, const LayerState& d, bool need_dx) const {
   const Acts& A = static_cast<const Acts&>(a);
-  channel_mix_backward(l, B, T, A, dx, d);
-  time_mix_backward(l, B, T, x_in, A, dx, d, need_dx);
+  channel_mix_backward(layers_[l], B, T, A, dx, d);
+  time_mix_backward(layers_[l], B, T, x_in, A, dx, d, need_dx);
 }
 
 // x += TimeMix(ln1(x)) (spec §2.2 steps 1–6). The wkv checkpoints are written when A has room.
-void Rwkv6::time_mix(int l, int B, int T, float* x, const LayerState& s, Acts& A) const {
-  const Layer& L = layers_[l];
+void Rwkv6::time_mix(const Layer& L, int B, int T, float* x, const LayerState& s, Acts& A) const {
   const int C = this->C(), D5 = kBranches * Dm_;
   const long M = long(B) * T, MC = M * C;
   const int m = int(M);
   Buf xa(MC), xi(MC);
-  layer_norm(m, C, x, L.ln1_w.data(), L.ln1_b.data(), xa.data());
-  token_shift(B, T, C, xa.data(), s.att_x, A.dlt.data());
-  last_rows(B, T, C, xa.data(), s.att_x);
+  norm_shift(B, T, C, x, L.ln1.w.data(), L.ln1.b.data(), s.att_x, xa.data(), A.dlt.data());
 
   // Data-dependent mixing: m = tanh((xa + d⊙maa_x)·w1), per branch mix_i = maa_i + m_i·w2_i.
   shift_mix(M, C, xa.data(), A.dlt.data(), L.maa_x.data(), xi.data());
@@ -167,57 +164,46 @@ void Rwkv6::time_mix(int l, int B, int T, float* x, const LayerState& s, Acts& A
 
   wkv6_forward(shape(B, T), A.r.data(), A.k.data(), A.v.data(), A.w.data(), L.u.data(), s.wkv, A.y.data(),
                A.ckpt.empty() ? nullptr : A.ckpt.data());
-  group_norm(m, H(), N(), A.y.data(), L.lnx_w.data(), L.lnx_b.data(), A.yn.data());
+  group_norm(m, H(), N(), A.y.data(), L.lnx.w.data(), L.lnx.b.data(), A.yn.data());
   for_each(MC, [&](long i) { xi[i] = A.yn[i] * A.gpre[i] * sigmoid(A.gpre[i]); });
   mul(m, xi.data(), L.O, true, x, 1.f);
-  std::memcpy(A.x1.data(), x, MC * sizeof(float));
 }
 
 // x += ChannelMix(ln2(x)) = σ(x_r·Rᵀ) ⊙ (relu(x_k·Kᵀ)²·Vᵀ).
-void Rwkv6::channel_mix(int l, int B, int T, float* x, const LayerState& s, Acts& A) const {
-  const Layer& L = layers_[l];
-  const int C = this->C(), F = this->F();
+void Rwkv6::channel_mix(const Layer& L, int B, int T, float* x, const LayerState& s, Acts& A) const {
+  const int C = this->C();
   const long M = long(B) * T, MC = M * C;
-  Buf xf(MC), dlt(MC), xk(MC);
-  layer_norm(int(M), C, x, L.ln2_w.data(), L.ln2_b.data(), xf.data());
-  token_shift(B, T, C, xf.data(), s.ffn_x, dlt.data());
-  last_rows(B, T, C, xf.data(), s.ffn_x);
+  Buf xf(MC), dlt(MC), xk(MC), xr(MC);
+  norm_shift(B, T, C, x, L.ln2.w.data(), L.ln2.b.data(), s.ffn_x, xf.data(), dlt.data());
+  shift_mix(M, C, xf.data(), dlt.data(), L.fmaa_r.data(), xr.data());
   shift_mix(M, C, xf.data(), dlt.data(), L.fmaa_k.data(), xk.data());
-  mul(int(M), xk.data(), L.fK, true, A.hpre.data());
-  shift_mix(M, C, xf.data(), dlt.data(), L.fmaa_r.data(), xk.data());
-  mul(int(M), xk.data(), L.fR, true, A.rs.data());
-  Buf hid(M * F);
-  for_each(M * F, [&](long i) { const float q = vmath::relu(A.hpre[i]); hid[i] = q * q; });
-  for_each(MC, [&](long i) { A.rs[i] = sigmoid(A.rs[i]); });
-  mul(int(M), hid.data(), L.fV, true, A.kv.data());
-  for_each(MC, [&](long i) { x[i] += A.rs[i] * A.kv[i]; });
+  mul(int(M), xr.data(), L.fR, true, A.rs.data());
+  sqrelu_ffn(int(M), xk.data(), L.fK, L.fV, A.hpre.data(), A.kv.data(), 0.f);
+  for_each(MC, [&](long i) {
+    A.rs[i] = sigmoid(A.rs[i]);
+    x[i] += A.rs[i] * A.kv[i];
+  });
 }
 
 // dx: ∂/∂(layer output) → ∂/∂x1 (the residual after the time mix); d.ffn_x: final → initial.
-void Rwkv6::channel_mix_backward(int l, int B, int T, const Acts& A, float* dx, const LayerState& d) const {
-  const Layer& L = layers_[l];
-  const int C = this->C(), F = this->F();
+void Rwkv6::channel_mix_backward(const Layer& L, int B, int T, const Acts& A, float* dx, const LayerState& d) const {
+  const int C = this->C();
   const long M = long(B) * T, MC = M * C;
-  Buf drs(MC), dkv(MC), dh(M * F), dmix(MC), dxf(MC, 0.f), dd(MC, 0.f);
+  Buf drs(MC), dkv(MC), dmix(MC), dxf(MC, 0.f), dd(MC, 0.f);
   for_each(MC, [&](long i) {
     drs[i] = dx[i] * A.kv[i] * A.rs[i] * (1.f - A.rs[i]);  // ∂/∂(x_r·Rᵀ)
     dkv[i] = dx[i] * A.rs[i];
   });
-  mul(int(M), dkv.data(), L.fV, false, dh.data());
-  for_each(M * F, [&](long i) { dh[i] *= 2.f * vmath::relu(A.hpre[i]); });
-  mul(int(M), dh.data(), L.fK, false, dmix.data());
+  sqrelu_ffn_backward(int(M), dkv.data(), L.fK, L.fV, A.hpre.data(), dmix.data());
   shift_mix_backward(M, C, dmix.data(), L.fmaa_k.data(), dxf.data(), dd.data());
   mul(int(M), drs.data(), L.fR, false, dmix.data());
   shift_mix_backward(M, C, dmix.data(), L.fmaa_r.data(), dxf.data(), dd.data());
-  add_last_rows(B, T, C, d.ffn_x, dxf.data());
-  token_shift_backward(B, T, C, dd.data(), dxf.data(), d.ffn_x);
-  layer_norm_backward(int(M), C, A.x1.data(), L.ln2_w.data(), dxf.data(), dx, true);
+  norm_shift_backward(B, T, C, A.x1.data(), L.ln2.w.data(), dxf.data(), dd.data(), d.ffn_x, dx);
 }
 
 // dx: ∂/∂x1 → ∂/∂(layer input) (need_dx); d.wkv and (need_dx) d.att_x: final → initial.
-void Rwkv6::time_mix_backward(int l, int B, int T, const float* x_in, const Acts& A, float* dx, const LayerState& d,
-                              bool need_dx) const {
-  const Layer& L = layers_[l];
+void Rwkv6::time_mix_backward(const Layer& L, int B, int T, const float* x_in, const Acts& A, float* dx,
+                              const LayerState& d, bool need_dx) const {
   const int C = this->C(), D5 = kBranches * Dm_;
   const long M = long(B) * T, MC = M * C;
   const int m = int(M);
@@ -230,7 +216,7 @@ void Rwkv6::time_mix_backward(int l, int B, int T, const float* x_in, const Acts
     dyn[i] = dgy[i] * gp * s;
     dgpre[i] = dgy[i] * A.yn[i] * s * (1.f + gp * (1.f - s));  // silu'
   });
-  group_norm_backward(m, H(), N(), A.y.data(), L.lnx_w.data(), dyn.data(), dy.data(), false);
+  group_norm_backward(m, H(), N(), A.y.data(), L.lnx.w.data(), dyn.data(), dy.data(), false);
 
   // WKV: d.wkv is ∂L/∂(final state) in, ∂L/∂(initial state) out.
   Buf dr(need_dx ? MC : 0), dk(dr.size()), dv(dr.size()), dw(dr.size());
@@ -267,9 +253,7 @@ void Rwkv6::time_mix_backward(int l, int B, int T, const float* x_in, const Acts
   for_each(M * D5, [&](long j) { dm1[j] *= 1.f - A.m1[j] * A.m1[j]; });
   mul(m, dm1.data(), L.maa_w1, true, dxi.data());  // ∂/∂(xa + d⊙maa_x)
   shift_mix_backward(M, C, dxi.data(), L.maa_x.data(), dxa.data(), dd.data());
-  add_last_rows(B, T, C, d.att_x, dxa.data());
-  token_shift_backward(B, T, C, dd.data(), dxa.data(), d.att_x);
-  layer_norm_backward(m, C, x_in, L.ln1_w.data(), dxa.data(), dx, true);
+  norm_shift_backward(B, T, C, x_in, L.ln1.w.data(), dxa.data(), dd.data(), d.att_x, dx);
 }
 
 }  // namespace

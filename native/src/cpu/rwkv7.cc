@@ -22,8 +22,8 @@ using Buf = std::vector<float>;
 using vmath::sigmoid;
 
 struct Layer {
-  Buf ln1_w, ln1_b, ln2_w, ln2_b;
-  Buf mu_r, mu_w, mu_k, mu_v, mu_a, mu_g, w0, a0, v0, k_k, k_a, r_k, lnx_w, lnx_b, mu_ffn;
+  NormWeights ln1, ln2, lnx;
+  Buf mu_r, mu_w, mu_k, mu_v, mu_a, mu_g, w0, a0, v0, k_k, k_a, r_k, mu_ffn;
   Mat w1, w2, a1, a2, v1, v2, g1, g2, R, K, V, O, fK, fV;
   bool value_residual = false;  // layers ≥ 1
 };
@@ -72,10 +72,10 @@ class Rwkv7 final : public CpuModel {
   void layer_forward(int l, int B, int T, float* x, float* carry, const LayerState& s, LayerActs& a) const override;
   void layer_backward(int l, int B, int T, const float* x_in, const float* carry, const float* wkv0,
                       const LayerActs& a, float* dx, const LayerState& d, bool need_dx) const override;
-  void time_mix(int l, int B, int T, float* x, float* vfirst, const LayerState& s, Acts& A) const;
-  void channel_mix(int l, int B, int T, float* x, const LayerState& s, Acts& A) const;
-  void channel_mix_backward(int l, int B, int T, const Acts& A, float* dx, const LayerState& d) const;
-  void time_mix_backward(int l, int B, int T, const float* x_in, const float* vfirst, const float* wkv0,
+  void time_mix(const Layer& L, int B, int T, float* x, float* vfirst, const LayerState& s, Acts& A) const;
+  void channel_mix(const Layer& L, int B, int T, float* x, const LayerState& s, Acts& A) const;
+  void channel_mix_backward(const Layer& L, int B, int T, const Acts& A, float* dx, const LayerState& d) const;
+  void time_mix_backward(const Layer& L, int B, int T, const float* x_in, const float* vfirst, const float* wkv0,
                          const Acts& A, float* dx, const LayerState& d, bool need_dx) const;
 
   std::vector<Layer> layers_;
@@ -89,13 +89,12 @@ void Rwkv7::load(const Loader& ld) {
   Da_ = ld.width("blocks.0.att.a1", C);
   Dg_ = ld.width("blocks.0.att.g1", C);
   Dv_ = c.n_layer > 1 ? ld.width("blocks.1.att.v1", C) : 0;
+  auto vec = [&](const std::string& key) { return ld.vec(key, {1, 1, C}); };
   layers_.resize(c.n_layer);
   for (int l = 0; l < c.n_layer; ++l) {
     Layer& L = layers_[l];
     const std::string p = "blocks." + std::to_string(l) + ".", a = p + "att.", f = p + "ffn.";
-    auto vec = [&](const std::string& key) { return ld.vec(key, {1, 1, C}); };
-    L.ln1_w = vec(p + "ln1.weight"); L.ln1_b = vec(p + "ln1.bias");
-    L.ln2_w = vec(p + "ln2.weight"); L.ln2_b = vec(p + "ln2.bias");
+    L.ln1 = ld.norm(p + "ln1", C); L.ln2 = ld.norm(p + "ln2", C);
     L.mu_r = vec(a + "x_r"); L.mu_w = vec(a + "x_w"); L.mu_k = vec(a + "x_k");
     L.mu_v = vec(a + "x_v"); L.mu_a = vec(a + "x_a"); L.mu_g = vec(a + "x_g");
     L.w0 = vec(a + "w0"); L.a0 = vec(a + "a0"); L.k_k = vec(a + "k_k"); L.k_a = vec(a + "k_a");
@@ -110,7 +109,7 @@ void Rwkv7::load(const Loader& ld) {
     }
     L.R = ld.matrix(a + "receptance.weight", C, C); L.K = ld.matrix(a + "key.weight", C, C);
     L.V = ld.matrix(a + "value.weight", C, C); L.O = ld.matrix(a + "output.weight", C, C);
-    L.lnx_w = vec(a + "ln_x.weight"); L.lnx_b = vec(a + "ln_x.bias");
+    L.lnx = ld.norm(a + "ln_x", C);
     L.mu_ffn = vec(f + "x_k");
     L.fK = ld.matrix(f + "key.weight", F, C); L.fV = ld.matrix(f + "value.weight", C, F);
   }
@@ -118,27 +117,25 @@ void Rwkv7::load(const Loader& ld) {
 
 void Rwkv7::layer_forward(int l, int B, int T, float* x, float* carry, const LayerState& s, LayerActs& a) const {
   Acts& A = static_cast<Acts&>(a);
-  time_mix(l, B, T, x, carry, s, A);
-  channel_mix(l, B, T, x, s, A);
+  time_mix(layers_[l], B, T, x, carry, s, A);
+  std::memcpy(A.x1.data(), x, size_t(B) * T * C() * sizeof(float));  // the residual between the mixes
+  channel_mix(layers_[l], B, T, x, s, A);
 }
 
 void Rwkv7::layer_backward(int l, int B, int T, const float* x_in, const float* carry, const float* wkv0,
                            const LayerActs& a, float* dx, const LayerState& d, bool need_dx) const {
   const Acts& A = static_cast<const Acts&>(a);
-  channel_mix_backward(l, B, T, A, dx, d);
-  time_mix_backward(l, B, T, x_in, carry, wkv0, A, dx, d, need_dx);
+  channel_mix_backward(layers_[l], B, T, A, dx, d);
+  time_mix_backward(layers_[l], B, T, x_in, carry, wkv0, A, dx, d, need_dx);
 }
 
 // x += TimeMix(ln1(x)) (spec §1.3 steps 1–11). Layer 0 writes vfirst, the others read it.
-void Rwkv7::time_mix(int l, int B, int T, float* x, float* vfirst, const LayerState& s, Acts& A) const {
-  const Layer& L = layers_[l];
+void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, const LayerState& s, Acts& A) const {
   const int C = this->C(), H = this->H(), N = this->N();
   const long M = long(B) * T, MC = M * C;
   const int m = int(M);
   Buf xa(MC), dlt(MC), mix(MC), lora(M * std::max({Dw_, Da_, Dv_, Dg_}));
-  layer_norm(m, C, x, L.ln1_w.data(), L.ln1_b.data(), xa.data());
-  token_shift(B, T, C, xa.data(), s.att_x, dlt.data());
-  last_rows(B, T, C, xa.data(), s.att_x);
+  norm_shift(B, T, C, x, L.ln1.w.data(), L.ln1.b.data(), s.att_x, xa.data(), dlt.data());
   auto mixed = [&](const Buf& mu) { shift_mix(M, C, xa.data(), dlt.data(), mu.data(), mix.data()); return mix.data(); };
   mul(m, mixed(L.mu_r), L.R, true, A.r.data());
   mul(m, mixed(L.mu_k), L.K, true, A.k0.data());
@@ -192,7 +189,7 @@ void Rwkv7::time_mix(int l, int B, int T, float* x, float* vfirst, const LayerSt
                A.y.data());
 
   Buf& ug = a_op;  // reuse again: the operands are consumed
-  group_norm(m, H, N, A.y.data(), L.lnx_w.data(), L.lnx_b.data(), A.yn.data());
+  group_norm(m, H, N, A.y.data(), L.lnx.w.data(), L.lnx.b.data(), A.yn.data());
   for_rows(M, [&](long r) {
     for (int h = 0; h < H; ++h) {
       const long oh = r * C + long(h) * N;
@@ -206,44 +203,31 @@ void Rwkv7::time_mix(int l, int B, int T, float* x, float* vfirst, const LayerSt
     }
   });
   mul(m, ug.data(), L.O, true, x, 1.f);
-  std::memcpy(A.x1.data(), x, MC * sizeof(float));
 }
 
 // x += ChannelMix(ln2(x)) = relu(x_k·Kᵀ)²·Vᵀ.
-void Rwkv7::channel_mix(int l, int B, int T, float* x, const LayerState& s, Acts& A) const {
-  const Layer& L = layers_[l];
-  const int C = this->C(), F = this->F();
+void Rwkv7::channel_mix(const Layer& L, int B, int T, float* x, const LayerState& s, Acts& A) const {
+  const int C = this->C();
   const long M = long(B) * T, MC = M * C;
   Buf xf(MC), dlt(MC), xk(MC);
-  layer_norm(int(M), C, x, L.ln2_w.data(), L.ln2_b.data(), xf.data());
-  token_shift(B, T, C, xf.data(), s.ffn_x, dlt.data());
-  last_rows(B, T, C, xf.data(), s.ffn_x);
+  norm_shift(B, T, C, x, L.ln2.w.data(), L.ln2.b.data(), s.ffn_x, xf.data(), dlt.data());
   shift_mix(M, C, xf.data(), dlt.data(), L.mu_ffn.data(), xk.data());
-  mul(int(M), xk.data(), L.fK, true, A.hpre.data());
-  Buf hid(M * F);
-  for_each(M * F, [&](long i) { const float q = vmath::relu(A.hpre[i]); hid[i] = q * q; });
-  mul(int(M), hid.data(), L.fV, true, x, 1.f);
+  sqrelu_ffn(int(M), xk.data(), L.fK, L.fV, A.hpre.data(), x, 1.f);
 }
 
 // dx: ∂/∂(layer output) → ∂/∂x1 (the residual after the time mix); d.ffn_x: final → initial.
-void Rwkv7::channel_mix_backward(int l, int B, int T, const Acts& A, float* dx, const LayerState& d) const {
-  const Layer& L = layers_[l];
-  const int C = this->C(), F = this->F();
+void Rwkv7::channel_mix_backward(const Layer& L, int B, int T, const Acts& A, float* dx, const LayerState& d) const {
+  const int C = this->C();
   const long M = long(B) * T, MC = M * C;
-  Buf dh(M * F), dmix(MC), dxf(MC, 0.f), dd(MC, 0.f);
-  mul(int(M), dx, L.fV, false, dh.data());
-  for_each(M * F, [&](long i) { dh[i] *= 2.f * vmath::relu(A.hpre[i]); });
-  mul(int(M), dh.data(), L.fK, false, dmix.data());
+  Buf dmix(MC), dxf(MC, 0.f), dd(MC, 0.f);
+  sqrelu_ffn_backward(int(M), dx, L.fK, L.fV, A.hpre.data(), dmix.data());
   shift_mix_backward(M, C, dmix.data(), L.mu_ffn.data(), dxf.data(), dd.data());
-  add_last_rows(B, T, C, d.ffn_x, dxf.data());
-  token_shift_backward(B, T, C, dd.data(), dxf.data(), d.ffn_x);
-  layer_norm_backward(int(M), C, A.x1.data(), L.ln2_w.data(), dxf.data(), dx, true);
+  norm_shift_backward(B, T, C, A.x1.data(), L.ln2.w.data(), dxf.data(), dd.data(), d.ffn_x, dx);
 }
 
 // dx: ∂/∂x1 → ∂/∂(layer input) (need_dx); d.wkv and (need_dx) d.att_x: final → initial.
-void Rwkv7::time_mix_backward(int l, int B, int T, const float* x_in, const float* vfirst, const float* wkv0,
+void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, const float* vfirst, const float* wkv0,
                               const Acts& A, float* dx, const LayerState& d, bool need_dx) const {
-  const Layer& L = layers_[l];
   const int C = this->C(), H = this->H(), N = this->N();
   const long M = long(B) * T, MC = M * C;
   const int m = int(M);
@@ -269,7 +253,7 @@ void Rwkv7::time_mix_backward(int l, int B, int T, const float* x_in, const floa
       }
     }
   });
-  group_norm_backward(m, H, N, A.y.data(), L.lnx_w.data(), dy.data(), dug.data(), false);  // dug ← ∂L/∂y
+  group_norm_backward(m, H, N, A.y.data(), L.lnx.w.data(), dy.data(), dug.data(), false);  // dug ← ∂L/∂y
 
   // WKV, from the initial state wkv0 with ∂L/∂(final state) arriving in d.wkv.
   Buf a_op(MC), b_op(MC);
@@ -351,9 +335,7 @@ void Rwkv7::time_mix_backward(int l, int B, int T, const float* x_in, const floa
   for_each(M * Dg_, [&](long i) { lora[i] *= A.gg[i] * (1.f - A.gg[i]); });
   mul(m, lora.data(), L.g1, true, dmix.data());
   mix_back(L.mu_g);
-  add_last_rows(B, T, C, d.att_x, dxa.data());
-  token_shift_backward(B, T, C, dd.data(), dxa.data(), d.att_x);
-  layer_norm_backward(m, C, x_in, L.ln1_w.data(), dxa.data(), dx, true);
+  norm_shift_backward(B, T, C, x_in, L.ln1.w.data(), dxa.data(), dd.data(), d.att_x, dx);
 }
 
 }  // namespace

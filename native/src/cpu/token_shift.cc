@@ -2,9 +2,24 @@
 
 #include <cstring>
 
+#include "cpu/norm.h"
 #include "cpu/rows.h"
 
 namespace rwkv {
+
+void norm_shift(int B, int T, int C, const float* x, const float* ln_w, const float* ln_b, float* shift, float* xn,
+                float* d) {
+  layer_norm(B * T, C, x, ln_w, ln_b, xn);
+  token_shift(B, T, C, xn, shift, d);
+  last_rows(B, T, C, xn, shift);
+}
+
+void norm_shift_backward(int B, int T, int C, const float* x, const float* ln_w, float* dxn, const float* dd,
+                         float* dshift, float* dx) {
+  add_last_rows(B, T, C, dshift, dxn);
+  token_shift_backward(B, T, C, dd, dxn, dshift);
+  layer_norm_backward(B * T, C, x, ln_w, dxn, dx, true);
+}
 
 void token_shift(int B, int T, int C, const float* x, const float* prev0, float* d) {
   for_rows(long(B) * T, [&](long m) {

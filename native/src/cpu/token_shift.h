@@ -7,6 +7,15 @@
 
 namespace rwkv {
 
+// The input side of a time or channel mix: xn = LayerNorm(x; ln_w, ln_b), d = token shift of xn
+// from the carried state `shift` [B,C], then shift ← the last row of xn of each sequence.
+void norm_shift(int B, int T, int C, const float* x, const float* ln_w, const float* ln_b, float* shift, float* xn,
+                float* d);
+// Its backward: dxn (∂L/∂xn so far) and dd (∂L/∂d) → dx += ∂L/∂x; dshift is ∂L/∂(final shift)
+// on entry and ∂L/∂(initial shift) on return. dxn is used as scratch.
+void norm_shift_backward(int B, int T, int C, const float* x, const float* ln_w, float* dxn, const float* dd,
+                         float* dshift, float* dx);
+
 // d = prev − x. prev0 [B,C].
 void token_shift(int B, int T, int C, const float* x, const float* prev0, float* d);
 // out[b] = x[b, T−1]: the shift state the next chunk starts from.
