@@ -3,7 +3,7 @@
 #pragma once
 #include "core/errors.h"
 #include "core/loss.h"
-#include "cuda/weight.cuh"
+#include "cuda/device_weight.cuh"
 
 namespace rwkv::cuda {
 
