@@ -200,7 +200,10 @@ export interface NativeAddon {
   ): NativeModel;
   /** One bias-corrected Adam update (torch.optim.Adam, no weight decay) in place on p, m, v. */
   adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, opts: AdamOptions): void;
-  /** RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints for wkv6Backward. */
+  /**
+   * RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints for
+   * wkv6Backward.
+   */
   wkv6Forward(
     shape: Wkv6Shape,
     r: Float32Array,
@@ -264,12 +267,18 @@ export interface NativeAddon {
   mmapFile(path: string): ArrayBuffer;
   /** Synchronous GEMM on caller-owned arrays, for tests and benchmarks. */
   matmul(args: MatmulArgs): void;
-  /** GPU memory in bytes: the device's free/total and the CUDA backend's peak allocation since the last reset (zeros without CUDA). */
+  /**
+   * GPU memory in bytes: the device's free/total and the CUDA backend's peak allocation since the last reset (zeros
+   * without CUDA).
+   */
   cudaMemoryStats(): { free: number; total: number; peakUsed: number };
   cudaResetPeakMemory(): void;
   /** Seconds per call of the CUDA GEMM (fp32 A [M,K] · bf16/quantised Wᵀ [N,K]) on random data; throws without CUDA. */
   cudaTimeGemm(args: { M: number; N: number; K: number; quant?: "none" | "nf4" | "int8"; reps?: number }): number;
-  /** CUDA builds only: single CUDA ops on host arrays, mirroring wkv7Forward, wkv7Backward, wkv6Forward, wkv6Backward and matmul (N = 64; backwards recompute from s0, no dsT). */
+  /**
+   * CUDA builds only: single CUDA ops on host arrays, mirroring wkv7Forward, wkv7Backward, wkv6Forward, wkv6Backward
+   * and matmul (N = 64; backwards recompute from s0, no dsT).
+   */
   cudaWkv7Forward?(
     shape: Wkv6Shape,
     r: Float32Array,
@@ -352,7 +361,8 @@ export function native(): NativeAddon {
   const file = nativeAddonPath();
   if (!fs.existsSync(file)) {
     throw new Error(
-      `rwkv-notebook: the native runtime is not built (${file} is missing). Run \`npm run build\` (needs cmake and g++).`,
+      `rwkv-notebook: the native runtime is not built (${file} is missing). ` +
+        "Run `npm run build` (needs cmake and g++).",
     );
   }
   // eslint-disable-next-line @typescript-eslint/no-var-requires
