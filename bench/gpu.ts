@@ -18,7 +18,7 @@ interface Shape {
   Dv: number;
   Dg: number;
 }
-// spec §1.2 (RWKV-7 World release shapes); V = 65536, N = 64, F = 4C.
+// docs/spec.md §1.2 (RWKV-7 World release shapes); V = 65536, N = 64, F = 4C.
 const SHAPES: Shape[] = [
   { name: "0.1B", L: 12, C: 768, Dw: 64, Da: 64, Dv: 32, Dg: 128 },
   { name: "0.4B", L: 24, C: 1024, Dw: 64, Da: 64, Dv: 32, Dg: 128 },

@@ -1,4 +1,4 @@
-"""A plain PyTorch RWKV-7 (x070), written from shared/spec/rwkv.md §1, used two ways:
+"""A plain PyTorch RWKV-7 (x070), written from docs/spec.md §1, used two ways:
 the benchmark's PyTorch baseline (sequence mode, RNN mode, autograd to the initial state) and
 the trainer of the small demo model the tutorials ship (scripts/demo/train_base.py).
 Weights use the released checkpoint names and shapes (layer 0 without v0/v1/v2)."""
@@ -107,7 +107,7 @@ class RWKV7(torch.nn.Module):
 
 
 def wkv7(r, wl, k, v, a, b, s0, H, N):
-    """The sequential WKV-7 loop (spec §1.3 step 8); state [B,H,N(value),N(key)]."""
+    """The sequential WKV-7 loop (docs/spec.md §1.3 step 8); state [B,H,N(value),N(key)]."""
     B, T, C = r.shape
     r, k, v, a, b = (t.view(B, T, H, N) for t in (r, k, v, a, b))
     decay = torch.exp(-torch.exp(wl.view(B, T, H, N)))
@@ -121,7 +121,7 @@ def wkv7(r, wl, k, v, a, b, s0, H, N):
 
 
 def wkv7_chunked(r, wl, k, v, a, b, s0, H, N):
-    """The same recurrence in chunks of 16 steps (spec §1.4): a few batched matmuls and one unit
+    """The same recurrence in chunks of 16 steps (docs/spec.md §1.4): a few batched matmuls and one unit
     lower-triangular solve per chunk instead of 16 sequential steps. Used to train the demo model."""
     B, T, C = r.shape
     Lc = CHUNK

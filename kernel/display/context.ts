@@ -9,7 +9,7 @@ export interface CellContext {
   executionCount: number;
 }
 
-export type IopubType = "display_data" | "update_display_data" | "stream";
+export type IopubType = "display_data" | "update_display_data" | "clear_output" | "stream";
 
 /** What the kernel attaches to a cell: its context plus a sink for iopub messages parented to it. */
 export interface CellScope extends CellContext {

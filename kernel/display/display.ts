@@ -42,6 +42,11 @@ export interface Display {
   bundle(bundle: MimeBundle, opts?: DisplayOptions): void;
   /** A handle whose output can be updated in place (progress, live charts). */
   handle(): DisplayHandle;
+  /**
+   * Clears the cell's output so far; with `wait`, only when the next output arrives (no flicker
+   * when redrawing). Outside a kernel it does nothing.
+   */
+  clear(wait?: boolean): void;
 }
 
 export const display: Display = Object.assign((value: unknown, opts?: DisplayOptions) => show(toBundle(value), opts), {
@@ -50,6 +55,7 @@ export const display: Display = Object.assign((value: unknown, opts?: DisplayOpt
   json: (value: unknown, opts?: DisplayOptions) =>
     show({ "application/json": value, "text/plain": JSON.stringify(value, null, 2) }, opts),
   bundle: (bundle: MimeBundle, opts?: DisplayOptions) => show(bundle, opts),
+  clear: (wait = false) => cellScope()?.publish("clear_output", { wait }),
   handle: (): DisplayHandle => {
     const displayId = randomUUID();
     let shown = false;

@@ -97,6 +97,17 @@ export class Channels {
     }
   }
 
+  /**
+   * Resolves once the messages already waiting on the shell socket have been handed to the
+   * handler (after a synchronous cell, some may not have been read yet).
+   */
+  async drainShell(): Promise<void> {
+    for (let i = 0; i < 1000; i++) {
+      await new Promise((r) => setImmediate(r));
+      if (!this.shell.readable) return;
+    }
+  }
+
   private async heartbeat(): Promise<void> {
     for await (const frames of this.hb) await this.hb.send(frames);
   }

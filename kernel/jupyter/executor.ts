@@ -2,8 +2,10 @@
 // await, completion, inspection) and executor, with its console hook turned into structured
 // results: the last expression's value, or an error with name/message/traceback.
 import * as path from "node:path";
+import type * as vm from "node:vm";
 import type { Converter, CompletionInfo } from "tslab/dist/converter";
 import type { Executor } from "tslab/dist/executor";
+import { calleeAt, hasTopLevelForAwait } from "./cell-syntax";
 import { installPackageResolution, PACKAGE_NAME } from "./resolve";
 
 export interface CellError {
@@ -12,7 +14,26 @@ export interface CellError {
   traceback: string[];
 }
 
-export type CellOutcome = { ok: true; hasValue: boolean; value: unknown } | { ok: false; error: CellError };
+/** A failed cell: the error as Jupyter shows it (full traceback) and the thrown value, if any. */
+export interface CellFailure {
+  ok: false;
+  error: CellError;
+  /** The exception itself (undefined for type errors). */
+  thrown?: unknown;
+  /** True when the cell failed type checking (no code ran). */
+  typeError: boolean;
+}
+
+export type CellOutcome = { ok: true; hasValue: boolean; value: unknown } | CellFailure;
+
+/** A cell's code as written and as it ran, by the file name its frames carry in stacks. */
+export interface CellSource {
+  /** How the user knows the cell: "In [5]". */
+  label: string;
+  source: string;
+  /** Lines of the compiled JavaScript that ran, wrapper included. */
+  compiled: string[];
+}
 
 export interface InspectResult {
   found: boolean;
@@ -30,12 +51,13 @@ export class CellExecutor {
   private readonly node: Converter;
   private value: { set: boolean; v: unknown } = { set: false, v: undefined };
   private errors: unknown[][] = [];
+  private readonly sources = new Map<string, CellSource>();
 
   constructor(rootDir = process.cwd()) {
     installPackageResolution();
     const { createConverter } = require("tslab/dist/converter") as typeof import("tslab/dist/converter");
     const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
-    this.node = createConverter({ isJS: false, isBrowser: false });
+    this.node = withTopLevelForAwait(createConverter({ isJS: false, isBrowser: false }));
     const diags = this.node.addModule(GLOBALS_MODULE, GLOBALS_SOURCE);
     if (diags.length > 0)
       process.stderr.write(`rwkv-ts: globals typing: ${diags.map((d) => d.messageText).join("; ")}\n`);
@@ -61,15 +83,39 @@ export class CellExecutor {
     });
   }
 
-  /** Runs one cell; the code starts synchronously inside this call (tslab's contract). */
-  async execute(code: string): Promise<CellOutcome> {
+  /**
+   * Runs one cell; the code starts synchronously inside this call (tslab's contract). Its stack
+   * frames name the file `In[5]` for the label "In [5]" (see cellSource).
+   */
+  async execute(code: string, label = "cell"): Promise<CellOutcome> {
     this.value = { set: false, v: undefined };
     this.errors = [];
-    const ok = await this.executor.execute(code);
+    let file = label.replace(/\s+/g, "");
+    for (let i = 2; this.sources.has(file); i++) file = `${label.replace(/\s+/g, "")}.${i}`;
+    const running = nameNextScript(file, (compiled) =>
+      this.sources.set(file, { label, source: code, compiled: compiled.split("\n") }),
+    );
+    let pending: Promise<boolean>;
+    try {
+      pending = this.executor.execute(code);
+    } finally {
+      running.done();
+    }
+    const ok = await pending;
     const value = this.value;
     const errors = this.errors;
     if (ok) return { ok: true, hasValue: value.set, value: value.v };
-    return { ok: false, error: toCellError(errors) };
+    return toFailure(errors);
+  }
+
+  /** The cell whose code ran under this file name, if any. */
+  cellSource(file: string): CellSource | undefined {
+    return this.sources.get(file);
+  }
+
+  /** Names the cell defined (and `exit`, `quit` are user variables when defined). */
+  defines(name: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.executor.locals, name);
   }
 
   /** Abandons a pending top-level await (the work itself is stopped through the AbortSignal). */
@@ -81,8 +127,10 @@ export class CellExecutor {
     return this.executor.complete(code, cursor);
   }
 
+  /** What is at the cursor; inside a call's parentheses, the signature of the call being written. */
   inspect(code: string, cursor: number): InspectResult {
-    const info = this.executor.inspect(code, cursor);
+    const callee = calleeAt(code, cursor);
+    const info = (callee !== undefined && this.executor.inspect(code, callee)) || this.executor.inspect(code, cursor);
     if (!info) return { found: false, text: "" };
     const sig = (info.displayParts ?? []).map((p) => p.text).join("");
     const doc = (info.documentation ?? []).map((p) => p.text).join("");
@@ -94,22 +142,62 @@ export class CellExecutor {
   }
 }
 
+/**
+ * Gives the next script vm runs (tslab's executor compiles the cell with vm.runInThisContext and
+ * no file name: every cell would be "evalmachine.<anonymous>") a file name, and reports its code.
+ */
+function nameNextScript(filename: string, onCode: (code: string) => void): { done(): void } {
+  // The module object itself (tslab calls through it), not an import's read-only copy.
+  const vmModule = require("node:vm") as { runInThisContext: typeof vm.runInThisContext };
+  const original = vmModule.runInThisContext;
+  const restore = () => {
+    vmModule.runInThisContext = original;
+  };
+  vmModule.runInThisContext = ((code: string, options?: vm.RunningScriptOptions | string) => {
+    restore();
+    onCode(code);
+    return original(code, typeof options === "string" ? options : { filename, ...options });
+  }) as typeof vm.runInThisContext;
+  return { done: restore };
+}
+
+/**
+ * tslab wraps a cell in an async function only for a top-level `await` expression; a top-level
+ * `for await` needs the same wrapper, or Node rejects it ("Unexpected reserved word").
+ */
+function withTopLevelForAwait(conv: Converter): Converter {
+  return {
+    ...conv,
+    convert(prevDecl, src) {
+      const r = conv.convert(prevDecl, src);
+      if (r.output && !r.hasToplevelAwait && hasTopLevelForAwait(src)) r.hasToplevelAwait = true;
+      return r;
+    },
+  };
+}
+
 /** tslab reports type errors as printf-style diagnostics and exceptions as the thrown value. */
-function toCellError(calls: unknown[][]): CellError {
+function toFailure(calls: unknown[][]): CellFailure {
   const diagnostics = calls.filter((a) => typeof a[0] === "string" && a[0].startsWith("%s%d:%d - %s"));
   if (diagnostics.length > 0) {
     const lines = diagnostics.map(
       ([, file, line, col, msg]) => `${String(file)}${String(line)}:${String(col)} - ${String(msg)}`,
     );
-    return { ename: "TypeScriptError", evalue: lines[0], traceback: lines };
+    return { ok: false, typeError: true, error: { ename: "TypeScriptError", evalue: lines[0], traceback: lines } };
   }
   const thrown = calls[0]?.[0];
   if (thrown instanceof Error || (typeof thrown === "object" && thrown !== null && "message" in thrown)) {
     const e = thrown as Error;
     const ename = e.name || e.constructor?.name || "Error";
     const stack = typeof e.stack === "string" ? e.stack : `${ename}: ${e.message}`;
-    return { ename, evalue: String(e.message), traceback: stack.split("\n") };
+    return {
+      ok: false,
+      typeError: false,
+      thrown,
+      error: { ename, evalue: String(e.message), traceback: stack.split("\n") },
+    };
   }
   const text = calls.map((a) => a.map(String).join(" ")).join("\n") || "cell failed";
-  return { ename: "Error", evalue: typeof thrown === "string" ? thrown : text, traceback: text.split("\n") };
+  const evalue = typeof thrown === "string" ? thrown : text;
+  return { ok: false, typeError: false, thrown, error: { ename: "Error", evalue, traceback: text.split("\n") } };
 }

@@ -10,8 +10,8 @@ export const KERNEL_NAME = "rwkv-ts";
 
 export type KernelspecTarget = { kind: "user" } | { kind: "sys-prefix" } | { kind: "prefix"; prefix: string };
 
-/** Jupyter's per-user data dir, as jupyter_core computes it on Linux/macOS/Windows. */
-function userDataDir(): string {
+/** Jupyter's per-user data dir (`jupyter --data-dir`), as jupyter_core computes it on Linux/macOS/Windows. */
+export function userDataDir(): string {
   if (process.env.JUPYTER_DATA_DIR) return path.resolve(process.env.JUPYTER_DATA_DIR);
   if (process.platform === "darwin") return path.join(os.homedir(), "Library", "Jupyter");
   if (process.platform === "win32") return path.join(process.env.APPDATA ?? os.homedir(), "jupyter");

@@ -2,7 +2,10 @@
 import * as path from "node:path";
 import { Channels, readConnectionFile } from "./channels";
 import { CellExecutor } from "./executor";
+import { History } from "./history";
+import { userDataDir } from "./install";
 import { Kernel } from "./kernel";
+import { guardProcessExit } from "./process-exit";
 import { PACKAGE_ROOT } from "./resolve";
 
 /** Loads the runtime onto the typed global `rwkv`; a failure is reported on first use, not fatal. */
@@ -29,7 +32,9 @@ export async function startKernel(connectionFile: string): Promise<void> {
   preloadRuntime();
   const executor = new CellExecutor(process.cwd());
   const channels = new Channels(info);
-  const kernel = new Kernel(channels, executor, { onExit: (code) => setImmediate(() => process.exit(code)) });
+  const exit = guardProcessExit();
+  const history = new History(path.join(userDataDir(), "rwkv-ts"));
+  const kernel = new Kernel(channels, executor, { onExit: (code) => setImmediate(() => exit(code)), history });
 
   // Signal-mode interrupt: a synchronous cell is broken by vm's own SIGINT watchdog; otherwise
   // this listener runs (and its presence keeps SIGINT from killing the process).

@@ -24,14 +24,22 @@ function forward(p: string): string {
   return path.join(PACKAGE_ROOT, rest);
 }
 
+type TypeScript = typeof import("@tslab/typescript-for-tslab");
+let typescript: TypeScript | undefined;
+
+/** The TypeScript that tslab checks and emits cells with (a patched 5.0), for syntax questions. */
+export function tslabTypeScript(): TypeScript {
+  const tslabDir = path.dirname(require.resolve("tslab/package.json"));
+  return (typescript ??= require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] })) as TypeScript);
+}
+
 let installed = false;
 
 /** Patches tslab's TypeScript `sys` (shared by its converters) and Node's resolver. Idempotent. */
 export function installPackageResolution(): void {
   if (installed) return;
   installed = true;
-  const tslabDir = path.dirname(require.resolve("tslab/package.json"));
-  const sys = (require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] })) as { sys: TsSys }).sys;
+  const sys = (tslabTypeScript() as unknown as { sys: TsSys }).sys;
   const { fileExists, directoryExists, readFile, realpath } = sys;
   sys.fileExists = (p) => fileExists.call(sys, forward(p));
   sys.directoryExists = (p) => directoryExists.call(sys, forward(p));

@@ -19,7 +19,10 @@ declare const Jupyter: {
     kernel: { is_connected(): boolean } | null;
     execute_all_cells(): void;
     clear_all_output(): void;
-    get_cells(): Array<{ input_prompt_number?: number | string | null }>;
+    get_cells(): Array<{
+      input_prompt_number?: number | string | null;
+      output_area: { outputs: Array<{ output_type: string; traceback?: string[]; text?: string }> };
+    }>;
   };
 };
 
@@ -112,3 +115,66 @@ test(
     }
   },
 );
+
+test("Run All in classic Notebook 6.4 stops at the cell that fails", { skip, timeout: 150_000 }, async (t) => {
+  const server = await startServer("notebook");
+  fs.copyFileSync(path.join(FIXTURES, "errors.ipynb"), path.join(server.env.workDir, "errors.ipynb"));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--no-first-run",
+      "--disable-background-networking",
+    ],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(`${server.url}/notebooks/errors.ipynb?token=${server.token}`);
+    await page.waitForFunction(
+      () => typeof Jupyter !== "undefined" && Jupyter.notebook?.kernel?.is_connected(),
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 60_000 });
+    await page.evaluate(() => {
+      Jupyter.notebook.clear_all_output();
+      Jupyter.notebook.execute_all_cells();
+    });
+    // Every cell has its reply once no prompt shows "*" (running or queued).
+    await page.waitForFunction(
+      () =>
+        Jupyter.notebook.get_cells()[1].output_area.outputs.length > 0 &&
+        Jupyter.notebook.get_cells().every((c) => c.input_prompt_number !== "*"),
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 30_000 });
+    const cells = await page.evaluate(() =>
+      Jupyter.notebook
+        .get_cells()
+        .map((c) => ({ prompt: c.input_prompt_number ?? null, outputs: c.output_area.outputs })),
+    );
+    assert.deepEqual(
+      cells.map((c) => c.prompt),
+      [1, 2, null, null],
+    );
+    assert.deepEqual(
+      cells.map((c) => c.outputs.length),
+      [0, 1, 0, 0],
+    );
+    const tb = cells[1].outputs[0].traceback!.join("\n");
+    assert.match(tb, /Error: bad cell/);
+    assert.match(tb, /at In \[2\], line 1\n {8}throw new Error\("bad cell"\);/);
+    assert.doesNotMatch(tb, /tslab|node:vm|kernel\/jupyter/);
+    const outDir = path.join(os.tmpdir(), "rwkv-e2e");
+    fs.mkdirSync(outDir, { recursive: true });
+    const shot = path.join(outDir, "notebook-stop-on-error.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});

@@ -52,7 +52,11 @@ export class KernelClient {
     });
   }
 
-  static async start(opts: { cwd?: string } = {}): Promise<KernelClient> {
+  /**
+   * Starts a kernel in a temp folder. Its Jupyter data dir (the input history) is `dataDir`, or a
+   * fresh folder inside the temp one, never the user's.
+   */
+  static async start(opts: { cwd?: string; dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<KernelClient> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-ts-"));
     const ports = {
       shell_port: await freePort(),
@@ -70,7 +74,11 @@ export class KernelClient {
     const proc = spawn(
       process.execPath,
       [path.join(ROOT, "bin", "rwkv-nb.js"), "kernel", "start", "--connection-file", file],
-      { cwd: opts.cwd ?? dir, stdio: ["ignore", "pipe", "pipe"] },
+      {
+        cwd: opts.cwd ?? dir,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, JUPYTER_DATA_DIR: opts.dataDir ?? path.join(dir, "data"), ...opts.env },
+      },
     );
     const c = new KernelClient(proc, dir, key, ports);
     await c.connect();
@@ -123,8 +131,13 @@ export class KernelClient {
   }
 
   /** Sends a request; resolves with its reply and the iopub messages up to its idle status. */
-  async request(type: string, content: object, channel: "shell" | "control" = "shell"): Promise<Reply> {
-    const header = newHeader(type, this.session);
+  async request(
+    type: string,
+    content: object,
+    channel: "shell" | "control" = "shell",
+    session: string = this.session,
+  ): Promise<Reply> {
+    const header = newHeader(type, session);
     const replied = new Promise<Message>((res) => this.waiting.set(header.msg_id, res));
     const idle = new Promise<void>((res) => this.idleWaiters.set(header.msg_id, res));
     await (channel === "shell" ? this.shell : this.control).send(
@@ -145,15 +158,20 @@ export class KernelClient {
     return this.request(type, content, channel);
   }
 
-  execute(code: string): Promise<Reply> {
-    return this.request("execute_request", {
+  /** Runs a cell; stop_on_error is off unless asked for, so one test's error never aborts another's cell. */
+  execute(
+    code: string,
+    opts: { stopOnError?: boolean; silent?: boolean; storeHistory?: boolean; session?: string } = {},
+  ): Promise<Reply> {
+    const content = {
       code,
-      silent: false,
-      store_history: true,
+      silent: opts.silent ?? false,
+      store_history: opts.storeHistory ?? true,
       user_expressions: {},
       allow_stdin: false,
-      stop_on_error: false,
-    });
+      stop_on_error: opts.stopOnError ?? false,
+    };
+    return this.request("execute_request", content, "shell", opts.session);
   }
 
   async heartbeat(timeoutMs = 2000): Promise<boolean> {

@@ -2,6 +2,9 @@
 // interrupts, completion/inspection, bad cells, shutdown. One kernel process serves most tests.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { KernelClient, sleep, streamText, types } from "./kernel-client";
 import type { Message } from "../../kernel/jupyter/wire";
 
@@ -162,6 +165,21 @@ const tuner = new Tuner(demoModel, demoData, { ctxLen: 64, microBsz: 2, totalSte
     assert.deepEqual(byType(after.iopub, "execute_result")[0].content.data, { "text/plain": "[ true, true, true ]" });
   });
 
+  test("an interrupted step that reports its number says it was cancelled and changed nothing", async () => {
+    // The runtime's AbortError for a cancelled step carries `step` (1-based).
+    const running = k.execute(`const sig = rwkv.cellContext()!.signal;
+await new Promise((_, reject) =>
+  sig.addEventListener("abort", () => reject(Object.assign(new Error("aborted"), { name: "AbortError", step: 12 }))),
+);`);
+    await sleep(500);
+    await k.request("interrupt_request", {}, "control");
+    const r = await running;
+    const e = byType(r.iopub, "error")[0].content;
+    assert.equal(e.ename, "KeyboardInterrupt");
+    assert.equal(e.evalue, "step 12 cancelled, state unchanged");
+    assert.deepEqual(e.traceback, ["KeyboardInterrupt: step 12 cancelled, state unchanged"]);
+  });
+
   test("an async cell that ignores the signal is abandoned after the grace period", async () => {
     const running = k.execute("await new Promise((res) => setTimeout(res, 20000));");
     await sleep(500);
@@ -199,6 +217,182 @@ const tuner = new Tuner(demoModel, demoData, { ctxLen: 64, microBsz: 2, totalSte
     );
     assert.equal(r.reply.content.status, "ok", JSON.stringify(byType(r.iopub, "error")[0]?.content));
     assert.deepEqual(byType(r.iopub, "execute_result")[0].content.data, { "text/plain": "true" });
+  });
+
+  test("top-level for await over an async generator streams each piece", async () => {
+    const r = await k.execute(`async function* pieces() {
+  yield "Arr";
+  await new Promise((res) => setTimeout(res, 10));
+  yield "! matey";
+}
+let count = 0;
+for await (const piece of pieces()) { process.stdout.write(piece); count++; }
+count`);
+    assert.equal(r.reply.content.status, "ok", JSON.stringify(byType(r.iopub, "error")[0]?.content));
+    assert.equal(streamText(r.iopub), "Arr! matey");
+    assert.deepEqual(byType(r.iopub, "execute_result")[0].content.data, { "text/plain": "2" });
+  });
+
+  test("inspect inside a call's parentheses shows the signature of the call being written", async () => {
+    await k.execute("function joinTwo(a: number, b: string): string { return b + a; }");
+    const at = async (code: string) => {
+      const r = await k.request("inspect_request", { code, cursor_pos: code.length, detail_level: 0 });
+      assert.equal(r.reply.content.found, true, code);
+      return String((r.reply.content.data as Record<string, string>)["text/plain"]);
+    };
+    assert.match(await at("joinTwo(1, "), /function joinTwo\(a: number, b: string\): string/);
+    assert.match(await at("joinTwo(Math.max(1, 2), "), /function joinTwo\(/);
+    assert.match(await at("Math.max(1, "), /max\(...values: number\[\]\): number/);
+    assert.match(await at('import { Tuner } from "rwkv-notebook";\nnew Tuner('), /new Tuner\(model: [\w.]*Model, /);
+    assert.match(
+      await at('import type { Tuner } from "rwkv-notebook";\ndeclare const tn: Tuner;\ntn.run({ steps: 1, '),
+      /Tuner\.run\(/,
+    );
+  });
+
+  test("is_complete answers complete, incomplete (with indent) and invalid", async () => {
+    const ask = async (code: string) => (await k.request("is_complete_request", { code })).reply.content;
+    assert.deepEqual(await ask("const total = 1 + 2;"), { status: "complete" });
+    assert.deepEqual(await ask("for (let i = 0; i < 3; i++) {"), { status: "incomplete", indent: "  " });
+    assert.equal((await ask("const s = `line one")).status, "incomplete");
+    assert.deepEqual(await ask("let = = 3;"), { status: "invalid" });
+  });
+
+  test("display.clear sends clear_output (wait as given)", async () => {
+    const r = await k.execute(
+      'rwkv.display("old"); rwkv.display.clear(true); rwkv.display("new"); rwkv.display.clear();',
+    );
+    assert.equal(r.reply.content.status, "ok");
+    assert.deepEqual(
+      types(r.iopub).filter((t) => t !== "stream"),
+      ["status:busy", "execute_input", "display_data", "clear_output", "display_data", "clear_output", "status:idle"],
+    );
+    assert.deepEqual(
+      byType(r.iopub, "clear_output").map((m) => m.content),
+      [{ wait: true }, { wait: false }],
+    );
+  });
+
+  test("tracebacks show the user's frames; %tb shows the kernel's too", async () => {
+    const r = await k.execute('function innerMost() { throw new Error("deep down"); }\ninnerMost();');
+    const tb = byType(r.iopub, "error")[0].content.traceback as string[];
+    const count = r.reply.content.execution_count as number;
+    assert.ok(tb.includes("Error: deep down"), tb.join("\n"));
+    assert.deepEqual(tb.slice(1, 5), [
+      `    at innerMost (In [${count}], line 1)`,
+      '        function innerMost() { throw new Error("deep down"); }',
+      `    at In [${count}], line 2`,
+      "        innerMost();",
+    ]);
+    assert.ok(!tb.some((l) => /node:|tslab|kernel\/jupyter|evalmachine/.test(l)), tb.join("\n"));
+    assert.match(tb[tb.length - 1], /internal frames? hidden: run %tb/);
+    const full = await k.execute("%tb");
+    assert.equal(full.reply.content.status, "ok");
+    assert.match(streamText(full.iopub), /Error: deep down[\s\S]*tslab\/dist\/executor\.js/);
+  });
+
+  test("process.exit() in a cell ends the cell with how to restart or shut down; the kernel lives", async () => {
+    await k.execute("let survivor = 7;");
+    const r = await k.execute("process.exit(3);");
+    assert.equal(r.reply.content.status, "error");
+    const e = byType(r.iopub, "error")[0].content;
+    assert.equal(e.ename, "ProcessExit");
+    assert.match(String(e.evalue), /process\.exit\(3\).*Kernel > Restart.*Kernel > Shut Down/);
+    assert.ok(await k.heartbeat());
+    assert.deepEqual(byType((await k.execute("survivor")).iopub, "execute_result")[0].content.data, {
+      "text/plain": "7",
+    });
+  });
+
+  test("exit and quit answer with IPython's ask_exit payload; a notebook is told how to stop the kernel", async () => {
+    for (const code of ["exit", "quit()"]) {
+      const r = await k.execute(code);
+      assert.equal(r.reply.content.status, "ok", code);
+      assert.deepEqual(r.reply.content.payload, [{ source: "ask_exit", keepkernel: false }]);
+      assert.match(streamText(r.iopub), /Kernel > Shut Down/);
+    }
+    // A console (it loaded its input history first) closes on the payload: no note for it.
+    const console = "console-session-exit";
+    await k.request("history_request", { output: false, raw: true, hist_access_type: "tail", n: 5 }, "shell", console);
+    const r = await k.execute("exit", { session: console });
+    assert.deepEqual(r.reply.content.payload, [{ source: "ask_exit", keepkernel: false }]);
+    assert.equal(streamText(r.iopub), "");
+    // A variable named exit is the user's.
+    await k.execute("const exit = 5;");
+    assert.deepEqual(byType((await k.execute("exit")).iopub, "execute_result")[0].content.data, {
+      "text/plain": "5",
+    });
+    assert.equal(k.proc.exitCode, null);
+  });
+
+  test("a live view ends with a text rendering of its last frame in a terminal console only", async () => {
+    const cell = `import { liveView } from "rwkv-notebook";
+let frame = 0;
+const render = () => ({ "text/plain": "frame " + frame, "text/html": "<b>frame " + frame + "</b>" });
+const view = liveView(render, { minIntervalMs: 0 });
+for (frame = 1; frame <= 3; frame++) view.update();
+view.close();`;
+    const nb = await k.execute(cell);
+    assert.deepEqual(types(nb.iopub), [
+      "status:busy",
+      "execute_input",
+      "display_data",
+      "update_display_data",
+      "update_display_data",
+      "update_display_data",
+      "status:idle",
+    ]);
+    const console = "console-session-live";
+    await k.request("history_request", { output: false, raw: true, hist_access_type: "tail", n: 5 }, "shell", console);
+    const term = await k.execute(cell.replace(/frame/g, "tick"), { session: console });
+    const shown = byType(term.iopub, "display_data");
+    assert.equal(shown.length, 2);
+    assert.deepEqual(shown[1].content.data, { "text/plain": "tick 4" });
+    assert.deepEqual(shown[1].content.transient ?? {}, {});
+  });
+
+  test("stop_on_error: requests queued when a cell fails are aborted, later ones run", async () => {
+    const failing = k.execute("throw new Error('stop here');", { stopOnError: true });
+    const queued = [k.execute("'queued 1'", { stopOnError: true }), k.execute("'queued 2'", { stopOnError: true })];
+    assert.equal((await failing).reply.content.status, "error");
+    for (const q of await Promise.all(queued)) {
+      assert.equal(q.reply.content.status, "aborted");
+      assert.deepEqual(types(q.iopub), ["status:busy", "status:idle"]);
+    }
+    const later = await k.execute("'later'", { stopOnError: true });
+    assert.equal(later.reply.content.status, "ok");
+  });
+
+  test("stop_on_error: an interrupted cell stops the queue even when it ends normally (as tuner.run does)", async () => {
+    const running = k.execute(
+      'await new Promise((res) => rwkv.cellContext()!.signal.addEventListener("abort", res));\n"stopped early"',
+      { stopOnError: true },
+    );
+    const queued = k.execute("'queued'", { stopOnError: true });
+    await sleep(500);
+    await k.request("interrupt_request", {}, "control");
+    const r = await running;
+    assert.equal(r.reply.content.status, "ok");
+    assert.deepEqual(byType(r.iopub, "execute_result")[0].content.data, { "text/plain": "stopped early" });
+    assert.equal((await queued).reply.content.status, "aborted");
+  });
+
+  test("stop_on_error: a request that arrived while a synchronous cell blocked is aborted too", async () => {
+    const failing = k.execute(
+      "const until = Date.now() + 800; while (Date.now() < until) {}\nthrow new Error('sync');",
+      {
+        stopOnError: true,
+      },
+    );
+    await sleep(300);
+    const queued = k.execute("'queued'", { stopOnError: true });
+    assert.equal((await failing).reply.content.status, "error");
+    assert.equal((await queued).reply.content.status, "aborted");
+    // Without stop_on_error the next cell runs (nbclient --allow-errors sends false).
+    const lenient = k.execute("throw new Error('lenient');");
+    const runs = k.execute("'runs'");
+    assert.equal((await lenient).reply.content.status, "error");
+    assert.equal((await runs).reply.content.status, "ok");
   });
 
   const badCells: Array<[string, string]> = [
@@ -243,4 +437,54 @@ test("kernel start to first reply is fast", async (t) => {
   t.diagnostic(`startup ${ms} ms`);
   // The 3 s budget is for an idle 2-core machine; under load this is a report, not a failure.
   assert.ok(ms < 30000, `startup took ${ms} ms`);
+});
+
+describe("input history across kernel sessions", () => {
+  test("tail, range and search (glob, unique, n) over two sessions, kept in the Jupyter data dir", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-ts-history-"));
+    try {
+      const first = await KernelClient.start({ dataDir });
+      await first.execute("const hx = 3;");
+      await first.execute("hx * 2");
+      await first.execute("hx * 2");
+      await first.execute("'silent'", { silent: true });
+      await first.close();
+      const k = await KernelClient.start({ dataDir });
+      try {
+        await k.execute("'second session'");
+        const hist = async (content: object) =>
+          (await k.request("history_request", { output: false, raw: true, ...content })).reply.content
+            .history as unknown[];
+        assert.deepEqual(await hist({ hist_access_type: "tail", n: 3 }), [
+          [1, 2, "hx * 2"],
+          [1, 3, "hx * 2"],
+          [2, 1, "'second session'"],
+        ]);
+        assert.deepEqual(await hist({ hist_access_type: "tail", n: 1, output: true }), [
+          [2, 1, ["'second session'", "second session"]],
+        ]);
+        assert.deepEqual(await hist({ hist_access_type: "range", session: -1, start: 2, stop: 3 }), [[1, 2, "hx * 2"]]);
+        assert.deepEqual(await hist({ hist_access_type: "range", session: 0, start: 1 }), [[2, 1, "'second session'"]]);
+        assert.deepEqual(await hist({ hist_access_type: "range", session: 1, start: 1, output: true }), [
+          [1, 1, ["const hx = 3;", null]],
+          [1, 2, ["hx * 2", "6"]],
+          [1, 3, ["hx * 2", "6"]],
+        ]);
+        assert.equal((await hist({ hist_access_type: "search", pattern: "*hx*" })).length, 3);
+        assert.deepEqual(await hist({ hist_access_type: "search", pattern: "hx ? 2", unique: true }), [
+          [1, 3, "hx * 2"],
+        ]);
+        assert.deepEqual(await hist({ hist_access_type: "search", pattern: "*", n: 2 }), [
+          [1, 3, "hx * 2"],
+          [2, 1, "'second session'"],
+        ]);
+        assert.deepEqual(await hist({ hist_access_type: "search", pattern: "HX*" }), []);
+        assert.ok(fs.existsSync(path.join(dataDir, "rwkv-ts", "history.jsonl")));
+      } finally {
+        await k.close();
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

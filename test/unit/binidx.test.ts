@@ -95,7 +95,7 @@ function writeRaw(
   fs.writeFileSync(`${prefix}.bin`, new Uint8Array(bin));
 }
 
-test("reads json2binidx int32 (code 4) and the other dtype codes of §5.1", () => {
+test("reads json2binidx int32 (code 4) and the other dtype codes of docs/spec.md §5.1", () => {
   const dir = tmp();
   try {
     const prefix = path.join(dir, "x");

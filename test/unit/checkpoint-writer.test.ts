@@ -1,4 +1,4 @@
-// What our .pth writer puts on disk, byte for byte where torch and RWKV-PEFT fix it (spec §6),
+// What our .pth writer puts on disk, byte for byte where torch and RWKV-PEFT fix it (docs/spec.md §6),
 // and the reader's errors on damaged archives built with the same zip writer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -27,7 +27,7 @@ function zipEntries(file: string) {
   }
 }
 
-// Pickle opcodes, spelled out so the expected bytes read like spec §6.2.
+// Pickle opcodes, spelled out so the expected bytes read like docs/spec.md §6.2.
 const str = (s: string) => {
   const b = Buffer.from(s, "utf8"),
     n = Buffer.alloc(4);

@@ -34,7 +34,7 @@ function shapesOnly(list: [string, number[]][], dtype: DType = "bf16"): Checkpoi
 const world = (version: 7 | 6, nLayer: number, nEmbd: number): ModelDims =>
   randomDims({ version, nLayer, nEmbd, vocab: 65536 });
 
-test("released RWKV-7 World sizes: LoRA widths and parameter counts (spec §1.2, §7.1)", () => {
+test("released RWKV-7 World sizes: LoRA widths and parameter counts (docs/spec.md §1.2, §7.1)", () => {
   const table: [number, number, Record<string, number>, number][] = [
     [12, 768, { w: 64, a: 64, v: 32, g: 128 }, 191_034_624],
     [24, 1024, { w: 64, a: 64, v: 32, g: 128 }, 450_767_872],
@@ -54,7 +54,7 @@ test("released RWKV-7 World sizes: LoRA widths and parameter counts (spec §1.2,
   }
 });
 
-test("released RWKV-6 World sizes: FFN width, LoRA widths, parameter counts (spec §2.3)", () => {
+test("released RWKV-6 World sizes: FFN width, LoRA widths, parameter counts (docs/spec.md §2.3)", () => {
   const table: [number, number, number, Record<string, number>, number][] = [
     [24, 2048, 7168, { mix: 32, decay: 64 }, 1_599_873_024],
     [32, 2560, 8960, { mix: 32, decay: 64 }, 3_099_863_040],

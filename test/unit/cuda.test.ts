@@ -3,7 +3,7 @@
 // Every test skips (with info().cuda.reason) where no GPU is usable.
 //
 // Tolerances: the GPU GEMMs round activations and weights to bf16 (8-bit mantissa, relative step
-// 2^-8 ≈ 4e-3) and accumulate in fp32, so outputs carry bf16-level error (spec §1.5: ~1e-2 relative).
+// 2^-8 ≈ 4e-3) and accumulate in fp32, so outputs carry bf16-level error (docs/spec.md §1.5: ~1e-2 relative).
 // Logits and states: max |diff| ≤ 3% of the reference's max |value|. Gradients: relative L2 error
 // ≤ 5% and cosine ≥ 0.995. Loss: within 1% relative.
 import { test } from "node:test";

@@ -1,4 +1,4 @@
-// Merging a state into a base checkpoint (spec §4.2): base keys + time_state, checked, atomic.
+// Merging a state into a base checkpoint (docs/spec.md §4.2): base keys + time_state, checked, atomic.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";

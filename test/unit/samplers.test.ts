@@ -1,4 +1,4 @@
-// Samplers (spec §3.7) and the magic prime (§5.2): PEFT pad masking and document order,
+// Samplers (docs/spec.md §3.7) and the magic prime (§5.2): PEFT pad masking and document order,
 // uniform offsets, the magic-prime slot permutation, and resume from saved state.
 import { test } from "node:test";
 import assert from "node:assert/strict";

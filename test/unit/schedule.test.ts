@@ -1,4 +1,4 @@
-// LR schedules (spec §3.5): PEFT HEAD cos_decay, and PEFT-2024's exponential decay with warmup.
+// LR schedules (docs/spec.md §3.5): PEFT HEAD cos_decay, and PEFT-2024's exponential decay with warmup.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cosLr, expLr, learningRate } from "../../kernel/runtime/tune/schedule";

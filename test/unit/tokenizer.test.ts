@@ -1,4 +1,4 @@
-// World tokenizer against the reference test vectors (spec §5.3), round trips, byte-level
+// World tokenizer against the reference test vectors (docs/spec.md §5.3), round trips, byte-level
 // decoding and streaming; the vocab parser's traps; the byte tokenizer; vocab resolution.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -32,7 +32,7 @@ const VECTORS: Array<[string, number[]]> = [
   ["1234567", [632, 654, 676, 56]],
 ];
 
-test("World tokenizer: every test vector of spec §5.3", { skip: noVocab }, () => {
+test("World tokenizer: every test vector of docs/spec.md §5.3", { skip: noVocab }, () => {
   const t = getWorld();
   for (const [text, ids] of VECTORS) {
     assert.deepEqual(Array.from(t.encode(text)), ids, JSON.stringify(text));

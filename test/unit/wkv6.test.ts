@@ -61,7 +61,7 @@ function runNative(
   return { y, sT, ds0, ...g };
 }
 
-/** Float64 reference: the spec §3.4 loops, with all states kept. */
+/** Float64 reference: the docs/spec.md §3.4 loops, with all states kept. */
 function reference(
   sh: Wkv6Shape,
   r: ArrayLike<number>,

@@ -53,7 +53,7 @@ function runNative(sh: Wkv6Shape, x: Inputs, s0: Float32Array, dy: Float32Array,
   return { y, sT, grads: g };
 }
 
-/** Float64 reference: spec §1.3 step 8 forward keeping every state, §3.4 backward. */
+/** Float64 reference: docs/spec.md §1.3 step 8 forward keeping every state, §3.4 backward. */
 function reference(
   sh: Wkv6Shape,
   x: Inputs,

@@ -1,4 +1,4 @@
-// `rwkv-nb merge`: base checkpoint + state file → one .pth with blocks.{l}.att.time_state (spec §4.2).
+// `rwkv-nb merge`: base checkpoint + state file → one .pth with blocks.{l}.att.time_state (docs/spec.md §4.2).
 import { parseArgs } from "node:util";
 import type { Command } from "../main";
 import { mergeState } from "../../runtime/tune/merge";

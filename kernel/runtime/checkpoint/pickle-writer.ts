@@ -1,4 +1,4 @@
-// Writes the pickle torch.save produces for a dict of tensors (protocol 2, spec §6.2), using only
+// Writes the pickle torch.save produces for a dict of tensors (protocol 2, docs/spec.md §6.2), using only
 // the globals torch.load(weights_only=True) accepts.
 import type { DType } from "../tensor";
 

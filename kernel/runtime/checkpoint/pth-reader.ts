@@ -1,4 +1,4 @@
-// Reads a torch .pth (zip + pickle) without executing it (spec §6).
+// Reads a torch .pth (zip + pickle) without executing it (docs/spec.md §6).
 import { DTYPE_SIZE, Tensor } from "../tensor";
 import { CheckpointError } from "./errors";
 import { openBytes, type ByteSource } from "./file-bytes";

@@ -1,4 +1,4 @@
-// Writes a zip the way torch.save does (spec §6.1): stored entries with 64-byte aligned data
+// Writes a zip the way torch.save does (docs/spec.md §6.1): stored entries with 64-byte aligned data
 // (padding in an "FB" extra field), data descriptors, CRC-32, and ZIP64 end records.
 import * as fs from "node:fs";
 import * as zlib from "node:zlib";

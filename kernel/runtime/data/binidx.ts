@@ -1,4 +1,4 @@
-// binidx (Megatron/GPT-NeoX "MMIDIDX", spec §5.1): `.idx` header + sizes + pointers + doc_idx,
+// binidx (Megatron/GPT-NeoX "MMIDIDX", docs/spec.md §5.1): `.idx` header + sizes + pointers + doc_idx,
 // `.bin` the raw tokens. BinIdxDataset reads `.idx` fully and maps `.bin` with the native
 // mmapFile when the addon has it (no copy, page cache only), else uses positional reads.
 import * as fs from "node:fs";

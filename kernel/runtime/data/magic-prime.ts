@@ -1,4 +1,4 @@
-// The LM "magic prime" (spec §3.7, §5.2 step 6): the largest prime p < data_size // ctx_len with
+// The LM "magic prime" (docs/spec.md §3.7, §5.2 step 6): the largest prime p < data_size // ctx_len with
 // p ≡ 2 (mod 3), so n ↦ n³ mod p permutes the ctx_len-aligned slots of one pass over the data.
 
 export function isPrime(n: number): boolean {

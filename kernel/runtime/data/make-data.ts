@@ -1,4 +1,4 @@
-// jsonl → binidx with make_data.py's semantics (spec §5.2): the `text` of each non-blank line,
+// jsonl → binidx with make_data.py's semantics (docs/spec.md §5.2): the `text` of each non-blank line,
 // tokenized, token 0 appended, the document list repeated `repeat` times with a fresh (seeded)
 // shuffle per copy, one item per document, uint16.
 // Memory stays flat for any input size: pass 1 streams the file through tokenizer workers into

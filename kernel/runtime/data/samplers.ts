@@ -1,4 +1,4 @@
-// The ways RWKV trainers draw ctx_len+1-token samples from binidx data (spec §3.7):
+// The ways RWKV trainers draw ctx_len+1-token samples from binidx data (docs/spec.md §3.7):
 //  pad         PEFT `--dataload pad`: a shuffled permutation of document indices each epoch;
 //              tokens run on past the document, targets past it are ignored (−100).
 //  random      PEFT-2024 `get` / LM stage 0: uniform random offsets in the flat stream.

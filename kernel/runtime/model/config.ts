@@ -1,4 +1,4 @@
-// Everything about a model's shape, read from its tensors (spec §1.2): nobody types n_layer or
+// Everything about a model's shape, read from its tensors (docs/spec.md §1.2): nobody types n_layer or
 // n_embd by hand, so a checkpoint can never be run with the wrong dimensions. The same key/shape
 // table checks a file here and lays out the random checkpoints of random-checkpoint.ts.
 import { CheckpointError, type Checkpoint } from "../checkpoint";
@@ -90,7 +90,7 @@ export function tensorLayout(d: ModelDims): [string, number[]][] {
   return out;
 }
 
-/** Per-channel vectors are [1,1,C] in released files; [C] is accepted too (spec §2.1 readers). */
+/** Per-channel vectors are [1,1,C] in released files; [C] is accepted too (docs/spec.md §1.1 reader rules). */
 function sameShape(got: readonly number[], want: readonly number[]): boolean {
   if (got.length === want.length && got.every((v, i) => v === want[i])) return true;
   return want.length === 3 && want[0] === 1 && want[1] === 1 && got.length === 1 && got[0] === want[2];

@@ -20,7 +20,7 @@ export interface LoadOptions {
   device?: Device | "auto";
   tokenizer?: TokenizerKind;
   vocab?: string;
-  /** nf4/int8 frozen matrices for state tuning on CUDA (spec §3.9); default "none". */
+  /** nf4/int8 frozen matrices for state tuning on CUDA (docs/spec.md §3.9); default "none". */
   quant?: Quant;
 }
 export interface ForwardOptions {

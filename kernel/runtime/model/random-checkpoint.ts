@@ -22,7 +22,7 @@ export interface RandomCheckpointOptions {
   seed?: number;
 }
 
-/** LoRA widths as RWKV-PEFT derives them from C (spec §1.2, §2.1). */
+/** LoRA widths as RWKV-PEFT derives them from C (docs/spec.md §1.2, §2.1). */
 export function defaultLora(version: 7 | 6, C: number): Record<string, number> {
   if (version === 6) return C === 4096 ? { mix: 64, decay: 128 } : { mix: 32, decay: 64 };
   const d = (f: number, e: number) => Math.max(32, 32 * Math.round((f * C ** e) / 32));

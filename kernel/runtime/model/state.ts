@@ -117,7 +117,7 @@ export class State implements NativeState {
     });
   }
 
-  /** Writes the wkv part as RWKV-PEFT does (spec §4.1); safetensors carry provenance metadata. */
+  /** Writes the wkv part as RWKV-PEFT does (docs/spec.md §4.1); safetensors carry provenance metadata. */
   async save(file: string, opts: StateSaveOptions = {}): Promise<void> {
     const { saveStateFile } = await import("../tune/state-file");
     await saveStateFile(this, file, opts);

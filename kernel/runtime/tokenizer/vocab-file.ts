@@ -1,4 +1,4 @@
-// Parser for RWKV World vocab files (`rwkv_vocab_v20230424.txt`, spec §5.3): one token per line,
+// Parser for RWKV World vocab files (`rwkv_vocab_v20230424.txt`, docs/spec.md §5.3): one token per line,
 // `<id> <python repr literal> <byte length>`. A str literal's escapes are code points (UTF-8
 // encoded, so '\x80' is C2 80); a bytes literal b'..' escapes raw bytes.
 import * as fs from "node:fs";

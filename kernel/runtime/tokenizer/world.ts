@@ -1,4 +1,4 @@
-// RWKV World tokenizer (spec §5.3): greedy longest match over UTF-8 bytes. The trie is flat:
+// RWKV World tokenizer (docs/spec.md §5.3): greedy longest match over UTF-8 bytes. The trie is flat:
 // direct tables for the first one and two bytes, then one open-addressing hash of
 // (node, byte) → (child, token) with the three ints side by side, so each step of the walk
 // touches one cache line. All tables sit in SharedArrayBuffers: tokenizer workers use them

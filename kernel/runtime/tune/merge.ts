@@ -1,4 +1,4 @@
-// Merging a state into a base checkpoint as RWKV-PEFT merge/merge_state.py does (spec §4.2):
+// Merging a state into a base checkpoint as RWKV-PEFT merge/merge_state.py does (docs/spec.md §4.2):
 // every base tensor, then `blocks.{l}.att.time_state` from the state file (replacing any already
 // there), checked against the base model's dimensions; written atomically.
 import * as fs from "node:fs";

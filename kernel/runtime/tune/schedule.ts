@@ -1,4 +1,4 @@
-// Learning-rate schedules of spec §3.5. `step` is the 0-based index of the optimizer step about to run.
+// Learning-rate schedules of docs/spec.md §3.5. `step` is the 0-based index of the optimizer step about to run.
 import type { LrSchedule } from "./types";
 
 export interface ScheduleOptions {

@@ -1,4 +1,4 @@
-// State files as RWKV-PEFT writes them (spec §4.1): a plain dict of `blocks.{l}.att.time_state`
+// State files as RWKV-PEFT writes them (docs/spec.md §4.1): a plain dict of `blocks.{l}.att.time_state`
 // [H,N,N] ([head][value][key]) in layer order, bf16 by default. Safetensors files carry
 // provenance metadata. Mounting one sets wkv = file and zero token shifts.
 import * as fs from "node:fs";

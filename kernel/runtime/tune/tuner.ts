@@ -1,4 +1,4 @@
-// State tuning (spec §3): the initial wkv state of every layer is the only trained parameter.
+// State tuning (docs/spec.md §3): the initial wkv state of every layer is the only trained parameter.
 // fp32 master state + Adam moments; per step: draw microBsz samples, loss and gradient from the
 // native model, global-norm clip, Adam with the scheduled LR. A cancelled step changes nothing.
 import { createSampler, type Sampler } from "../data/samplers";

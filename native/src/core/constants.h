@@ -1,4 +1,4 @@
-// Numeric constants of the RWKV-6/7 architecture that both backends use (spec §1.7).
+// Numeric constants of the RWKV-6/7 architecture that both backends use (docs/spec.md §1.7).
 #pragma once
 
 namespace rwkv {

@@ -1,4 +1,4 @@
-// The training loss both backends compute at the output end (spec §3.8): next-token cross-entropy
+// The training loss both backends compute at the output end (docs/spec.md §3.8): next-token cross-entropy
 // over the targets that count, plus the L2Wrap logit penalty, with the scales the caller chooses.
 #pragma once
 #include <cstdint>

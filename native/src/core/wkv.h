@@ -1,6 +1,6 @@
 // Operand layouts of the WKV operators, shared by the CPU (cpu/wkv7.h, cpu/wkv6.h) and CUDA
 // (cuda/wkv7.cuh, cuda/wkv6.cuh) kernels. Rows are [B, T, H·N] (channel h·N + i); states are
-// [B, H, N, N] in [head][value][key] order (spec §0.3).
+// [B, H, N, N] in [head][value][key] order (docs/spec.md §0.3).
 #pragma once
 #include <cstddef>
 

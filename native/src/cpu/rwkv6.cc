@@ -1,4 +1,4 @@
-// RWKV-6 ("x060") layers on the CPU (spec §2.2, §3.4): loading, layer_forward and layer_backward;
+// RWKV-6 ("x060") layers on the CPU (docs/spec.md §2.2, §3.4): loading, layer_forward and layer_backward;
 // the drivers (sequence and RNN mode, training chunks) are CpuModel's. The per-token work of a
 // call's B·T rows is batched as GEMMs; only the WKV recurrence runs over time. The backward gives
 // input gradients only (every weight is frozen): down to the initial states and the layer input.
@@ -121,7 +121,7 @@ void Rwkv6::layer_backward(int l, int B, int T, const float* x_in, const float*,
   time_mix_backward(layers_[l], B, T, x_in, A, dx, d, need_dx);
 }
 
-// x += TimeMix(ln1(x)) (spec §2.2 steps 1–6). The wkv checkpoints are written when A has room.
+// x += TimeMix(ln1(x)) (docs/spec.md §2.2 steps 1–6). The wkv checkpoints are written when A has room.
 void Rwkv6::time_mix(const Layer& L, int B, int T, float* x, const LayerState& s, Acts& A) const {
   const int C = this->C(), D5 = kBranches * Dm_;
   const long M = long(B) * T, MC = M * C;

@@ -1,4 +1,4 @@
-// RWKV-7 ("x070") layers on the CPU (spec §1.3, §3.4): loading, layer_forward and layer_backward;
+// RWKV-7 ("x070") layers on the CPU (docs/spec.md §1.3, §3.4): loading, layer_forward and layer_backward;
 // the drivers (sequence and RNN mode, training chunks) are CpuModel's. The per-token work of a
 // call's B·T rows is batched as GEMMs; only the WKV recurrence runs over time. The backward gives
 // input gradients only (every weight is frozen): down to the initial states and the layer input.
@@ -47,7 +47,7 @@ struct Acts final : LayerActs {
   }
 };
 
-// z ← z + w0;  ŵ = −softplus(−z) − 0.5 (the decay soft clamp, spec §1.3 step 7).
+// z ← z + w0;  ŵ = −softplus(−z) − 0.5 (the decay soft clamp, docs/spec.md §1.3 step 7).
 inline void decay_input(int C, float* __restrict z, const float* __restrict w0, float* __restrict w_hat) {
   for (int c = 0; c < C; ++c) {
     z[c] += w0[c];
@@ -129,7 +129,7 @@ void Rwkv7::layer_backward(int l, int B, int T, const float* x_in, const float* 
   time_mix_backward(layers_[l], B, T, x_in, carry, wkv0, A, dx, d, need_dx);
 }
 
-// x += TimeMix(ln1(x)) (spec §1.3 steps 1–11). Layer 0 writes vfirst, the others read it.
+// x += TimeMix(ln1(x)) (docs/spec.md §1.3 steps 1–11). Layer 0 writes vfirst, the others read it.
 void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, const LayerState& s, Acts& A) const {
   const int C = this->C(), H = this->H(), N = this->N();
   const long M = long(B) * T, MC = M * C;

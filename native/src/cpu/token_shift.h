@@ -1,4 +1,4 @@
-// Token shift, the part of every RWKV layer that looks one token back (spec §1.3 step 1, §2.2):
+// Token shift, the part of every RWKV layer that looks one token back (docs/spec.md §1.3 step 1, §2.2):
 // over B sequences of T rows, d[b,t] = prev[b,t] − x[b,t] with prev[b,t] = x[b,t−1], and at t = 0
 // the carried shift state prev0[b] (the previous chunk's last row; zeros when a sample starts).
 // Mixes x + d⊙μ feed the projections. Forward and backward are separate small passes over rows so

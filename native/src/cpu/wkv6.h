@@ -1,4 +1,4 @@
-// RWKV-6 WKV operator (spec §2.2 step 5, backward §3.4), fp32, sequential over time and
+// RWKV-6 WKV operator (docs/spec.md §2.2 step 5, backward §3.4), fp32, sequential over time and
 // parallel over (batch, head). Per head, state S[i][j] is [value i][key j]:
 //   y_t[i] = Σ_j r_t[j]·(S[i][j] + u[j]·k_t[j]·v_t[i])      (S before the update)
 //   S[i][j] ← S[i][j]·w_t[j] + v_t[i]·k_t[j]

@@ -2,7 +2,7 @@
 //   sa = S·a;  S ← S·diag(exp(−exp(ŵ))) + sa·bᵀ + v·kᵀ;  y = S·r   (readout after the update)
 // This sequential loop is the reference every faster variant (CUDA) is checked against.
 // ABI: the decay input is ŵ (log-log decay, ŵ = −softplus(−z) − 0.5), a = −κ̂, b = κ̂·α, k = the
-// modified write key (spec §1.3 step 8). Tensors are [B, T, H·N] rows (channel h·N + i), states
+// modified write key (docs/spec.md §1.3 steps 5–8, §3.3). Tensors are [B, T, H·N] rows (channel h·N + i), states
 // [B, H, N, N]. Work is spread over the B·H (sequence, head) pairs.
 #pragma once
 #include "core/wkv.h"

@@ -7,7 +7,7 @@
 
 namespace rwkv::cuda {
 
-// Weight storage of the big frozen matrices (§3.9). The GEMMs always accumulate in fp32.
+// Weight storage of the big frozen matrices (docs/spec.md §3.9). The GEMMs always accumulate in fp32.
 enum class Quant { None, NF4, Int8 };
 struct QuantOptions { Quant quant = Quant::None; };
 

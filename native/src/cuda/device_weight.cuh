@@ -1,5 +1,5 @@
 // A frozen matrix on the GPU, as stored in the checkpoint ([rows, cols] row-major): bf16, or
-// quantised in blocks of 64 consecutive elements with one fp32 absmax each (spec §3.9).
+// quantised in blocks of 64 consecutive elements with one fp32 absmax each (docs/spec.md §3.9).
 #pragma once
 #include <cstdint>
 

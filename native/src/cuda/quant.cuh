@@ -1,4 +1,4 @@
-// nf4 / int8 quantisation of frozen bf16 matrices on the GPU (spec §3.9): blocks of 64 row-major
+// nf4 / int8 quantisation of frozen bf16 matrices on the GPU (docs/spec.md §3.9): blocks of 64 row-major
 // elements, one fp32 absmax each. NF4 picks the nearest of the 16 NF4 levels of x/absmax; int8
 // stores round(127·x/absmax) (blockwise linear, not bitsandbytes' dynamic map: bit-exactness with
 // bitsandbytes is not required, and the smaller blocks only reduce the error).

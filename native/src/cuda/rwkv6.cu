@@ -1,4 +1,4 @@
-// RWKV-6 ("x060") layers on the GPU: the CPU model's math (cpu/rwkv6.cc, spec §2.2, §3.4) on the
+// RWKV-6 ("x060") layers on the GPU: the CPU model's math (cpu/rwkv6.cc, docs/spec.md §2.2, §3.4) on the
 // shared CudaModel drivers. Data-dependent token shift (time_maa LoRA, branches w,k,v,r,g), decay
 // LoRA, SiLU gate, WKV6 with bonus u, and the receptance-gated channel mix.
 #include <string>

@@ -1,4 +1,4 @@
-// RWKV-7 ("x070") layers on the GPU: the CPU model's math (cpu/rwkv7.cc, spec §1.3–1.4, §3.4);
+// RWKV-7 ("x070") layers on the GPU: the CPU model's math (cpu/rwkv7.cc, docs/spec.md §1.3–1.4, §3.4);
 // the drivers (sequence/RNN forward, state tuning) are CudaModel's.
 #include <algorithm>
 #include <string>

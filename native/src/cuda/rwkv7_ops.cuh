@@ -1,4 +1,4 @@
-// The fused element-wise steps of an RWKV-7 layer on the GPU, forward and backward (spec §1.3,
+// The fused element-wise steps of an RWKV-7 layer on the GPU, forward and backward (docs/spec.md §1.3,
 // §3.4): the time-mix preparation (decay, ICLR, value residual, removal and write keys) and the bonus
 // and gate. One warp per (row, head); heads are N = 64 channels. Every pointer is device memory.
 #pragma once

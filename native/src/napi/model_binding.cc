@@ -273,7 +273,7 @@ Napi::Value CreateModel(const Napi::CallbackInfo& info) {
   const TensorMap tensors = tensors_of(info[1], weights);
   const std::string device = choice_arg(info[2], "device", {"cpu", "cuda"}, "cpu");
   const Napi::Object opts = info[3].IsUndefined() ? Napi::Object::New(env) : object_arg(info[3], "opts");
-  // quant: nf4/int8 frozen matrices, a CUDA-backend option (spec §3.9).
+  // quant: nf4/int8 frozen matrices, a CUDA-backend option (docs/spec.md §3.9).
   const std::string quant = choice_arg(opts.Get("quant"), "opts.quant", {"none", "nf4", "int8"}, "none");
   if (quant != "none" && device != "cuda")
     throw Napi::Error::New(env, "quant \"" + quant + "\" needs device \"cuda\": the CPU runtime keeps bf16/fp32 " +
