@@ -36,6 +36,73 @@ export interface NativeState {
 }
 /** Cancellation flag: an Int32Array(1) the addon polls between layers/chunks; set [0]=1 to abort. */
 export type CancelFlag = Int32Array;
+/** Arithmetic of the CPU backend's products: fp32, or bf16 products with fp32 sums (AVX512_BF16). */
+export type Compute = "f32" | "bf16";
+
+/**
+ * Recurrent states of B sequences, sequence-major: attX [B,L,C], wkv [B,L,H,N,N], ffnX [B,L,C]
+ * (sequence b's NativeState starts at b·L·C and b·L·H·N·N).
+ */
+export type NativeBatchState = NativeState;
+
+/** What a training call reports. */
+export interface NativeLossResult {
+  /** Σ cross-entropy over the targets that count. */
+  lossSum: number;
+  /** How many targets count (≠ −100). */
+  nTargets: number;
+  /** Layers whose backward ran: from the top down to the lowest trained layer (0 for a forward-only call). */
+  layersBackward: number;
+  /** Of those, layers whose forward was recomputed because their activations did not fit activationCacheMB. */
+  layersRecomputed: number;
+}
+
+/** Options of the training calls that shape the backward. */
+export interface NativeBackwardOptions {
+  /**
+   * Indices of the layers whose initial wkv states are trained (default: all). The backward stops at the
+   * lowest of them: nothing below depends on a trained state. Gradients of other layers are written as zeros.
+   */
+  layers?: number[];
+  /**
+   * CPU: MiB of layer activations the forward keeps for the backward instead of recomputing them (default:
+   * RWKV_ACT_CACHE_MB, else 512). The CUDA backend always recomputes.
+   */
+  activationCacheMB?: number;
+}
+
+/**
+ * One chunk of a training micro-batch (chunked BPTT, as RWKV-PEFT's infctx): batch sequences of T tokens that
+ * start from a carried state. Run the chunks of a sample forward once (no dInit/gradS0) keeping the states at
+ * their boundaries, then each chunk again from the last to the first with dFinal = the dInit of the chunk after
+ * it; with scales for the whole micro-batch the summed gradient equals the unchunked one.
+ */
+export interface NativeTrainChunk extends NativeBackwardOptions {
+  inputs: Int32Array;
+  /** [batch,T]; −100 = ignored. */
+  targets: Int32Array;
+  batch: number;
+  T: number;
+  /** The trained initial wkv [L,H,N,N], shared by every sequence, with zero shift states (a sample's first chunk). */
+  s0?: Float32Array;
+  /** Or the initial state of each sequence (every part required). */
+  init?: NativeBatchState;
+  /** Receives the final state of each sequence (parts left out are not written). */
+  finalState?: Partial<NativeBatchState>;
+  /** ∂L/∂(final state) of each sequence, from the chunks after this one (parts left out: zeros). */
+  dFinal?: Partial<NativeBatchState>;
+  /**
+   * Receives ∂L/∂(initial state) of each sequence, for the chunk before. Exact wherever a trained state can reach
+   * it: the lowest trained layer and above, except that layer's attX; the rest is written as zeros.
+   */
+  dInit?: Partial<NativeBatchState>;
+  /** Receives Σ over sequences of ∂L/∂(initial wkv) [L,H,N,N] for the trained layers (zeros elsewhere). */
+  gradS0?: Float32Array;
+  /** Multiplies ∂CE_sum/∂logits: 1 / (valid targets of the whole micro-batch, all chunks). */
+  ceGradScale: number;
+  /** L2Wrap factor: 1e-4 / (batch · T of the whole sample), or 0 for none. */
+  l2wrapScale: number;
+}
 
 export interface NativeModel {
   /** Sequence mode; updates `state`; logits gets [T,V] ("all") or [V] ("last"). */
@@ -60,9 +127,11 @@ export interface NativeModel {
     T: number,
     s0: Float32Array,
     gradS0: Float32Array,
-    opts: { l2wrap: boolean },
+    opts: { l2wrap: boolean } & NativeBackwardOptions,
     cancel?: CancelFlag,
-  ): Promise<{ lossSum: number; nTargets: number }>;
+  ): Promise<NativeLossResult>;
+  /** One chunk of chunked BPTT (see NativeTrainChunk); without dInit and gradS0 a forward pass only. */
+  trainChunk(args: NativeTrainChunk, cancel?: CancelFlag): Promise<NativeLossResult>;
   /** Releases the native model (and its references to the weight buffers). */
   dispose(): void;
 }
@@ -111,14 +180,15 @@ export interface NativeAddon {
   /** Forces a SIMD path for every kernel from now on; throws when this CPU cannot run it. */
   setSimd(path: SimdPath): SimdPath;
   /**
-   * The model of these dims (LoRA widths come from the tensors); opts.quant ("nf4" | "int8")
-   * quantises the big frozen matrices, CUDA only.
+   * The model of these dims (LoRA widths come from the tensors). opts.quant ("nf4" | "int8") quantises the
+   * big frozen matrices, CUDA only. opts.compute (default "f32") sets the arithmetic of the CPU backend's
+   * products; the CUDA backend always multiplies bf16 on tensor cores and accepts only "bf16" there.
    */
   createModel(
     config: Omit<ModelDims, "lora">,
     tensors: Record<string, NativeTensor>,
     device?: "cpu" | "cuda",
-    opts?: { quant?: Quant },
+    opts?: { quant?: Quant; compute?: Compute },
   ): NativeModel;
   /** One bias-corrected Adam update (torch.optim.Adam, no weight decay) in place on p, m, v. */
   adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, opts: AdamOptions): void;

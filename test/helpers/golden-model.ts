@@ -45,7 +45,12 @@ export function goldenConfig(g: GoldenSet): Omit<ModelDims, "lora"> {
 
 /** Every tensor of a golden checkpoint as addon tensors (copied out, so the reader can be closed). */
 export function goldenTensors(g: GoldenSet, file: string): Record<string, NativeTensor> {
-  const ckpt = openCheckpoint(g.file(file));
+  return checkpointTensors(g.file(file));
+}
+
+/** Every tensor of a checkpoint file as addon tensors (copied out, so the reader can be closed). */
+export function checkpointTensors(file: string): Record<string, NativeTensor> {
+  const ckpt = openCheckpoint(file);
   try {
     const out: Record<string, NativeTensor> = {};
     for (const name of ckpt.keys()) {

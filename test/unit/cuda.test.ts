@@ -188,3 +188,35 @@ test("cuda v7: tokens outside the vocabulary are rejected with the index", { ski
     gpu.dispose();
   }
 });
+
+test(
+  "cuda v7: a layer subset stops the backward and keeps the trained layers' gradients; chunks throw",
+  { skip },
+  async () => {
+    const g = GOLDEN!.v7,
+      gpu = model(g, "cuda"),
+      { inputs, targets, T } = sample(g),
+      s0 = g.f32("time_state_init"),
+      L = g.meta.n_layer as number,
+      S = s0.length / L;
+    try {
+      const full = new Float32Array(s0.length),
+        top = new Float32Array(s0.length);
+      await gpu.lossAndGrad(inputs, targets, 1, T, s0, full, { l2wrap: true });
+      const r = await gpu.lossAndGrad(inputs, targets, 1, T, s0, top, { l2wrap: true, layers: [L - 1] });
+      assert.equal(r.layersBackward, 1);
+      assertNear("top layer", top.subarray((L - 1) * S), full.subarray((L - 1) * S), 1e-6);
+      assert.ok(
+        top.subarray(0, (L - 1) * S).every((x) => x === 0),
+        "untrained layers get zeros",
+      );
+      const st = s0State(g);
+      await assert.rejects(
+        gpu.trainChunk({ inputs, targets, batch: 1, T, init: st, ceGradScale: 1 / T, l2wrapScale: 0, gradS0: top }),
+        /not available on the CUDA backend yet/,
+      );
+    } finally {
+      gpu.dispose();
+    }
+  },
+);

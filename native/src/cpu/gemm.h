@@ -1,7 +1,7 @@
 // Matrix products used by every layer. Activations are fp32; the B operand (a weight) may be
 // fp32 or bf16 and is converted on the fly, so bf16 weights stay bf16 in memory.
 #pragma once
-#include "cpu/tensor.h"
+#include "core/tensor.h"
 
 namespace rwkv {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "cpu/tensor.h"
+#include "core/tensor.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define RWKV_GEMM_AVX2 1

@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "cpu/gemm.h"
 #include "cpu/norm.h"
 #include "cpu/threadpool.h"
 #include "cpu/vmath.h"
@@ -65,21 +64,15 @@ double row_loss_grad(int V, float* z, int32_t target, const HeadLossScale& s, bo
 
 }  // namespace
 
-long count_targets(long n, const int32_t* targets) {
-  long c = 0;
-  for (long i = 0; i < n; ++i) c += targets[i] != kIgnoreTarget;
-  return c;
-}
-
 void head_logits(int M, int C, const float* x, const HeadWeights& w, float* logits) {
   std::vector<float> xn(size_t(M) * C);
   layer_norm(M, C, x, w.ln_w, w.ln_b, xn.data());
-  matmul(M, xn.data(), w.head, true, logits, 0.f);
+  mul(M, xn.data(), C, w.head, true, logits, w.head.rows, 0.f, w.prec);
 }
 
 HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const int32_t* targets,
                       const HeadLossScale& scale, float* dx, const Cancel& cancel) {
-  const int V = int(w.head.dim(0));
+  const int V = w.head.rows;
   for (int m = 0; m < M; ++m)
     if (targets[m] != kIgnoreTarget && (targets[m] < 0 || targets[m] >= V))
       throw RwkvError("target " + std::to_string(targets[m]) + " at position " + std::to_string(m) +
@@ -94,13 +87,13 @@ HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const 
     const int rows = std::min(bm, M - m0);
     const float* xb = x + size_t(m0) * C;
     layer_norm(rows, C, xb, w.ln_w, w.ln_b, xn.data());
-    matmul(rows, xn.data(), w.head, true, z.data(), 0.f);
+    mul(rows, xn.data(), C, w.head, true, z.data(), V, 0.f, w.prec);
     parallel_for(rows, [&](long b, long e) {
       for (long r = b; r < e; ++r) ce[r] = row_loss_grad(V, z.data() + r * V, targets[m0 + r], scale, dx != nullptr);
     });
     for (int r = 0; r < rows; ++r) out.ce_sum += ce[r];
     if (!dx) continue;
-    matmul(rows, z.data(), w.head, false, dxn.data(), 0.f);  // dxn = dlogits · head
+    mul(rows, z.data(), V, w.head, false, dxn.data(), C, 0.f, w.prec);  // dxn = dlogits · head
     layer_norm_backward(rows, C, xb, w.ln_w, dxn.data(), dx + size_t(m0) * C, false);
   }
   return out;

@@ -5,30 +5,23 @@
 #pragma once
 #include <cstdint>
 
-#include "cpu/tensor.h"
+#include "core/errors.h"
+#include "core/loss.h"
+#include "cpu/mat.h"
 
 namespace rwkv {
 
 // Frozen parameters of the output end. ln weights are fp32 copies; head is a view ([V, C],
-// f32/bf16/f16 kept as stored).
+// f32/bf16/f16 kept as stored), multiplied with `prec`.
 struct HeadWeights {
   const float* ln_w = nullptr;
   const float* ln_b = nullptr;
-  TensorView head;
+  Mat head;
+  Precision prec = Precision::F32;
 };
 
 // logits[m] = LN_out(x[m]) · headᵀ for M rows of x [M, C] → logits [M, V].
 void head_logits(int M, int C, const float* x, const HeadWeights& w, float* logits);
-
-constexpr int32_t kIgnoreTarget = -100;  // torch cross_entropy ignore_index
-
-// How the gradient is scaled. ce_grad_scale multiplies ∂CE_sum/∂logits (1/n_targets for a mean
-// loss); l2wrap_scale is the L2Wrap factor (1e-4/(B·T), 0 = off): at every row, including ignored
-// ones, it adds l2wrap_scale · max logit to the gradient of the argmax logit.
-struct HeadLossScale {
-  float ce_grad_scale = 0.f;
-  float l2wrap_scale = 0.f;
-};
 
 struct HeadLossSum {
   double ce_sum = 0;  // Σ CE over rows with target ≠ −100
@@ -40,8 +33,5 @@ struct HeadLossSum {
 // [0, V) or −100 (throws RwkvError otherwise). Checks `cancel` between row blocks.
 HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const int32_t* targets,
                       const HeadLossScale& scale, float* dx, const Cancel& cancel);
-
-// Number of targets that count (≠ −100): the denominator of the mean CE.
-long count_targets(long n, const int32_t* targets);
 
 }  // namespace rwkv

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "cpu/tensor.h"
+#include "core/errors.h"
 
 #ifdef RWKV_X86
 #include <cpuid.h>

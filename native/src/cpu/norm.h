@@ -2,11 +2,16 @@
 // channel axis and per-head GroupNorm, forward and input-gradient backward. Rows are independent
 // (one token each); the affine weights are frozen, so the backward gives dx only.
 #pragma once
+#include <vector>
+
+#include "core/constants.h"
 
 namespace rwkv {
 
-constexpr float kLayerNormEps = 1e-5f;  // ln0 / ln1 / ln2 / ln_out (torch default)
-constexpr float kGroupNormEps = 64e-5f;  // att.ln_x (head_size_divisor 8 → 1e-5·8²)
+// The frozen affine weights of one LayerNorm or GroupNorm, fp32 copies ([C] each).
+struct NormWeights {
+  std::vector<float> w, b;
+};
 
 // y[m] = (x[m] − mean) / sqrt(var + eps) ⊙ weight + bias over rows of length C (biased variance).
 // x and y may alias. Parallel over rows.

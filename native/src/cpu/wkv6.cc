@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/tensor.h"
+#include "core/errors.h"
 #include "cpu/threadpool.h"
 
 namespace rwkv {

@@ -5,20 +5,9 @@
 // w is the decay *value* (exp(−exp(ŵ))); callers apply the ŵ chain rule themselves
 // (dŵ = dw·w·(−exp(ŵ))), which keeps precision where exp(ŵ) is tiny.
 #pragma once
-#include <cstddef>
+#include "core/wkv.h"
 
 namespace rwkv {
-
-struct Wkv6Shape {
-  int B = 1, T = 0, H = 0, N = 64;
-  int C() const { return H * N; }
-  // Forward checkpoints the state every kChunk steps so backward can recompute S_{t−1}
-  // inside a chunk (v6 decays can be ~0, so stepping the state backwards is not an option).
-  static constexpr int kChunk = 16;
-  int chunks() const { return (T + kChunk - 1) / kChunk; }
-  // Floats needed for the checkpoints: [B,H,chunks,N,N].
-  size_t checkpoint_floats() const { return size_t(B) * H * chunks() * N * N; }
-};
 
 // r, k, v, w, y: [B,T,C] contiguous; u: [H,N]; state: [B,H,N,N], s0 in, S_T out.
 // checkpoints: null, or checkpoint_floats() floats receiving the state before each chunk.

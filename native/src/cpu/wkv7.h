@@ -5,11 +5,9 @@
 // modified write key (docs/spec.md §1.3 steps 5–8, §3.3). Tensors are [B, T, H·N] rows (channel h·N + i), states
 // [B, H, N, N]. Work is spread over the B·H (sequence, head) pairs.
 #pragma once
+#include "core/wkv.h"
 
 namespace rwkv {
-
-struct Wkv7In { const float *r, *w, *k, *v, *a, *b; };
-struct Wkv7Grad { float *dr, *dw, *dk, *dv, *da, *db; };
 
 // state: in = initial state, out = final state. y [B, T, H·N].
 void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y);

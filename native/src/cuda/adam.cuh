@@ -1,8 +1,8 @@
-// Adam on the GPU with the semantics of cpu/adam.h (torch.optim.Adam, no weight decay).
+// Adam on the GPU with the semantics of core/adam.h (torch.optim.Adam, no weight decay).
 #pragma once
 #include <cuda_runtime.h>
 
-#include "cpu/adam.h"
+#include "core/adam.h"
 
 namespace rwkv::cuda {
 

@@ -3,7 +3,7 @@
 #pragma once
 #include <memory>
 
-#include "cpu/model.h"
+#include "core/model.h"
 
 namespace rwkv::cuda {
 
@@ -12,7 +12,9 @@ enum class Quant { None, NF4, Int8 };
 struct QuantOptions { Quant quant = Quant::None; };
 
 // Uploads the weights once and returns a model whose activations stay on the GPU. Throws
-// RwkvError("CUDA model: ...") when no device is usable or a tensor is missing/misshaped.
+// RwkvError("CUDA model: ...") when no device is usable or a tensor is missing. Shapes are not
+// checked here: callers validate the checkpoint with the CPU loader first (the binding builds the
+// CPU model, which names the key of any misshaped tensor).
 std::unique_ptr<rwkv::Model> make_model_cuda(const rwkv::Config& cfg, const rwkv::TensorMap& tensors,
                                              const QuantOptions& quant = {});
 

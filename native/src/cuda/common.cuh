@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "cpu/tensor.h"
+#include "core/errors.h"
+#include "core/tensor.h"
 
 namespace rwkv::cuda {
 
@@ -51,7 +52,10 @@ class DeviceBuffer {
   void download(T* host, size_t n, cudaStream_t s) const {
     check(cudaMemcpyAsync(host, p_, n * sizeof(T), cudaMemcpyDeviceToHost, s), "download");
   }
-  void zero(size_t n, cudaStream_t s) { check(cudaMemsetAsync(p_, 0, n * sizeof(T), s), "memset"); }
+  void zero(size_t n, cudaStream_t s) { zero_range(0, n, s); }
+  void zero_range(size_t first, size_t n, cudaStream_t s) {
+    check(cudaMemsetAsync(p_ + first, 0, n * sizeof(T), s), "memset");
+  }
   T* get() const { return p_; }
   size_t size() const { return n_; }
 

@@ -2,8 +2,8 @@
 #include <string>
 
 #include "cuda/cuda_model.cuh"
+#include "cuda/elementwise.cuh"
 #include "cuda/norm.cuh"
-#include "cuda/rwkv7_ops.cuh"
 #include "cuda/wkv7.cuh"
 
 namespace rwkv::cuda {
@@ -97,29 +97,32 @@ void CudaModel::forward_rnn(int32_t token, StateRef state, float* logits) const 
   forward_seq(&token, 1, state, logits, logits ? LogitsMode::Last : LogitsMode::None, Cancel{});
 }
 
-LossResult CudaModel::loss_and_grad(const int32_t* inputs, const int32_t* targets, int B, int T, const float* s0,
-                                    float* grad_s0, const LossOptions& opt, const Cancel& cancel) const {
+LossResult CudaModel::train_chunk(const TrainChunk& c, const Cancel& cancel) const {
+  check_chunk(c, cfg_);
+  if (c.init.any() || c.final_state.any() || c.d_final.any() || c.d_init.any())
+    throw RwkvError("CUDA model: chunked training (a state per sequence, final states, state gradients) is not "
+                    "available on the CUDA backend yet; use device \"cpu\"");
   std::lock_guard<std::mutex> lock(mu_);
+  const int B = c.B, T = c.T;
   const long M = long(B) * T;
-  check_tokens(inputs, M, V_, "inputs", false);
-  check_tokens(targets, M, V_, "targets", true);
+  check_tokens(c.inputs, M, V_, "inputs", false);
+  check_tokens(c.targets, M, V_, "targets", true);
   const int C = C_;
+  const bool backward = c.grad_s0 != nullptr;
+  const int lo = backward ? c.layers.lowest() : L_;  // layers [lo, L) run backward
   const size_t HNN = size_t(H_) * N * N, MC = size_t(M) * C;
   LossResult res;
-  res.n_targets = count_targets(M, targets);
-  HeadLossScale scale;
-  scale.ce_grad_scale = res.n_targets > 0 ? 1.f / float(res.n_targets) : 0.f;
-  scale.l2wrap_scale = opt.l2wrap ? float(1e-4 / double(M)) : 0.f;
+  res.n_targets = count_targets(M, c.targets);
 
-  reserve(size_t(M), true);
+  reserve(size_t(M), backward);
   x_.resize((size_t(L_) + 1) * MC);
   xtmp_.resize(MC); dx_.resize(MC);
   wkv_.resize(size_t(B) * HNN); ds0_.resize(size_t(B) * HNN);
   ck_.resize(wkv7_checkpoint_floats(B, H_, T));
   scratch_.resize(wkv7_scratch_floats(B, H_));  // ≥ the WKV6 backward's need too
-  tokens_.upload(inputs, size_t(M), s_);
-  targets_.upload(targets, size_t(M), s_);
-  s0_.upload(s0, L_ * HNN, s_);
+  tokens_.upload(c.inputs, size_t(M), s_);
+  targets_.upload(c.targets, size_t(M), s_);
+  s0_.upload(c.s0, L_ * HNN, s_);
   grad_.resize(L_ * HNN);
 
   embed_ln0(int(M), x_.get());
@@ -128,16 +131,22 @@ LossResult CudaModel::loss_and_grad(const int32_t* inputs, const int32_t* target
     broadcast(B, long(HNN), s0_.get() + l * HNN, wkv_.get(), s_);
     layer_forward(l, B, T, x_.get() + l * MC, x_.get() + (l + 1) * MC, wkv_.get(), nullptr, nullptr, nullptr);
   }
-  res.loss_sum = head_loss(int(M), C, x_.get() + L_ * MC, head_, targets_.get(), scale, dx_.get(), hs_, cancel, s_);
+  float* dx = backward ? dx_.get() : nullptr;
+  res.loss_sum = head_loss(int(M), C, x_.get() + L_ * MC, head_, targets_.get(), c.scale, dx, hs_, cancel, s_);
+  if (!backward) return res;
+  grad_.zero(L_ * HNN, s_);
   begin_backward(size_t(M));
-  for (int l = L_ - 1; l >= 0; --l) {
+  for (int l = L_ - 1; l >= lo; --l) {
     check_cancel(cancel);
     broadcast(B, long(HNN), s0_.get() + l * HNN, wkv_.get(), s_);
     layer_forward(l, B, T, x_.get() + l * MC, xtmp_.get(), wkv_.get(), nullptr, nullptr, ck_.get());
     layer_backward(l, B, T, x_.get() + l * MC, grad_.get() + l * HNN);
+    if (!c.layers.has(l)) grad_.zero_range(l * HNN, HNN, s_);
+    ++res.layers_backward;
+    ++res.layers_recomputed;
   }
-  grad_.download(grad_s0, L_ * HNN, s_);
-  check(cudaStreamSynchronize(s_), "loss_and_grad");
+  grad_.download(c.grad_s0, L_ * HNN, s_);
+  check(cudaStreamSynchronize(s_), "train_chunk");
   return res;
 }
 

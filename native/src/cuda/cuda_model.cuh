@@ -1,15 +1,15 @@
 // What the RWKV-7 and RWKV-6 CUDA models share: the stream, the uploaded embedding/ln0/head, and
-// the drivers of forward_seq / forward_rnn / loss_and_grad around per-version layer code. Weights
+// the drivers of forward_seq / forward_rnn / train_chunk around per-version layer code. Weights
 // are uploaded once; activations stay on the device; only tokens/states go in and logits/loss/
-// gradients come out. State tuning stores each layer's input, then walks the layers backwards,
-// recomputing one layer's activations at a time (wkv checkpoints every 16 steps) and
-// back-propagating to that layer's initial wkv state.
+// gradients come out. State tuning stores each layer's input, then walks the layers backwards down to
+// the lowest trained one, recomputing one layer's activations at a time (wkv checkpoints every 16
+// steps) and back-propagating to that layer's initial wkv state.
 #pragma once
 #include <mutex>
 
-#include "cpu/model.h"
+#include "core/model.h"
 #include "cuda/head.cuh"
-#include "cuda/weights.cuh"
+#include "cuda/weight_store.cuh"
 
 namespace rwkv::cuda {
 
@@ -19,8 +19,9 @@ class CudaModel : public Model {
   void forward_seq(const int32_t* tokens, int T, StateRef state, float* logits, LogitsMode mode,
                    const Cancel& cancel) const final;
   void forward_rnn(int32_t token, StateRef state, float* logits) const final;
-  LossResult loss_and_grad(const int32_t* inputs, const int32_t* targets, int B, int T, const float* s0,
-                           float* grad_s0, const LossOptions& opt, const Cancel& cancel) const final;
+  // Shared s0, grad_s0, layer sets, explicit scales and forward-only calls; a state per sequence,
+  // final states and state gradients (chunked BPTT) throw RwkvError for now.
+  LossResult train_chunk(const TrainChunk& chunk, const Cancel& cancel) const final;
 
  protected:
   static constexpr int N = 64;

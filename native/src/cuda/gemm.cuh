@@ -2,7 +2,7 @@
 // while loading the tile), bf16 tensor cores (WMMA 16×16×16) with fp32 accumulation; up to 8 rows
 // (RNN mode) go through an fp32 GEMV that reads each weight once.
 #pragma once
-#include "cuda/weight.cuh"
+#include "cuda/device_weight.cuh"
 
 namespace rwkv::cuda {
 

@@ -1,8 +1,9 @@
 // The output end on the GPU (cpu/head.h twin): ln_out, head projection, cross-entropy + L2Wrap
 // forward and backward in blocks of rows, so only [rows_per_block, V] logits exist at a time.
 #pragma once
-#include "cpu/head.h"
-#include "cuda/weight.cuh"
+#include "core/errors.h"
+#include "core/loss.h"
+#include "cuda/device_weight.cuh"
 
 namespace rwkv::cuda {
 

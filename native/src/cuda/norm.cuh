@@ -1,9 +1,9 @@
 // LayerNorm and per-head GroupNorm on the GPU, forward and input-gradient backward; the same
-// contracts as cpu/norm.h (eps constants from there). One warp per row (per group for GroupNorm).
+// contracts as cpu/norm.h (eps constants from core/constants.h). One warp per row (per group for GroupNorm).
 #pragma once
 #include <cuda_runtime.h>
 
-#include "cpu/norm.h"
+#include "core/constants.h"
 
 namespace rwkv::cuda {
 

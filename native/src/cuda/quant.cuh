@@ -3,7 +3,7 @@
 // stores round(127·x/absmax) (blockwise linear, not bitsandbytes' dynamic map: bit-exactness with
 // bitsandbytes is not required, and the smaller blocks only reduce the error).
 #pragma once
-#include "cuda/weight.cuh"
+#include "cuda/device_weight.cuh"
 
 namespace rwkv::cuda {
 

@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "cuda/cuda_model.cuh"
+#include "cuda/elementwise.cuh"
 #include "cuda/gemm.cuh"
 #include "cuda/norm.cuh"
-#include "cuda/rwkv7_ops.cuh"
 #include "cuda/wkv6.cuh"
 
 namespace rwkv::cuda {
@@ -30,7 +30,8 @@ struct Acts {
 
   void reserve(size_t M, const Dims& d, bool backward) {
     const size_t C = d.C;
-    for (auto* b : {&xa, &xxx, &r, &k, &v, &gp, &g, &what, &w, &y, &yn, &gy, &x1, &xf, &xk, &xr, &kv, &rs}) b->resize(M * C);
+    for (auto* b : {&xa, &xxx, &r, &k, &v, &gp, &g, &what, &w, &y, &yn, &gy, &x1, &xf, &xk, &xr, &kv, &rs})
+      b->resize(M * C);
     for (int i = 0; i < kBranches; ++i) { mb[i].resize(M * C); mix[i].resize(M * C); }
     mm.resize(M * kBranches * d.Dm); hd.resize(M * d.Dd); hpre.resize(M * d.F); hf.resize(M * d.F);
     if (!backward) return;
@@ -192,8 +193,8 @@ class CudaRwkv6 final : public CudaModel {
 
 std::unique_ptr<rwkv::Model> make_model_v6_cuda(const rwkv::Config& cfg, const rwkv::TensorMap& tensors,
                                                 const QuantOptions& quant) {
-  if (cfg.head_size != 64) throw RwkvError("CUDA model: head size " + std::to_string(cfg.head_size) + " (only 64 is supported)");
-  make_model_v6(cfg, tensors);  // the CPU model's validation: names and shapes, with the key in the message
+  if (cfg.head_size != 64)
+    throw RwkvError("CUDA model: head size " + std::to_string(cfg.head_size) + " (only 64 is supported)");
   return std::make_unique<CudaRwkv6>(cfg, tensors, quant);
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cuda/cuda_model.cuh"
+#include "cuda/elementwise.cuh"
 #include "cuda/gemm.cuh"
 #include "cuda/norm.cuh"
 #include "cuda/rwkv7_ops.cuh"
@@ -41,7 +42,8 @@ struct Acts {
     knorm.resize(M * d.H); beta.resize(M * d.H);
     hpre.resize(M * d.F); hf.resize(M * d.F);
     if (!backward) return;
-    for (auto* b : {&dgy, &dyo, &dg, &dr, &dkw, &dvv, &dy, &dr_w, &dk_w, &dv_w, &dwhat, &da, &db, &dz, &dza, &dzv, &dxf})
+    for (auto* b :
+         {&dgy, &dyo, &dg, &dr, &dkw, &dvv, &dy, &dr_w, &dk_w, &dv_w, &dwhat, &da, &db, &dz, &dza, &dzv, &dxf})
       b->resize(M * C);
     dlora.resize(M * std::max({d.Dw, d.Da, d.Dv, d.Dg}));
     dhf.resize(M * d.F);
@@ -197,8 +199,8 @@ class CudaRwkv7 final : public CudaModel {
 
 std::unique_ptr<rwkv::Model> make_model_v7_cuda(const rwkv::Config& cfg, const rwkv::TensorMap& tensors,
                                                 const QuantOptions& quant) {
-  if (cfg.head_size != kWkvN) throw RwkvError("CUDA model: head size " + std::to_string(cfg.head_size) + " (only 64 is supported)");
-  make_model_v7(cfg, tensors);  // the CPU model's validation: names and shapes, with the key in the message
+  if (cfg.head_size != kWkvN)
+    throw RwkvError("CUDA model: head size " + std::to_string(cfg.head_size) + " (only 64 is supported)");
   return std::make_unique<CudaRwkv7>(cfg, tensors, quant);
 }
 

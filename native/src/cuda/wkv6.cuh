@@ -4,7 +4,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
-#include "cpu/wkv6.h"
+#include "core/wkv.h"
 
 namespace rwkv::cuda {
 

@@ -4,11 +4,13 @@
 #pragma once
 #include <cuda_runtime.h>
 
-#include "cpu/wkv7.h"
+#include "core/wkv.h"
 
 namespace rwkv::cuda {
 
 constexpr int kWkvN = 64;
+// The forward checkpoints the state every kWkv7Chunk steps; the backward recomputes inside a chunk.
+constexpr int kWkv7Chunk = 16;
 
 inline int wkv7_chunks(int T) { return (T + kWkv7Chunk - 1) / kWkv7Chunk; }
 // Floats of the state checkpoints the training forward writes: [B,H,chunks,N,N].

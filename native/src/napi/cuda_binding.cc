@@ -4,8 +4,9 @@
 // (cudaWkv7Forward/Backward, cudaWkv6Forward/Backward, cudaMatmul) that mirror the CPU ones.
 #include <string>
 
+#include "napi/args.h"
 #include "napi/registry.h"
-#include "napi/util.h"
+#include "napi/worker.h"
 #ifdef RWKV_WITH_CUDA
 #include "cuda/backend.h"
 #include "cuda/host_ops.h"
@@ -35,41 +36,25 @@ Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-
 #ifdef RWKV_WITH_CUDA
-rwkv::cuda::Quant quant_of(const Napi::Value& v, const char* what) {
-  const std::string q = v.IsString() ? v.As<Napi::String>().Utf8Value() : "none";
-  if (q == "none") return rwkv::cuda::Quant::None;
-  if (q == "nf4") return rwkv::cuda::Quant::NF4;
-  if (q == "int8") return rwkv::cuda::Quant::Int8;
-  throw Napi::TypeError::New(v.Env(), std::string(what) + ": quant must be \"none\", \"nf4\" or \"int8\"");
+rwkv::cuda::Quant quant_of(const Napi::Value& v, const std::string& what) {
+  const std::string q = choice_arg(v, what + ": quant", {"none", "nf4", "int8"}, "none");
+  return q == "nf4" ? rwkv::cuda::Quant::NF4 : q == "int8" ? rwkv::cuda::Quant::Int8 : rwkv::cuda::Quant::None;
 }
 
-struct OpShape {
-  int B, T, H, N;
-  size_t rows() const { return size_t(B) * T * H * N; }
-  size_t state() const { return size_t(B) * H * N * N; }
-};
-
-OpShape op_shape(const Napi::Value& v, const char* what) {
-  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": shape must be an object {B, T, H, N}");
-  auto o = v.As<Napi::Object>();
-  auto field = [&](const char* name) {
-    auto f = o.Get(name);
-    if (!f.IsNumber() || f.As<Napi::Number>().Int32Value() <= 0)
-      throw Napi::RangeError::New(v.Env(), std::string(what) + ": shape." + name + " must be a positive integer");
-    return f.As<Napi::Number>().Int32Value();
-  };
-  OpShape s{field("B"), field("T"), field("H"), field("N")};
+OpShape cuda_shape(const Napi::Value& v, const char* what) {
+  const OpShape s = op_shape(v, what);
   if (s.N != 64) throw Napi::RangeError::New(v.Env(), std::string(what) + ": the CUDA ops need N = 64");
   return s;
 }
 
-float* arg(const Napi::CallbackInfo& info, int i, const char* name, size_t n) { return typed_ptr<float>(info[i], name, n); }
+float* arg(const Napi::CallbackInfo& info, int i, const char* name, size_t n) {
+  return typed_ptr<float>(info[i], name, n);
+}
 
 // cudaWkv7Forward(shape, r, w, k, v, a, b, state, y)
 Napi::Value Wkv7Forward(const Napi::CallbackInfo& info) {
-  const OpShape s = op_shape(info[0], "cudaWkv7Forward");
+  const OpShape s = cuda_shape(info[0], "cudaWkv7Forward");
   const size_t n = s.rows();
   const rwkv::Wkv7In in{arg(info, 1, "r", n), arg(info, 2, "w", n), arg(info, 3, "k", n), arg(info, 4, "v", n),
                         arg(info, 5, "a", n), arg(info, 6, "b", n)};
@@ -80,7 +65,7 @@ Napi::Value Wkv7Forward(const Napi::CallbackInfo& info) {
 
 // cudaWkv7Backward(shape, r, w, k, v, a, b, s0, dy, dr, dw, dk, dv, da, db, ds0)
 Napi::Value Wkv7Backward(const Napi::CallbackInfo& info) {
-  const OpShape s = op_shape(info[0], "cudaWkv7Backward");
+  const OpShape s = cuda_shape(info[0], "cudaWkv7Backward");
   const size_t n = s.rows();
   const rwkv::Wkv7In in{arg(info, 1, "r", n), arg(info, 2, "w", n), arg(info, 3, "k", n), arg(info, 4, "v", n),
                         arg(info, 5, "a", n), arg(info, 6, "b", n)};
@@ -94,10 +79,11 @@ Napi::Value Wkv7Backward(const Napi::CallbackInfo& info) {
 
 // cudaWkv6Forward(shape, r, k, v, w, u, state, y)
 Napi::Value Wkv6Forward(const Napi::CallbackInfo& info) {
-  const OpShape o = op_shape(info[0], "cudaWkv6Forward");
+  const OpShape o = cuda_shape(info[0], "cudaWkv6Forward");
   const rwkv::Wkv6Shape s{o.B, o.T, o.H, o.N};
   const size_t n = o.rows();
-  const float *r = arg(info, 1, "r", n), *k = arg(info, 2, "k", n), *v = arg(info, 3, "v", n), *w = arg(info, 4, "w", n);
+  const float *r = arg(info, 1, "r", n), *k = arg(info, 2, "k", n);
+  const float *v = arg(info, 3, "v", n), *w = arg(info, 4, "w", n);
   const float* u = arg(info, 5, "u", size_t(s.C()));
   float *state = arg(info, 6, "state", o.state()), *y = arg(info, 7, "y", n);
   guard(info.Env(), [&] { rwkv::cuda::wkv6_forward_host(s, r, k, v, w, u, state, y); });
@@ -106,14 +92,15 @@ Napi::Value Wkv6Forward(const Napi::CallbackInfo& info) {
 
 // cudaWkv6Backward(shape, r, k, v, w, u, s0, dy, dstate, dr, dk, dv, dw, du|null)
 Napi::Value Wkv6Backward(const Napi::CallbackInfo& info) {
-  const OpShape o = op_shape(info[0], "cudaWkv6Backward");
+  const OpShape o = cuda_shape(info[0], "cudaWkv6Backward");
   const rwkv::Wkv6Shape s{o.B, o.T, o.H, o.N};
   const size_t n = o.rows();
-  const float *r = arg(info, 1, "r", n), *k = arg(info, 2, "k", n), *v = arg(info, 3, "v", n), *w = arg(info, 4, "w", n);
+  const float *r = arg(info, 1, "r", n), *k = arg(info, 2, "k", n);
+  const float *v = arg(info, 3, "v", n), *w = arg(info, 4, "w", n);
   const float *u = arg(info, 5, "u", size_t(s.C())), *s0 = arg(info, 6, "s0", o.state()), *dy = arg(info, 7, "dy", n);
   float *dstate = arg(info, 8, "dstate", o.state()), *dr = arg(info, 9, "dr", n), *dk = arg(info, 10, "dk", n);
   float *dv = arg(info, 11, "dv", n), *dw = arg(info, 12, "dw", n);
-  float* du = info[13].IsNull() || info[13].IsUndefined() ? nullptr : arg(info, 13, "du", size_t(s.C()));
+  float* du = optional_ptr<float>(info[13], "du", size_t(s.C()));
   guard(info.Env(), [&] { rwkv::cuda::wkv6_backward_host(s, r, k, v, w, u, s0, dy, dstate, dr, dk, dv, dw, du); });
   return info.Env().Undefined();
 }
@@ -121,14 +108,8 @@ Napi::Value Wkv6Backward(const Napi::CallbackInfo& info) {
 // cudaMatmul({m, n, k, a, b: Uint16Array (bf16 bits), transB, c, quant?}): c = a·op(b).
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "cudaMatmul({m, n, k, a, b, transB, c, quant?}): argument must be an object");
-  auto o = info[0].As<Napi::Object>();
-  auto dim = [&](const char* k) {
-    auto v = o.Get(k);
-    if (!v.IsNumber() || v.As<Napi::Number>().Int32Value() < 1)
-      throw Napi::RangeError::New(env, std::string("cudaMatmul: ") + k + " must be a positive integer");
-    return v.As<Napi::Number>().Int32Value();
-  };
+  const Napi::Object o = object_arg(info[0], "cudaMatmul({m, n, k, a, b, transB, c, quant?}): argument");
+  auto dim = [&](const char* k) { return int_arg(o.Get(k), std::string("cudaMatmul: ") + k, 1); };
   const int M = dim("m"), N = dim("n"), K = dim("k");
   const float* a = typed_ptr<float>(o.Get("a"), "cudaMatmul: a", size_t(M) * K);
   const uint16_t* b = typed_ptr<uint16_t>(o.Get("b"), "cudaMatmul: b", size_t(N) * K);
@@ -143,16 +124,10 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
 // cudaTimeGemm({M, N, K, quant?: "none"|"nf4"|"int8", reps?}) → seconds per GEMM call.
 Napi::Value TimeGemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "cudaTimeGemm({M, N, K, quant?, reps?}): argument must be an object");
-  auto o = info[0].As<Napi::Object>();
-  auto num = [&](const char* k, int def) {
-    auto v = o.Get(k);
-    if (v.IsUndefined() && def > 0) return def;
-    if (!v.IsNumber() || v.As<Napi::Number>().Int32Value() < 1)
-      throw Napi::RangeError::New(env, std::string("cudaTimeGemm: ") + k + " must be a positive integer");
-    return v.As<Napi::Number>().Int32Value();
-  };
-  const int M = num("M", 0), N = num("N", 0), K = num("K", 0), reps = num("reps", 10);
+  const Napi::Object o = object_arg(info[0], "cudaTimeGemm({M, N, K, quant?, reps?}): argument");
+  auto num = [&](const char* k) { return int_arg(o.Get(k), std::string("cudaTimeGemm: ") + k, 1); };
+  const int M = num("M"), N = num("N"), K = num("K");
+  const int reps = int_arg(o.Get("reps"), "cudaTimeGemm: reps", 1, INT_MAX, 10);
 #ifdef RWKV_WITH_CUDA
   const rwkv::cuda::Quant quant = quant_of(o.Get("quant"), "cudaTimeGemm");
   return Napi::Number::New(env, guard(env, [&] { return rwkv::cuda::time_gemm(M, N, K, quant, reps); }));

@@ -11,15 +11,14 @@
 #include <string>
 
 #include "napi/registry.h"
-#include "napi/util.h"
+#include "napi/args.h"
 
 namespace rwkv::napi {
 namespace {
 
 Napi::Value MmapFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "mmapFile(path): path must be a string");
-  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  const std::string path = string_arg(info[0], "mmapFile(path): path");
   auto fail = [&](const char* what) {
     return Napi::Error::New(env, "mmapFile: cannot " + std::string(what) + " " + path + ": " + std::strerror(errno));
   };

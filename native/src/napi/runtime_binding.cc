@@ -1,8 +1,9 @@
 // Process-level facts and settings: SIMD level, threads, CUDA availability.
 #include "cpu/isa.h"
 #include "cpu/threadpool.h"
+#include "napi/args.h"
 #include "napi/registry.h"
-#include "napi/util.h"
+#include "napi/worker.h"
 #ifdef RWKV_WITH_CUDA
 #include "cuda/device.h"
 #endif
@@ -55,7 +56,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #else
   cuda.Set("compiled", false);
   cuda.Set("available", false);
-  cuda.Set("reason", "this build of the native runtime has no CUDA backend (no CUDA toolkit was found when it was built)");
+  cuda.Set("reason",
+           "this build of the native runtime has no CUDA backend (no CUDA toolkit was found when it was built)");
 #endif
   cuda.Set("devices", list);
   out.Set("cuda", cuda);
@@ -63,22 +65,15 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  if (!info[0].IsNumber() || info[0].As<Napi::Number>().Int32Value() < 1)
-    throw Napi::RangeError::New(info.Env(), "setThreads(n): n must be a positive integer");
-  set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  set_num_threads(int_arg(info[0], "setThreads(n): n", 1));
   return Napi::Number::New(info.Env(), num_threads());
 }
 
 // setSimd("avx512" | "avx2" | "portable"): forces a SIMD path (RWKV_SIMD does the same at start).
 Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   Isa isa;
-  if (!info[0].IsString() || !parse_isa(info[0].As<Napi::String>().Utf8Value(), &isa))
-    throw Napi::TypeError::New(info.Env(), "setSimd(path): path must be \"avx512\", \"avx2\" or \"portable\"");
-  try {
-    set_isa(isa);
-  } catch (const RwkvError& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
+  parse_isa(choice_arg(info[0], "setSimd(path): path", {"avx512", "avx2", "portable"}), &isa);
+  guard(info.Env(), [&] { set_isa(isa); });
   return Napi::String::New(info.Env(), isa_name(active_isa()));
 }
 

@@ -1,62 +1,58 @@
 // Test and benchmark access to the RWKV-6 WKV operator (cpu/wkv6.h). Synchronous: callers
 // are tests and benches that time the op itself.
 #include "cpu/wkv6.h"
+#include "napi/args.h"
 #include "napi/registry.h"
-#include "napi/util.h"
+#include "napi/worker.h"
 
 namespace rwkv::napi {
 namespace {
 
-int int_field(const Napi::Object& o, const char* name) {
-  auto v = o.Get(name);
-  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("wkv6 shape.") + name + " must be a number");
-  return v.As<Napi::Number>().Int32Value();
+Wkv6Shape shape_of(const Napi::Value& v) {
+  const OpShape o = op_shape(v, "wkv6");
+  return {o.B, o.T, o.H, o.N};
 }
 
-Wkv6Shape shape_of(const Napi::Value& v) {
-  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "wkv6 shape must be an object {B, T, H, N}");
-  auto o = v.As<Napi::Object>();
-  Wkv6Shape s;
-  s.B = int_field(o, "B"); s.T = int_field(o, "T"); s.H = int_field(o, "H"); s.N = int_field(o, "N");
-  if (s.B <= 0 || s.T <= 0 || s.H <= 0 || s.N <= 0)
-    throw Napi::RangeError::New(v.Env(), "wkv6 shape: B, T, H, N must be positive");
-  return s;
-}
+// The operands both calls take first: r, k, v, w [B,T,C] and u [H,N].
+struct Operands {
+  const float *r, *k, *v, *w, *u;
+  Operands(const Napi::CallbackInfo& info, const Wkv6Shape& s) {
+    const size_t btc = size_t(s.B) * s.T * s.C();
+    r = typed_ptr<float>(info[1], "r", btc);
+    k = typed_ptr<float>(info[2], "k", btc);
+    v = typed_ptr<float>(info[3], "v", btc);
+    w = typed_ptr<float>(info[4], "w", btc);
+    u = typed_ptr<float>(info[5], "u", size_t(s.C()));
+  }
+};
 
 // wkv6Forward(shape, r, k, v, w, u, state, y) → checkpoints (Float32Array for wkv6Backward)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const Wkv6Shape s = shape_of(info[0]);
-  const size_t btc = size_t(s.B) * s.T * s.C(), hn = size_t(s.H) * s.N, state = size_t(s.B) * hn * s.N;
-  const float* r = typed_ptr<float>(info[1], "r", btc);
-  const float* k = typed_ptr<float>(info[2], "k", btc);
-  const float* v = typed_ptr<float>(info[3], "v", btc);
-  const float* w = typed_ptr<float>(info[4], "w", btc);
-  const float* u = typed_ptr<float>(info[5], "u", hn);
+  const size_t btc = size_t(s.B) * s.T * s.C(), state = size_t(s.B) * s.C() * s.N;
+  const Operands o(info, s);
   float* st = typed_ptr<float>(info[6], "state", state);
   float* y = typed_ptr<float>(info[7], "y", btc);
   auto ckpt = Napi::Float32Array::New(info.Env(), s.checkpoint_floats());
-  guard(info.Env(), [&] { wkv6_forward(s, r, k, v, w, u, st, y, ckpt.Data()); });
+  guard(info.Env(), [&] { wkv6_forward(s, o.r, o.k, o.v, o.w, o.u, st, y, ckpt.Data()); });
   return ckpt;
 }
 
 // wkv6Backward(shape, r, k, v, w, u, checkpoints, dy, dstate, dr, dk, dv, dw, du | null)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   const Wkv6Shape s = shape_of(info[0]);
-  const size_t btc = size_t(s.B) * s.T * s.C(), hn = size_t(s.H) * s.N, state = size_t(s.B) * hn * s.N;
-  const float* r = typed_ptr<float>(info[1], "r", btc);
-  const float* k = typed_ptr<float>(info[2], "k", btc);
-  const float* v = typed_ptr<float>(info[3], "v", btc);
-  const float* w = typed_ptr<float>(info[4], "w", btc);
-  const float* u = typed_ptr<float>(info[5], "u", hn);
+  const size_t btc = size_t(s.B) * s.T * s.C(), state = size_t(s.B) * s.C() * s.N;
+  const Operands o(info, s);
   const float* ckpt = typed_ptr<float>(info[6], "checkpoints", s.checkpoint_floats());
   const float* dy = typed_ptr<float>(info[7], "dy", btc);
   float* dst = typed_ptr<float>(info[8], "dstate", state);
-  float* dr = typed_ptr<float>(info[9], "dr", btc);
-  float* dk = typed_ptr<float>(info[10], "dk", btc);
-  float* dv = typed_ptr<float>(info[11], "dv", btc);
-  float* dw = typed_ptr<float>(info[12], "dw", btc);
-  float* du = info[13].IsNull() || info[13].IsUndefined() ? nullptr : typed_ptr<float>(info[13], "du", hn);
-  guard(info.Env(), [&] { wkv6_backward(s, r, k, v, w, u, ckpt, dy, dst, dr, dk, dv, dw, du); });
+  float* grads[4];
+  const char* names[4] = {"dr", "dk", "dv", "dw"};
+  for (int i = 0; i < 4; ++i) grads[i] = typed_ptr<float>(info[9 + i], names[i], btc);
+  float* du = optional_ptr<float>(info[13], "du", size_t(s.C()));
+  guard(info.Env(), [&] {
+    wkv6_backward(s, o.r, o.k, o.v, o.w, o.u, ckpt, dy, dst, grads[0], grads[1], grads[2], grads[3], du);
+  });
   return info.Env().Undefined();
 }
 

@@ -3,7 +3,7 @@
 #pragma once
 #include <deque>
 
-#include "cuda/weight.cuh"
+#include "cuda/device_weight.cuh"
 
 namespace rwkv::cuda {
 

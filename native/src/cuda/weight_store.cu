@@ -1,7 +1,7 @@
 #include <vector>
 
 #include "cuda/quant.cuh"
-#include "cuda/weights.cuh"
+#include "cuda/weight_store.cuh"
 
 namespace rwkv::cuda {
 

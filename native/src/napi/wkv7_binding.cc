@@ -1,29 +1,14 @@
-// Test and benchmark access to single RWKV-7 CPU kernels (cpu/wkv7.h). Synchronous: callers time
-// or check the op itself. Not part of the runtime API.
-#include <string>
-
+// Test and benchmark access to the RWKV-7 WKV operator (cpu/wkv7.h). Synchronous: callers time or
+// check the op itself. Not part of the runtime API.
 #include "cpu/wkv7.h"
+#include "napi/args.h"
 #include "napi/registry.h"
-#include "napi/util.h"
+#include "napi/worker.h"
 
 namespace rwkv::napi {
 namespace {
 
-struct Shape { int B, T, H, N; size_t rows() const { return size_t(B) * T * H * N; } size_t state() const { return size_t(B) * H * N * N; } };
-
-Shape shape_of(const Napi::Value& v) {
-  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "wkv7 shape must be an object {B, T, H, N}");
-  auto o = v.As<Napi::Object>();
-  auto field = [&](const char* name) {
-    auto f = o.Get(name);
-    if (!f.IsNumber() || f.As<Napi::Number>().Int32Value() <= 0)
-      throw Napi::RangeError::New(v.Env(), std::string("wkv7 shape.") + name + " must be a positive integer");
-    return f.As<Napi::Number>().Int32Value();
-  };
-  return {field("B"), field("T"), field("H"), field("N")};
-}
-
-Wkv7In inputs(const Napi::CallbackInfo& info, const Shape& s) {
+Wkv7In inputs(const Napi::CallbackInfo& info, const OpShape& s) {
   const size_t n = s.rows();
   return {typed_ptr<float>(info[1], "r", n), typed_ptr<float>(info[2], "w", n), typed_ptr<float>(info[3], "k", n),
           typed_ptr<float>(info[4], "v", n), typed_ptr<float>(info[5], "a", n), typed_ptr<float>(info[6], "b", n)};
@@ -31,7 +16,7 @@ Wkv7In inputs(const Napi::CallbackInfo& info, const Shape& s) {
 
 // wkv7Forward(shape, r, w, k, v, a, b, state, y): state in = s0, out = final state.
 Napi::Value Forward(const Napi::CallbackInfo& info) {
-  const Shape s = shape_of(info[0]);
+  const OpShape s = op_shape(info[0], "wkv7");
   const Wkv7In in = inputs(info, s);
   float* state = typed_ptr<float>(info[7], "state", s.state());
   float* y = typed_ptr<float>(info[8], "y", s.rows());
@@ -41,12 +26,12 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
 
 // wkv7Backward(shape, r, w, k, v, a, b, s0, dy, dsT | null, dr, dw, dk, dv, da, db, ds0)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
-  const Shape s = shape_of(info[0]);
+  const OpShape s = op_shape(info[0], "wkv7");
   const size_t n = s.rows(), ns = s.state();
   const Wkv7In in = inputs(info, s);
   const float* s0 = typed_ptr<float>(info[7], "s0", ns);
   const float* dy = typed_ptr<float>(info[8], "dy", n);
-  const float* dsT = info[9].IsNull() || info[9].IsUndefined() ? nullptr : typed_ptr<float>(info[9], "dsT", ns);
+  const float* dsT = optional_ptr<float>(info[9], "dsT", ns);
   const Wkv7Grad g{typed_ptr<float>(info[10], "dr", n), typed_ptr<float>(info[11], "dw", n),
                    typed_ptr<float>(info[12], "dk", n), typed_ptr<float>(info[13], "dv", n),
                    typed_ptr<float>(info[14], "da", n), typed_ptr<float>(info[15], "db", n)};
