@@ -75,10 +75,15 @@ function extract(version) {
   }
   fs.mkdirSync(dst, { recursive: true });
   fs.writeFileSync(path.join(dst, "golden.bin"), Buffer.concat(parts));
-  fs.writeFileSync(path.join(dst, "manifest.json"), JSON.stringify({ ...manifest, total_bytes: offset, tensors }, null, 1) + "\n");
+  fs.writeFileSync(
+    path.join(dst, "manifest.json"),
+    JSON.stringify({ ...manifest, total_bytes: offset, tensors }, null, 1) + "\n",
+  );
   for (const f of FILES) fs.copyFileSync(path.join(src, f), path.join(dst, f));
   const dropped = manifest.tensors.length - tensors.length;
-  console.log(`${version}: ${tensors.length} tensors (${offset} bytes) kept, ${dropped} dropped; ${FILES.length} files`);
+  console.log(
+    `${version}: ${tensors.length} tensors (${offset} bytes) kept, ${dropped} dropped; ${FILES.length} files`,
+  );
 }
 
 for (const v of VERSIONS) extract(v);
