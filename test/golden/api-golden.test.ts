@@ -1,5 +1,5 @@
 // Golden checks through the public API (Model, State, Tuner, state files, merge) for RWKV-7 and
-// RWKV-6, fp32 and bf16 weights. Tolerances from shared/golden/README "Tolerances to use".
+// RWKV-6, fp32 and bf16 weights. Tolerances: test/golden/data/README.md.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";

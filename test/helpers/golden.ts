@@ -1,11 +1,12 @@
-// Reads the golden reference data of ../shared/golden (see its README): manifest.json lists
-// tensors inside golden.bin with byte offsets (64-byte aligned) and dtypes.
+// Reads the golden reference data (outputs of the official RWKV PyTorch code for two tiny models):
+// test/golden/data, see its README. RWKV_GOLDEN points at another set of the same layout (v7/, v6/).
+// manifest.json lists tensors inside golden.bin with byte offsets (64-byte aligned) and dtypes.
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-export const SHARED = process.env.RWKV_SHARED ?? path.resolve(__dirname, "..", "..", "..", "..", "shared");
-export const GOLDEN = path.join(SHARED, "golden");
-export const VOCAB = path.join(SHARED, "data", "rwkv_vocab_v20230424.txt");
+/** dist/test/helpers → the package root. */
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+export const GOLDEN = path.resolve(process.env.RWKV_GOLDEN ?? path.join(ROOT, "test", "golden", "data"));
 
 export type GoldenArray = Float32Array | Float64Array | Int32Array;
 export interface GoldenEntry {
@@ -41,7 +42,11 @@ export class GoldenSet {
   }
   entry(name: string): GoldenEntry {
     const e = this.manifest.tensors.find((t) => t.name === name);
-    if (!e) throw new Error(`golden tensor ${name} not in ${this.dir}/manifest.json`);
+    if (!e)
+      throw new Error(
+        `golden tensor ${name} is not in ${this.dir}/manifest.json (the in-repo set keeps what the tests read: ` +
+          `add it to scripts/golden/extract.js and re-run that against the full set)`,
+      );
     return e;
   }
   get(name: string): GoldenArray {
@@ -62,8 +67,6 @@ export class GoldenSet {
     return Float32Array.from(this.get(name) as ArrayLike<number>);
   }
 }
-
-export const goldenAvailable = (): boolean => fs.existsSync(path.join(GOLDEN, "v7", "manifest.json"));
 
 /** Max |a-b| over all elements. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -8,13 +8,12 @@ import { openCheckpoint, writePth, writeSafetensors, CheckpointError } from "../
 import { Tensor } from "../../kernel/runtime/tensor";
 import { detectConfig } from "../../kernel/runtime/model/config";
 import { writeRandomCheckpoint } from "../../kernel/runtime/model/random-checkpoint";
-import { GoldenSet, goldenAvailable } from "../helpers/golden";
+import { GoldenSet } from "../helpers/golden";
 
-const skip = goldenAvailable() ? false : "golden data not found";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-ckpt-"));
 process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 
-test("golden v7 fp32 and bf16 files hold the same values, keys in file order", { skip }, () => {
+test("golden v7 fp32 and bf16 files hold the same values, keys in file order", () => {
   const g = new GoldenSet("v7");
   const a = openCheckpoint(g.file("model_fp32.pth")),
     b = openCheckpoint(g.file("model_bf16.pth"));
@@ -28,7 +27,7 @@ test("golden v7 fp32 and bf16 files hold the same values, keys in file order", {
   assert.equal(b.entry("head.weight").dtype, "bf16");
 });
 
-test("PEFT state files (cuda:0 tags, torch 2 zip records) read the same", { skip }, () => {
+test("PEFT state files (cuda:0 tags, torch 2 zip records) read the same", () => {
   const g = new GoldenSet("v7");
   const a = openCheckpoint(g.file("state_peft_bf16.pth")),
     b = openCheckpoint(g.file("state_peft_bf16_torch2layout.pth"));
@@ -37,7 +36,7 @@ test("PEFT state files (cuda:0 tags, torch 2 zip records) read the same", { skip
   assert.deepEqual(a.entry("blocks.1.att.time_state").shape, [2, 64, 64]);
 });
 
-test("detectConfig reads both versions from shapes", { skip }, () => {
+test("detectConfig reads both versions from shapes", () => {
   for (const v of ["v7", "v6"] as const) {
     const g = new GoldenSet(v);
     const c = detectConfig(openCheckpoint(g.file("model_bf16.pth")));
@@ -87,7 +86,7 @@ function expectError(fn: () => unknown, re: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof CheckpointError && re.test(e.message));
 }
 
-test("bad input: truncated zip, disallowed global, missing key, bad safetensors header", { skip }, () => {
+test("bad input: truncated zip, disallowed global, missing key, bad safetensors header", () => {
   const src = fs.readFileSync(new GoldenSet("v7").file("state_peft_bf16.pth"));
   const cut = path.join(tmp, "cut.pth");
   fs.writeFileSync(cut, src.subarray(0, src.length - 100));

@@ -12,7 +12,7 @@ import { pickleTensorDict } from "../../kernel/runtime/checkpoint/pickle-writer"
 import { readZipDirectory } from "../../kernel/runtime/checkpoint/zip";
 import { ZipWriter } from "../../kernel/runtime/checkpoint/zip-writer";
 import { Tensor } from "../../kernel/runtime/tensor";
-import { GoldenSet, goldenAvailable } from "../helpers/golden";
+import { GoldenSet } from "../helpers/golden";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-ckpt-writer-"));
 process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -150,31 +150,27 @@ test("zip records as torch writes them: stored, flag 0x0808, 64-byte aligned dat
   assert.equal(fs.readdirSync(tmp).filter((f) => f.includes(".tmp-")).length, 0, "no temporary file left");
 });
 
-test(
-  "golden PEFT state re-written by us reads back identical; OrderedDict container too",
-  { skip: goldenAvailable() ? false : "golden data not found" },
-  () => {
-    for (const v of ["v7", "v6"] as const) {
-      const g = openCheckpoint(new GoldenSet(v).file("state_peft_bf16.pth"));
-      for (const container of ["dict", "OrderedDict"] as const) {
-        const file = path.join(tmp, `${v}-${container}.pth`);
-        writePth(
-          file,
-          g.keys().map((k) => [k, g.read(k)] as [string, Tensor]),
-          { container },
-        );
-        const c = openCheckpoint(file);
-        assert.deepEqual(c.keys(), g.keys());
-        for (const k of g.keys()) {
-          assert.deepEqual(c.entry(k), g.entry(k));
-          assert.deepEqual(c.read(k).data, g.read(k).data, k);
-        }
-        c.close();
+test("golden PEFT state re-written by us reads back identical; OrderedDict container too", () => {
+  for (const v of ["v7", "v6"] as const) {
+    const g = openCheckpoint(new GoldenSet(v).file("state_peft_bf16.pth"));
+    for (const container of ["dict", "OrderedDict"] as const) {
+      const file = path.join(tmp, `${v}-${container}.pth`);
+      writePth(
+        file,
+        g.keys().map((k) => [k, g.read(k)] as [string, Tensor]),
+        { container },
+      );
+      const c = openCheckpoint(file);
+      assert.deepEqual(c.keys(), g.keys());
+      for (const k of g.keys()) {
+        assert.deepEqual(c.entry(k), g.entry(k));
+        assert.deepEqual(c.read(k).data, g.read(k).data, k);
       }
-      g.close();
+      c.close();
     }
-  },
-);
+    g.close();
+  }
+});
 
 /** A .pth whose pickle names storages data/0 and data/1, with only the given data entries present. */
 function craft(

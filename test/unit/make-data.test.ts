@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { BinIdxDataset, formatProgress, readJsonlTexts, type DataProgress } from "../../kernel/runtime/data";
 import { makeData, type MakeDataOptions } from "../../kernel/runtime/data/make-data";
 import { ByteTokenizer, WorldTokenizer } from "../../kernel/runtime/tokenizer";
-import { VOCAB } from "../helpers/golden";
+import { writeTestVocab } from "../helpers/world-vocab";
 
 const bytes = new ByteTokenizer();
 const TEXTS = [
@@ -89,9 +89,8 @@ test(
 
 test(
   "World tokenizer output matches encode() + token 0 per document; CRLF and a BOM are handled",
-  { skip: fs.existsSync(VOCAB) ? false : `no vocab at ${VOCAB}` },
   withDir(async (dir) => {
-    const world = WorldTokenizer.load(VOCAB);
+    const world = WorldTokenizer.load(writeTestVocab(dir).file);
     const input = path.join(dir, "w.jsonl");
     fs.writeFileSync(input, `\ufeff${docLines(TEXTS).join("\r\n")}\r\n`);
     const r = await makeData({ input, repeat: 1, ctxLen: 8, tokenizer: world, out: path.join(dir, "w"), seed: 1 });

@@ -6,12 +6,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { mergeState } from "../../kernel/runtime/tune/merge";
 import { openCheckpoint } from "../../kernel/runtime/checkpoint";
-import { GoldenSet, goldenAvailable } from "../helpers/golden";
+import { GoldenSet } from "../helpers/golden";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-merge-"));
-const skip = goldenAvailable() ? false : "golden data not found";
 
-test("our merge has the keys of RWKV-PEFT's merge_state.py output, with identical bytes", { skip }, async () => {
+test("our merge has the keys of RWKV-PEFT's merge_state.py output, with identical bytes", async () => {
   const g = new GoldenSet("v7");
   const out = path.join(tmp, "m.pth");
   await mergeState(g.file("model_bf16.pth"), g.file("state_peft_bf16.pth"), out);
@@ -32,7 +31,7 @@ test("our merge has the keys of RWKV-PEFT's merge_state.py output, with identica
   }
 });
 
-test("a state of another model is refused and no output is written", { skip }, async () => {
+test("a state of another model is refused and no output is written", async () => {
   const v7 = new GoldenSet("v7"),
     v6 = new GoldenSet("v6");
   const out = path.join(tmp, "bad.pth");

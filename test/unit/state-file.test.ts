@@ -8,11 +8,10 @@ import * as path from "node:path";
 import { State, loadStateFile } from "../../kernel/runtime/model/state";
 import { readTimeStates } from "../../kernel/runtime/tune/state-file";
 import { openCheckpoint } from "../../kernel/runtime/checkpoint";
-import { GoldenSet, goldenAvailable } from "../helpers/golden";
+import { GoldenSet } from "../helpers/golden";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-statefile-"));
 const dims = { nLayer: 2, nEmbd: 128, nHead: 2, headSize: 64 };
-const noGolden = goldenAvailable() ? false : "golden data not found";
 
 function randomState(): State {
   const s = new State(dims);
@@ -53,37 +52,29 @@ test("safetensors f32: exact round trip with provenance metadata", async () => {
   assert.deepEqual(loadStateFile(dims, f).wkv, s.wkv);
 });
 
-test(
-  "golden PEFT files (cuda:0 tags, torch2 layout) load and match time_state of the merged model",
-  { skip: noGolden },
-  () => {
-    const g = new GoldenSet("v7");
-    const a = readTimeStates(dims, g.file("state_peft_bf16.pth"));
-    const b = readTimeStates(dims, g.file("state_peft_bf16_torch2layout.pth"));
-    assert.deepEqual(a, b);
-    assert.deepEqual(readTimeStates(dims, g.file("model_merged_bf16.pth"), { allowOtherKeys: true }), a);
-  },
-);
+test("golden PEFT files (cuda:0 tags, torch2 layout) load and match time_state of the merged model", () => {
+  const g = new GoldenSet("v7");
+  const a = readTimeStates(dims, g.file("state_peft_bf16.pth"));
+  const b = readTimeStates(dims, g.file("state_peft_bf16_torch2layout.pth"));
+  assert.deepEqual(a, b);
+  assert.deepEqual(readTimeStates(dims, g.file("model_merged_bf16.pth"), { allowOtherKeys: true }), a);
+});
 
-test(
-  "a state for another model is refused, naming the mismatch; nothing is written on a bad path",
-  { skip: noGolden },
-  async () => {
-    const g = new GoldenSet("v7");
-    const f = g.file("state_peft_bf16.pth");
-    assert.throws(() => readTimeStates({ ...dims, nLayer: 3 }, f), /the state has 2 layers, the model has 3/);
-    assert.throws(
-      () => readTimeStates({ ...dims, nHead: 4, headSize: 32 }, f),
-      /shape \[2,64,64\], the model needs \[4,32,32\] \(heads 2 vs the model's 4\)/,
-    );
-    assert.throws(() => readTimeStates(dims, g.file("model_bf16.pth")), /has no blocks\.\{l\}\.att\.time_state keys/);
-    assert.throws(() => readTimeStates(dims, path.join(tmp, "missing.pth")), /does not exist/);
-    const s = randomState();
-    await assert.rejects(s.save(path.join(tmp, "no-such-dir", "x.pth")), /does not exist/);
-    const keep = path.join(tmp, "keep.pth");
-    await s.save(keep);
-    const before = fs.readFileSync(keep);
-    await assert.rejects(s.save(keep, { dtype: "f64" as never }), /dtype must be "bf16" or "f32"/);
-    assert.deepEqual(fs.readFileSync(keep), before, "a failed save leaves the previous file intact");
-  },
-);
+test("a state for another model is refused, naming the mismatch; nothing is written on a bad path", async () => {
+  const g = new GoldenSet("v7");
+  const f = g.file("state_peft_bf16.pth");
+  assert.throws(() => readTimeStates({ ...dims, nLayer: 3 }, f), /the state has 2 layers, the model has 3/);
+  assert.throws(
+    () => readTimeStates({ ...dims, nHead: 4, headSize: 32 }, f),
+    /shape \[2,64,64\], the model needs \[4,32,32\] \(heads 2 vs the model's 4\)/,
+  );
+  assert.throws(() => readTimeStates(dims, g.file("model_bf16.pth")), /has no blocks\.\{l\}\.att\.time_state keys/);
+  assert.throws(() => readTimeStates(dims, path.join(tmp, "missing.pth")), /does not exist/);
+  const s = randomState();
+  await assert.rejects(s.save(path.join(tmp, "no-such-dir", "x.pth")), /does not exist/);
+  const keep = path.join(tmp, "keep.pth");
+  await s.save(keep);
+  const before = fs.readFileSync(keep);
+  await assert.rejects(s.save(keep, { dtype: "f64" as never }), /dtype must be "bf16" or "f32"/);
+  assert.deepEqual(fs.readFileSync(keep), before, "a failed save leaves the previous file intact");
+});

@@ -13,7 +13,8 @@ import { PACKAGE_ROOT } from "../../jupyter/resolve";
 const usage = `usage: rwkv-nb tutorial [--dir <folder>] [--execute] [--port <n>] [--timeout <seconds>]
 
 Copies the tutorial notebooks into <folder> (default ./rwkv-tutorial; existing copies are kept),
-installs the ${KERNEL_NAME} Jupyter kernel for this user, and opens Jupyter Notebook on them.
+installs the ${KERNEL_NAME} Jupyter kernel for this user, and serves them with Jupyter Notebook until
+Ctrl-C (it prints the URL with its token; without a display, open that URL in a browser yourself).
 --execute runs every notebook headless instead and writes <folder>/executed/*.ipynb and *.html.
 The notebooks use RWKV_MODEL (and RWKV_VOCAB) when set, else the small model the project ships.
 Jupyter comes from Debian's packages: apt-get install jupyter-notebook jupyter-nbconvert jupyter-client`;
@@ -107,6 +108,61 @@ function execute(notebooks: string[], outDir: string, timeoutS: number): number 
   return failed === 0 ? 0 : 1;
 }
 
+/** Whether Jupyter can open a browser here; otherwise the user opens the URL it prints. */
+const hasDisplay = (): boolean =>
+  process.platform !== "linux" || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+
+/**
+ * Serves the notebooks with Jupyter Notebook until Ctrl-C (SIGINT), SIGTERM or SIGHUP, then stops it.
+ * Jupyter runs in its own session with no stdin, so a terminal's Ctrl-C reaches only us and we stop
+ * it once with SIGTERM (it shuts its kernels down); with a terminal on stdin it would instead ask
+ * "Shutdown this notebook server (y/[n])?" and keep running.
+ */
+function serve(dest: string, port: string): Promise<number> {
+  const child = spawn(
+    "jupyter",
+    [
+      "notebook",
+      `--notebook-dir=${dest}`,
+      `--NotebookApp.port=${port}`,
+      "--NotebookApp.ip=127.0.0.1",
+      ...(hasDisplay() ? [] : ["--no-browser"]),
+      ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
+    ],
+    { stdio: ["ignore", "inherit", "inherit"], detached: true },
+  );
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log("rwkv-nb: stopping Jupyter Notebook ...");
+    child.kill("SIGTERM");
+  };
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const sig of signals) process.on(sig, stop);
+  const orphan = (): void => void child.kill("SIGTERM"); // we exit first (an uncaught error): do not leave it running
+  process.on("exit", orphan);
+  console.log(
+    `rwkv-nb: Jupyter Notebook is starting; ` +
+      `${hasDisplay() ? "a browser opens, or " : ""}open the URL it prints (with its token). Ctrl-C stops it.`,
+  );
+  return new Promise<number>((resolve, reject) => {
+    const done = (): void => {
+      for (const sig of signals) process.off(sig, stop);
+      process.off("exit", orphan);
+    };
+    child.on("error", (e) => {
+      done();
+      reject(new Error(`cannot start jupyter notebook: ${e.message}`));
+    });
+    child.on("exit", (code, signal) => {
+      done();
+      if (stopping) console.log("rwkv-nb: Jupyter Notebook stopped.");
+      resolve(stopping ? 0 : (code ?? (signal ? 1 : 0)));
+    });
+  });
+}
+
 export const command: Command = {
   name: "tutorial",
   summary: "open the state-tuning tutorial notebooks (or run them all with --execute)",
@@ -130,20 +186,6 @@ export const command: Command = {
     const notebooks = copyNotebooks(dest);
     console.log(`rwkv-nb: ${notebooks.length} notebooks in ${dest}`);
     if (values.execute) return execute(notebooks, path.join(dest, "executed"), timeoutS);
-    const port = values.port ?? "8888";
-    const child = spawn(
-      "jupyter",
-      [
-        "notebook",
-        `--notebook-dir=${dest}`,
-        `--NotebookApp.port=${port}`,
-        "--NotebookApp.ip=127.0.0.1",
-        "--no-browser",
-        ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
-      ],
-      { stdio: "inherit" },
-    );
-    console.log("rwkv-nb: Jupyter Notebook is starting; open the URL it prints (with its token). Ctrl-C stops it.");
-    return new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? 0)));
+    return serve(dest, values.port ?? "8888");
   },
 };
