@@ -83,6 +83,14 @@ export interface Wkv6Shape {
   N: number;
 }
 
+/** Which WKV variant a test/bench binding call runs (native/src/cpu/wkv_impl.h); "auto" picks the fastest. */
+export type WkvImpl = "auto" | "reference" | "sequential" | "chunked";
+/** Trailing options of the WKV test/bench bindings; repeat runs the op that many times (timing; in/out arrays carry over). */
+export interface WkvOptions {
+  impl?: WkvImpl;
+  repeat?: number;
+}
+
 /** Arguments of the matmul test binding: C[m,n] = A[m,k]·op(B) + beta·C (see native/src/cpu/gemm.h). */
 export interface MatmulArgs {
   m: number;
@@ -137,6 +145,7 @@ export interface NativeAddon {
     u: Float32Array,
     state: Float32Array,
     y: Float32Array,
+    opts?: WkvOptions,
   ): Float32Array;
   /** Its backward: dstate holds dS_T on entry, ds0 on exit; dw is w.r.t. the decay values; du summed over the batch. */
   wkv6Backward(
@@ -154,6 +163,7 @@ export interface NativeAddon {
     dv: Float32Array,
     dw: Float32Array,
     du: Float32Array | null,
+    opts?: WkvOptions,
   ): void;
   /** RWKV-7 WKV op (test/bench binding, synchronous); w = ŵ (decay exp(−exp(ŵ))); state in = s0, out = final state. */
   wkv7Forward(
@@ -166,6 +176,7 @@ export interface NativeAddon {
     b: Float32Array,
     state: Float32Array,
     y: Float32Array,
+    opts?: WkvOptions,
   ): void;
   /** Its backward: gradients of Σy·dy (+ Σ S_T·dsT) w.r.t. every input (dw w.r.t. ŵ) and ds0 [B,H,N,N] (per batch). */
   wkv7Backward(
@@ -186,6 +197,7 @@ export interface NativeAddon {
     da: Float32Array,
     db: Float32Array,
     ds0: Float32Array,
+    opts?: WkvOptions,
   ): void;
   /** The whole file mapped read-only-to-disk (private copy-on-write) as an ArrayBuffer; unmapped when collected. */
   mmapFile(path: string): ArrayBuffer;

@@ -1,11 +1,12 @@
 // RWKV-7 WKV operator (native/src/cpu/wkv7.cc): output, final state and every gradient against the
 // golden float64 reference (`wkv_unit.l{0,1}`, gradA = no final-state gradient, gradB = with dsT),
-// and against a float64 loop on random inputs with a batch and a length that is not a multiple of
-// the 16-step checkpoint chunk.
+// and against a float64 loop on random inputs with batches and lengths that are not a multiple of
+// the 16-step chunk, for every variant (reference, sequential, chunked) on every SIMD path this CPU has.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { native, type NativeAddon, type Wkv6Shape } from "../../kernel/runtime/native";
+import { native, type NativeAddon, type Wkv6Shape, type WkvImpl } from "../../kernel/runtime/native";
 import { GoldenSet, goldenAvailable, maxAbs } from "../helpers/golden";
+import { forEachWkvVariant, seededRandom } from "../helpers/wkv";
 
 function addon(): NativeAddon | undefined {
   try {
@@ -41,15 +42,22 @@ interface Result {
   grads: Record<string, Float32Array>;
 }
 
-function runNative(sh: Wkv6Shape, x: Inputs, s0: Float32Array, dy: Float32Array, dsT: Float32Array | null): Result {
+function runNative(
+  sh: Wkv6Shape,
+  x: Inputs,
+  s0: Float32Array,
+  dy: Float32Array,
+  dsT: Float32Array | null,
+  impl: WkvImpl,
+): Result {
   const n = sh.B * sh.T * sh.H * sh.N;
   const y = new Float32Array(n),
     sT = Float32Array.from(s0);
-  A!.wkv7Forward(sh, x.r, x.w, x.k, x.v, x.a, x.b, sT, y);
+  A!.wkv7Forward(sh, x.r, x.w, x.k, x.v, x.a, x.b, sT, y, { impl });
   const g: Record<string, Float32Array> = {};
   for (const k of ["dr", "dw", "dk", "dv", "da", "db"]) g[k] = new Float32Array(n);
   g.ds0 = new Float32Array(s0.length);
-  A!.wkv7Backward(sh, x.r, x.w, x.k, x.v, x.a, x.b, s0, dy, dsT, g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0);
+  A!.wkv7Backward(sh, x.r, x.w, x.k, x.v, x.a, x.b, s0, dy, dsT, g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0, { impl });
   return { y, sT, grads: g };
 }
 
@@ -136,57 +144,83 @@ function compare(
 const skipGolden = skipNative || (goldenAvailable() ? false : "golden data (shared/golden) not found");
 
 for (const layer of [0, 1]) {
-  test(`wkv7 matches golden wkv_unit.l${layer} (y, sT, gradA, gradB)`, { skip: skipGolden }, () => {
-    const G = new GoldenSet("v7");
-    const p = `wkv_unit.l${layer}`;
-    const x = Object.fromEntries(NAMES.map((k) => [k, G.f32(`${p}.${k}`)])) as Inputs;
-    const s0 = G.f32(`${p}.s0`),
-      dy = G.f32(`${p}.dy`),
-      dsT = G.f32(`${p}.dsT`);
-    const sh = { B: 1, T: x.r.length / (s0.length / 64), H: s0.length / (64 * 64), N: 64 };
-    const gradsOf = (set: string) =>
-      Object.fromEntries(["dr", "dw", "dk", "dv", "da", "db", "ds0"].map((k) => [k, G.f32(`${p}.${set}.${k}`)]));
-    const a = runNative(sh, x, s0, dy, null);
-    compare(`${p} gradA`, a, { y: G.f32(`${p}.y`), sT: G.f32(`${p}.sT`), grads: gradsOf("gradA") });
-    const b = runNative(sh, x, s0, dy, dsT);
-    compare(`${p} gradB`, b, { y: G.f32(`${p}.y`), sT: G.f32(`${p}.sT`), grads: gradsOf("gradB") });
-  });
+  test(
+    `wkv7 matches golden wkv_unit.l${layer} (y, sT, gradA, gradB), every variant and SIMD path`,
+    { skip: skipGolden },
+    () => {
+      const G = new GoldenSet("v7");
+      const p = `wkv_unit.l${layer}`;
+      const x = Object.fromEntries(NAMES.map((k) => [k, G.f32(`${p}.${k}`)])) as Inputs;
+      const s0 = G.f32(`${p}.s0`),
+        dy = G.f32(`${p}.dy`),
+        dsT = G.f32(`${p}.dsT`);
+      const sh = { B: 1, T: x.r.length / (s0.length / 64), H: s0.length / (64 * 64), N: 64 };
+      const gradsOf = (set: string) =>
+        Object.fromEntries(["dr", "dw", "dk", "dv", "da", "db", "ds0"].map((k) => [k, G.f32(`${p}.${set}.${k}`)]));
+      const y = G.f32(`${p}.y`),
+        sT = G.f32(`${p}.sT`);
+      forEachWkvVariant(A!, (tag, impl) => {
+        compare(`${tag} ${p} gradA`, runNative(sh, x, s0, dy, null, impl), { y, sT, grads: gradsOf("gradA") });
+        compare(`${tag} ${p} gradB`, runNative(sh, x, s0, dy, dsT, impl), { y, sT, grads: gradsOf("gradB") });
+      });
+    },
+  );
 }
 
-test(
-  "wkv7 matches a float64 loop with B=2, T=37 (not a multiple of the chunk), with and without dsT",
-  { skip: skipNative },
-  () => {
-    let seed = 12345;
-    const rnd = (lo: number, hi: number) => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return lo + (hi - lo) * (seed / 2147483648);
-    };
-    const sh = { B: 2, T: 37, H: 3, N: 8 },
-      n = sh.B * sh.T * sh.H * sh.N,
-      ns = sh.B * sh.H * sh.N * sh.N;
-    const fill = (len: number, lo: number, hi: number) => Float32Array.from({ length: len }, () => rnd(lo, hi));
-    const x: Inputs = {
-      r: fill(n, -1, 1),
-      w: fill(n, -3, -0.5),
-      k: fill(n, -1, 1),
-      v: fill(n, -1, 1),
-      a: new Float32Array(n),
-      b: new Float32Array(n),
-    };
-    // a = −κ̂, b = κ̂·α with κ̂ unit-norm per head, as in the model.
-    for (let row = 0; row < n / sh.N; row++) {
-      const kap = fill(sh.N, -1, 1),
-        norm = Math.hypot(...kap);
-      for (let j = 0; j < sh.N; j++) {
-        x.a[row * sh.N + j] = -kap[j] / norm;
-        x.b[row * sh.N + j] = (kap[j] / norm) * rnd(0, 1);
-      }
+/** Random operands as the model makes them: a = −κ̂, b = κ̂·α with κ̂ unit-norm per head, ŵ < −0.5. */
+function randomInputs(sh: Wkv6Shape, seed: number) {
+  const rnd = seededRandom(seed);
+  const n = sh.B * sh.T * sh.H * sh.N,
+    ns = sh.B * sh.H * sh.N * sh.N;
+  const fill = (len: number, lo: number, hi: number) => Float32Array.from({ length: len }, () => rnd(lo, hi));
+  const x: Inputs = {
+    r: fill(n, -1, 1),
+    w: fill(n, -3, -0.5),
+    k: fill(n, -1, 1),
+    v: fill(n, -1, 1),
+    a: new Float32Array(n),
+    b: new Float32Array(n),
+  };
+  for (let row = 0; row < n / sh.N; row++) {
+    const kap = fill(sh.N, -1, 1),
+      norm = Math.hypot(...kap);
+    for (let j = 0; j < sh.N; j++) {
+      x.a[row * sh.N + j] = -kap[j] / norm;
+      x.b[row * sh.N + j] = (kap[j] / norm) * rnd(0, 1);
     }
-    const s0 = fill(ns, -1, 1),
-      dy = fill(n, -1, 1),
-      dsT = fill(ns, -1, 1);
-    for (const d of [null, dsT])
-      compare(d ? "random gradB" : "random gradA", runNative(sh, x, s0, dy, d), reference(sh, x, s0, dy, d));
-  },
-);
+  }
+  return { x, s0: fill(ns, -1, 1), dy: fill(n, -1, 1), dsT: fill(ns, -1, 1) };
+}
+
+// Head sizes the SIMD kernels take (64, 32, 16) and one that some paths hand to the reference (8);
+// lengths below, at and across the 16-step chunk.
+const SHAPES: Wkv6Shape[] = [
+  { B: 2, T: 37, H: 3, N: 8 },
+  { B: 2, T: 37, H: 2, N: 64 },
+  { B: 1, T: 16, H: 1, N: 32 },
+  { B: 3, T: 5, H: 1, N: 16 },
+];
+for (const sh of SHAPES) {
+  test(
+    `wkv7 matches a float64 loop for B=${sh.B}, T=${sh.T}, H=${sh.H}, N=${sh.N}, with and without dsT, every variant and SIMD path`,
+    { skip: skipNative },
+    () => {
+      const { x, s0, dy, dsT } = randomInputs(sh, 12345 + sh.N);
+      for (const d of [null, dsT]) {
+        const want = reference(sh, x, s0, dy, d);
+        forEachWkvVariant(A!, (tag, impl) =>
+          compare(`${tag} ${d ? "gradB" : "gradA"}`, runNative(sh, x, s0, dy, d, impl), want),
+        );
+      }
+    },
+  );
+}
+
+test("wkv7 bindings reject an unknown variant", { skip: skipNative }, () => {
+  const sh = { B: 1, T: 1, H: 1, N: 8 },
+    z = () => new Float32Array(8);
+  assert.throws(
+    () => A!.wkv7Forward(sh, z(), z(), z(), z(), z(), z(), new Float32Array(64), z(), { impl: "fast" as WkvImpl }),
+    /impl must be/,
+  );
+});

@@ -5,15 +5,17 @@
 #include <string>
 #include <vector>
 
+#include "cpu/isa.h"
 #include "cpu/tensor.h"
 #include "cpu/threadpool.h"
+#include "cpu/wkv_kernels.h"
 
 namespace rwkv {
 namespace {
 
-// 8 fp32 lanes through GCC/Clang vector extensions: one code path that compiles to AVX2 (or
-// AVX-512 halves, or SSE pairs) with whatever -march the build uses. Rows of S are contiguous
-// over the key index j, so every loop below runs over j in blocks of 8.
+// The reference. 8 fp32 lanes through GCC/Clang vector extensions, compiled for the build's
+// baseline -march. Rows of S are contiguous over the key index j, so every loop below runs over j
+// in blocks of 8.
 typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
 constexpr int W = 8;
 
@@ -30,6 +32,15 @@ void check_shape(const Wkv6Shape& s) {
   if (s.N <= 0 || s.N % W != 0)
     throw RwkvError("wkv6: head size " + std::to_string(s.N) + " is not a positive multiple of 8");
   if (s.B <= 0 || s.H <= 0 || s.T < 0) throw RwkvError("wkv6: bad shape (B, T, H must be positive)");
+}
+
+// du = Σ over the batch of the per-(sequence, head) rows du_bh [B, H, N] (no-op when du is null).
+void sum_du(const Wkv6Shape& s, const std::vector<float>& du_bh, float* du) {
+  if (!du) return;
+  const size_t hn = size_t(s.H) * s.N;
+  std::fill(du, du + hn, 0.f);
+  for (int b = 0; b < s.B; ++b)
+    for (size_t x = 0; x < hn; ++x) du[x] += du_bh[b * hn + x];
 }
 
 // Σ_j a[j]·b[j]·c[j]
@@ -56,11 +67,8 @@ inline void step_forward(float* S, const float* r, const float* k, const float* 
   }
 }
 
-}  // namespace
-
-void wkv6_forward(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
-                  const float* u, float* state, float* y, float* checkpoints) {
-  check_shape(s);
+void forward_reference(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
+                       const float* u, float* state, float* y, float* checkpoints) {
   const int N = s.N, C = s.C(), T = s.T, H = s.H, nc = s.chunks();
   const size_t NN = size_t(N) * N;
   parallel_for(long(s.B) * H, [&](long bh0, long bh1) {
@@ -78,10 +86,9 @@ void wkv6_forward(const Wkv6Shape& s, const float* r, const float* k, const floa
   });
 }
 
-void wkv6_backward(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
-                   const float* u, const float* checkpoints, const float* dy, float* dstate, float* dr,
-                   float* dk, float* dv, float* dw, float* du) {
-  check_shape(s);
+void backward_reference(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
+                        const float* u, const float* checkpoints, const float* dy, float* dstate, float* dr,
+                        float* dk, float* dv, float* dw, float* du) {
   const int N = s.N, C = s.C(), T = s.T, H = s.H, nc = s.chunks(), Lc = Wkv6Shape::kChunk;
   const size_t NN = size_t(N) * N;
   // du is summed over the batch: each (b,h) task writes its own row, summed at the end.
@@ -139,11 +146,60 @@ void wkv6_backward(const Wkv6Shape& s, const float* r, const float* k, const flo
       }
     }
   });
-  if (du) {
-    std::fill(du, du + size_t(H) * N, 0.f);
-    for (int b = 0; b < s.B; ++b)
-      for (size_t x = 0; x < size_t(H) * N; ++x) du[x] += du_bh[size_t(b) * H * N + x];
+  sum_du(s, du_bh, du);
+}
+
+wkv::Wkv6Head head_of(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
+                      const float* u, long pair) {
+  const long C = s.C(), b = pair / s.H, h = pair % s.H;
+  return {s.T, s.N, C, b * s.T * C + h * s.N, r, k, v, w, u + h * s.N};
+}
+
+}  // namespace
+
+void wkv6_forward(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
+                  const float* u, float* state, float* y, float* checkpoints, WkvImpl impl) {
+  check_shape(s);
+  impl = wkv_resolve(impl, long(s.B) * s.H, s.T, s.N);
+  const wkv::Kernels& K = wkv::kernels(active_isa());
+  if (impl == WkvImpl::Reference || !K.supports(s.N))
+    return forward_reference(s, r, k, v, w, u, state, y, checkpoints);
+  const long NN = long(s.N) * s.N, ckp = long(s.chunks()) * NN;
+  if (impl == WkvImpl::Chunked) {
+    parallel_for(long(s.B) * s.H, [&](long p0, long p1) {
+      for (long p = p0; p < p1; ++p)
+        K.v6_forward_chunked(head_of(s, r, k, v, w, u, p), state + p * NN, y,
+                             checkpoints ? checkpoints + p * ckp : nullptr);
+    });
+    return;
   }
+  const int slab = K.forward_slab(s.N), slabs = s.N / slab;
+  parallel_for(long(s.B) * s.H * slabs, [&](long x0, long x1) {
+    for (long x = x0; x < x1; ++x) {
+      const long p = x / slabs;
+      K.v6_forward_seq(head_of(s, r, k, v, w, u, p), int(x % slabs) * slab, state + p * NN, y,
+                       checkpoints ? checkpoints + p * ckp : nullptr);
+    }
+  });
+}
+
+void wkv6_backward(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
+                   const float* u, const float* checkpoints, const float* dy, float* dstate, float* dr,
+                   float* dk, float* dv, float* dw, float* du, WkvImpl impl) {
+  check_shape(s);
+  impl = wkv_resolve(impl, long(s.B) * s.H, s.T, s.N);
+  const wkv::Kernels& K = wkv::kernels(active_isa());
+  if (impl == WkvImpl::Reference || !K.supports(s.N))
+    return backward_reference(s, r, k, v, w, u, checkpoints, dy, dstate, dr, dk, dv, dw, du);
+  const auto run = impl == WkvImpl::Chunked ? K.v6_backward_chunked : K.v6_backward_seq;
+  const long NN = long(s.N) * s.N, ckp = long(s.chunks()) * NN;
+  std::vector<float> du_bh(du ? size_t(s.B) * s.H * s.N : 0, 0.f);
+  parallel_for(long(s.B) * s.H, [&](long p0, long p1) {
+    for (long p = p0; p < p1; ++p)
+      run(head_of(s, r, k, v, w, u, p), checkpoints + p * ckp, dy, dstate + p * NN, dr, dk, dv, dw,
+          du ? du_bh.data() + p * s.N : nullptr);
+  });
+  sum_du(s, du_bh, du);
 }
 
 }  // namespace rwkv

@@ -5,11 +5,16 @@
 #include "cpu/wkv7.h"
 #include "napi/registry.h"
 #include "napi/util.h"
+#include "napi/wkv_args.h"
 
 namespace rwkv::napi {
 namespace {
 
-struct Shape { int B, T, H, N; size_t rows() const { return size_t(B) * T * H * N; } size_t state() const { return size_t(B) * H * N * N; } };
+struct Shape {
+  int B, T, H, N;
+  size_t rows() const { return size_t(B) * T * H * N; }
+  size_t state() const { return size_t(B) * H * N * N; }
+};
 
 Shape shape_of(const Napi::Value& v) {
   if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "wkv7 shape must be an object {B, T, H, N}");
@@ -29,17 +34,20 @@ Wkv7In inputs(const Napi::CallbackInfo& info, const Shape& s) {
           typed_ptr<float>(info[4], "v", n), typed_ptr<float>(info[5], "a", n), typed_ptr<float>(info[6], "b", n)};
 }
 
-// wkv7Forward(shape, r, w, k, v, a, b, state, y): state in = s0, out = final state.
+// wkv7Forward(shape, r, w, k, v, a, b, state, y, opts?): state in = s0, out = final state.
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const Shape s = shape_of(info[0]);
   const Wkv7In in = inputs(info, s);
   float* state = typed_ptr<float>(info[7], "state", s.state());
   float* y = typed_ptr<float>(info[8], "y", s.rows());
-  guard(info.Env(), [&] { wkv7_forward(s.B, s.T, s.H, s.N, in, state, y); });
+  const WkvOptions o = wkv_options(info[9]);
+  guard(info.Env(), [&] {
+    for (int i = 0; i < o.repeat; ++i) wkv7_forward(s.B, s.T, s.H, s.N, in, state, y, o.impl);
+  });
   return info.Env().Undefined();
 }
 
-// wkv7Backward(shape, r, w, k, v, a, b, s0, dy, dsT | null, dr, dw, dk, dv, da, db, ds0)
+// wkv7Backward(shape, r, w, k, v, a, b, s0, dy, dsT | null, dr, dw, dk, dv, da, db, ds0, opts?)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   const Shape s = shape_of(info[0]);
   const size_t n = s.rows(), ns = s.state();
@@ -51,7 +59,10 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
                    typed_ptr<float>(info[12], "dk", n), typed_ptr<float>(info[13], "dv", n),
                    typed_ptr<float>(info[14], "da", n), typed_ptr<float>(info[15], "db", n)};
   float* ds0 = typed_ptr<float>(info[16], "ds0", ns);
-  guard(info.Env(), [&] { wkv7_backward(s.B, s.T, s.H, s.N, in, s0, dy, dsT, g, ds0); });
+  const WkvOptions o = wkv_options(info[17]);
+  guard(info.Env(), [&] {
+    for (int i = 0; i < o.repeat; ++i) wkv7_backward(s.B, s.T, s.H, s.N, in, s0, dy, dsT, g, ds0, o.impl);
+  });
   return info.Env().Undefined();
 }
 

@@ -3,6 +3,7 @@
 #include "cpu/wkv6.h"
 #include "napi/registry.h"
 #include "napi/util.h"
+#include "napi/wkv_args.h"
 
 namespace rwkv::napi {
 namespace {
@@ -23,7 +24,7 @@ Wkv6Shape shape_of(const Napi::Value& v) {
   return s;
 }
 
-// wkv6Forward(shape, r, k, v, w, u, state, y) → checkpoints (Float32Array for wkv6Backward)
+// wkv6Forward(shape, r, k, v, w, u, state, y, opts?) → checkpoints (Float32Array for wkv6Backward)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const Wkv6Shape s = shape_of(info[0]);
   const size_t btc = size_t(s.B) * s.T * s.C(), hn = size_t(s.H) * s.N, state = size_t(s.B) * hn * s.N;
@@ -34,12 +35,15 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   const float* u = typed_ptr<float>(info[5], "u", hn);
   float* st = typed_ptr<float>(info[6], "state", state);
   float* y = typed_ptr<float>(info[7], "y", btc);
+  const WkvOptions o = wkv_options(info[8]);
   auto ckpt = Napi::Float32Array::New(info.Env(), s.checkpoint_floats());
-  guard(info.Env(), [&] { wkv6_forward(s, r, k, v, w, u, st, y, ckpt.Data()); });
+  guard(info.Env(), [&] {
+    for (int i = 0; i < o.repeat; ++i) wkv6_forward(s, r, k, v, w, u, st, y, ckpt.Data(), o.impl);
+  });
   return ckpt;
 }
 
-// wkv6Backward(shape, r, k, v, w, u, checkpoints, dy, dstate, dr, dk, dv, dw, du | null)
+// wkv6Backward(shape, r, k, v, w, u, checkpoints, dy, dstate, dr, dk, dv, dw, du | null, opts?)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   const Wkv6Shape s = shape_of(info[0]);
   const size_t btc = size_t(s.B) * s.T * s.C(), hn = size_t(s.H) * s.N, state = size_t(s.B) * hn * s.N;
@@ -56,7 +60,10 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   float* dv = typed_ptr<float>(info[11], "dv", btc);
   float* dw = typed_ptr<float>(info[12], "dw", btc);
   float* du = info[13].IsNull() || info[13].IsUndefined() ? nullptr : typed_ptr<float>(info[13], "du", hn);
-  guard(info.Env(), [&] { wkv6_backward(s, r, k, v, w, u, ckpt, dy, dst, dr, dk, dv, dw, du); });
+  const WkvOptions o = wkv_options(info[14]);
+  guard(info.Env(), [&] {
+    for (int i = 0; i < o.repeat; ++i) wkv6_backward(s, r, k, v, w, u, ckpt, dy, dst, dr, dk, dv, dw, du, o.impl);
+  });
   return info.Env().Undefined();
 }
 

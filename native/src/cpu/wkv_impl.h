@@ -1,0 +1,24 @@
+// Which implementation of the WKV recurrences (cpu/wkv7.h, cpu/wkv6.h) a call runs. Every variant
+// computes the same function; they differ in speed and in rounding only.
+//   Reference:  the plain sequential loops, the ground truth every other variant is tested against.
+//   Sequential: the same recurrence, one step at a time, with the state held in the layout that
+//               keeps every inner loop a run of FMAs (per SIMD path, see cpu/isa.h).
+//   Chunked:    16 steps at a time as small matrix products (the chunk form of fla's kernels),
+//               carrying the state from chunk to chunk.
+//   Auto:       the fastest correct one for the call (the rule is in wkv_impl.cc).
+// RWKV_WKV=reference|sequential|chunked forces one for every call that asks for Auto.
+#pragma once
+#include <string>
+
+namespace rwkv {
+
+enum class WkvImpl : int { Auto = 0, Reference = 1, Sequential = 2, Chunked = 3 };
+
+const char* wkv_impl_name(WkvImpl impl);  // "auto", "reference", "sequential", "chunked"
+bool parse_wkv_impl(const std::string& name, WkvImpl* out);
+
+// What Auto means for a call over `pairs` = B·H (sequence, head) pairs of T steps with head size N:
+// RWKV_WKV when set (an unknown value throws RwkvError), else the measured rule. Never Auto.
+WkvImpl wkv_resolve(WkvImpl asked, long pairs, int T, int N);
+
+}  // namespace rwkv
