@@ -186,13 +186,13 @@ void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, fl
     return;
   }
   // Sequential: the decays once for all rows, then one task per (pair, slab of value channels).
-  std::vector<float> decay(size_t(B) * T * C);
-  parallel_for(long(B) * T, [&](long r0, long r1) { K.v7_decay((r1 - r0) * C, in.w + r0 * C, decay.data() + r0 * C); });
+  WKV_SCRATCH(decay, size_t(B) * T * C);
+  parallel_for(long(B) * T, [&](long r0, long r1) { K.v7_decay((r1 - r0) * C, in.w + r0 * C, decay + r0 * C); });
   const int slab = K.forward_slab(N), slabs = N / slab;
   parallel_for(long(B) * H * slabs, [&](long x0, long x1) {
     for (long x = x0; x < x1; ++x) {
       const long p = x / slabs;
-      K.v7_forward_seq(head_of(T, H, N, in, p), int(x % slabs) * slab, decay.data(), state + p * NN, y);
+      K.v7_forward_seq(head_of(T, H, N, in, p), int(x % slabs) * slab, decay, state + p * NN, y);
     }
   });
 }

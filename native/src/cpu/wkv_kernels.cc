@@ -3,7 +3,7 @@
 #include "cpu/wkv_kernels.h"
 
 #include <algorithm>
-#include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "cpu/vmath.h"
@@ -11,29 +11,12 @@
 namespace rwkv::wkv {
 namespace {
 
-// Zeroed float scratch, 64-byte aligned so that rows of 16 floats do not straddle cache lines.
-struct Buf {
-  std::vector<float> v;
-  float* p;
-  explicit Buf(size_t n) : v(n + 16, 0.f) {
-    const uintptr_t a = reinterpret_cast<uintptr_t>(v.data());
-    p = v.data() + ((64 - a % 64) % 64) / sizeof(float);
-  }
-};
 
 // The next n floats of a carved buffer (rounded up to whole 64-byte lines).
 inline float* carve(float*& x, size_t n) {
   float* y = x;
   x += (n + 15) / 16 * 16;
   return y;
-}
-
-// dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols; in 8×8 blocks so that both sides stay in cache.
-inline void transpose(int rows, int cols, const float* src, long lds, float* dst, long ldd) {
-  for (int r0 = 0; r0 < rows; r0 += 8)
-    for (int c0 = 0; c0 < cols; c0 += 8)
-      for (int r = r0; r < std::min(rows, r0 + 8); ++r)
-        for (int c = c0; c < std::min(cols, c0 + 8); ++c) dst[c * ldd + r] = src[r * lds + c];
 }
 
 // Zeroes the entries of an L×L matrix above its diagonal (strict: on it too).

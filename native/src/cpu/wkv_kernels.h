@@ -6,6 +6,10 @@
 // state along the value axis with the key channel's scalars broadcast (so it is kept as [key][value]
 // inside), a backward step reduces mostly over the value axis (so it works on [value][key]).
 #pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
 #include "cpu/isa.h"
 #include "cpu/wkv7.h"
 
@@ -56,6 +60,29 @@ struct Kernels {
   void (*v6_backward_chunked)(const Wkv6Head& h, const float* ck, const float* dy, float* G, float* dr, float* dk,
                               float* dv, float* dw, float* du);
 };
+
+// WKV_SCRATCH(name, n): float* name → n floats of scratch owned by this call site and thread, kept
+// from call to call (grow-only, not zeroed, 64-byte aligned). The kernels run again and again on
+// buffers of the same sizes, and a fresh allocation of this size would be an mmap whose pages fault
+// and are zeroed on every call (that was half of the backward's time).
+class Scratch {
+ public:
+  float* get(size_t n) {
+    if (n > cap_) {
+      mem_.reset(new float[n + 16]);
+      cap_ = n;
+    }
+    const uintptr_t a = reinterpret_cast<uintptr_t>(mem_.get());
+    return mem_.get() + ((64 - a % 64) % 64) / sizeof(float);
+  }
+
+ private:
+  std::unique_ptr<float[]> mem_;
+  size_t cap_ = 0;
+};
+#define WKV_SCRATCH(name, n)               \
+  static thread_local ::rwkv::wkv::Scratch name##_mem; \
+  float* const name = name##_mem.get(n)
 
 // The kernels of a path; only call with a path the CPU supports (isa_supported).
 const Kernels& kernels(Isa isa);
