@@ -197,9 +197,9 @@ for (const layer of [0, 1]) {
 }
 
 /**
- * Random inputs with decays exp(−exp(ŵ)), ŵ ∈ [−6, 1.5): every chunk stays in the chunk form's range.
- * extreme: from t = 20 on, head 0's first channels decay by 0 or 1e-30 per step, so those chunks of that
- * head run step by step while the others keep the chunk form.
+ * Random inputs with decays exp(−exp(ŵ)), ŵ ∈ [−6, 1.5) (decays ≥ 0.011): every chunk stays in the chunk
+ * form's range. extreme: from t = 20 on, head 0's first channels decay by 0 or 1e-30 per step, and head 1
+ * has one decay of 0.005 at t = 3, so those chunks run step by step while the others keep the chunk form.
  */
 function randomCase(sh: Wkv6Shape, extreme: boolean, seed: number) {
   const rnd = seededRandom(seed);
@@ -209,8 +209,11 @@ function randomCase(sh: Wkv6Shape, extreme: boolean, seed: number) {
   const w = decay(mk(n, -6, 1.5));
   if (extreme)
     for (let b = 0; b < sh.B; b++)
-      for (let t = 20; t < sh.T; t++)
-        for (let j = 0; j < 4; j++) w[(b * sh.T + t) * sh.H * sh.N + j] = j % 2 ? 1e-30 : 0;
+      for (let t = 0; t < sh.T; t++) {
+        const row = (b * sh.T + t) * sh.H * sh.N;
+        if (t >= 20) for (let j = 0; j < 4; j++) w[row + j] = j % 2 ? 1e-30 : 0;
+        if (t === 3) w[row + sh.N + 5] = 0.005;
+      }
   return {
     r: mk(n, -1, 1),
     k: mk(n, -1, 1),

@@ -216,6 +216,30 @@ for (const sh of SHAPES) {
   );
 }
 
+test(
+  "wkvChoice names what auto runs: sequential forwards, chunked RWKV-7 backwards, the reference for odd heads",
+  {
+    skip: skipNative || (process.env.RWKV_WKV ? "RWKV_WKV forces a variant" : false),
+  },
+  () => {
+    const before = A!.info().simd;
+    try {
+      for (const path of A!.info().cpu.simdPaths) {
+        A!.setSimd(path);
+        const sh = { B: 1, T: 512, H: 12, N: 64 };
+        assert.equal(A!.wkvChoice(7, false, sh), "sequential", path);
+        assert.equal(A!.wkvChoice(7, true, sh), "chunked", path);
+        assert.equal(A!.wkvChoice(7, true, { ...sh, T: 15 }), "sequential", `${path}: shorter than a chunk`);
+        assert.equal(A!.wkvChoice(6, false, sh), "sequential", path);
+        assert.equal(A!.wkvChoice(6, true, sh), "sequential", path);
+        assert.equal(A!.wkvChoice(6, true, { ...sh, N: 12 }), "reference", `${path}: no kernel for N = 12`);
+      }
+    } finally {
+      A!.setSimd(before);
+    }
+  },
+);
+
 test("wkv7 bindings reject an unknown variant", { skip: skipNative }, () => {
   const sh = { B: 1, T: 1, H: 1, N: 8 },
     z = () => new Float32Array(8);

@@ -13,18 +13,14 @@
 namespace rwkv {
 namespace {
 
-// The reference. 8 fp32 lanes through GCC/Clang vector extensions, compiled for the build's
-// baseline -march. Rows of S are contiguous over the key index j, so every loop below runs over j
-// in blocks of 8.
-typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
+// The reference: the spec's loops as written. Rows of S are contiguous over the key index j, so
+// every loop below runs over j. Sums over j run in W partial sums (one running sum may not be
+// reordered without -ffast-math, so it would not vectorise); N is a multiple of W.
 constexpr int W = 8;
 
-inline v8 ld(const float* p) { return *reinterpret_cast<const v8*>(p); }
-inline void st(float* p, v8 x) { *reinterpret_cast<v8*>(p) = x; }
-inline v8 splat(float x) { return v8{} + x; }
-inline float hsum(v8 x) {
+inline float lane_sum(const float* acc) {
   float s = 0.f;
-  for (int l = 0; l < W; ++l) s += x[l];
+  for (int l = 0; l < W; ++l) s += acc[l];
   return s;
 }
 
@@ -45,9 +41,10 @@ void sum_du(const Wkv6Shape& s, const std::vector<float>& du_bh, float* du) {
 
 // Σ_j a[j]·b[j]·c[j]
 inline float dot3(const float* a, const float* b, const float* c, int N) {
-  v8 acc{};
-  for (int j = 0; j < N; j += W) acc += ld(a + j) * ld(b + j) * ld(c + j);
-  return hsum(acc);
+  float acc[W] = {};
+  for (int j = 0; j < N; j += W)
+    for (int l = 0; l < W; ++l) acc[l] += a[j + l] * b[j + l] * c[j + l];
+  return lane_sum(acc);
 }
 
 // One forward step of one head: y (may be null) from the state before the update, then the update.
@@ -56,14 +53,14 @@ inline void step_forward(float* S, const float* r, const float* k, const float* 
   const float ruk = dot3(r, u, k, N);
   for (int i = 0; i < N; ++i) {
     float* row = S + size_t(i) * N;
-    const v8 vi = splat(v[i]);
-    v8 acc{};
-    for (int j = 0; j < N; j += W) {
-      const v8 s = ld(row + j);
-      acc += ld(r + j) * s;
-      st(row + j, s * ld(w + j) + vi * ld(k + j));
-    }
-    if (y) y[i] = hsum(acc) + ruk * v[i];
+    float acc[W] = {};
+    for (int j = 0; j < N; j += W)
+      for (int l = 0; l < W; ++l) {
+        const float s = row[j + l];
+        acc[l] += r[j + l] * s;
+        row[j + l] = s * w[j + l] + v[i] * k[j + l];
+      }
+    if (y) y[i] = lane_sum(acc) + ruk * v[i];
   }
 }
 
@@ -124,17 +121,17 @@ void backward_reference(const Wkv6Shape& s, const float* r, const float* k, cons
           for (int i = 0; i < N; ++i) {
             float* g = G + size_t(i) * N;
             const float* sp = Sp + size_t(i) * N;
-            const v8 vi = splat(vt[i]), dyi = splat(dyt[i]);
-            v8 dvacc{};
-            for (int j = 0; j < N; j += W) {
-              const v8 gj = ld(g + j), sj = ld(sp + j);
-              dvacc += gj * ld(kt + j);
-              st(ak + j, ld(ak + j) + gj * vi);
-              st(aw + j, ld(aw + j) + gj * sj);
-              st(ar + j, ld(ar + j) + dyi * sj);
-              st(g + j, gj * ld(wt + j) + dyi * ld(rt + j));
-            }
-            if (dv) dv[off + i] = hsum(dvacc) + dyt[i] * ruk;
+            float dvacc[W] = {};
+            for (int j = 0; j < N; j += W)
+              for (int l = 0; l < W; ++l) {
+                const float gj = g[j + l], sj = sp[j + l];
+                dvacc[l] += gj * kt[j + l];
+                ak[j + l] += gj * vt[i];
+                aw[j + l] += gj * sj;
+                ar[j + l] += dyt[i] * sj;
+                g[j + l] = gj * wt[j + l] + dyt[i] * rt[j + l];
+              }
+            if (dv) dv[off + i] = lane_sum(dvacc) + dyt[i] * ruk;
           }
           for (int j = 0; j < N; ++j) {
             if (dk) dk[off + j] = ak[j] + rt[j] * uh[j] * q;
@@ -160,10 +157,9 @@ wkv::Wkv6Head head_of(const Wkv6Shape& s, const float* r, const float* k, const 
 void wkv6_forward(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
                   const float* u, float* state, float* y, float* checkpoints, WkvImpl impl) {
   check_shape(s);
-  impl = wkv_resolve(impl, long(s.B) * s.H, s.T, s.N);
+  impl = wkv_choose(impl, WkvOp::V6Forward, long(s.B) * s.H, s.T, s.N);
+  if (impl == WkvImpl::Reference) return forward_reference(s, r, k, v, w, u, state, y, checkpoints);
   const wkv::Kernels& K = wkv::kernels(active_isa());
-  if (impl == WkvImpl::Reference || !K.supports(s.N))
-    return forward_reference(s, r, k, v, w, u, state, y, checkpoints);
   const long NN = long(s.N) * s.N, ckp = long(s.chunks()) * NN;
   if (impl == WkvImpl::Chunked) {
     parallel_for(long(s.B) * s.H, [&](long p0, long p1) {
@@ -187,10 +183,10 @@ void wkv6_backward(const Wkv6Shape& s, const float* r, const float* k, const flo
                    const float* u, const float* checkpoints, const float* dy, float* dstate, float* dr,
                    float* dk, float* dv, float* dw, float* du, WkvImpl impl) {
   check_shape(s);
-  impl = wkv_resolve(impl, long(s.B) * s.H, s.T, s.N);
-  const wkv::Kernels& K = wkv::kernels(active_isa());
-  if (impl == WkvImpl::Reference || !K.supports(s.N))
+  impl = wkv_choose(impl, WkvOp::V6Backward, long(s.B) * s.H, s.T, s.N);
+  if (impl == WkvImpl::Reference)
     return backward_reference(s, r, k, v, w, u, checkpoints, dy, dstate, dr, dk, dv, dw, du);
+  const wkv::Kernels& K = wkv::kernels(active_isa());
   const auto run = impl == WkvImpl::Chunked ? K.v6_backward_chunked : K.v6_backward_seq;
   const long NN = long(s.N) * s.N, ckp = long(s.chunks()) * NN;
   std::vector<float> du_bh(du ? size_t(s.B) * s.H * s.N : 0, 0.f);

@@ -17,8 +17,12 @@ enum class WkvImpl : int { Auto = 0, Reference = 1, Sequential = 2, Chunked = 3 
 const char* wkv_impl_name(WkvImpl impl);  // "auto", "reference", "sequential", "chunked"
 bool parse_wkv_impl(const std::string& name, WkvImpl* out);
 
-// What Auto means for a call over `pairs` = B·H (sequence, head) pairs of T steps with head size N:
-// RWKV_WKV when set (an unknown value throws RwkvError), else the measured rule. Never Auto.
-WkvImpl wkv_resolve(WkvImpl asked, long pairs, int T, int N);
+enum class WkvOp : int { V7Forward, V7Backward, V6Forward, V6Backward };
+
+// The variant a call of `op` over `pairs` = B·H (sequence, head) pairs of T steps with head size N
+// runs on the active SIMD path: `asked` unless Auto; for Auto, RWKV_WKV when set (an unknown value
+// throws RwkvError), else the measured rule in wkv_impl.cc. Reference wherever the path has no
+// kernel for N. Never Auto.
+WkvImpl wkv_choose(WkvImpl asked, WkvOp op, long pairs, int T, int N);
 
 }  // namespace rwkv

@@ -1,5 +1,5 @@
-// Test and benchmark access to single RWKV-7 CPU kernels (cpu/wkv7.h). Synchronous: callers time
-// or check the op itself. Not part of the runtime API.
+// Test and benchmark access to single RWKV-7 CPU kernels (cpu/wkv7.h), and to the WKV variant rule
+// (cpu/wkv_impl.h). Synchronous: callers time or check the op itself. Not part of the runtime API.
 #include <string>
 
 #include "cpu/wkv7.h"
@@ -66,7 +66,22 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// wkvChoice(version 6 | 7, backward, shape) → the variant an "auto" call of that op and shape runs on
+// the active SIMD path ("reference", "sequential" or "chunked"; RWKV_WKV counts).
+Napi::Value Choice(const Napi::CallbackInfo& info) {
+  const int version = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  if (version != 6 && version != 7) throw Napi::TypeError::New(info.Env(), "wkvChoice: version must be 6 or 7");
+  const bool backward = info[1].ToBoolean();
+  const Shape s = shape_of(info[2]);
+  const WkvOp op = version == 7 ? (backward ? WkvOp::V7Backward : WkvOp::V7Forward)
+                                : (backward ? WkvOp::V6Backward : WkvOp::V6Forward);
+  WkvImpl impl = WkvImpl::Auto;
+  guard(info.Env(), [&] { impl = wkv_choose(WkvImpl::Auto, op, long(s.B) * s.H, s.T, s.N); });
+  return Napi::String::New(info.Env(), wkv_impl_name(impl));
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("wkvChoice", Napi::Function::New(env, Choice, "wkvChoice"));
   exports.Set("wkv7Forward", Napi::Function::New(env, Forward, "wkv7Forward"));
   exports.Set("wkv7Backward", Napi::Function::New(env, Backward, "wkv7Backward"));
 }
