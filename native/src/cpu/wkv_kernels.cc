@@ -25,12 +25,6 @@ inline void mask_upper(float* M, bool strict) {
     for (int s = strict ? t : t + 1; s < kChunk; ++s) M[t * kChunk + s] = 0.f;
 }
 
-// Rows 0..n of x (row stride C, N channels) into X [kChunk][N], zero rows from n on.
-inline void load_rows(const float* x, long C, int n, int N, float* X) {
-  for (int t = 0; t < kChunk; ++t)
-    if (t < n) std::copy(x + t * C, x + t * C + N, X + t * N);
-    else std::fill(X + t * N, X + (t + 1) * N, 0.f);
-}
 
 namespace portable {
 #define WKV_LANES 4
