@@ -76,7 +76,7 @@ Napi::Value Choice(const Napi::CallbackInfo& info) {
   const WkvOp op = version == 7 ? (backward ? WkvOp::V7Backward : WkvOp::V7Forward)
                                 : (backward ? WkvOp::V6Backward : WkvOp::V6Forward);
   WkvImpl impl = WkvImpl::Auto;
-  guard(info.Env(), [&] { impl = wkv_choose(WkvImpl::Auto, op, long(s.B) * s.H, s.T, s.N); });
+  guard(info.Env(), [&] { impl = wkv_choose(WkvImpl::Auto, op, s.T, s.N); });
   return Napi::String::New(info.Env(), wkv_impl_name(impl));
 }
 
