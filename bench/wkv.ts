@@ -73,7 +73,7 @@ function makeOps(A: NativeAddon): Record<Op, (impl: WkvImpl, repeat: number) => 
     "RWKV-7 backward": (impl, repeat) =>
       A.wkv7Backward(sh, r, wHat, k, v, a, b, s0, dy, null, g[0], g[1], g[2], g[3], g[4], g[5], ds, { impl, repeat }),
     "RWKV-6 forward": (impl, repeat) => {
-      A.wkv6Forward(sh, r, k, v, decay, u, state.fill(0), y, { impl, repeat });
+      A.wkv6Forward(sh, r, k, v, decay, u, state.fill(0), y, { impl, repeat, checkpoints: ck });
     },
     "RWKV-6 backward": (impl, repeat) =>
       A.wkv6Backward(sh, r, k, v, decay, u, ck, dy, ds.fill(0), g[0], g[1], g[2], g[3], null, { impl, repeat }),

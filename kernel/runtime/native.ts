@@ -137,7 +137,7 @@ export interface NativeAddon {
   adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, opts: AdamOptions): void;
   /** The WKV variant an "auto" call of that op and shape runs on the active SIMD path (RWKV_WKV counts). */
   wkvChoice(version: 6 | 7, backward: boolean, shape: Wkv6Shape): Exclude<WkvImpl, "auto">;
-  /** RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints for wkv6Backward. */
+  /** RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints for wkv6Backward (opts.checkpoints, filled in place, when given). */
   wkv6Forward(
     shape: Wkv6Shape,
     r: Float32Array,
@@ -147,7 +147,7 @@ export interface NativeAddon {
     u: Float32Array,
     state: Float32Array,
     y: Float32Array,
-    opts?: WkvOptions,
+    opts?: WkvOptions & { checkpoints?: Float32Array },
   ): Float32Array;
   /** Its backward: dstate holds dS_T on entry, ds0 on exit; dw is w.r.t. the decay values; du summed over the batch. */
   wkv6Backward(

@@ -255,6 +255,22 @@ for (const [sh, extreme] of CASES) {
   );
 }
 
+test("wkv6Forward fills opts.checkpoints in place and checks its size", { skip: skipNative }, () => {
+  const sh: Wkv6Shape = { B: 1, T: 20, H: 2, N: 16 };
+  const { r, k, v, w, u, s0 } = randomCase(sh, false, 7);
+  const y = new Float32Array(r.length);
+  const fresh = A!.wkv6Forward(sh, r, k, v, w, u, Float32Array.from(s0), y);
+  const mine = new Float32Array(fresh.length);
+  assert.equal(A!.wkv6Forward(sh, r, k, v, w, u, Float32Array.from(s0), y, { checkpoints: mine }), mine);
+  assert.deepEqual(mine, fresh);
+  assert.ok(fresh.some((x) => x !== 0));
+  const short = new Float32Array(fresh.length - 1);
+  assert.throws(
+    () => A!.wkv6Forward(sh, r, k, v, w, u, Float32Array.from(s0), y, { checkpoints: short }),
+    /checkpoints/,
+  );
+});
+
 test("wkv6 rejects a head size that is not a multiple of 8", { skip: skipNative }, () => {
   const sh: Wkv6Shape = { B: 1, T: 2, H: 1, N: 12 };
   const z = (len: number) => new Float32Array(len);
