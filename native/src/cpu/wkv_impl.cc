@@ -44,19 +44,20 @@ WkvImpl wkv_choose(WkvImpl asked, WkvOp op, int T, int N) {
   if (!wkv::kernels(active_isa()).supports(N)) return WkvImpl::Reference;
   if (asked != WkvImpl::Auto) return asked;
   if (const WkvImpl forced = env_impl(); forced != WkvImpl::Auto) return forced;
-  // The rule, measured with bench/wkv.ts at the 0.1B shape (bench/RESULTS.md, "WKV variants"):
-  // - Forwards run sequentially: a step costs 5N² (v7) or 3N² (v6) FMAs either way, and the step
-  //   loop keeps the state in L1 while the chunk form adds its L×L products and decay passes
-  //   (v7 2.3 vs 3.5 ms, v6 1.4 vs 6.3 ms per call on AVX-512). The sequential forward also splits
-  //   value channels into slabs, so it keeps every thread busy when B·H is small (the backwards
-  //   spread (sequence, head) pairs only, whichever variant runs).
-  // - The RWKV-7 backward runs in chunks once there is a whole chunk: it replaces the step loop's
-  //   state rebuild and per-row lane sums with matrix products (11.1 vs 14.4 ms on AVX-512; level
-  //   with the step loop on AVX2 and portable).
-  // - The RWKV-6 backward runs sequentially: its chunk form is faster (5.3 vs 7.9 ms) but derives
-  //   ∂L/∂w as ∂L/∂ln w / w, which loses digits where decays are small, and the gain is ~1% of
-  //   a tuning step.
-  return op == WkvOp::V7Backward && T >= wkv::kChunk ? WkvImpl::Chunked : WkvImpl::Sequential;
+  // The rule, measured with bench/wkv.ts at the 0.1B shape (B1 T512 H12 N64; CPU ms per call,
+  // bench/RESULTS.md "WKV variants"):
+  // - Forwards run step by step. The chunk form does no fewer FMAs per step (v7: 4N² + 7·16·N
+  //   against 5N²) and adds decay passes and 16×16 products, while the step loop keeps its state in
+  //   L1 (AVX-512: v7 2.1 vs 3.7 ms, v6 1.6 vs 3.4 ms). The sequential forward also splits value
+  //   channels into slabs, which keeps every thread busy when B·H is small.
+  // - The RWKV-7 backward runs in chunks (given a whole chunk) where the vectors are wide enough
+  //   for its register-tiled products: AVX-512 11.4 vs 15.4 ms, AVX2 22.1 vs 22.8-24.1 ms;
+  //   the portable (SSE) path is faster step by step (37 vs 40 ms).
+  // - The RWKV-6 backward runs step by step: its chunk form is faster (5.0 vs 8.6 ms) but derives
+  //   ∂L/∂w as ∂L/∂ln w / w, which keeps fewer digits where decays are small, and the gain is
+  //   under 1% of a tuning step.
+  const bool wide = active_isa() != Isa::Portable;
+  return op == WkvOp::V7Backward && wide && T >= wkv::kChunk ? WkvImpl::Chunked : WkvImpl::Sequential;
 }
 
 }  // namespace rwkv
