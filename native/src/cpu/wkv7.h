@@ -4,7 +4,8 @@
 // (the per-SIMD-path sequential and chunked kernels of wkv_kernels.inc, and CUDA) is checked against.
 // ABI: the decay input is ŵ (log-log decay, ŵ = −softplus(−z) − 0.5), a = −κ̂, b = κ̂·α, k = the
 // modified write key (spec §1.3 step 8). Tensors are [B, T, H·N] rows (channel h·N + i), states
-// [B, H, N, N]. Work is spread over the B·H (sequence, head) pairs.
+// [B, H, N, N]. Work is spread over the B·H (sequence, head) pairs (the sequential forward also
+// over slabs of value channels).
 #pragma once
 #include "cpu/wkv_impl.h"
 
