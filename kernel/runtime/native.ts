@@ -144,6 +144,17 @@ export interface Wkv6Shape {
   N: number;
 }
 
+/** Which WKV variant a test/bench binding call runs (native/src/cpu/wkv_impl.h); "auto" picks the fastest. */
+export type WkvImpl = "auto" | "reference" | "sequential" | "chunked";
+/**
+ * Trailing options of the WKV test/bench bindings; repeat runs the op that many times (timing; in/out
+ * arrays carry over).
+ */
+export interface WkvOptions {
+  impl?: WkvImpl;
+  repeat?: number;
+}
+
 /** Arguments of the matmul test binding: C[m,n] = A[m,k]·op(B) + beta·C (see native/src/cpu/gemm.h). */
 export interface MatmulArgs {
   m: number;
@@ -192,9 +203,11 @@ export interface NativeAddon {
   ): NativeModel;
   /** One bias-corrected Adam update (torch.optim.Adam, no weight decay) in place on p, m, v. */
   adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, opts: AdamOptions): void;
+  /** The WKV variant an "auto" call of that op and shape runs on the active SIMD path (RWKV_WKV counts). */
+  wkvChoice(version: 6 | 7, backward: boolean, shape: Wkv6Shape): Exclude<WkvImpl, "auto">;
   /**
-   * RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk
-   * checkpoints for wkv6Backward.
+   * RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints
+   * for wkv6Backward (opts.checkpoints, filled in place, when given).
    */
   wkv6Forward(
     shape: Wkv6Shape,
@@ -205,6 +218,7 @@ export interface NativeAddon {
     u: Float32Array,
     state: Float32Array,
     y: Float32Array,
+    opts?: WkvOptions & { checkpoints?: Float32Array },
   ): Float32Array;
   /** Its backward: dstate holds dS_T on entry, ds0 on exit; dw is w.r.t. the decay values; du summed over the batch. */
   wkv6Backward(
@@ -222,6 +236,7 @@ export interface NativeAddon {
     dv: Float32Array,
     dw: Float32Array,
     du: Float32Array | null,
+    opts?: WkvOptions,
   ): void;
   /** RWKV-7 WKV op (test/bench binding, synchronous); w = ŵ (decay exp(−exp(ŵ))); state in = s0, out = final state. */
   wkv7Forward(
@@ -234,6 +249,7 @@ export interface NativeAddon {
     b: Float32Array,
     state: Float32Array,
     y: Float32Array,
+    opts?: WkvOptions,
   ): void;
   /** Its backward: gradients of Σy·dy (+ Σ S_T·dsT) w.r.t. every input (dw w.r.t. ŵ) and ds0 [B,H,N,N] (per batch). */
   wkv7Backward(
@@ -254,6 +270,7 @@ export interface NativeAddon {
     da: Float32Array,
     db: Float32Array,
     ds0: Float32Array,
+    opts?: WkvOptions,
   ): void;
   /** The whole file mapped read-only-to-disk (private copy-on-write) as an ArrayBuffer; unmapped when collected. */
   mmapFile(path: string): ArrayBuffer;

@@ -1,14 +1,30 @@
 // RWKV-7 WKV operator (native/src/cpu/wkv7.cc): output, final state and every gradient against the
 // golden float64 reference (`wkv_unit.l{0,1}`, gradA = no final-state gradient, gradB = with dsT),
-// and against a float64 loop on random inputs with a batch and a length that is not a multiple of
-// the 16-step checkpoint chunk.
+// and against a float64 loop on random inputs with batches and lengths that are not a multiple of
+// the 16-step chunk, for every variant (reference, sequential, chunked) on every SIMD path this CPU has.
 import { test } from "node:test";
-import type { Wkv6Shape } from "../../kernel/runtime/native";
-import { assertClose } from "../helpers/golden-checks";
+import * as assert from "node:assert/strict";
+import type { Wkv6Shape, WkvImpl } from "../../kernel/runtime/native";
 import { GoldenSet, maxAbs } from "../helpers/golden";
 import { addonWith } from "../helpers/native";
+import { forEachWkvVariant, seededRandom } from "../helpers/wkv";
 
 const { addon: A, skip: skipNative } = addonWith("wkv7Forward");
+
+/** |got − want| ≤ atol everywhere; the message names the tensor and the worst element. */
+function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number): void {
+  assert.equal(got.length, want.length, `${name}: length`);
+  let worst = -1,
+    excess = 0;
+  for (let i = 0; i < got.length; i++) {
+    const e = Math.abs(got[i] - want[i]) - atol;
+    if (!(e <= excess)) {
+      excess = e;
+      worst = i;
+    }
+  }
+  assert.ok(worst < 0, `${name}: element ${worst} is ${got[worst]}, want ${want[worst]} (atol ${atol})`);
+}
 
 const NAMES = ["r", "w", "k", "v", "a", "b"] as const;
 type Inputs = Record<(typeof NAMES)[number], Float32Array>;
@@ -18,15 +34,22 @@ interface Result {
   grads: Record<string, Float32Array>;
 }
 
-function runNative(sh: Wkv6Shape, x: Inputs, s0: Float32Array, dy: Float32Array, dsT: Float32Array | null): Result {
+function runNative(
+  sh: Wkv6Shape,
+  x: Inputs,
+  s0: Float32Array,
+  dy: Float32Array,
+  dsT: Float32Array | null,
+  impl: WkvImpl,
+): Result {
   const n = sh.B * sh.T * sh.H * sh.N;
   const y = new Float32Array(n),
     sT = Float32Array.from(s0);
-  A!.wkv7Forward(sh, x.r, x.w, x.k, x.v, x.a, x.b, sT, y);
+  A!.wkv7Forward(sh, x.r, x.w, x.k, x.v, x.a, x.b, sT, y, { impl });
   const g: Record<string, Float32Array> = {};
   for (const k of ["dr", "dw", "dk", "dv", "da", "db"]) g[k] = new Float32Array(n);
   g.ds0 = new Float32Array(s0.length);
-  A!.wkv7Backward(sh, x.r, x.w, x.k, x.v, x.a, x.b, s0, dy, dsT, g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0);
+  A!.wkv7Backward(sh, x.r, x.w, x.k, x.v, x.a, x.b, s0, dy, dsT, g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0, { impl });
   return { y, sT, grads: g };
 }
 
@@ -110,58 +133,112 @@ function compare(
     assertClose(`${tag} ${k}`, got.grads[k], want.grads[k], 1e-4 * maxAbs(want.grads[k]));
 }
 
+const skipGolden = skipNative;
+
 for (const layer of [0, 1]) {
-  test(`wkv7 matches golden wkv_unit.l${layer} (y, sT, gradA, gradB)`, { skip: skipNative }, () => {
-    const G = new GoldenSet("v7");
-    const p = `wkv_unit.l${layer}`;
-    const x = Object.fromEntries(NAMES.map((k) => [k, G.f32(`${p}.${k}`)])) as Inputs;
-    const s0 = G.f32(`${p}.s0`),
-      dy = G.f32(`${p}.dy`),
-      dsT = G.f32(`${p}.dsT`);
-    const sh = { B: 1, T: x.r.length / (s0.length / 64), H: s0.length / (64 * 64), N: 64 };
-    const gradsOf = (set: string) =>
-      Object.fromEntries(["dr", "dw", "dk", "dv", "da", "db", "ds0"].map((k) => [k, G.f32(`${p}.${set}.${k}`)]));
-    const a = runNative(sh, x, s0, dy, null);
-    compare(`${p} gradA`, a, { y: G.f32(`${p}.y`), sT: G.f32(`${p}.sT`), grads: gradsOf("gradA") });
-    const b = runNative(sh, x, s0, dy, dsT);
-    compare(`${p} gradB`, b, { y: G.f32(`${p}.y`), sT: G.f32(`${p}.sT`), grads: gradsOf("gradB") });
-  });
+  test(
+    `wkv7 matches golden wkv_unit.l${layer} (y, sT, gradA, gradB), every variant and SIMD path`,
+    { skip: skipGolden },
+    () => {
+      const G = new GoldenSet("v7");
+      const p = `wkv_unit.l${layer}`;
+      const x = Object.fromEntries(NAMES.map((k) => [k, G.f32(`${p}.${k}`)])) as Inputs;
+      const s0 = G.f32(`${p}.s0`),
+        dy = G.f32(`${p}.dy`),
+        dsT = G.f32(`${p}.dsT`);
+      const sh = { B: 1, T: x.r.length / (s0.length / 64), H: s0.length / (64 * 64), N: 64 };
+      const gradsOf = (set: string) =>
+        Object.fromEntries(["dr", "dw", "dk", "dv", "da", "db", "ds0"].map((k) => [k, G.f32(`${p}.${set}.${k}`)]));
+      const y = G.f32(`${p}.y`),
+        sT = G.f32(`${p}.sT`);
+      forEachWkvVariant(A!, (tag, impl) => {
+        compare(`${tag} ${p} gradA`, runNative(sh, x, s0, dy, null, impl), { y, sT, grads: gradsOf("gradA") });
+        compare(`${tag} ${p} gradB`, runNative(sh, x, s0, dy, dsT, impl), { y, sT, grads: gradsOf("gradB") });
+      });
+    },
+  );
+}
+
+/** Random operands as the model makes them: a = −κ̂, b = κ̂·α with κ̂ unit-norm per head, ŵ < −0.5. */
+function randomInputs(sh: Wkv6Shape, seed: number) {
+  const rnd = seededRandom(seed);
+  const n = sh.B * sh.T * sh.H * sh.N,
+    ns = sh.B * sh.H * sh.N * sh.N;
+  const fill = (len: number, lo: number, hi: number) => Float32Array.from({ length: len }, () => rnd(lo, hi));
+  const x: Inputs = {
+    r: fill(n, -1, 1),
+    w: fill(n, -3, -0.5),
+    k: fill(n, -1, 1),
+    v: fill(n, -1, 1),
+    a: new Float32Array(n),
+    b: new Float32Array(n),
+  };
+  for (let row = 0; row < n / sh.N; row++) {
+    const kap = fill(sh.N, -1, 1),
+      norm = Math.hypot(...kap);
+    for (let j = 0; j < sh.N; j++) {
+      x.a[row * sh.N + j] = -kap[j] / norm;
+      x.b[row * sh.N + j] = (kap[j] / norm) * rnd(0, 1);
+    }
+  }
+  return { x, s0: fill(ns, -1, 1), dy: fill(n, -1, 1), dsT: fill(ns, -1, 1) };
+}
+
+// Head sizes the SIMD kernels take (64, 32, 16) and one that some paths hand to the reference (8);
+// lengths below, at and across the 16-step chunk.
+const SHAPES: Wkv6Shape[] = [
+  { B: 2, T: 37, H: 3, N: 8 },
+  { B: 2, T: 37, H: 2, N: 64 },
+  { B: 1, T: 16, H: 1, N: 32 },
+  { B: 3, T: 5, H: 1, N: 16 },
+];
+for (const sh of SHAPES) {
+  test(
+    `wkv7 matches a float64 loop for B=${sh.B}, T=${sh.T}, H=${sh.H}, N=${sh.N}, ` +
+      "with and without dsT, every variant and SIMD path",
+    { skip: skipNative },
+    () => {
+      const { x, s0, dy, dsT } = randomInputs(sh, 12345 + sh.N);
+      for (const d of [null, dsT]) {
+        const want = reference(sh, x, s0, dy, d);
+        forEachWkvVariant(A!, (tag, impl) =>
+          compare(`${tag} ${d ? "gradB" : "gradA"}`, runNative(sh, x, s0, dy, d, impl), want),
+        );
+      }
+    },
+  );
 }
 
 test(
-  "wkv7 matches a float64 loop with B=2, T=37 (not a multiple of the chunk), with and without dsT",
-  { skip: skipNative },
+  "wkvChoice names what auto runs: sequential forwards, chunked RWKV-7 backwards on AVX2/AVX-512, " +
+    "the reference for odd heads",
+  {
+    skip: skipNative || (process.env.RWKV_WKV ? "RWKV_WKV forces a variant" : false),
+  },
   () => {
-    let seed = 12345;
-    const rnd = (lo: number, hi: number) => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return lo + (hi - lo) * (seed / 2147483648);
-    };
-    const sh = { B: 2, T: 37, H: 3, N: 8 },
-      n = sh.B * sh.T * sh.H * sh.N,
-      ns = sh.B * sh.H * sh.N * sh.N;
-    const fill = (len: number, lo: number, hi: number) => Float32Array.from({ length: len }, () => rnd(lo, hi));
-    const x: Inputs = {
-      r: fill(n, -1, 1),
-      w: fill(n, -3, -0.5),
-      k: fill(n, -1, 1),
-      v: fill(n, -1, 1),
-      a: new Float32Array(n),
-      b: new Float32Array(n),
-    };
-    // a = −κ̂, b = κ̂·α with κ̂ unit-norm per head, as in the model.
-    for (let row = 0; row < n / sh.N; row++) {
-      const kap = fill(sh.N, -1, 1),
-        norm = Math.hypot(...kap);
-      for (let j = 0; j < sh.N; j++) {
-        x.a[row * sh.N + j] = -kap[j] / norm;
-        x.b[row * sh.N + j] = (kap[j] / norm) * rnd(0, 1);
+    const before = A!.info().simd;
+    try {
+      for (const path of A!.info().cpu.simdPaths) {
+        A!.setSimd(path);
+        const sh = { B: 1, T: 512, H: 12, N: 64 };
+        assert.equal(A!.wkvChoice(7, false, sh), "sequential", path);
+        assert.equal(A!.wkvChoice(7, true, sh), path === "portable" ? "sequential" : "chunked", path);
+        assert.equal(A!.wkvChoice(7, true, { ...sh, T: 15 }), "sequential", `${path}: shorter than a chunk`);
+        assert.equal(A!.wkvChoice(6, false, sh), "sequential", path);
+        assert.equal(A!.wkvChoice(6, true, sh), "sequential", path);
+        assert.equal(A!.wkvChoice(6, true, { ...sh, N: 12 }), "reference", `${path}: no kernel for N = 12`);
       }
+    } finally {
+      A!.setSimd(before);
     }
-    const s0 = fill(ns, -1, 1),
-      dy = fill(n, -1, 1),
-      dsT = fill(ns, -1, 1);
-    for (const d of [null, dsT])
-      compare(d ? "random gradB" : "random gradA", runNative(sh, x, s0, dy, d), reference(sh, x, s0, dy, d));
   },
 );
+
+test("wkv7 bindings reject an unknown variant", { skip: skipNative }, () => {
+  const sh = { B: 1, T: 1, H: 1, N: 8 },
+    z = () => new Float32Array(8);
+  assert.throws(
+    () => A!.wkv7Forward(sh, z(), z(), z(), z(), z(), z(), new Float32Array(64), z(), { impl: "fast" as WkvImpl }),
+    /impl must be/,
+  );
+});

@@ -6,23 +6,21 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "cpu/isa.h"
 #include "cpu/threadpool.h"
+#include "cpu/wkv_kernels.h"
 
 namespace rwkv {
 namespace {
 
-// 8 fp32 lanes through GCC/Clang vector extensions: one code path that compiles to AVX2 (or
-// AVX-512 halves, or SSE pairs) with whatever -march the build uses. Rows of S are contiguous
-// over the key index j, so every loop below runs over j in blocks of 8.
-typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
+// The reference: the spec's loops as written. Rows of S are contiguous over the key index j, so
+// every loop below runs over j. Sums over j run in W partial sums (one running sum may not be
+// reordered without -ffast-math, so it would not vectorise); N is a multiple of W.
 constexpr int W = 8;
 
-inline v8 ld(const float* p) { return *reinterpret_cast<const v8*>(p); }
-inline void st(float* p, v8 x) { *reinterpret_cast<v8*>(p) = x; }
-inline v8 splat(float x) { return v8{} + x; }
-inline float hsum(v8 x) {
+inline float lane_sum(const float* acc) {
   float s = 0.f;
-  for (int l = 0; l < W; ++l) s += x[l];
+  for (int l = 0; l < W; ++l) s += acc[l];
   return s;
 }
 
@@ -32,35 +30,62 @@ void check_shape(const Wkv6Shape& s) {
   if (s.B <= 0 || s.H <= 0 || s.T < 0) throw RwkvError("wkv6: bad shape (B, T, H must be positive)");
 }
 
+// du = Σ over the batch of the per-(sequence, head) rows du_bh [B, H, N] (no-op when du is null).
+void sum_du(const Wkv6Shape& s, const std::vector<float>& du_bh, float* du) {
+  if (!du) return;
+  const size_t hn = size_t(s.H) * s.N;
+  std::fill(du, du + hn, 0.f);
+  for (int b = 0; b < s.B; ++b)
+    for (size_t x = 0; x < hn; ++x) du[x] += du_bh[b * hn + x];
+}
+
 // Σ_j a[j]·b[j]·c[j]
-inline float dot3(const float* a, const float* b, const float* c, int N) {
-  v8 acc{};
-  for (int j = 0; j < N; j += W) acc += ld(a + j) * ld(b + j) * ld(c + j);
-  return hsum(acc);
+inline float dot3(const float* __restrict a, const float* __restrict b, const float* __restrict c, int N) {
+  float acc[W] = {};
+  for (int j = 0; j < N; j += W)
+    for (int l = 0; l < W; ++l) acc[l] += a[j + l] * b[j + l] * c[j + l];
+  return lane_sum(acc);
 }
 
 // One forward step of one head: y (may be null) from the state before the update, then the update.
-inline void step_forward(float* S, const float* r, const float* k, const float* v, const float* w,
-                         const float* u, float* y, int N) {
+// (__restrict on the parameters, which GCC honours there and not on locals, lets the loops vectorise.)
+inline void step_forward(float* __restrict S, const float* __restrict r, const float* __restrict k,
+                         const float* __restrict v, const float* __restrict w, const float* __restrict u,
+                         float* __restrict y, int N) {
   const float ruk = dot3(r, u, k, N);
   for (int i = 0; i < N; ++i) {
     float* row = S + size_t(i) * N;
-    const v8 vi = splat(v[i]);
-    v8 acc{};
-    for (int j = 0; j < N; j += W) {
-      const v8 s = ld(row + j);
-      acc += ld(r + j) * s;
-      st(row + j, s * ld(w + j) + vi * ld(k + j));
-    }
-    if (y) y[i] = hsum(acc) + ruk * v[i];
+    float acc[W] = {};
+    for (int j = 0; j < N; j += W)
+      for (int l = 0; l < W; ++l) {
+        const float s = row[j + l];
+        acc[l] += r[j + l] * s;
+        row[j + l] = s * w[j + l] + v[i] * k[j + l];
+      }
+    if (y) y[i] = lane_sum(acc) + ruk * v[i];
   }
 }
 
-}  // namespace
+// Row i of one backward step: the column sums over i of dk, dw, dr gain this row's terms, and the
+// row of G steps back (G ← G·diag(w) + dy_i·r); returns Σ_j G_ij·k_j (before the step) for dv_i.
+inline float backward_row(int N, float dyi, float vi, const float* __restrict sp, const float* __restrict r,
+                          const float* __restrict k, const float* __restrict w, float* __restrict g,
+                          float* __restrict ak, float* __restrict aw, float* __restrict ar) {
+  float dvacc[W] = {};
+  for (int j = 0; j < N; j += W)
+    for (int l = 0; l < W; ++l) {
+      const float gj = g[j + l], sj = sp[j + l];
+      dvacc[l] += gj * k[j + l];
+      ak[j + l] += gj * vi;
+      aw[j + l] += gj * sj;
+      ar[j + l] += dyi * sj;
+      g[j + l] = gj * w[j + l] + dyi * r[j + l];
+    }
+  return lane_sum(dvacc);
+}
 
-void wkv6_forward(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
-                  const float* u, float* state, float* y, float* checkpoints) {
-  check_shape(s);
+void forward_reference(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
+                       const float* u, float* state, float* y, float* checkpoints) {
   const int N = s.N, C = s.C(), T = s.T, H = s.H, nc = s.chunks();
   const size_t NN = size_t(N) * N;
   parallel_for(long(s.B) * H, [&](long bh0, long bh1) {
@@ -78,10 +103,9 @@ void wkv6_forward(const Wkv6Shape& s, const float* r, const float* k, const floa
   });
 }
 
-void wkv6_backward(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
-                   const float* u, const float* checkpoints, const float* dy, float* dstate, float* dr,
-                   float* dk, float* dv, float* dw, float* du) {
-  check_shape(s);
+void backward_reference(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
+                        const float* u, const float* checkpoints, const float* dy, float* dstate, float* dr,
+                        float* dk, float* dv, float* dw, float* du) {
   const int N = s.N, C = s.C(), T = s.T, H = s.H, nc = s.chunks(), Lc = Wkv6Shape::kChunk;
   const size_t NN = size_t(N) * N;
   // du is summed over the batch: each (b,h) task writes its own row, summed at the end.
@@ -117,17 +141,8 @@ void wkv6_backward(const Wkv6Shape& s, const float* r, const float* k, const flo
           for (int i = 0; i < N; ++i) {
             float* g = G + size_t(i) * N;
             const float* sp = Sp + size_t(i) * N;
-            const v8 vi = splat(vt[i]), dyi = splat(dyt[i]);
-            v8 dvacc{};
-            for (int j = 0; j < N; j += W) {
-              const v8 gj = ld(g + j), sj = ld(sp + j);
-              dvacc += gj * ld(kt + j);
-              st(ak + j, ld(ak + j) + gj * vi);
-              st(aw + j, ld(aw + j) + gj * sj);
-              st(ar + j, ld(ar + j) + dyi * sj);
-              st(g + j, gj * ld(wt + j) + dyi * ld(rt + j));
-            }
-            if (dv) dv[off + i] = hsum(dvacc) + dyt[i] * ruk;
+            const float dvi = backward_row(N, dyt[i], vt[i], sp, rt, kt, wt, g, ak, aw, ar);
+            if (dv) dv[off + i] = dvi + dyt[i] * ruk;
           }
           for (int j = 0; j < N; ++j) {
             if (dk) dk[off + j] = ak[j] + rt[j] * uh[j] * q;
@@ -139,11 +154,59 @@ void wkv6_backward(const Wkv6Shape& s, const float* r, const float* k, const flo
       }
     }
   });
-  if (du) {
-    std::fill(du, du + size_t(H) * N, 0.f);
-    for (int b = 0; b < s.B; ++b)
-      for (size_t x = 0; x < size_t(H) * N; ++x) du[x] += du_bh[size_t(b) * H * N + x];
+  sum_du(s, du_bh, du);
+}
+
+wkv::Wkv6Head head_of(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
+                      const float* u, long pair) {
+  const long C = s.C(), b = pair / s.H, h = pair % s.H;
+  return {s.T, s.N, C, b * s.T * C + h * s.N, r, k, v, w, u + h * s.N};
+}
+
+}  // namespace
+
+void wkv6_forward(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
+                  const float* u, float* state, float* y, float* checkpoints, WkvImpl impl) {
+  check_shape(s);
+  impl = wkv_choose(impl, WkvOp::V6Forward, s.T, s.N);
+  if (impl == WkvImpl::Reference) return forward_reference(s, r, k, v, w, u, state, y, checkpoints);
+  const wkv::Kernels& K = wkv::kernels(active_isa());
+  const long NN = long(s.N) * s.N, ckp = long(s.chunks()) * NN;
+  if (impl == WkvImpl::Chunked) {
+    parallel_for(long(s.B) * s.H, [&](long p0, long p1) {
+      for (long p = p0; p < p1; ++p)
+        K.v6_forward_chunked(head_of(s, r, k, v, w, u, p), state + p * NN, y,
+                             checkpoints ? checkpoints + p * ckp : nullptr);
+    });
+    return;
   }
+  const int slab = K.forward_slab(s.N), slabs = s.N / slab;
+  parallel_for(long(s.B) * s.H * slabs, [&](long x0, long x1) {
+    for (long x = x0; x < x1; ++x) {
+      const long p = x / slabs;
+      K.v6_forward_seq(head_of(s, r, k, v, w, u, p), int(x % slabs) * slab, state + p * NN, y,
+                       checkpoints ? checkpoints + p * ckp : nullptr);
+    }
+  });
+}
+
+void wkv6_backward(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
+                   const float* u, const float* checkpoints, const float* dy, float* dstate, float* dr,
+                   float* dk, float* dv, float* dw, float* du, WkvImpl impl) {
+  check_shape(s);
+  impl = wkv_choose(impl, WkvOp::V6Backward, s.T, s.N);
+  if (impl == WkvImpl::Reference)
+    return backward_reference(s, r, k, v, w, u, checkpoints, dy, dstate, dr, dk, dv, dw, du);
+  const wkv::Kernels& K = wkv::kernels(active_isa());
+  const auto run = impl == WkvImpl::Chunked ? K.v6_backward_chunked : K.v6_backward_seq;
+  const long NN = long(s.N) * s.N, ckp = long(s.chunks()) * NN;
+  std::vector<float> du_bh(du ? size_t(s.B) * s.H * s.N : 0, 0.f);
+  parallel_for(long(s.B) * s.H, [&](long p0, long p1) {
+    for (long p = p0; p < p1; ++p)
+      run(head_of(s, r, k, v, w, u, p), checkpoints + p * ckp, dy, dstate + p * NN, dr, dk, dv, dw,
+          du ? du_bh.data() + p * s.N : nullptr);
+  });
+  sum_du(s, du_bh, du);
 }
 
 }  // namespace rwkv

@@ -5,14 +5,16 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/isa.h"
 #include "cpu/threadpool.h"
 #include "cpu/vmath.h"
+#include "cpu/wkv_kernels.h"
 
 namespace rwkv {
 namespace {
 
-// Rows of the state are contiguous over the key index j, so every inner loop runs over j and
-// vectorises; one (sequence, head) pair is one task.
+// The reference: the spec's loops as written. Rows of the state are contiguous over the key index j,
+// so every inner loop runs over j; one (sequence, head) pair is one task.
 struct HeadStep {
   const float *r, *w, *k, *v, *a, *b;  // this head's N entries at time t
 };
@@ -136,9 +138,7 @@ void backward_head(int T, int N, long C, const Wkv7In& in, long base, const floa
   }
 }
 
-}  // namespace
-
-void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y) {
+void forward_reference(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y) {
   const long C = long(H) * N, NN = long(N) * N;
   parallel_for(long(B) * H, [&](long p0, long p1) {
     std::vector<float> decay(N);
@@ -155,8 +155,8 @@ void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, fl
   });
 }
 
-void wkv7_backward(int B, int T, int H, int N, const Wkv7In& in, const float* s0, const float* dy,
-                   const float* dsT, const Wkv7Grad& grad, float* ds0) {
+void backward_reference(int B, int T, int H, int N, const Wkv7In& in, const float* s0, const float* dy,
+                        const float* dsT, const Wkv7Grad& grad, float* ds0) {
   const long C = long(H) * N, NN = long(N) * N;
   parallel_for(long(B) * H, [&](long p0, long p1) {
     for (long p = p0; p < p1; ++p) {
@@ -164,6 +164,49 @@ void wkv7_backward(int B, int T, int H, int N, const Wkv7In& in, const float* s0
       backward_head(T, N, C, in, b * T * C + h * N, s0 + p * NN, dy, dsT ? dsT + p * NN : nullptr, grad,
                     ds0 + p * NN);
     }
+  });
+}
+
+wkv::Wkv7Head head_of(int T, int H, int N, const Wkv7In& in, long pair) {
+  const long C = long(H) * N;
+  return {T, N, C, (pair / H) * T * C + (pair % H) * N, in};
+}
+
+}  // namespace
+
+void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y, WkvImpl impl) {
+  impl = wkv_choose(impl, WkvOp::V7Forward, T, N);
+  if (impl == WkvImpl::Reference) return forward_reference(B, T, H, N, in, state, y);
+  const wkv::Kernels& K = wkv::kernels(active_isa());
+  const long C = long(H) * N, NN = long(N) * N;
+  if (impl == WkvImpl::Chunked) {
+    parallel_for(long(B) * H, [&](long p0, long p1) {
+      for (long p = p0; p < p1; ++p) K.v7_forward_chunked(head_of(T, H, N, in, p), state + p * NN, y);
+    });
+    return;
+  }
+  // Sequential: the decays once for all rows, then one task per (pair, slab of value channels).
+  WKV_SCRATCH(decay, size_t(B) * T * C);
+  parallel_for(long(B) * T, [&](long r0, long r1) { K.v7_decay((r1 - r0) * C, in.w + r0 * C, decay + r0 * C); });
+  const int slab = K.forward_slab(N), slabs = N / slab;
+  parallel_for(long(B) * H * slabs, [&](long x0, long x1) {
+    for (long x = x0; x < x1; ++x) {
+      const long p = x / slabs;
+      K.v7_forward_seq(head_of(T, H, N, in, p), int(x % slabs) * slab, decay, state + p * NN, y);
+    }
+  });
+}
+
+void wkv7_backward(int B, int T, int H, int N, const Wkv7In& in, const float* s0, const float* dy,
+                   const float* dsT, const Wkv7Grad& grad, float* ds0, WkvImpl impl) {
+  impl = wkv_choose(impl, WkvOp::V7Backward, T, N);
+  if (impl == WkvImpl::Reference) return backward_reference(B, T, H, N, in, s0, dy, dsT, grad, ds0);
+  const wkv::Kernels& K = wkv::kernels(active_isa());
+  const auto run = impl == WkvImpl::Chunked ? K.v7_backward_chunked : K.v7_backward_seq;
+  const long NN = long(N) * N;
+  parallel_for(long(B) * H, [&](long p0, long p1) {
+    for (long p = p0; p < p1; ++p)
+      run(head_of(T, H, N, in, p), s0 + p * NN, dy, dsT ? dsT + p * NN : nullptr, grad, ds0 + p * NN);
   });
 }
 

@@ -1,22 +1,27 @@
 // The RWKV-7 WKV recurrence ("generalised delta rule") on the CPU, per head with state S [value][key]:
 //   sa = S·a;  S ← S·diag(exp(−exp(ŵ))) + sa·bᵀ + v·kᵀ;  y = S·r   (readout after the update)
-// This sequential loop is the reference every faster variant (CUDA) is checked against.
+// Variants (cpu/wkv_impl.h): the plain sequential loop in wkv7.cc is the reference every faster one
+// (the per-SIMD-path sequential and chunked kernels of wkv_kernels.inc, and CUDA) is checked against.
 // ABI: the decay input is ŵ (log-log decay, ŵ = −softplus(−z) − 0.5), a = −κ̂, b = κ̂·α, k = the
 // modified write key (docs/spec.md §1.3 steps 5–8, §3.3). Tensors are [B, T, H·N] rows (channel h·N + i), states
-// [B, H, N, N]. Work is spread over the B·H (sequence, head) pairs.
+// [B, H, N, N]. Work is spread over the B·H (sequence, head) pairs (the sequential forward also
+// over slabs of value channels).
 #pragma once
 #include "core/wkv.h"
+#include "cpu/wkv_impl.h"
 
 namespace rwkv {
 
-// state: in = initial state, out = final state. y [B, T, H·N].
-void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y);
+// state: in = initial state, out = final state. y [B, T, H·N]. impl picks the variant (Auto: the
+// fastest for the call; a head size the SIMD kernels lack runs the reference).
+void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y,
+                  WkvImpl impl = WkvImpl::Auto);
 
 // Gradients of Σ y·dy (+ Σ S_T·dsT when dsT is non-null) w.r.t. every input (overwritten) and
 // the initial state s0 → ds0 [B, H, N, N]. States are recomputed from checkpoints every
 // kWkv7Chunk steps, not stored for all T.
 constexpr int kWkv7Chunk = 16;
 void wkv7_backward(int B, int T, int H, int N, const Wkv7In& in, const float* s0, const float* dy,
-                   const float* dsT, const Wkv7Grad& grad, float* ds0);
+                   const float* dsT, const Wkv7Grad& grad, float* ds0, WkvImpl impl = WkvImpl::Auto);
 
 }  // namespace rwkv

@@ -4,6 +4,7 @@
 #include "napi/args.h"
 #include "napi/registry.h"
 #include "napi/worker.h"
+#include "napi/wkv_args.h"
 
 namespace rwkv::napi {
 namespace {
@@ -26,19 +27,25 @@ struct Operands {
   }
 };
 
-// wkv6Forward(shape, r, k, v, w, u, state, y) → checkpoints (Float32Array for wkv6Backward)
+// wkv6Forward(shape, r, k, v, w, u, state, y, opts?) → checkpoints (Float32Array for wkv6Backward):
+// opts.checkpoints when given (filled in place, so timing loops allocate nothing), else a new array.
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const Wkv6Shape s = shape_of(info[0]);
   const size_t btc = size_t(s.B) * s.T * s.C(), state = size_t(s.B) * s.C() * s.N;
   const Operands o(info, s);
   float* st = typed_ptr<float>(info[6], "state", state);
   float* y = typed_ptr<float>(info[7], "y", btc);
-  auto ckpt = Napi::Float32Array::New(info.Env(), s.checkpoint_floats());
-  guard(info.Env(), [&] { wkv6_forward(s, o.r, o.k, o.v, o.w, o.u, st, y, ckpt.Data()); });
+  const WkvOptions opt = wkv_options(info[8]);
+  const Napi::Value given = info[8].IsObject() ? info[8].As<Napi::Object>().Get("checkpoints") : info.Env().Undefined();
+  const Napi::Value ckpt = given.IsUndefined() ? Napi::Float32Array::New(info.Env(), s.checkpoint_floats()) : given;
+  float* ck = typed_ptr<float>(ckpt, "opts.checkpoints", s.checkpoint_floats());
+  guard(info.Env(), [&] {
+    for (int i = 0; i < opt.repeat; ++i) wkv6_forward(s, o.r, o.k, o.v, o.w, o.u, st, y, ck, opt.impl);
+  });
   return ckpt;
 }
 
-// wkv6Backward(shape, r, k, v, w, u, checkpoints, dy, dstate, dr, dk, dv, dw, du | null)
+// wkv6Backward(shape, r, k, v, w, u, checkpoints, dy, dstate, dr, dk, dv, dw, du | null, opts?)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   const Wkv6Shape s = shape_of(info[0]);
   const size_t btc = size_t(s.B) * s.T * s.C(), state = size_t(s.B) * s.C() * s.N;
@@ -50,8 +57,10 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   const char* names[4] = {"dr", "dk", "dv", "dw"};
   for (int i = 0; i < 4; ++i) grads[i] = typed_ptr<float>(info[9 + i], names[i], btc);
   float* du = optional_ptr<float>(info[13], "du", size_t(s.C()));
+  const WkvOptions opt = wkv_options(info[14]);
   guard(info.Env(), [&] {
-    wkv6_backward(s, o.r, o.k, o.v, o.w, o.u, ckpt, dy, dst, grads[0], grads[1], grads[2], grads[3], du);
+    for (int i = 0; i < opt.repeat; ++i)
+      wkv6_backward(s, o.r, o.k, o.v, o.w, o.u, ckpt, dy, dst, grads[0], grads[1], grads[2], grads[3], du, opt.impl);
   });
   return info.Env().Undefined();
 }

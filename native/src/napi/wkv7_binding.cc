@@ -1,9 +1,12 @@
-// Test and benchmark access to the RWKV-7 WKV operator (cpu/wkv7.h). Synchronous: callers time or
-// check the op itself. Not part of the runtime API.
+// Test and benchmark access to single RWKV-7 CPU kernels (cpu/wkv7.h), and to the WKV variant rule
+// (cpu/wkv_impl.h). Synchronous: callers time or check the op itself. Not part of the runtime API.
+#include <string>
+
 #include "cpu/wkv7.h"
 #include "napi/args.h"
 #include "napi/registry.h"
 #include "napi/worker.h"
+#include "napi/wkv_args.h"
 
 namespace rwkv::napi {
 namespace {
@@ -14,17 +17,20 @@ Wkv7In inputs(const Napi::CallbackInfo& info, const OpShape& s) {
           typed_ptr<float>(info[4], "v", n), typed_ptr<float>(info[5], "a", n), typed_ptr<float>(info[6], "b", n)};
 }
 
-// wkv7Forward(shape, r, w, k, v, a, b, state, y): state in = s0, out = final state.
+// wkv7Forward(shape, r, w, k, v, a, b, state, y, opts?): state in = s0, out = final state.
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const OpShape s = op_shape(info[0], "wkv7");
   const Wkv7In in = inputs(info, s);
   float* state = typed_ptr<float>(info[7], "state", s.state());
   float* y = typed_ptr<float>(info[8], "y", s.rows());
-  guard(info.Env(), [&] { wkv7_forward(s.B, s.T, s.H, s.N, in, state, y); });
+  const WkvOptions o = wkv_options(info[9]);
+  guard(info.Env(), [&] {
+    for (int i = 0; i < o.repeat; ++i) wkv7_forward(s.B, s.T, s.H, s.N, in, state, y, o.impl);
+  });
   return info.Env().Undefined();
 }
 
-// wkv7Backward(shape, r, w, k, v, a, b, s0, dy, dsT | null, dr, dw, dk, dv, da, db, ds0)
+// wkv7Backward(shape, r, w, k, v, a, b, s0, dy, dsT | null, dr, dw, dk, dv, da, db, ds0, opts?)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   const OpShape s = op_shape(info[0], "wkv7");
   const size_t n = s.rows(), ns = s.state();
@@ -36,11 +42,29 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
                    typed_ptr<float>(info[12], "dk", n), typed_ptr<float>(info[13], "dv", n),
                    typed_ptr<float>(info[14], "da", n), typed_ptr<float>(info[15], "db", n)};
   float* ds0 = typed_ptr<float>(info[16], "ds0", ns);
-  guard(info.Env(), [&] { wkv7_backward(s.B, s.T, s.H, s.N, in, s0, dy, dsT, g, ds0); });
+  const WkvOptions o = wkv_options(info[17]);
+  guard(info.Env(), [&] {
+    for (int i = 0; i < o.repeat; ++i) wkv7_backward(s.B, s.T, s.H, s.N, in, s0, dy, dsT, g, ds0, o.impl);
+  });
   return info.Env().Undefined();
 }
 
+// wkvChoice(version 6 | 7, backward, shape) → the variant an "auto" call of that op and shape runs on
+// the active SIMD path ("reference", "sequential" or "chunked"; RWKV_WKV counts).
+Napi::Value Choice(const Napi::CallbackInfo& info) {
+  const int version = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  if (version != 6 && version != 7) throw Napi::TypeError::New(info.Env(), "wkvChoice: version must be 6 or 7");
+  const bool backward = info[1].ToBoolean();
+  const OpShape s = op_shape(info[2], "wkvChoice");
+  const WkvOp op = version == 7 ? (backward ? WkvOp::V7Backward : WkvOp::V7Forward)
+                                : (backward ? WkvOp::V6Backward : WkvOp::V6Forward);
+  WkvImpl impl = WkvImpl::Auto;
+  guard(info.Env(), [&] { impl = wkv_choose(WkvImpl::Auto, op, s.T, s.N); });
+  return Napi::String::New(info.Env(), wkv_impl_name(impl));
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("wkvChoice", Napi::Function::New(env, Choice, "wkvChoice"));
   exports.Set("wkv7Forward", Napi::Function::New(env, Forward, "wkv7Forward"));
   exports.Set("wkv7Backward", Napi::Function::New(env, Backward, "wkv7Backward"));
 }
