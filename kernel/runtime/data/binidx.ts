@@ -1,11 +1,13 @@
 // binidx (Megatron/GPT-NeoX "MMIDIDX", docs/spec.md §5.1): `.idx` header + sizes + pointers + doc_idx,
 // `.bin` the raw tokens. BinIdxDataset reads `.idx` fully and maps `.bin` with the native
-// mmapFile when the addon has it (no copy, page cache only), else uses positional reads.
+// mmapFile when the addon has it (no copy, page cache only), else uses positional reads; a
+// `.mask` beside them (chat data, loss-mask.ts) is opened with them.
 import * as fs from "node:fs";
 import { checkDoc, checkSlice, type TokenDataset } from "./dataset";
 import { native, type NativeAddon } from "../native";
 import { checkWritableFolder, commitAll, PendingFile, readFully } from "../files";
 import { DataError } from "../errors";
+import { crc32, LossMask, maskFileOf } from "./loss-mask";
 
 export const IDX_MAGIC = Uint8Array.of(0x4d, 0x4d, 0x49, 0x44, 0x49, 0x44, 0x58, 0, 0); // "MMIDIDX\0\0"
 export const IDX_HEADER_BYTES = 34;
@@ -181,6 +183,8 @@ export class BinIdxDataset implements TokenDataset {
   readonly tokenCount: number;
   /** Item index where each document starts (binidx doc_idx; items = documents for make_data/json2binidx). */
   readonly docIdx: Float64Array;
+  /** The loss mask (`<prefix>.mask`) when the data has one (make-data --format chat). */
+  readonly lossMask: LossMask | null = null;
   private readonly sizes: Int32Array;
   private readonly starts: Float64Array;
   private readonly itemSize: number;
@@ -211,8 +215,26 @@ export class BinIdxDataset implements TokenDataset {
     this.starts = new Float64Array(info.sizes.length + 1);
     for (let i = 0; i < info.sizes.length; i++) this.starts[i + 1] = this.starts[i] + info.sizes[i];
     this.tokenCount = binBytes / info.itemSize;
+    const maskFile = maskFileOf(prefix);
+    if (fs.existsSync(maskFile))
+      this.lossMask = LossMask.open(maskFile, {
+        tokens: this.tokenCount,
+        items: info.sizes.length,
+        idxCrc32: crc32(idxBuf),
+      });
     if (useMmap && binBytes > 0) this.mapped = mapFile(this.binFile);
     if (!this.mapped) this.fd = fs.openSync(this.binFile, "r");
+  }
+
+  /** Mask bytes of tokens [offset, offset+length) (see TokenDataset.maskSlice); only when the data has a mask. */
+  get maskSlice(): ((offset: number, length: number) => Uint8Array) | undefined {
+    const m = this.lossMask;
+    return m
+      ? (offset, length) => {
+          checkSlice(this, offset, length);
+          return m.slice(offset, length);
+        }
+      : undefined;
   }
 
   /** True when `.bin` is memory-mapped (native addon), false when read with positional reads. */
@@ -220,7 +242,10 @@ export class BinIdxDataset implements TokenDataset {
     return this.mapped !== null;
   }
 
-  /** Opens `<prefix>.bin` + `<prefix>.idx` (a trailing .bin/.idx on prefix is accepted). */
+  /**
+   * Opens `<prefix>.bin` + `<prefix>.idx`, and `<prefix>.mask` when present (a trailing .bin/.idx on
+   * prefix is accepted).
+   */
   static open(prefix: string, opts: { mmap?: boolean } = {}): BinIdxDataset {
     return new BinIdxDataset(prefix.replace(/\.(bin|idx)$/, ""), opts.mmap ?? true);
   }
@@ -260,6 +285,7 @@ export class BinIdxDataset implements TokenDataset {
   }
 
   close(): void {
+    this.lossMask?.close();
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
     this.mapped = null; // unmapped when collected

@@ -2,6 +2,8 @@
 // notebook data (`Dataset.fromTexts`). BinIdxDataset (binidx.ts) is the file-backed one.
 import type { Tokenizer } from "../tokenizer/types";
 import { END_OF_DOC } from "../tokenizer/types";
+import { chatSegments, DEFAULT_CHAT_FIELDS, parseChatLine, type ChatFields } from "./chat";
+import { lineFailure } from "./jsonl";
 
 /**
  * Documents laid end to end in one flat token stream (binidx items: make_data.py and
@@ -17,13 +19,26 @@ export interface TokenDataset {
   doc(i: number): Int32Array;
   /** Tokens [offset, offset+length) of the flat stream, crossing documents. */
   slice(offset: number, length: number): Int32Array;
+  /**
+   * Data with a loss mask (chat data, docs/spec.md §5.4): mask bytes of tokens [offset, offset+length),
+   * 1 where predicting the token counts in the loss (the assistant's answers), 0 where it does not.
+   */
+  maskSlice?(offset: number, length: number): Uint8Array;
 }
 
 export class Dataset implements TokenDataset {
+  readonly maskSlice?: (offset: number, length: number) => Uint8Array;
   private constructor(
     private readonly tokens: Int32Array,
     private readonly starts: Float64Array,
-  ) {}
+    mask: Uint8Array | undefined,
+  ) {
+    if (mask)
+      this.maskSlice = (offset, length) => {
+        checkSlice(this, offset, length);
+        return mask.slice(offset, offset + length);
+      };
+  }
 
   /** Tokenizes each text and appends token 0, as make_data.py does. */
   static fromTexts(texts: Iterable<string>, tokenizer: Tokenizer): Dataset {
@@ -38,13 +53,61 @@ export class Dataset implements TokenDataset {
     );
   }
 
-  /** Documents given as token ids, used as they are. */
-  static fromDocs(docs: ArrayLike<number>[]): Dataset {
+  /**
+   * Chat lines (objects or jsonl strings in any form of docs/spec.md §5.4) rendered with the World chat
+   * template, each piece tokenized on its own, token 0 appended, with the loss mask of the answers.
+   */
+  static fromChat(lines: Iterable<string | object>, tokenizer: Tokenizer, opts: { fields?: ChatFields } = {}): Dataset {
+    const docs: Int32Array[] = [],
+      masks: Uint8Array[] = [];
+    let n = 0;
+    for (const line of lines) {
+      n++;
+      const segments =
+        typeof line === "string"
+          ? parseChatLine(line, n, "Dataset.fromChat", opts.fields ?? DEFAULT_CHAT_FIELDS)
+          : chatSegments(
+              line,
+              opts.fields ?? DEFAULT_CHAT_FIELDS,
+              lineFailure(JSON.stringify(line), n, "Dataset.fromChat"),
+            );
+      if (!segments) continue;
+      const pieces = segments.map((s) => ({ ids: tokenizer.encode(s.text), counted: s.counted }));
+      const size = pieces.reduce((a, p) => a + p.ids.length, 0) + 1;
+      const doc = new Int32Array(size),
+        mask = new Uint8Array(size);
+      let at = 0;
+      for (const p of pieces) {
+        doc.set(p.ids, at);
+        mask.fill(p.counted ? 1 : 0, at, at + p.ids.length);
+        at += p.ids.length;
+      }
+      doc[at] = END_OF_DOC;
+      mask[at] = segments.every((s) => s.counted) ? 1 : 0;
+      docs.push(doc);
+      masks.push(mask);
+    }
+    return Dataset.fromDocs(docs, { masks });
+  }
+
+  /** Documents given as token ids, used as they are; `masks` (one byte per token) gives them a loss mask. */
+  static fromDocs(docs: ArrayLike<number>[], opts: { masks?: ArrayLike<number>[] } = {}): Dataset {
     const starts = new Float64Array(docs.length + 1);
     for (let i = 0; i < docs.length; i++) starts[i + 1] = starts[i] + docs[i].length;
     const tokens = new Int32Array(starts[docs.length]);
     docs.forEach((d, i) => tokens.set(d, starts[i]));
-    return new Dataset(tokens, starts);
+    let mask: Uint8Array | undefined;
+    if (opts.masks) {
+      if (opts.masks.length !== docs.length)
+        throw new RangeError(`${opts.masks.length} masks for ${docs.length} documents`);
+      mask = new Uint8Array(tokens.length);
+      opts.masks.forEach((m, i) => {
+        if (m.length !== docs[i].length)
+          throw new RangeError(`mask ${i} has ${m.length} entries, document ${i} has ${docs[i].length} tokens`);
+        mask!.set(m, starts[i]);
+      });
+    }
+    return new Dataset(tokens, starts, mask);
   }
 
   get docCount(): number {

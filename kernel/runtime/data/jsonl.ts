@@ -87,21 +87,32 @@ export function firstInvalidUtf8(bytes: Uint8Array, start = 0, end = bytes.lengt
 
 const snippet = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
 
+/** Throws what is wrong with line `lineNo`: a DataError naming the file, line, reason and a snippet. */
+export type LineFailure = (reason: string, detail: string) => never;
+export function lineFailure(line: string, lineNo: number, file: string): LineFailure {
+  return (reason, detail) => {
+    throw new DataError(`${file} line ${lineNo}: ${detail}: ${snippet(line)}`, { file, line: lineNo, reason });
+  };
+}
+
+/** The JSON value of a line, or undefined for a blank line; a line that is not JSON fails. */
+export function parseJsonLine(line: string, fail: LineFailure): unknown {
+  if (line.trim() === "") return undefined;
+  try {
+    return JSON.parse(line);
+  } catch (e) {
+    return fail("not-json", `not JSON (${(e as Error).message})`);
+  }
+}
+
 /**
  * The `text` of one jsonl line (make_data.py semantics), or null for a blank line.
  * Throws a DataError (with line and reason) for a line that is not JSON, has no `text`, or a non-string `text`.
  */
 export function parseTextLine(line: string, lineNo: number, file: string): string | null {
-  if (line.trim() === "") return null;
-  const fail = (reason: string, detail: string): never => {
-    throw new DataError(`${file} line ${lineNo}: ${detail}: ${snippet(line)}`, { file, line: lineNo, reason });
-  };
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (e) {
-    return fail("not-json", `not JSON (${(e as Error).message})`);
-  }
+  const fail = lineFailure(line, lineNo, file);
+  const value = parseJsonLine(line, fail);
+  if (value === undefined) return null;
   if (typeof value !== "object" || value === null || Array.isArray(value))
     return fail("not-object", "not a JSON object");
   if (!("text" in value)) return fail("no-text", `no "text" field`);

@@ -17,6 +17,11 @@ export interface Sample {
   tokens: Int32Array;
   /** Targets j < validTargets count; the rest are ignored (−100). */
   validTargets: number;
+  /**
+   * With a loss mask (SamplerOptions.lossMask): one byte per token; target j (token j+1) counts only
+   * where mask[j+1] is 1 (docs/spec.md §5.4).
+   */
+  mask?: Uint8Array;
 }
 
 export interface SamplerState {
@@ -47,6 +52,8 @@ export interface SamplerOptions {
   seed: number;
   /** magic-prime only: the prime to use (default: magicPrime(tokenCount, ctxLen)). */
   magicPrime?: number;
+  /** Samples carry the data's loss mask (the data must have one: TokenDataset.maskSlice). */
+  lossMask?: boolean;
 }
 
 const SPEC: Spec = {
@@ -56,20 +63,31 @@ const SPEC: Spec = {
   epochSteps: is.int(1),
   seed: is.int(),
   magicPrime: is.int(2),
+  lossMask: is.boolean,
 };
+
+/** Tokens [offset, offset+length) of the data, with their mask bytes when `masked`. */
+type Reader = (offset: number, length: number) => Pick<Sample, "tokens" | "mask">;
 
 export function createSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   checkOptions("createSampler", opts, SPEC, ["kind", "ctxLen", "microBsz", "seed"]);
   const { ctxLen } = opts;
   if (ds.tokenCount < ctxLen + 1)
     throw new DataError(`the data has ${ds.tokenCount} tokens, fewer than ctx_len+1 = ${ctxLen + 1}`);
+  const maskSlice = ds.maskSlice?.bind(ds);
+  if (opts.lossMask && !maskSlice)
+    throw new DataError("the data has no loss mask: make it with make-data --format chat (or use lossMask: none)");
+  const read: Reader = (offset, length) => ({
+    tokens: ds.slice(offset, length),
+    mask: opts.lossMask ? maskSlice!(offset, length) : undefined,
+  });
   switch (opts.kind) {
     case "pad":
-      return padSampler(ds, opts);
+      return padSampler(ds, opts, read);
     case "random":
-      return randomSampler(ds, opts);
+      return randomSampler(ds, opts, read);
     case "magic-prime":
-      return magicPrimeSampler(ds, opts);
+      return magicPrimeSampler(ds, opts, read);
   }
 }
 
@@ -100,7 +118,7 @@ function counterSampler(
   };
 }
 
-function padSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
+function padSampler(ds: TokenDataset, opts: SamplerOptions, read: Reader): Sampler {
   const { ctxLen, microBsz, seed } = opts;
   const epochSteps = opts.epochSteps ?? Math.floor(ds.docCount / microBsz);
   const perEpoch = epochSteps * microBsz;
@@ -121,20 +139,25 @@ function padSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
     const d = perm[k % perEpoch];
     const start = ds.docStart(d);
     const size = ds.docSize(d);
-    let tokens: Int32Array;
-    if (start + ctxLen + 1 <= ds.tokenCount) tokens = ds.slice(start, ctxLen + 1);
-    else {
-      // Past the end of the file the reference appends tokens from the start of the file.
-      tokens = new Int32Array(ctxLen + 1);
-      const own = ds.slice(start, ds.tokenCount - start);
-      tokens.set(own);
-      tokens.set(ds.slice(0, ctxLen + 1 - own.length), own.length);
+    const validTargets = Math.min(size, ctxLen + 1) - 1;
+    if (start + ctxLen + 1 <= ds.tokenCount) return { ...read(start, ctxLen + 1), validTargets };
+    // Past the end of the file the reference appends tokens from the start of the file.
+    const own = read(start, ds.tokenCount - start),
+      more = read(0, ctxLen + 1 - own.tokens.length);
+    const tokens = new Int32Array(ctxLen + 1);
+    tokens.set(own.tokens);
+    tokens.set(more.tokens, own.tokens.length);
+    let mask: Uint8Array | undefined;
+    if (own.mask && more.mask) {
+      mask = new Uint8Array(ctxLen + 1);
+      mask.set(own.mask);
+      mask.set(more.mask, own.mask.length);
     }
-    return { tokens, validTargets: Math.min(size, ctxLen + 1) - 1 };
+    return { tokens, mask, validTargets };
   });
 }
 
-function randomSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
+function randomSampler(ds: TokenDataset, opts: SamplerOptions, read: Reader): Sampler {
   const { ctxLen, microBsz, seed } = opts;
   const starts = ds.tokenCount - ctxLen - 1; // offsets 0 .. data_size − ctx_len − 2
   if (starts < 1)
@@ -144,11 +167,11 @@ function randomSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const epochSteps = opts.epochSteps ?? Math.max(1, Math.floor(ds.tokenCount / (ctxLen * microBsz)));
   return counterSampler("random", opts, epochSteps * microBsz, (k) => {
     const offset = randomIndex(seededRandom(seed, k), starts);
-    return { tokens: ds.slice(offset, ctxLen + 1), validTargets: ctxLen };
+    return { ...read(offset, ctxLen + 1), validTargets: ctxLen };
   });
 }
 
-function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
+function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions, read: Reader): Sampler {
   const { ctxLen, microBsz } = opts;
   const p = opts.magicPrime ?? magicPrime(ds.tokenCount, ctxLen);
   if (p === null)
@@ -160,7 +183,7 @@ function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
   const epochSteps = opts.epochSteps ?? Math.max(1, Math.floor(p / microBsz));
   return counterSampler("magic-prime", opts, epochSteps * microBsz, (k) => ({
     // n = 1 + epoch·samples_per_epoch + idx = 1 + k on one rank
-    tokens: ds.slice(magicPrimeStart(1 + k, p, ctxLen), ctxLen + 1),
+    ...read(magicPrimeStart(1 + k, p, ctxLen), ctxLen + 1),
     validTargets: ctxLen,
   }));
 }
@@ -177,19 +200,30 @@ export interface Batch {
   nTargets: number;
 }
 
-/** Samples of one length as a [batch, T] batch: inputs tokens[0..T), targets tokens[1..T] (−100 past validTargets). */
+/**
+ * Samples of one length as a [batch, T] batch: inputs tokens[0..T), targets tokens[1..T] (−100 past
+ * validTargets, and where a sample's loss mask is 0).
+ */
 export function batchOf(samples: readonly Sample[]): Batch {
   if (samples.length === 0) throw new RangeError("a batch needs at least one sample");
   const T = samples[0].tokens.length - 1;
   const inputs = new Int32Array(samples.length * T);
   const targets = new Int32Array(samples.length * T).fill(IGNORE_TARGET);
   let nTargets = 0;
-  samples.forEach(({ tokens, validTargets }, b) => {
+  samples.forEach(({ tokens, validTargets, mask }, b) => {
     if (tokens.length !== T + 1)
       throw new RangeError(`sample ${b} has ${tokens.length} tokens, sample 0 has ${T + 1}: a batch needs one length`);
     inputs.set(tokens.subarray(0, T), b * T);
-    targets.set(tokens.subarray(1, 1 + validTargets), b * T);
-    nTargets += validTargets;
+    if (!mask) {
+      targets.set(tokens.subarray(1, 1 + validTargets), b * T);
+      nTargets += validTargets;
+      return;
+    }
+    for (let j = 0; j < validTargets; j++)
+      if (mask[j + 1]) {
+        targets[b * T + j] = tokens[j + 1];
+        nTargets++;
+      }
   });
   return { inputs, targets, batch: samples.length, T, nTargets };
 }

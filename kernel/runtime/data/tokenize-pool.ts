@@ -6,6 +6,7 @@ import { Worker } from "node:worker_threads";
 import type { Tokenizer } from "../tokenizer/types";
 import { WorldTokenizer, type WorldTables } from "../tokenizer/world";
 import { ByteTokenizer } from "../tokenizer/bytes";
+import type { ChatFields, DataFormat } from "./chat";
 import type { LineChunk } from "./jsonl";
 
 export type WorkerTokenizerSpec = { kind: "world"; tables: WorldTables } | { kind: "bytes" };
@@ -13,17 +14,23 @@ export interface WorkerInit {
   tokenizer: WorkerTokenizerSpec;
   file: string;
   skipBad: boolean;
+  /** text: make_data.py's `text` lines; chat: chat/SFT lines too, with a loss mask (chat.ts). */
+  format: DataFormat;
+  fields: ChatFields;
 }
 /**
  * One chunk of whole lines. `chunk.bytes` and `output` live in SharedArrayBuffers owned by the
  * caller and reused for later chunks (so nothing is allocated per chunk); output has room for
- * chunk.bytes.length + 1 tokens.
+ * chunk.bytes.length + 1 tokens (text) or twice that (chat: the template adds role names; see
+ * tokenize-worker.ts).
  */
 export interface ChunkJob {
   id: number;
   chunk: LineChunk;
   firstLine: number;
   output: Uint16Array;
+  /** chat format: receives each output token's loss-mask byte (1 = counts). */
+  mask: Uint8Array | null;
 }
 export interface BadLine {
   line: number;

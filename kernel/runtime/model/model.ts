@@ -9,7 +9,14 @@ import { batchOf, type Batch } from "../data/samplers";
 import { checkOptions, is, type Spec } from "../check";
 import { CheckpointError, OptionsError, RwkvError } from "../errors";
 import { logSumExp } from "../math";
-import { native, type Quant, type NativeModel, type NativeTensor } from "../native";
+import {
+  native,
+  type NativeLossResult,
+  type NativeModel,
+  type NativeTensor,
+  type NativeTrainChunk,
+  type Quant,
+} from "../native";
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
 import { describeDims } from "./dims";
 import { detectConfig, timeStateLayer, type ModelConfig } from "./config";
@@ -261,6 +268,15 @@ export class Model {
     );
     if (r.nTargets === 0) throw new RangeError("the batch has no valid targets (all are −100)");
     return { loss: r.lossSum / r.nTargets, grad, nTargets: r.nTargets };
+  }
+
+  /**
+   * One chunk of chunked BPTT (NativeTrainChunk): the call the tuner builds accumulation, long
+   * contexts and layer subsets from (tune/chunked.ts). Token ids are checked first.
+   */
+  async trainChunk(args: NativeTrainChunk, signal?: AbortSignal): Promise<NativeLossResult> {
+    this.tokensOf(args.inputs);
+    return withCancel(resolveSignal(signal), (flag) => this.native.trainChunk(args, flag));
   }
 
   /** Streams generated text; see generate.ts. */

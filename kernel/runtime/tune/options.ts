@@ -1,7 +1,7 @@
 // Tuner options: defaults (RWKV-PEFT's state-tuning demo values) and the checks of every key.
 import { checkOptions, is, type Spec } from "../check";
 import type { TokenDataset } from "../data/dataset";
-import { DataError } from "../errors";
+import { DataError, OptionsError } from "../errors";
 import { State } from "../model/state";
 import type { TunerOptions } from "./types";
 
@@ -19,6 +19,10 @@ export const TUNER_DEFAULTS: Omit<TunerOptions, "totalSteps"> = {
   l2wrap: true,
   sampler: "pad",
   seed: 0,
+  accumulate: 1,
+  chunkLen: 512,
+  lossMask: "none",
+  keepBest: false,
 };
 
 const MAX_CTX = 1 << 20;
@@ -40,8 +44,44 @@ const SPEC: Spec = {
   seed: is.int(0),
   epochSteps: is.int(1),
   magicPrime: is.int(2),
-  initState: is.instance(State),
+  initState: is.either(is.oneOf("zero", "prompt"), is.instance(State)),
+  initPrompt: is.string,
+  accumulate: is.int(1, 1 << 16),
+  chunkLen: is.int(1, MAX_CTX),
+  layers: (v) =>
+    Array.isArray(v) && v.length > 0 && v.every((l) => Number.isInteger(l) && l >= 0)
+      ? undefined
+      : "must be a non-empty array of layer indices (integers ≥ 0)",
+  lossMask: is.oneOf("none", "response"),
+  validation: nested("validation", {
+    dataset: isDataset,
+    every: is.int(1),
+    samples: is.int(1),
+  }),
+  keepBest: is.boolean,
+  stopWhen: nested("stopWhen", { loss: is.number(0), patience: is.int(1) }),
 };
+
+/** A TokenDataset (Dataset, BinIdxDataset or anything with its members). */
+function isDataset(v: unknown): string | undefined {
+  const d = v as Partial<TokenDataset>;
+  return typeof v === "object" && v !== null && typeof d.slice === "function" && typeof d.tokenCount === "number"
+    ? undefined
+    : "must be a dataset (Dataset, BinIdxDataset)";
+}
+
+/** An options object inside the options, checked against its own spec (the message names the inner key). */
+function nested(name: string, spec: Spec): Spec[string] {
+  return (v) => {
+    try {
+      checkOptions(name, v, spec);
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof OptionsError)) throw e;
+      return `is wrong: ${e.message}`;
+    }
+  };
+}
 
 export function resolveTunerOptions(
   opts: Partial<TunerOptions> & { totalSteps: number },
@@ -49,7 +89,21 @@ export function resolveTunerOptions(
 ): TunerOptions {
   checkOptions("Tuner", opts, SPEC, ["totalSteps"]);
   const set = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-  const o = { ...TUNER_DEFAULTS, ...set } as TunerOptions;
+  const lossMask = data.maskSlice ? "response" : "none";
+  const o = { ...TUNER_DEFAULTS, lossMask, ...set } as TunerOptions;
+  if (o.initState === "prompt" && !o.initPrompt)
+    throw new OptionsError('initState "prompt" reads initPrompt: give the text as initPrompt', "initPrompt");
+  if (o.initPrompt !== undefined && o.initState !== "prompt")
+    throw new OptionsError('initPrompt is read only with initState: "prompt"', "initPrompt");
+  if (o.lossMask === "response" && !data.maskSlice)
+    throw new DataError(
+      'lossMask "response" needs data with a loss mask: make it with make-data --format chat (or Dataset.fromChat)',
+    );
+  if (o.keepBest && !o.validation)
+    throw new OptionsError("keepBest keeps the state with the lowest validation loss: give validation", "keepBest");
+  if (o.stopWhen?.patience !== undefined && !o.validation)
+    throw new OptionsError("stopWhen.patience counts validations: give validation", "stopWhen");
+  if (o.layers) o.layers = [...new Set(o.layers)].sort((a, b) => a - b);
   if (data.tokenCount < o.ctxLen + 1) {
     throw new DataError(
       `the dataset has ${data.tokenCount} tokens, fewer than ctx_len+1 = ${o.ctxLen + 1}: ` +

@@ -1,8 +1,8 @@
 // A tuner checkpoint for resuming: a safetensors file holding the fp32 master state and the Adam
-// moments as [L,H,N,N] tensors, with everything else in `__metadata__` as JSON strings (options,
-// steps, sampler position, history, model dims, base checkpoint hash), so any safetensors reader
-// can open it. Files of the first format ("RWKVTUNE" + u32 JSON length + JSON + the three arrays)
-// are still read.
+// moments as [L,H,N,N] tensors (and the best state, when one is kept), with everything else in
+// `__metadata__` as JSON strings (options, steps, sampler position, history, model dims, base
+// checkpoint hash, validation progress), so any safetensors reader can open it. Files of the first
+// format ("RWKVTUNE" + u32 JSON length + JSON + the three arrays) are still read.
 import * as fs from "node:fs";
 import { openCheckpoint, writeSafetensors, type Checkpoint } from "../checkpoint";
 import type { SamplerState } from "../data/samplers";
@@ -12,23 +12,38 @@ import type { StateDims } from "../model/config";
 import { Tensor } from "../tensor";
 import type { StepRecord, TunerOptions } from "./types";
 
+/** The options a checkpoint keeps: all but the initial state and the validation data (its numbers stay). */
+export type SavedTunerOptions = Omit<TunerOptions, "initState" | "initPrompt" | "validation"> & {
+  validationEvery?: number;
+  validationSamples?: number;
+};
 export interface TunerCheckpointMeta {
-  options: Omit<TunerOptions, "initState">;
+  options: SavedTunerOptions;
   steps: number;
   sampler: SamplerState;
   history: StepRecord[];
   dims: StateDims;
   baseSha256: string;
+  /** Validation progress: the best loss so far, validations since it, an early stop (absent in older files). */
+  progress?: {
+    best?: { step: number; loss: number };
+    stale: number;
+    stopped?: { step: number; reason: string };
+  };
 }
 export interface TunerArrays {
   master: Float32Array;
   m: Float32Array;
   v: Float32Array;
+  /** The best state (keepBest). */
+  best?: Float32Array;
 }
 
 const FORMAT = "rwkv-notebook tuner checkpoint";
 const TENSORS = { master: "master_state", m: "adam_m", v: "adam_v" } as const;
+const BEST_TENSOR = "best_state";
 const JSON_FIELDS = ["options", "steps", "sampler", "history", "dims"] as const;
+const OPTIONAL_JSON = "progress";
 const LEGACY_MAGIC = "RWKVTUNE";
 
 export async function writeTunerCheckpoint(
@@ -42,9 +57,11 @@ export async function writeTunerCheckpoint(
   const metadata: Record<string, string> = { format: FORMAT, version: "2", base_sha256: meta.baseSha256 };
   for (const k of JSON_FIELDS)
     metadata[k] = JSON.stringify(k === "dims" ? { nLayer, nEmbd, nHead, headSize } : meta[k]);
+  if (meta.progress) metadata[OPTIONAL_JSON] = JSON.stringify(meta.progress);
   const tensors = Object.fromEntries(
-    (Object.keys(TENSORS) as (keyof TunerArrays)[]).map((k) => [TENSORS[k], Tensor.fromFloat32(arrays[k], shape)]),
+    (Object.keys(TENSORS) as (keyof typeof TENSORS)[]).map((k) => [TENSORS[k], Tensor.fromFloat32(arrays[k], shape)]),
   );
+  if (arrays.best) tensors[BEST_TENSOR] = Tensor.fromFloat32(arrays.best, shape);
   try {
     writeSafetensors(file, tensors, metadata);
   } catch (e) {
@@ -95,12 +112,16 @@ function readSafetensorsCheckpoint(file: string): { meta: TunerCheckpointMeta; a
       }
     };
     const meta = Object.fromEntries(JSON_FIELDS.map((k) => [k, field(k)])) as Omit<TunerCheckpointMeta, "baseSha256">;
+    if (ckpt.metadata[OPTIONAL_JSON] !== undefined)
+      meta.progress = field(OPTIONAL_JSON) as TunerCheckpointMeta["progress"];
+    const f32 = (name: string): Float32Array => {
+      const t = ckpt.read(name);
+      if (t.dtype !== "f32") throw new TunerCheckpointError(`${file}: ${name} is ${t.dtype}, expected f32`, file);
+      return Float32Array.from(t.toFloat32());
+    };
     const arrays = {} as TunerArrays;
-    for (const k of Object.keys(TENSORS) as (keyof TunerArrays)[]) {
-      const t = ckpt.read(TENSORS[k]);
-      if (t.dtype !== "f32") throw new TunerCheckpointError(`${file}: ${TENSORS[k]} is ${t.dtype}, expected f32`, file);
-      arrays[k] = Float32Array.from(t.toFloat32());
-    }
+    for (const k of Object.keys(TENSORS) as (keyof typeof TENSORS)[]) arrays[k] = f32(TENSORS[k]);
+    if (ckpt.keys().includes(BEST_TENSOR)) arrays.best = f32(BEST_TENSOR);
     return { meta: { ...meta, baseSha256: ckpt.metadata.base_sha256 ?? "" }, arrays };
   } finally {
     ckpt.close();

@@ -1,21 +1,29 @@
 // State tuning (docs/spec.md §3): the initial wkv state of every layer is the only trained parameter.
-// fp32 master state + Adam moments; per step: draw microBsz samples, loss and gradient from the
-// native model, global-norm clip, Adam with the scheduled LR. A cancelled step changes nothing.
+// fp32 master state + Adam moments; per step: draw `accumulate` micro-batches of microBsz samples,
+// loss and gradient by chunked BPTT (tune/accumulate.ts, chunked.ts; §3.10), global-norm clip, Adam
+// with the scheduled LR, then a validation when one is due (tune/validation.ts). A cancelled step
+// changes nothing.
 import { resolveSignal } from "../cancel";
 import { checkOptions, is, type Spec } from "../check";
 import { AbortError, DataError, OptionsError, TunerCheckpointError } from "../errors";
-import { batchOf, createSampler, nextBatch, type Sampler } from "../data/samplers";
+import { createSampler, nextBatch, type Batch, type Sampler } from "../data/samplers";
 import type { TokenDataset } from "../data/dataset";
-import { meanCrossEntropy, type Model } from "../model/model";
+import type { Model } from "../model/model";
 import { describeDims, type StateDims } from "../model/dims";
 import { State, type StateSaveOptions } from "../model/state";
+import { countTargets, stepGradient, type StepGradient } from "./accumulate";
 import { Adam, clipGradNorm } from "./adam";
 import { resolveTunerOptions } from "./options";
 import { learningRate } from "./schedule";
 import { readTunerCheckpoint, writeTunerCheckpoint } from "./tuner-checkpoint";
 import type { StepRecord, TunerOptions } from "./types";
+import { HeldOut, StopTracker } from "./validation";
+import { promptState } from "./warm-start";
 
 export type TunerInit = Partial<TunerOptions> & { totalSteps: number };
+
+/** Draws of a step's micro-batches before a step whose every target is masked is refused. */
+const MAX_REDRAWS = 64;
 
 /** Follows a run: called after every step and once when the run ends (however it ends). */
 export interface RunObserver {
@@ -55,12 +63,34 @@ export interface EvalResult {
   samples: number;
 }
 
+/** The state with the lowest validation loss so far (TunerOptions.keepBest). */
+export interface BestResult {
+  /** The step after which it was validated. */
+  step: number;
+  loss: number;
+  /** The state itself (wkv, zero shifts); only with keepBest. */
+  state?: State;
+}
+
 export class Tuner {
   readonly options: TunerOptions;
   readonly history: StepRecord[] = [];
+  /**
+   * Resolves once the tuner can step: at once, or for initState "prompt" when the prompt has been
+   * read (`const tuner = await new Tuner(...).ready`). Every async method waits for it.
+   */
+  readonly ready: Promise<this>;
+  /**
+   * Set when a step met TunerOptions.stopWhen: run() then ends, and later run() calls take no step
+   * until this is cleared (`tuner.stopped = undefined`).
+   */
+  stopped?: { step: number; reason: string };
   private readonly master: Float32Array;
   private readonly adam: Adam;
   private readonly sampler: Sampler;
+  private readonly heldOut?: HeldOut;
+  private readonly tracker: StopTracker;
+  private warming = false;
 
   constructor(
     readonly model: Model,
@@ -68,7 +98,8 @@ export class Tuner {
     opts: TunerInit,
   ) {
     this.options = resolveTunerOptions(opts, dataset);
-    const init = this.options.initState;
+    const o = this.options;
+    const init = o.initState instanceof State ? o.initState : undefined;
     if (
       init &&
       (init.nLayer !== model.config.nLayer ||
@@ -78,9 +109,11 @@ export class Tuner {
       const lhn = (d: StateDims) => `L${d.nLayer} H${d.nHead} N${d.headSize}`;
       throw new OptionsError(`initState (${lhn(init)}) does not fit the model (${lhn(model.config)})`, "initState");
     }
+    const L = model.config.nLayer;
+    if (o.layers && o.layers[o.layers.length - 1] >= L)
+      throw new OptionsError(`layers ${o.layers.join(", ")}: the model has layers 0..${L - 1}`, "layers");
     this.master = init ? init.wkv.slice() : model.newState().wkv;
-    this.adam = new Adam(this.master, this.options);
-    const o = this.options;
+    this.adam = new Adam(this.master, o);
     this.sampler = createSampler(dataset, {
       kind: o.sampler,
       ctxLen: o.ctxLen,
@@ -88,7 +121,36 @@ export class Tuner {
       seed: o.seed,
       epochSteps: o.epochSteps,
       magicPrime: o.magicPrime,
+      lossMask: o.lossMask === "response",
     });
+    if (o.validation)
+      this.heldOut = HeldOut.draw(o.validation.dataset, {
+        kind: o.sampler,
+        ctxLen: o.ctxLen,
+        samples: o.validation.samples ?? 16,
+        lossMask: o.lossMask === "response" && o.validation.dataset.maskSlice !== undefined,
+      });
+    this.tracker = new StopTracker(o.keepBest, o.stopWhen);
+    this.ready = o.initState === "prompt" ? this.warmStart(o.initPrompt!) : Promise.resolve(this);
+    this.ready.catch(() => undefined); // seen by whoever awaits ready or steps
+  }
+
+  /** initState "prompt": the wkv after reading the prompt becomes the initial state (zero shifts). */
+  private async warmStart(text: string): Promise<this> {
+    this.warming = true;
+    try {
+      this.master.set((await promptState(this.model, text)).wkv);
+    } finally {
+      this.warming = false;
+    }
+    return this;
+  }
+
+  /** The state with the lowest validation loss so far (validation; the state itself with keepBest). */
+  get best(): BestResult | undefined {
+    const b = this.tracker.best;
+    if (!b) return undefined;
+    return { step: b.step, loss: b.loss, state: b.wkv && new State(this.model.config, { wkv: b.wkv.slice() }) };
   }
 
   /** Optimizer steps taken so far. */
@@ -98,6 +160,7 @@ export class Tuner {
 
   /** A copy of the tuned state (wkv = master state, zero shifts), consistent between steps. */
   get state(): State {
+    if (this.warming) throw new Error("the warm start is still reading initPrompt: `await tuner.ready` first");
     return new State(this.model.config, { wkv: this.master.slice() });
   }
 
@@ -113,18 +176,23 @@ export class Tuner {
     });
   }
 
-  /** One optimizer step; an aborted step changes nothing (the next one draws the same batch). */
+  /**
+   * One optimizer step; an aborted step changes nothing (the next one draws the same batches). A
+   * validation due after it runs before it returns (a cancelled validation only leaves it out).
+   */
   async step(signal?: AbortSignal): Promise<StepRecord> {
+    await this.ready;
     signal = resolveSignal(signal);
     if (signal?.aborted) throw new AbortError(signal.reason, { step: this.steps + 1 });
     const started = performance.now();
     const samplerBefore = this.sampler.getState();
-    const batch = nextBatch(this.sampler, this.options.microBsz);
-    let r: { loss: number; grad: Float32Array; nTargets: number };
+    const o = this.options;
+    let r: StepGradient;
     try {
-      r = await this.model.gradToState(batch, {
-        state: new State(this.model.config, { wkv: this.master }),
-        l2wrap: this.options.l2wrap,
+      r = await stepGradient(this.model, this.drawBatches(), this.master, {
+        l2wrap: o.l2wrap,
+        chunkLen: o.chunkLen,
+        layers: o.layers,
         signal,
       });
     } catch (e) {
@@ -148,7 +216,41 @@ export class Tuner {
       elapsedMs,
     };
     this.history.push(rec);
+    await this.afterStep(rec, signal);
     return rec;
+  }
+
+  /** The `accumulate` micro-batches of a step, drawn again while every target of them is masked. */
+  private drawBatches(): Batch[] {
+    const { accumulate, microBsz } = this.options;
+    for (let i = 0; i < MAX_REDRAWS; i++) {
+      const batches = Array.from({ length: accumulate }, () => nextBatch(this.sampler, microBsz));
+      if (batches.some((b) => countTargets(b) > 0)) return batches;
+    }
+    throw new DataError(
+      `${MAX_REDRAWS} draws of ${accumulate}×${microBsz} samples had no target the loss mask counts: ` +
+        "are the answers past ctxLen, or is the data all prompts?",
+    );
+  }
+
+  /** Validation when due, the best state, and the stop conditions; marks the record. */
+  private async afterStep(rec: StepRecord, signal?: AbortSignal): Promise<void> {
+    const o = this.options;
+    let stop: string | undefined;
+    if (!this.heldOut) stop = this.tracker.trained(rec.loss);
+    else if (rec.step % (o.validation!.every ?? 10) === 0 || rec.step === o.totalSteps) {
+      try {
+        const { loss } = await this.heldOut.loss(this.model, this.master, { chunkLen: o.chunkLen, signal });
+        rec.validationLoss = loss;
+        stop = this.tracker.validated(rec.step, loss, this.master);
+      } catch (e) {
+        if (!(e instanceof AbortError)) throw e;
+      }
+    }
+    if (stop) {
+      rec.stopped = stop;
+      this.stopped = { step: rec.step, reason: stop };
+    }
   }
 
   /**
@@ -164,7 +266,7 @@ export class Tuner {
     if (opts.live !== false && defaultObserver) observers.push(defaultObserver(this));
     const done: StepRecord[] = [];
     try {
-      for (let i = 0; i < steps && !signal?.aborted; i++) {
+      for (let i = 0; i < steps && !signal?.aborted && !this.stopped; i++) {
         let rec: StepRecord;
         try {
           rec = await this.step(signal);
@@ -181,80 +283,99 @@ export class Tuner {
     return done;
   }
 
-  /** Mean loss over `samples` samples (random, fixed seed) with the tuned state and with the zero state. */
+  /**
+   * Mean loss over `samples` samples (random offsets, fixed seed) with the tuned state and with the zero
+   * state; with lossMask "response" and data that has a mask, over the answers only.
+   */
   async evaluate(
     dataset: TokenDataset,
     opts: { samples?: number; seed?: number; signal?: AbortSignal } = {},
   ): Promise<EvalResult> {
     checkOptions("tuner.evaluate", opts, { samples: is.int(1), seed: is.int(0), signal: is.signal });
-    const samples = opts.samples ?? 16;
-    const T = this.options.ctxLen,
-      V = this.model.config.vocabSize;
-    if (dataset.tokenCount < T + 1)
-      throw new DataError(`the evaluation dataset has ${dataset.tokenCount} tokens, fewer than ctx_len+1 = ${T + 1}`);
-    const sampler = createSampler(dataset, { kind: "random", ctxLen: T, microBsz: 1, seed: opts.seed ?? 12345 });
-    const tuned = this.state,
-      zero = this.model.newState();
-    let sumTuned = 0,
-      sumZero = 0,
-      tokens = 0;
-    for (let i = 0; i < samples; i++) {
-      const { inputs, targets, nTargets: n } = batchOf([sampler.next()]);
-      for (const [st, add] of [
-        [
-          tuned,
-          (x: number) => {
-            sumTuned += x;
-          },
-        ],
-        [
-          zero,
-          (x: number) => {
-            sumZero += x;
-          },
-        ],
-      ] as const) {
-        const { logits } = await this.model.forward(inputs, { state: st, logits: "all", signal: opts.signal });
-        add(meanCrossEntropy(logits!, targets, V) * n);
-      }
-      tokens += n;
-    }
-    return { tuned: sumTuned / tokens, zero: sumZero / tokens, tokens, samples };
+    await this.ready;
+    const o = this.options;
+    if (dataset.tokenCount < o.ctxLen + 1)
+      throw new DataError(
+        `the evaluation dataset has ${dataset.tokenCount} tokens, fewer than ctx_len+1 = ${o.ctxLen + 1}`,
+      );
+    const held = HeldOut.draw(dataset, {
+      kind: "random",
+      ctxLen: o.ctxLen,
+      samples: opts.samples ?? 16,
+      seed: opts.seed ?? 12345,
+      lossMask: o.lossMask === "response" && dataset.maskSlice !== undefined,
+    });
+    const run = { chunkLen: o.chunkLen, signal: resolveSignal(opts.signal) };
+    const tuned = await held.loss(this.model, this.master.slice(), run);
+    const zero = await held.loss(this.model, this.model.newState().wkv, run);
+    return { tuned: tuned.loss, zero: zero.loss, tokens: tuned.tokens, samples: held.samples };
   }
 
-  /** Saves the tuned state (PEFT layout); safetensors files get provenance metadata. */
-  async saveState(file: string, opts: StateSaveOptions = {}): Promise<void> {
+  /**
+   * Saves the tuned state (PEFT layout; every layer, the untrained ones as they started); safetensors
+   * files get provenance metadata. `best: true` saves the best state instead (keepBest).
+   */
+  async saveState(file: string, opts: StateSaveOptions & { best?: boolean } = {}): Promise<void> {
+    await this.ready;
+    const { best: useBest, ...saveOpts } = opts;
+    const best = this.best;
+    if (useBest && !best?.state)
+      throw new OptionsError(
+        best ? "the best state is kept only with keepBest: true" : "no validation has run yet: there is no best state",
+        "best",
+      );
     const c = this.model.config;
     const last = this.history[this.history.length - 1];
     const provenance = {
       model_version: `x0${c.version}0`,
       dims: `L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize} V${c.vocabSize}`,
       base_sha256: await this.model.checkpointHash(),
-      steps: this.steps,
-      final_loss: last ? last.loss : "",
-      ...opts.provenance,
+      steps: useBest ? best!.step : this.steps,
+      final_loss: useBest ? best!.loss : last ? last.loss : "",
+      ...(useBest ? { selected: "lowest validation loss" } : {}),
+      ...(this.options.layers ? { trained_layers: this.options.layers.join(",") } : {}),
+      ...saveOpts.provenance,
     };
-    await this.state.save(file, { ...opts, provenance });
+    await (useBest ? best!.state! : this.state).save(file, { ...saveOpts, provenance });
   }
 
-  /** Everything needed to continue exactly: state, Adam moments, step, options, sampler position, history. */
+  /**
+   * Everything needed to continue exactly: state, Adam moments, step, options, sampler position,
+   * history, and the best state and early-stop count (the validation data is not stored: pass it to resume).
+   */
   async saveCheckpoint(file: string): Promise<void> {
-    const { initState: _drop, ...options } = this.options;
+    await this.ready;
+    const { initState: _state, initPrompt: _prompt, validation, ...options } = this.options;
+    const { best, stale } = this.tracker.snapshot();
     await writeTunerCheckpoint(
       file,
       {
-        options,
+        options: {
+          ...options,
+          ...(validation ? { validationEvery: validation.every, validationSamples: validation.samples } : {}),
+        },
         steps: this.steps,
         sampler: this.sampler.getState(),
         history: this.history,
         dims: this.model.config,
         baseSha256: await this.model.checkpointHash(),
+        progress: { best: best && { step: best.step, loss: best.loss }, stale, stopped: this.stopped },
       },
-      { master: this.master, m: this.adam.m, v: this.adam.v },
+      { master: this.master, m: this.adam.m, v: this.adam.v, best: best?.wkv },
     );
   }
 
-  static async resume(file: string, model: Model, dataset: TokenDataset): Promise<Tuner> {
+  /**
+   * Continues a run saved by saveCheckpoint. A run that validated needs its validation data again:
+   * `{ validation: { dataset } }` (every and samples default to the saved ones).
+   */
+  static async resume(
+    file: string,
+    model: Model,
+    dataset: TokenDataset,
+    opts: { validation?: TunerOptions["validation"] } = {},
+  ): Promise<Tuner> {
+    checkOptions("Tuner.resume", opts, { validation: is.recordOf(() => undefined, "validation options") });
     const { meta, arrays } = readTunerCheckpoint(file);
     const c = model.config,
       d = meta.dims;
@@ -264,12 +385,23 @@ export class Tuner {
         file,
       );
     }
-    const t = new Tuner(model, dataset, { ...meta.options, initState: new State(c, { wkv: arrays.master }) });
+    const { validationEvery, validationSamples, ...options } = meta.options;
+    const validation = opts.validation && {
+      every: validationEvery,
+      samples: validationSamples,
+      ...opts.validation,
+    };
+    const t = new Tuner(model, dataset, { ...options, validation, initState: new State(c, { wkv: arrays.master }) });
     t.adam.m.set(arrays.m);
     t.adam.v.set(arrays.v);
     t.adam.t = meta.steps;
     t.sampler.setState(meta.sampler);
     t.history.push(...meta.history);
+    const p = meta.progress;
+    if (p) {
+      t.tracker.restore({ best: p.best && { ...p.best, wkv: arrays.best }, stale: p.stale });
+      t.stopped = p.stopped;
+    }
     return t;
   }
 }

@@ -1,4 +1,5 @@
 // Shared types of state tuning: one record per optimizer step and the Tuner's options.
+import type { TokenDataset } from "../data/dataset";
 import type { SamplerKind } from "../data/samplers";
 import type { State } from "../model/state";
 
@@ -17,6 +18,14 @@ export interface StepRecord {
   tokensPerSecond: number;
   /** Wall time of this step. */
   elapsedMs: number;
+  /**
+   * Mean loss on the validation data (TunerOptions.validation) with the state after this step, when a
+   * validation ran after it (every `validation.every` steps and after the last). The training figure
+   * draws these points as the validation curve beside the training loss.
+   */
+  validationLoss?: number;
+  /** Why the run stopped early after this step (TunerOptions.stopWhen); absent otherwise. */
+  stopped?: string;
 }
 
 export type LrSchedule = "cos" | "exp";
@@ -46,5 +55,50 @@ export interface TunerOptions {
   epochSteps?: number;
   /** magic-prime sampler: the prime (default: the largest fitting the data, as make_data.py prints). */
   magicPrime?: number;
-  initState?: State;
+  /**
+   * The state tuning starts from: "zero" (default), a State (its wkv; shifts are not trained), or
+   * "prompt": the wkv the model reaches after reading `initPrompt` from the zero state (a warm start
+   * from a system prompt; the tuner is ready once `await tuner.ready` resolves).
+   */
+  initState?: State | "zero" | "prompt";
+  /** initState "prompt": the text to read. */
+  initPrompt?: string;
+  /** Micro-batches per optimizer step (gradient accumulation; docs/spec.md §3.10); default 1. */
+  accumulate: number;
+  /**
+   * Longest piece of a sample one training call runs (chunked BPTT through the carried state, exact;
+   * default 512): memory stays that of chunkLen tokens whatever ctxLen is.
+   */
+  chunkLen: number;
+  /**
+   * Train these layers' states only (default: all). The backward stops below the lowest of them; the
+   * others keep their initial state (zero or from initState) and are saved as they are.
+   */
+  layers?: number[];
+  /**
+   * "response": only targets the data's loss mask marks count (the assistant's answers of chat data,
+   * docs/spec.md §5.4); "none": every target. Default: "response" when the data has a mask.
+   */
+  lossMask: "none" | "response";
+  /** Held-out loss during the run, recorded on the StepRecord of the step after which it ran. */
+  validation?: ValidationOptions;
+  /** Keep the state with the lowest validation loss as `tuner.best` (needs validation). */
+  keepBest: boolean;
+  /** End run() early; the step's record says why (StepRecord.stopped). */
+  stopWhen?: StopWhen;
+}
+
+export interface ValidationOptions {
+  dataset: TokenDataset;
+  /** Validate after every `every` steps (and after the last of totalSteps); default 10. */
+  every?: number;
+  /** Samples drawn once (fixed seed) and scored each time; default 16. */
+  samples?: number;
+}
+
+export interface StopWhen {
+  /** Stop once the validation loss (without validation: a step's training loss) is at or below this. */
+  loss?: number;
+  /** Stop after this many validations in a row without a new best validation loss. */
+  patience?: number;
 }
