@@ -71,13 +71,25 @@ export {
 export { magicPrime } from "./runtime/data/magic-prime";
 export { makeData, type MakeDataOptions, type MakeDataResult } from "./runtime/data/make-data";
 export { readJsonlTexts } from "./runtime/data/jsonl";
+export { DEFAULT_CHAT_FIELDS, renderedText, type ChatFields, type DataFormat, type Segment } from "./runtime/data/chat";
+export { LossMask } from "./runtime/data/loss-mask";
 export { datasetTable, type DatasetTableOptions } from "./runtime/data/arrow";
 export { stateTuningSupport, describeSupport, type StateTuningSupport } from "./runtime/data/support";
 export type { DataProgress } from "./runtime/data/progress";
 
 // State tuning and state files.
-export { Tuner, type TunerInit, type RunOptions, type RunObserver, type EvalResult } from "./runtime/tune/tuner";
-export type { StepRecord, TunerOptions, LrSchedule } from "./runtime/tune/types";
+export {
+  Tuner,
+  type TunerInit,
+  type RunOptions,
+  type RunObserver,
+  type EvalResult,
+  type BestResult,
+} from "./runtime/tune/tuner";
+export type { StepRecord, TunerOptions, LrSchedule, ValidationOptions, StopWhen } from "./runtime/tune/types";
+export type { StepGradient } from "./runtime/tune/accumulate";
+export { promptState, withZeroShifts } from "./runtime/tune/warm-start";
+export { parseLayers } from "./runtime/tune/layers";
 export { mergeState, type MergeResult } from "./runtime/tune/merge";
 
 // Looking inside a state.

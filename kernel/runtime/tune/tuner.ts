@@ -117,7 +117,8 @@ export class Tuner {
     this.sampler = createSampler(dataset, {
       kind: o.sampler,
       ctxLen: o.ctxLen,
-      microBsz: o.microBsz,
+      // epochSteps counts optimizer steps: accumulate:k, microBsz:b draws as microBsz:k·b does
+      microBsz: o.microBsz * o.accumulate,
       seed: o.seed,
       epochSteps: o.epochSteps,
       magicPrime: o.magicPrime,
@@ -186,15 +187,9 @@ export class Tuner {
     if (signal?.aborted) throw new AbortError(signal.reason, { step: this.steps + 1 });
     const started = performance.now();
     const samplerBefore = this.sampler.getState();
-    const o = this.options;
     let r: StepGradient;
     try {
-      r = await stepGradient(this.model, this.drawBatches(), this.master, {
-        l2wrap: o.l2wrap,
-        chunkLen: o.chunkLen,
-        layers: o.layers,
-        signal,
-      });
+      r = await this.nextGradient(signal);
     } catch (e) {
       this.sampler.setState(samplerBefore);
       throw e instanceof AbortError ? new AbortError(e.reason, { step: this.steps + 1 }) : e;
@@ -218,6 +213,30 @@ export class Tuner {
     this.history.push(rec);
     await this.afterStep(rec, signal);
     return rec;
+  }
+
+  /**
+   * The loss and gradient ([L,H,N,N], before clipping) the next step would take, without taking it:
+   * the state and the sampler stay where they are.
+   */
+  async gradient(signal?: AbortSignal): Promise<StepGradient> {
+    await this.ready;
+    const before = this.sampler.getState();
+    try {
+      return await this.nextGradient(resolveSignal(signal));
+    } finally {
+      this.sampler.setState(before);
+    }
+  }
+
+  private nextGradient(signal?: AbortSignal): Promise<StepGradient> {
+    const o = this.options;
+    return stepGradient(this.model, this.drawBatches(), this.master, {
+      l2wrap: o.l2wrap,
+      chunkLen: o.chunkLen,
+      layers: o.layers,
+      signal,
+    });
   }
 
   /** The `accumulate` micro-batches of a step, drawn again while every target of them is masked. */
