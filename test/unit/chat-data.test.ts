@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import {
   BinIdxDataset,
   ByteTokenizer,
@@ -252,5 +253,107 @@ test(
     } finally {
       model.dispose();
     }
+  },
+);
+
+test(
+  "CLI: make-data --format chat, then tune with layers, accumulation, validation, keep-best and a JSONL log",
+  { skip: goldenModelSkip() },
+  () => {
+    const dir = freshDir();
+    const bin = path.resolve(__dirname, "..", "..", "..", "bin", "rwkv-nb.js");
+    const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: dir });
+    const input = write(
+      dir,
+      conversations(40).map((c) => ("query" in c ? { prompt: c.query, answer: c.response } : c)),
+    );
+    const made = cli(
+      "make-data",
+      input,
+      "1",
+      "64",
+      "--tokenizer",
+      "bytes",
+      "--format",
+      "chat",
+      "--fields",
+      "prompt,answer",
+    );
+    assert.equal(made.status, 0, made.stderr);
+    assert.match(made.stdout, /wrote .*chat\.bin, .*chat\.idx and .*chat\.mask/);
+    assert.match(made.stdout, /loss mask: [\d,]+ of [\d,]+ tokens \([\d.]+%\) are answers that count/);
+    const bad = cli("make-data", input, "1", "64", "--tokenizer", "bytes", "--fields", "a,b");
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--fields takes two names, <prompt>,<response>, with --format chat/);
+
+    const model = new GoldenSet("v7").file("model_bf16.pth");
+    const tuned = cli(
+      "tune",
+      model,
+      "--data",
+      "chat",
+      "--out",
+      "s.pth",
+      "--steps",
+      "6",
+      "--ctx-len",
+      "64",
+      "--layers",
+      "1",
+      "--accumulate",
+      "2",
+      "--validation",
+      "chat",
+      "--val-every",
+      "2",
+      "--val-samples",
+      "8",
+      "--keep-best",
+      "--patience",
+      "10",
+      "--device",
+      "cpu",
+    );
+    assert.equal(tuned.status, 0, tuned.stderr);
+    const summary = JSON.parse(tuned.stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+    assert.equal(summary.steps, 6);
+    assert.equal(summary.saved, "best");
+    const log = fs
+      .readFileSync(path.join(dir, "s.pth.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { step: number; validationLoss?: number; tokens: number });
+    assert.deepEqual(
+      log.map((r) => r.step),
+      [1, 2, 3, 4, 5, 6],
+    );
+    assert.deepEqual(
+      log.filter((r) => r.validationLoss !== undefined).map((r) => r.step),
+      [2, 4, 6],
+      "the held-out loss is in the log",
+    );
+    const best = log.reduce(
+      (a, r) => (r.validationLoss !== undefined && r.validationLoss < a ? r.validationLoss : a),
+      Infinity,
+    );
+    assert.equal((summary.best as { validationLoss: number }).validationLoss, best);
+    const saved = fs.readFileSync(path.join(dir, "s.pth"));
+    assert.ok(saved.length > 0);
+    const wrong = cli(
+      "tune",
+      model,
+      "--data",
+      "chat",
+      "--out",
+      "x.pth",
+      "--steps",
+      "1",
+      "--layers",
+      "5",
+      "--device",
+      "cpu",
+    );
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /layers "5": the model has layers 0\.\.1/);
   },
 );

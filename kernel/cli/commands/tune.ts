@@ -1,10 +1,13 @@
-// `rwkv-nb tune`: state tuning on binidx data, with a progress line, a JSONL log of every step,
-// periodic saves, resume, and Ctrl-C that finishes cleanly (state + checkpoint saved).
+// `rwkv-nb tune`: state tuning on binidx data, with a progress line, a JSONL log of every step (and
+// its validation), periodic saves, resume, early stop, and Ctrl-C that finishes cleanly (state +
+// checkpoint saved).
 import * as fs from "node:fs";
 import { defineCommand, numberArg } from "../command";
 import { BinIdxDataset } from "../../runtime/data/binidx";
 import { formatDuration } from "../../runtime/data/progress";
 import { Model, type Device } from "../../runtime/model/model";
+import { State } from "../../runtime/model/state";
+import { parseLayers } from "../../runtime/tune/layers";
 import { Tuner } from "../../runtime/tune/tuner";
 import type { StepRecord, TunerOptions } from "../../runtime/tune/types";
 import { checkWritableFolder } from "../../runtime/files";
@@ -13,11 +16,24 @@ const usage = `usage: rwkv-nb tune <model> --data <binidx prefix> --out <state.p
                    [--steps N | --epoch-steps N --epoch-count M] [--lr-init 1] [--lr-final 0.01] [--warmup-steps 0]
                    [--lr-schedule cos|exp] [--sampler pad|random|magic-prime] [--magic-prime P] [--seed 0]
                    [--grad-clip 1] [--save-every N] [--resume <ckpt>] [--log <steps.jsonl>] [--device cpu|cuda|auto]
+                   [--accumulate K] [--chunk-len 512] [--layers 8-11] [--loss-mask none|response]
+                   [--validation <binidx prefix> [--val-every 10] [--val-samples 16] [--keep-best]
+                    [--stop-loss X] [--patience N]] [--init-state <state file> | --init-prompt <text>]
 
 Trains the initial wkv state (RWKV-PEFT state tuning) and writes it to --out (.pth as PEFT, or
 .safetensors with provenance). Every step goes to --log (default <out>.jsonl); --save-every N
 saves the state and <out>.ckpt every N steps; Ctrl-C stops after the current step and saves both.
---resume <out>.ckpt continues a run exactly (state, Adam moments, schedule, sampler position).`;
+--resume <out>.ckpt continues a run exactly (state, Adam moments, schedule, sampler position; give
+--validation again if the run had it).
+--accumulate K: K micro-batches per step (the loss is the mean over all their counted targets).
+--chunk-len: the longest piece a sample is run in (exact chunked BPTT; memory stays flat in --ctx-len).
+--layers 8-11 (or 0,3,8-11, or top3): train those layers' states only; the others stay as they
+start and are saved with them. --loss-mask response (the default for data made with make-data
+--format chat): only the answers count. --validation: held-out loss every --val-every steps, in
+the log as "validationLoss"; --keep-best writes the state with the lowest held-out loss to --out;
+--stop-loss X stops once the held-out loss (without --validation: the training loss) is ≤ X;
+--patience N stops after N validations without a new best. --init-prompt <text> starts from the
+state the model reaches after reading the text (its wkv, zero shifts); --init-state from a state file.`;
 
 const intOpt = (name: string, v: string | undefined): number | undefined =>
   numberArg(`--${name}`, v, { integer: true });
@@ -47,6 +63,18 @@ export const command = defineCommand({
     resume: { type: "string" },
     log: { type: "string" },
     device: { type: "string", default: "auto" },
+    accumulate: { type: "string" },
+    "chunk-len": { type: "string" },
+    layers: { type: "string" },
+    "loss-mask": { type: "string" },
+    validation: { type: "string" },
+    "val-every": { type: "string" },
+    "val-samples": { type: "string" },
+    "keep-best": { type: "boolean", default: false },
+    "stop-loss": { type: "string" },
+    patience: { type: "string" },
+    "init-state": { type: "string" },
+    "init-prompt": { type: "string" },
   },
   async run({ values, positionals }) {
     if (positionals.length !== 1 || !values.data || !values.out) {
@@ -68,9 +96,24 @@ export const command = defineCommand({
     const saveEvery = intOpt("save-every", values["save-every"]) ?? 0;
     if (saveEvery < 0) throw new Error(`--save-every must be ≥ 0, got ${saveEvery}`);
 
+    if (values["init-state"] && values["init-prompt"]) throw new Error("give --init-state or --init-prompt, not both");
     const data = BinIdxDataset.open(values.data);
+    const validation = values.validation
+      ? {
+          dataset: BinIdxDataset.open(values.validation),
+          every: intOpt("val-every", values["val-every"]),
+          samples: intOpt("val-samples", values["val-samples"]),
+        }
+      : undefined;
+    const stopLoss = numOpt("stop-loss", values["stop-loss"]),
+      patience = intOpt("patience", values.patience);
     const model = await Model.load(positionals[0], { device: values.device as Device | "auto" });
     try {
+      const initState = values["init-state"]
+        ? await State.fromStateFile(model, values["init-state"])
+        : values["init-prompt"] !== undefined
+          ? "prompt"
+          : undefined;
       const opts: Partial<TunerOptions> & { totalSteps: number } = {
         totalSteps,
         epochSteps,
@@ -84,8 +127,19 @@ export const command = defineCommand({
         magicPrime: intOpt("magic-prime", values["magic-prime"]),
         seed: intOpt("seed", values.seed),
         gradClip: numOpt("grad-clip", values["grad-clip"]),
+        accumulate: intOpt("accumulate", values.accumulate),
+        chunkLen: intOpt("chunk-len", values["chunk-len"]),
+        layers: values.layers === undefined ? undefined : parseLayers(values.layers, model.config.nLayer),
+        lossMask: values["loss-mask"] as TunerOptions["lossMask"] | undefined,
+        validation,
+        keepBest: values["keep-best"] || undefined,
+        stopWhen: stopLoss === undefined && patience === undefined ? undefined : { loss: stopLoss, patience },
+        initState,
+        initPrompt: values["init-prompt"],
       };
-      const tuner = values.resume ? await Tuner.resume(values.resume, model, data) : new Tuner(model, data, opts);
+      const tuner = values.resume
+        ? await Tuner.resume(values.resume, model, data, { validation })
+        : await new Tuner(model, data, opts).ready;
       const total = tuner.options.totalSteps;
       const log = fs.createWriteStream(logPath, { flags: values.resume ? "a" : "w" });
       const ac = new AbortController();
@@ -95,7 +149,7 @@ export const command = defineCommand({
       };
       process.once("SIGINT", onSigint);
       const save = async () => {
-        await tuner.saveState(out);
+        await tuner.saveState(out, { best: tuner.options.keepBest && tuner.best !== undefined });
         await tuner.saveCheckpoint(ckptPath);
       };
       const t0 = performance.now(),
@@ -107,11 +161,13 @@ export const command = defineCommand({
         const eta = formatDuration(perStep * (total - r.step));
         const tps = Math.round(r.tokensPerSecond),
           lr = r.lr.toExponential(3);
-        const line = `step ${r.step}/${total}  loss ${r.loss.toFixed(4)}  lr ${lr}  ${tps} tok/s  ETA ${eta}`;
+        const val = r.validationLoss === undefined ? "" : `  held-out ${r.validationLoss.toFixed(4)}`;
+        const line = `step ${r.step}/${total}  loss ${r.loss.toFixed(4)}${val}  lr ${lr}  ${tps} tok/s  ETA ${eta}`;
         process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+        if (r.stopped) process.stderr.write(`${tty ? "\n" : ""}stopping early: ${r.stopped}\n`);
       };
       try {
-        while (tuner.steps < total && !ac.signal.aborted) {
+        while (tuner.steps < total && !ac.signal.aborted && !tuner.stopped) {
           const chunk =
             saveEvery > 0 ? Math.min(saveEvery - (tuner.steps % saveEvery), total - tuner.steps) : total - tuner.steps;
           await tuner.run({ steps: chunk, onStep, signal: ac.signal, live: false });
@@ -131,6 +187,9 @@ export const command = defineCommand({
           log: logPath,
           steps: tuner.steps,
           loss: last?.loss ?? null,
+          best: tuner.best ? { step: tuner.best.step, validationLoss: tuner.best.loss } : null,
+          saved: tuner.options.keepBest && tuner.best ? "best" : "last",
+          stopped: tuner.stopped?.reason ?? null,
           interrupted: ac.signal.aborted,
         }),
       );
