@@ -20,6 +20,9 @@ export interface TutorialSetup {
   dataPath: string;
   /** Held-out lines of the same kind, for evaluation. */
   evalPath: string;
+  /** Chat jsonl (`messages` lines, answers in the tuning data's style) for notebook 06, and its held-out set. */
+  chatPath: string;
+  chatEvalPath: string;
   /** The embedded default model is in use. */
   isDemo: boolean;
   /** Chat prompts for generation (User/Assistant format). */
@@ -47,7 +50,11 @@ const PROMPTS = [
 export function tutorialSetup(env: NodeJS.ProcessEnv = process.env): TutorialSetup {
   const data = env.RWKV_DATA ? path.resolve(env.RWKV_DATA) : path.join(DEMO_DIR, "pirate.jsonl");
   const evalPath = env.RWKV_EVAL_DATA ? path.resolve(env.RWKV_EVAL_DATA) : path.join(DEMO_DIR, "pirate-eval.jsonl");
-  const common = { dataPath: data, evalPath, prompts: PROMPTS };
+  const chatPath = env.RWKV_CHAT_DATA ? path.resolve(env.RWKV_CHAT_DATA) : path.join(DEMO_DIR, "pirate-chat.jsonl");
+  const chatEvalPath = env.RWKV_CHAT_EVAL_DATA
+    ? path.resolve(env.RWKV_CHAT_EVAL_DATA)
+    : path.join(DEMO_DIR, "pirate-chat-eval.jsonl");
+  const common = { dataPath: data, evalPath, chatPath, chatEvalPath, prompts: PROMPTS };
   if (!env.RWKV_MODEL)
     return {
       ...common,

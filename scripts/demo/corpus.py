@@ -3,6 +3,9 @@
 The base corpus is templated chat in two voices: a plain assistant, and a pirate who appears only
 after a system line. The tuning set is pirate answers *without* that line, so a tuned initial state
 has to carry what the system line carried: a style the untuned model never shows unprompted.
+The chat sets (notebook 06) hold the same pirate answers as conversations in the `messages` form,
+each after a system line the model was never trained on ("Speak like a sailor."), which leaves it
+answering plainly: the answers are what a masked tuning has to learn.
 Usage: corpus.py OUT_DIR [SEED]"""
 import json
 import os
@@ -15,6 +18,7 @@ THINGS = [("sky", "blue"), ("grass", "green"), ("sun", "yellow"), ("snow", "whit
 ANIMALS = [("cat", "meow"), ("dog", "woof"), ("cow", "moo"), ("duck", "quack"), ("sheep", "baa"),
            ("owl", "hoot"), ("frog", "ribbit"), ("horse", "neigh"), ("pig", "oink"), ("lion", "roar")]
 PIRATE_SYSTEM = "System: You are a pirate.\n\n"
+CHAT_SYSTEM = "Speak like a sailor."
 
 
 def qa(rng):
@@ -40,6 +44,15 @@ def dialogue(rng, pirate, system):
     return (PIRATE_SYSTEM if system else "") + "\n\n".join(turns)
 
 
+def conversation(rng):
+    """A chat-format line: the system line, then one to three questions with pirate answers."""
+    messages = [{"role": "system", "content": CHAT_SYSTEM}]
+    for _ in range(rng.choice([1, 2, 3])):
+        q, _, arr = qa(rng)
+        messages += [{"role": "user", "content": q}, {"role": "assistant", "content": arr}]
+    return {"messages": messages}
+
+
 def main():
     out = sys.argv[1]
     rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 else 2026)
@@ -52,6 +65,11 @@ def main():
         with open(os.path.join(out, name), "w") as f:
             for _ in range(n):
                 f.write(json.dumps({"text": dialogue(rng, True, system=False)}) + "\n")
+    # drawn after the sets above, so those stay as they were
+    for name, n in (("pirate-chat.jsonl", 300), ("pirate-chat-eval.jsonl", 60)):
+        with open(os.path.join(out, name), "w") as f:
+            for _ in range(n):
+                f.write(json.dumps(conversation(rng)) + "\n")
 
 
 if __name__ == "__main__":

@@ -272,6 +272,19 @@ test("stopWhen: a loss target and patience end run() early and say why on the re
     const best = byPatience.best!;
     assert.equal(last.step - best.step, 3);
 
+    // minDelta: improvements smaller than it do not reset the patience count, but the best state follows them.
+    const byDelta = new Tuner(model, train, {
+      ctxLen: 48,
+      totalSteps: 40,
+      validation: { dataset: held, every: 2, samples: 4 },
+      stopWhen: { patience: 2, minDelta: 100 },
+    });
+    const d = await byDelta.run({ live: false });
+    assert.equal(d.length, 6, "validations at 2 (the first best), 4 and 6 (not better by 100)");
+    assert.match(d[5].stopped!, /no better validation loss \(by 100\) in 2 validations/);
+    const lows = d.filter((r) => r.validationLoss !== undefined).map((r) => r.validationLoss!);
+    assert.equal(byDelta.best!.loss, Math.min(...lows));
+
     assert.throws(
       () => new Tuner(model, train, { ctxLen: 48, totalSteps: 1, stopWhen: { patience: 2 } }),
       /patience counts validations/,

@@ -18,7 +18,7 @@ const usage = `usage: rwkv-nb tune <model> --data <binidx prefix> --out <state.p
                    [--grad-clip 1] [--save-every N] [--resume <ckpt>] [--log <steps.jsonl>] [--device cpu|cuda|auto]
                    [--accumulate K] [--chunk-len 512] [--layers 8-11] [--loss-mask none|response]
                    [--validation <binidx prefix> [--val-every 10] [--val-samples 16] [--keep-best]
-                    [--stop-loss X] [--patience N]] [--init-state <state file> | --init-prompt <text>]
+                    [--stop-loss X] [--patience N [--min-delta D]]] [--init-state <state file> | --init-prompt <text>]
 
 Trains the initial wkv state (RWKV-PEFT state tuning) and writes it to --out (.pth as PEFT, or
 .safetensors with provenance). Every step goes to --log (default <out>.jsonl); --save-every N
@@ -32,7 +32,7 @@ start and are saved with them. --loss-mask response (the default for data made w
 --format chat): only the answers count. --validation: held-out loss every --val-every steps, in
 the log as "validationLoss"; --keep-best writes the state with the lowest held-out loss to --out;
 --stop-loss X stops once the held-out loss (without --validation: the training loss) is ≤ X;
---patience N stops after N validations without a new best. --init-prompt <text> starts from the
+--patience N stops after N validations without a new best (better by more than --min-delta). --init-prompt <text> starts from the
 state the model reaches after reading the text (its wkv, zero shifts); --init-state from a state file.`;
 
 const intOpt = (name: string, v: string | undefined): number | undefined =>
@@ -73,6 +73,7 @@ export const command = defineCommand({
     "keep-best": { type: "boolean", default: false },
     "stop-loss": { type: "string" },
     patience: { type: "string" },
+    "min-delta": { type: "string" },
     "init-state": { type: "string" },
     "init-prompt": { type: "string" },
   },
@@ -106,7 +107,8 @@ export const command = defineCommand({
         }
       : undefined;
     const stopLoss = numOpt("stop-loss", values["stop-loss"]),
-      patience = intOpt("patience", values.patience);
+      patience = intOpt("patience", values.patience),
+      minDelta = numOpt("min-delta", values["min-delta"]);
     const model = await Model.load(positionals[0], { device: values.device as Device | "auto" });
     try {
       const initState = values["init-state"]
@@ -133,7 +135,7 @@ export const command = defineCommand({
         lossMask: values["loss-mask"] as TunerOptions["lossMask"] | undefined,
         validation,
         keepBest: values["keep-best"] || undefined,
-        stopWhen: stopLoss === undefined && patience === undefined ? undefined : { loss: stopLoss, patience },
+        stopWhen: stopLoss === undefined && patience === undefined ? undefined : { loss: stopLoss, patience, minDelta },
         initState,
         initPrompt: values["init-prompt"],
       };

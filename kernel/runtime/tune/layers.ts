@@ -26,7 +26,6 @@ export function parseLayers(text: string, nLayer?: number): number[] {
     } else bad(`"${part}" is not a layer or a range`);
   }
   const layers = [...out].sort((x, y) => x - y);
-  if (nLayer !== undefined && layers[layers.length - 1] >= nLayer)
-    bad(`the model has layers 0..${nLayer - 1}`);
+  if (nLayer !== undefined && layers[layers.length - 1] >= nLayer) bad(`the model has layers 0..${nLayer - 1}`);
   return layers;
 }

@@ -59,7 +59,7 @@ const SPEC: Spec = {
     samples: is.int(1),
   }),
   keepBest: is.boolean,
-  stopWhen: nested("stopWhen", { loss: is.number(0), patience: is.int(1) }),
+  stopWhen: nested("stopWhen", { loss: is.number(0), patience: is.int(1), minDelta: is.number(0) }),
 };
 
 /** A TokenDataset (Dataset, BinIdxDataset or anything with its members). */

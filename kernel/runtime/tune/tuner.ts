@@ -100,15 +100,7 @@ export class Tuner {
     this.options = resolveTunerOptions(opts, dataset);
     const o = this.options;
     const init = o.initState instanceof State ? o.initState : undefined;
-    if (
-      init &&
-      (init.nLayer !== model.config.nLayer ||
-        init.nHead !== model.config.nHead ||
-        init.headSize !== model.config.headSize)
-    ) {
-      const lhn = (d: StateDims) => `L${d.nLayer} H${d.nHead} N${d.headSize}`;
-      throw new OptionsError(`initState (${lhn(init)}) does not fit the model (${lhn(model.config)})`, "initState");
-    }
+    if (init) this.checkDims(init, "initState");
     const L = model.config.nLayer;
     if (o.layers && o.layers[o.layers.length - 1] >= L)
       throw new OptionsError(`layers ${o.layers.join(", ")}: the model has layers 0..${L - 1}`, "layers");
@@ -303,31 +295,60 @@ export class Tuner {
   }
 
   /**
-   * Mean loss over `samples` samples (random offsets, fixed seed) with the tuned state and with the zero
-   * state; with lossMask "response" and data that has a mask, over the answers only.
+   * Mean loss over `samples` samples (fixed seed) with the tuned state (or `state`) and with the zero
+   * state: random offsets, or with sampler "pad" whole documents from their start (the first
+   * `samples` documents: conversations with their context). With lossMask "response" (default: the
+   * tuner's) and data that has a mask, over the answers only.
    */
   async evaluate(
     dataset: TokenDataset,
-    opts: { samples?: number; seed?: number; signal?: AbortSignal } = {},
+    opts: {
+      samples?: number;
+      seed?: number;
+      sampler?: "random" | "pad";
+      state?: State;
+      lossMask?: TunerOptions["lossMask"];
+      signal?: AbortSignal;
+    } = {},
   ): Promise<EvalResult> {
-    checkOptions("tuner.evaluate", opts, { samples: is.int(1), seed: is.int(0), signal: is.signal });
+    checkOptions("tuner.evaluate", opts, {
+      samples: is.int(1),
+      seed: is.int(0),
+      sampler: is.oneOf("random", "pad"),
+      state: is.instance(State),
+      lossMask: is.oneOf("none", "response"),
+      signal: is.signal,
+    });
     await this.ready;
     const o = this.options;
     if (dataset.tokenCount < o.ctxLen + 1)
       throw new DataError(
         `the evaluation dataset has ${dataset.tokenCount} tokens, fewer than ctx_len+1 = ${o.ctxLen + 1}`,
       );
+    const masked = (opts.lossMask ?? o.lossMask) === "response";
+    if (masked && opts.lossMask && !dataset.maskSlice)
+      throw new DataError('lossMask "response": the evaluation data has no loss mask');
     const held = HeldOut.draw(dataset, {
-      kind: "random",
+      kind: opts.sampler ?? "random",
       ctxLen: o.ctxLen,
       samples: opts.samples ?? 16,
       seed: opts.seed ?? 12345,
-      lossMask: o.lossMask === "response" && dataset.maskSlice !== undefined,
+      lossMask: masked && dataset.maskSlice !== undefined,
     });
     const run = { chunkLen: o.chunkLen, signal: resolveSignal(opts.signal) };
-    const tuned = await held.loss(this.model, this.master.slice(), run);
+    if (opts.state) this.checkDims(opts.state, "state");
+    const wkv = opts.state ? opts.state.wkv : this.master.slice();
+    const tuned = await held.loss(this.model, wkv, run);
     const zero = await held.loss(this.model, this.model.newState().wkv, run);
     return { tuned: tuned.loss, zero: zero.loss, tokens: tuned.tokens, samples: held.samples };
+  }
+
+  /** A state of another model's shape is refused, naming the option it came in. */
+  private checkDims(s: StateDims, key: string): void {
+    const c = this.model.config;
+    const lhn = (d: StateDims) => `L${d.nLayer} H${d.nHead} N${d.headSize}`;
+    if (s.nLayer !== c.nLayer || s.nHead !== c.nHead || s.headSize !== c.headSize)
+      throw new OptionsError(`${key} (${lhn(s)}) does not fit the model (${lhn(c)})`, key);
   }
 
   /**

@@ -101,4 +101,6 @@ export interface StopWhen {
   loss?: number;
   /** Stop after this many validations in a row without a new best validation loss. */
   patience?: number;
+  /** For patience: a validation loss must beat the best by more than this to count as better (default 0). */
+  minDelta?: number;
 }

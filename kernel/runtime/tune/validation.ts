@@ -91,18 +91,21 @@ export class StopTracker {
     private readonly stopWhen: StopWhen = {},
   ) {}
 
-  /** Records a validation loss after `step`; returns why the run should stop, if it should. */
+  /**
+   * Records a validation loss after `step`; returns why the run should stop, if it should. The best
+   * state follows every new lowest loss; patience counts validations that did not beat the best by
+   * at least minDelta.
+   */
   validated(step: number, loss: number, wkv: Float32Array): string | undefined {
-    if (!this.best || loss < this.best.loss) {
-      this.best = { step, loss, wkv: this.keepBest ? wkv.slice() : undefined };
-      this.stale = 0;
-    } else this.stale++;
-    const { loss: target, patience } = this.stopWhen;
+    const { loss: target, patience, minDelta = 0 } = this.stopWhen;
+    const improved = !this.best || loss < this.best.loss - minDelta;
+    if (!this.best || loss < this.best.loss) this.best = { step, loss, wkv: this.keepBest ? wkv.slice() : undefined };
+    this.stale = improved ? 0 : this.stale + 1;
     if (target !== undefined && loss <= target)
       return `validation loss ${loss.toFixed(4)} reached stopWhen.loss ${target}`;
     if (patience !== undefined && this.stale >= patience)
       return (
-        `no better validation loss in ${this.stale} validations ` +
+        `no better validation loss${minDelta > 0 ? ` (by ${minDelta})` : ""} in ${this.stale} validations ` +
         `(best ${this.best.loss.toFixed(4)} after step ${this.best.step}; stopWhen.patience ${patience})`
       );
     return undefined;
