@@ -32,8 +32,9 @@ start and are saved with them. --loss-mask response (the default for data made w
 --format chat): only the answers count. --validation: held-out loss every --val-every steps, in
 the log as "validationLoss"; --keep-best writes the state with the lowest held-out loss to --out;
 --stop-loss X stops once the held-out loss (without --validation: the training loss) is ≤ X;
---patience N stops after N validations without a new best (better by more than --min-delta). --init-prompt <text> starts from the
-state the model reaches after reading the text (its wkv, zero shifts); --init-state from a state file.`;
+--patience N stops after N validations without a new best (better by more than --min-delta).
+--init-prompt <text> starts from the state the model reaches after reading the text (its wkv, zero
+shifts); --init-state from a state file.`;
 
 const intOpt = (name: string, v: string | undefined): number | undefined =>
   numberArg(`--${name}`, v, { integer: true });
