@@ -43,6 +43,10 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   if (beta > 1) throw Napi::RangeError::New(env, "matmul: beta must be 0 or 1");
   const std::string impl = o.Has("impl") ? o.Get("impl").ToString().Utf8Value() : "fast";
   if (impl != "fast" && impl != "reference") throw Napi::TypeError::New(env, "matmul: impl must be \"fast\" or \"reference\"");
+  const std::string prec_name = o.Has("precision") ? o.Get("precision").ToString().Utf8Value() : "f32";
+  if (prec_name != "f32" && prec_name != "bf16")
+    throw Napi::TypeError::New(env, "matmul: precision must be \"f32\" or \"bf16\", not \"" + prec_name + "\"");
+  const Precision prec = prec_name == "bf16" ? Precision::BF16 : Precision::F32;
   const int repeat = int_arg(o, "repeat", 1, 1);
 
   const float* A = typed_ptr<float>(o.Get("a"), "matmul: a", extent(M, K, lda));
@@ -53,7 +57,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const bool fast = impl == "fast";
   guard(env, [&] {
     for (int i = 0; i < repeat; ++i) {
-      if (fast) matmul(M, N, K, A, lda, B, type, ldb, trans, C, ldc, float(beta));
+      if (fast) matmul(M, N, K, A, lda, B, type, ldb, trans, C, ldc, float(beta), prec);
       else matmul_reference(M, N, K, A, lda, B, type, ldb, trans, C, ldc, float(beta));
     }
   });
