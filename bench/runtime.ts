@@ -1,7 +1,10 @@
 // Runtime benchmark on the 0.1B shape (L12 C768 V65536, random weights, fp32 and bf16): sequence
 // mode tokens/s over a 512-token prompt, RNN tokens/s, seconds per state-tuning step (ctx 512,
 // bsz 1) with the process's peak RSS; beside it, in the same run, the plain PyTorch spec
-// implementation (bench/pytorch/bench_runtime.py) through Debian's /usr/bin/python3 when torch is there.
+// implementation (bench/pytorch/bench_runtime.py) through Debian's /usr/bin/python3 when torch is there,
+// and the machine's limits (bench/machine.ts): the sequence forward and the tuning step as a share
+// of the fp32 GEMM limit (OpenBLAS sgemm 2048³ with its own kernel choice), RNN mode against the
+// memory floor (weight bytes read per token at the measured read bandwidth).
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -12,6 +15,7 @@ import { Dataset } from "../kernel/runtime/data/dataset";
 import { writeRandomCheckpoint } from "../kernel/runtime/model/random-checkpoint";
 import { native } from "../kernel/runtime/native";
 import type { BenchRow } from "./types";
+import { isRate, machineLimits } from "./machine";
 
 const SHAPE = { version: 7 as const, nLayer: 12, nEmbd: 768, vocab: 65536 };
 const SEQ = 512,
@@ -42,53 +46,84 @@ function torchBaseline(file: string, threads: number): PyResult | string {
 const ratio = (ours: number, theirs: number, higherIsBetter: boolean) =>
   `${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}× PyTorch`;
 
+// FLOPs of the 0.1B shape: every matrix weight is used once per token in the forward (2 FLOP per
+// weight) and once more in the backward (input gradients only: the weights are frozen); the WKV
+// recurrence adds ~9·N² FLOP per head and token forward and about twice that backward.
+const N_HEAD_SIZE = 64;
+function workGflop(matrixParams: number, tokens: number) {
+  const wkv = 9 * N_HEAD_SIZE * N_HEAD_SIZE * (SHAPE.nEmbd / N_HEAD_SIZE) * SHAPE.nLayer * tokens;
+  const fwd = 2 * matrixParams * tokens + wkv;
+  return { fwd: fwd / 1e9, step: (2 * fwd + 2 * wkv) / 1e9 };
+}
+
 export async function runRuntimeBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const threads = native().info().threads;
+  const lim = machineLimits();
+  const gemmLimit = isRate(lim.sgemmLimit) ? lim.sgemmLimit : undefined;
+  const limitNote = (gflop: number, seconds: number) =>
+    gemmLimit
+      ? `${Math.round((100 * gflop) / seconds / gemmLimit.wall)}% of the fp32 GEMM limit ` +
+        `(${gflop.toFixed(0)} GFLOP in ${seconds.toFixed(2)} s vs OpenBLAS ${gemmLimit.label} ${gemmLimit.wall.toFixed(0)} GFLOP/s)`
+      : `fp32 GEMM limit n/a: ${"why" in lim.sgemmLimit ? lim.sgemmLimit.why : ""}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-bench-runtime-"));
   try {
     // bf16 first: maxRSS is a process-lifetime peak, so each row covers that dtype and the ones before it.
     for (const dtype of ["bf16", "f32"] as const) {
       const file = path.join(dir, `rand-${dtype}.pth`);
       writeRandomCheckpoint(file, { ...SHAPE, dtype, seed: 1 });
+      // Per token the model reads every weight but the embedding (one row of it).
+      const bytesPerWeight = dtype === "bf16" ? 2 : 4;
+      const tokenBytes = fs.statSync(file).size - SHAPE.vocab * SHAPE.nEmbd * bytesPerWeight;
+      const work = workGflop(tokenBytes / bytesPerWeight, SEQ);
       const tag = `0.1B L12 C768 ${dtype}, ${threads} threads`;
       const model = await Model.load(file, { device: "cpu" });
       const tokens = Int32Array.from({ length: SEQ + 1 }, (_, i) => (i * 7919) % SHAPE.vocab);
       try {
         await model.forward(tokens.subarray(0, 16)); // warm-up
-        let t0 = performance.now();
-        await model.forward(tokens.subarray(0, SEQ), { logits: "last" });
-        const seqTokS = SEQ / ((performance.now() - t0) / 1000);
-        t0 = performance.now();
-        await model.forward(tokens.subarray(0, RNN_TOKENS), { mode: "rnn", logits: "last" });
-        const rnnTokS = RNN_TOKENS / ((performance.now() - t0) / 1000);
+        // Tuning first, so that the peak RSS after it is the tuning step's (the all-logits
+        // forward below holds a 128 MB [512, 65536] array).
         const tuner = new Tuner(model, Dataset.fromDocs([tokens]), { ctxLen: SEQ, totalSteps: TUNE_STEPS });
         const recs = await tuner.run({ live: false });
         const stepS = recs.reduce((a, r) => a + r.elapsedMs, 0) / recs.length / 1000;
         const rssMb = process.resourceUsage().maxRSS / 1024;
+        // All logits, as PyTorch's baseline and the issue's sequence-forward target compute them.
+        let t0 = performance.now();
+        await model.forward(tokens.subarray(0, SEQ), { logits: "all" });
+        const seqS = (performance.now() - t0) / 1000,
+          seqTokS = SEQ / seqS;
+        t0 = performance.now();
+        await model.forward(tokens.subarray(0, RNN_TOKENS), { mode: "rnn", logits: "last" });
+        const rnnTokS = RNN_TOKENS / ((performance.now() - t0) / 1000);
+        const floorTokS = isRate(lim.readBw) ? (lim.readBw.wall * 1e9) / tokenBytes : undefined;
         const py = torchBaseline(file, threads);
         const note = (o: number, p: number | undefined, hi: boolean) =>
           typeof py === "string" ? py : ratio(o, p!, hi);
         rows.push({
           group: "runtime",
-          name: `seq ${SEQ} ${tag}`,
+          name: `seq ${SEQ} all logits ${tag}`,
           value: seqTokS,
           unit: "tok/s",
-          note: note(seqTokS, typeof py === "string" ? undefined : SEQ / py.seq_s, true),
+          note: `${note(seqTokS, typeof py === "string" ? undefined : SEQ / py.seq_s, true)}; ${limitNote(work.fwd, seqS)}`,
         });
         rows.push({
           group: "runtime",
           name: `rnn ${tag}`,
           value: rnnTokS,
           unit: "tok/s",
-          note: note(rnnTokS, typeof py === "string" ? undefined : py.rnn_tok_s, true),
+          note:
+            `${note(rnnTokS, typeof py === "string" ? undefined : py.rnn_tok_s, true)}; ` +
+            (floorTokS
+              ? `${Math.round((100 * rnnTokS) / floorTokS)}% of the memory floor ${floorTokS.toFixed(0)} tok/s ` +
+                `(${(tokenBytes / 1e6).toFixed(0)} MB per token at ${(lim.readBw as { wall: number }).wall.toFixed(1)} GB/s)`
+              : "memory floor n/a"),
         });
         rows.push({
           group: "runtime",
           name: `tune step ctx ${SEQ} bsz 1 ${tag}`,
           value: stepS,
           unit: "s",
-          note: note(stepS, typeof py === "string" ? undefined : py.tune_step_s, false),
+          note: `${note(stepS, typeof py === "string" ? undefined : py.tune_step_s, false)}; ${limitNote(work.step, stepS)}`,
         });
         rows.push({
           group: "runtime",
