@@ -69,6 +69,7 @@ const SHAPES: Shape[] = [
   { m: 512, n: 65536, k: 768, transB: true, label: "head 512×768·65536×768ᵀ" },
   { m: 512, n: 768, k: 768, transB: false, label: "att dX 512×768·768×768" },
   { m: 512, n: 768, k: 3072, transB: false, label: "FFN key dX 512×3072·3072×768" },
+  { m: 512, n: 3072, k: 768, transB: false, label: "FFN value dX 512×768·768×3072" },
   { m: 512, n: 768, k: 65536, transB: false, label: "head dX 512×65536·65536×768" },
   { m: 512, n: 64, k: 768, transB: false, label: "LoRA down 512×768·768×64" },
   { m: 512, n: 768, k: 64, transB: false, label: "LoRA up 512×64·64×768" },

@@ -27,7 +27,10 @@
 static double clock_s(clockid_t c) { struct timespec t; clock_gettime(c, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 static double cpu_now(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
-static int cmp(const void* a, const void* b) { double x = *(const double*)a, y = *(const double*)b; return (x > y) - (x < y); }
+static int cmp(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
+  return (x > y) - (x < y);
+}
 static double median(double* v, int n) { qsort(v, n, sizeof *v, cmp); return v[n / 2]; }
 
 enum { SAMPLES = 7, CHAINS = 12 };
@@ -95,7 +98,7 @@ static double timed(void* (*fn)(void*)) {
 /* A GEMM of the given shape, timed: a warm-up, then SAMPLES samples of enough calls for ≥ 0.2 s. */
 typedef void (*gemm_fn)(int m, int n, int k, int tb, const float* a, const float* b, float* c);
 static int time_gemm(gemm_fn f, int m, int n, int k, int tb, double* v, double* vc) {
-  float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * (size_t)n * k), *c = malloc(sizeof(float) * m * n);
+  float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * n * k), *c = malloc(sizeof(float) * m * n);
   if (!a || !b || !c) { fprintf(stderr, "out of memory\n"); return 1; }
   for (long i = 0; i < (long)m * k; ++i) a[i] = (float)(i % 13) * 0.1f - 0.6f;
   for (long i = 0; i < (long)n * k; ++i) b[i] = (float)(i % 7) * 0.1f - 0.3f;
@@ -117,7 +120,8 @@ static int time_gemm(gemm_fn f, int m, int n, int k, int tb, double* v, double* 
 
 #ifdef WITH_OPENBLAS
 static void openblas_gemm(int m, int n, int k, int tb, const float* a, const float* b, float* c) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.f, a, k, b, tb ? k : n, 0.f, c, n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.f, a, k, b, tb ? k : n, 0.f, c,
+              n);
 }
 #endif
 #ifdef WITH_DNNL
@@ -136,7 +140,9 @@ int main(int argc, char** argv) {
   __builtin_cpu_init();
   if (!strcmp(mode, "peak")) {
     const int wide = argc > 3 && !strcmp(argv[3], "avx512");
-    if (wide ? !__builtin_cpu_supports("avx512f") : !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+    const int has = wide ? __builtin_cpu_supports("avx512f")
+                         : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (!has) {
       fprintf(stderr, "this CPU has no %s\n", wide ? "AVX-512" : "AVX2+FMA");
       return 3;
     }
@@ -153,7 +159,10 @@ int main(int argc, char** argv) {
     const int copy = !strcmp(mode, "copy");
     timed(copy ? copy_worker : read_worker);
     const double bytes = (copy ? 2.0 : 1.0) * mem_bytes;
-    for (int s = 0; s < SAMPLES; ++s) { v[s] = bytes / timed(copy ? copy_worker : read_worker) / 1e9; vc[s] = bytes * nthreads / last_cpu / 1e9; }
+    for (int s = 0; s < SAMPLES; ++s) {
+      v[s] = bytes / timed(copy ? copy_worker : read_worker) / 1e9;
+      vc[s] = bytes * nthreads / last_cpu / 1e9;
+    }
   } else if (!strcmp(mode, "sgemm") || !strcmp(mode, "dnnl")) {
     if (argc < 7) { fprintf(stderr, "usage: %s %s THREADS M N K TRANSB\n", argv[0], mode); return 2; }
     const int m = atoi(argv[3]), n = atoi(argv[4]), k = atoi(argv[5]), tb = atoi(argv[6]);

@@ -18,7 +18,8 @@ int int_arg(const Napi::Object& o, const char* key, int fallback, int min) {
   if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("matmul: ") + key + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (d != double(long(d)) || d < min || d > 2147483647.0)
-    throw Napi::RangeError::New(o.Env(), std::string("matmul: ") + key + " must be an integer >= " + std::to_string(min));
+    throw Napi::RangeError::New(o.Env(),
+                                std::string("matmul: ") + key + " must be an integer >= " + std::to_string(min));
   return int(d);
 }
 
@@ -42,17 +43,20 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const int beta = int_arg(o, "beta", 0, 0);
   if (beta > 1) throw Napi::RangeError::New(env, "matmul: beta must be 0 or 1");
   const std::string impl = o.Has("impl") ? o.Get("impl").ToString().Utf8Value() : "fast";
-  if (impl != "fast" && impl != "reference") throw Napi::TypeError::New(env, "matmul: impl must be \"fast\" or \"reference\"");
+  if (impl != "fast" && impl != "reference")
+    throw Napi::TypeError::New(env, "matmul: impl must be \"fast\" or \"reference\"");
   const std::string prec_name = o.Has("precision") ? o.Get("precision").ToString().Utf8Value() : "f32";
   if (prec_name != "f32" && prec_name != "bf16")
-    throw Napi::TypeError::New(env, "matmul: precision must be \"f32\" or \"bf16\", not \"" + prec_name + "\"");
+    throw Napi::TypeError::New(env,
+                               "matmul: precision must be \"f32\" or \"bf16\", not \"" + prec_name + "\"");
   const Precision prec = prec_name == "bf16" ? Precision::BF16 : Precision::F32;
   const int repeat = int_arg(o, "repeat", 1, 1);
 
   const float* A = typed_ptr<float>(o.Get("a"), "matmul: a", extent(M, K, lda));
   const size_t b_len = trans ? extent(N, K, ldb) : extent(K, N, ldb);
-  const void* B = type == DType::F32 ? static_cast<const void*>(typed_ptr<float>(o.Get("b"), "matmul: b (f32)", b_len))
-                                     : static_cast<const void*>(typed_ptr<uint16_t>(o.Get("b"), "matmul: b (bf16/f16)", b_len));
+  const void* B = type == DType::F32
+                      ? static_cast<const void*>(typed_ptr<float>(o.Get("b"), "matmul: b (f32)", b_len))
+                      : static_cast<const void*>(typed_ptr<uint16_t>(o.Get("b"), "matmul: b (bf16/f16)", b_len));
   float* C = typed_ptr<float>(o.Get("c"), "matmul: c", extent(M, N, ldc));
   const bool fast = impl == "fast";
   guard(env, [&] {
