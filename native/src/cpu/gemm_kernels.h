@@ -34,6 +34,11 @@ inline float load1(const void* p, long i) {
   else return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
 }
 
+// Prefetch of element i of an operand of dtype t (a hint: it never faults, also past the end).
+inline void prefetch(const void* p, DType t, long i) {
+  __builtin_prefetch(static_cast<const char*>(p) + i * long(dtype_size(t)));
+}
+
 template <DType T>
 using DTypeTag = std::integral_constant<DType, T>;
 
