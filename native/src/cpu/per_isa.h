@@ -18,8 +18,11 @@
 //  - GCC does not give lambdas the region's target: a lambda in an .inc is compiled for the
 //    baseline (no intrinsics in it, and its loops vectorise for SSE2 only). Put the loop in a
 //    named function of the .inc and let the lambda (e.g. a parallel_for body) call it.
+//  - Friend functions defined inside a class do not get it either: write free functions.
 //  - Inline functions from headers (vmath.h, tensor.h) are inlined into the region's functions and
 //    vectorised at its width: include those headers before per_isa.h, as usual.
+//  - The per-path copies are internal to the .cc: other files call a plain function of that .cc
+//    which dispatches (see norm.cc). Pick the copy once per call, outside parallel_for's lambda.
 //  - A nested region adds features to one function group, e.g. the bf16 GEMM kernels:
 //    RWKV_TARGET_PUSH(RWKV_FEATURES_AVX512BF16) ... RWKV_TARGET_POP().
 // On other architectures only the portable copy exists and RWKV_PER_ISA picks it.
