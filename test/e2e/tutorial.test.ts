@@ -115,6 +115,13 @@ test(
     assert.ok(style, "05 prints the style count");
     assert.ok(Number(style[1]) >= 8, `tuned state shows the style in only ${style[1]}/10 generations`);
     assert.ok(Number(style[2]) <= 2, `untuned model shows the style in ${style[2]}/10 generations`);
+    const nb06 = all("06-your-own-data.ipynb");
+    assert.match(nb06, /stopped after step \d+|ran all \d+ steps/, "06 says how the validated run ended");
+    assert.match(nb06, /held-out loss on the answers: masked [\d.]+, unmasked [\d.]+, untuned [\d.]+/);
+    const shifts = /state with its shifts vs reading the text first: max \|Δ logit\| ([\d.e+-]+)/.exec(nb06);
+    assert.ok(shifts && Number(shifts[1]) <= 1e-4, `06: a read state with its shifts differs by ${shifts?.[1]}`);
+    const chat = /tuned answers in the data's style: (\d+)\/(\d+)/.exec(nb06);
+    assert.ok(chat && Number(chat[1]) >= Number(chat[2]) - 1, `06: tuned chat state styled ${chat?.[0]}`);
   },
 );
 
@@ -128,7 +135,7 @@ async function freePort(): Promise<number> {
 }
 
 test(
-  "headless Chromium renders the loss chart (03) and the state heatmap (04) in classic Notebook",
+  "headless Chromium renders the loss chart (03), state heatmap (04) and held-out curve (06) in classic Notebook",
   { skip: skipBrowser, timeout: 5 * 60_000 },
   async (t) => {
     if (!executed.has("03-state-tuning.ipynb")) {
@@ -136,7 +143,7 @@ test(
       return;
     }
     const dir = path.join(work, "executed");
-    for (const nb of ["03-state-tuning.ipynb", "04-inspect-state.ipynb"])
+    for (const nb of ["03-state-tuning.ipynb", "04-inspect-state.ipynb", "06-your-own-data.ipynb"])
       spawnSync("jupyter", ["trust", path.join(dir, nb)], { env, stdio: "ignore" });
     const port = await freePort(),
       token = "tutorialtest";
@@ -183,6 +190,7 @@ test(
       for (const [nb, want] of [
         ["03-state-tuning.ipynb", "loss"],
         ["04-inspect-state.ipynb", "heatmap"],
+        ["06-your-own-data.ipynb", "held-out loss (answers)"],
       ] as const) {
         await page.goto(`http://127.0.0.1:${port}/notebooks/${nb}?token=${token}`);
         await page.waitForSelector(".js-plotly-plot .main-svg", { timeout: 60_000 });
@@ -191,7 +199,7 @@ test(
         svg: !!e.querySelector(".main-svg"), types: (e.data || []).map((d) => d.type || "scatter"),
         names: (e.data || []).map((d) => d.name || "") }))`)) as PlotInfo[];
         const found = plots.some(
-          (p) => p.svg && (want === "loss" ? p.names.includes("loss") : p.types.includes("heatmap")),
+          (p) => p.svg && (want === "heatmap" ? p.types.includes("heatmap") : p.names.includes(want)),
         );
         await page.screenshot({ path: path.join(shots, `${path.basename(nb, ".ipynb")}.png`), fullPage: true });
         assert.ok(found, `${nb}: no rendered ${want} chart among ${JSON.stringify(plots)}`);
