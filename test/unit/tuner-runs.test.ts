@@ -292,7 +292,23 @@ test("stopWhen: a loss target and patience end run() early and say why on the re
     assert.throws(() => new Tuner(model, train, { ctxLen: 48, totalSteps: 1, keepBest: true }), /give validation/);
     assert.throws(
       () => new Tuner(model, train, { ctxLen: 48, totalSteps: 1, validation: { dataset: held, evry: 2 } as never }),
-      /validation is wrong: validation: unknown option 'evry' \(did you mean every\?\)/,
+      (e: OptionsError) =>
+        e.key === "validation.evry" &&
+        e.suggestion === "validation.every" &&
+        /Tuner validation: unknown option 'validation\.evry' \(did you mean validation\.every\?\)/.test(e.message),
+    );
+    assert.throws(
+      () => new Tuner(model, train, { ctxLen: 48, totalSteps: 1, validation: { every: 2 } as never }),
+      (e: OptionsError) => e.key === "validation.dataset" && /option 'validation\.dataset' is required/.test(e.message),
+    );
+    assert.throws(
+      () => new Tuner(model, train, { ctxLen: 48, totalSteps: 1, stopWhen: { patience: -1 } }),
+      (e: OptionsError) =>
+        e.key === "stopWhen.patience" && e.message === "stopWhen.patience must be an integer ≥ 1, got -1",
+    );
+    assert.throws(
+      () => new Tuner(model, train, { ctxLen: 48, totalSteps: 1, validation: held as never }),
+      /validation\.\w+|validation must be/,
     );
   } finally {
     model.dispose();

@@ -53,11 +53,7 @@ const SPEC: Spec = {
       ? undefined
       : "must be a non-empty array of layer indices (integers ≥ 0)",
   lossMask: is.oneOf("none", "response"),
-  validation: nested("validation", {
-    dataset: isDataset,
-    every: is.int(1),
-    samples: is.int(1),
-  }),
+  validation: nested("validation", { dataset: isDataset, every: is.int(1), samples: is.int(1) }, ["dataset"]),
   keepBest: is.boolean,
   stopWhen: nested("stopWhen", { loss: is.number(0), patience: is.int(1), minDelta: is.number(0) }),
 };
@@ -70,16 +66,21 @@ function isDataset(v: unknown): string | undefined {
     : "must be a dataset (Dataset, BinIdxDataset)";
 }
 
-/** An options object inside the options, checked against its own spec (the message names the inner key). */
-function nested(name: string, spec: Spec): Spec[string] {
+/**
+ * An options object inside the options, checked against its own spec. Its keys are named with the
+ * outer one ("validation.every"), in the message and in the OptionsError's key.
+ */
+function nested(name: string, spec: Spec, required: readonly string[] = []): Spec[string] {
+  const dotted = (o: object) => Object.fromEntries(Object.entries(o).map(([k, v]) => [`${name}.${k}`, v]));
   return (v) => {
-    try {
-      checkOptions(name, v, spec);
-      return undefined;
-    } catch (e) {
-      if (!(e instanceof OptionsError)) throw e;
-      return `is wrong: ${e.message}`;
-    }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return "must be an object";
+    checkOptions(
+      `Tuner ${name}`,
+      dotted(v),
+      dotted(spec) as Spec,
+      required.map((k) => `${name}.${k}`),
+    );
+    return undefined;
   };
 }
 
