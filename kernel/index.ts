@@ -52,6 +52,7 @@ export {
   type TokenizerOptions,
   type StreamDecoder,
 } from "./runtime/tokenizer";
+export { visibleToken, tokenLabel } from "./runtime/tokenizer/visible";
 
 // Training data.
 export { Dataset, lengthHistogram, type TokenDataset, type LengthHistogram } from "./runtime/data/dataset";
@@ -78,12 +79,20 @@ export type { DataProgress } from "./runtime/data/progress";
 // State tuning and state files.
 export { Tuner, type TunerInit, type RunOptions, type RunObserver, type EvalResult } from "./runtime/tune/tuner";
 export type { StepRecord, TunerOptions, LrSchedule } from "./runtime/tune/types";
+export { RunResult, StepHistory, TuningRun, type RunEnd, type Clock } from "./runtime/tune/run-summary";
 export { mergeState, type MergeResult } from "./runtime/tune/merge";
 
 // Looking inside a state.
 export { stateTable, saveStateArrow } from "./runtime/inspect/state-arrow";
 export { stateTrajectory, type Trajectory, type TrajectoryOptions } from "./runtime/inspect/trajectory";
-export { nextTokenDistributions, type NextTokenDistribution } from "./runtime/inspect/next-token";
+export {
+  nextTokenDistributions,
+  compareNextTokens,
+  type NextToken,
+  type NextTokenDistribution,
+  type NextTokenComparison,
+  type CompareNextOptions,
+} from "./runtime/inspect/next-token";
 
 // Errors: one base class; each kind catchable by class or by name.
 export {

@@ -17,6 +17,8 @@ export interface StepRecord {
   tokensPerSecond: number;
   /** Wall time of this step. */
   elapsedMs: number;
+  /** Held-out loss measured after this step, when the run measures one. */
+  validationLoss?: number;
 }
 
 export type LrSchedule = "cos" | "exp";
