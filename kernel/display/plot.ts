@@ -8,28 +8,12 @@ import type { State } from "../runtime/model/state";
 import { stateTrajectory, type TrajectoryOptions } from "../runtime/inspect/trajectory";
 import { compareNextTokens, type CompareNextOptions } from "../runtime/inspect/next-token";
 import type { LengthHistogram } from "../runtime/data/dataset";
-import { Figure } from "./plotly";
+import { lengthsFigure } from "./figures/data";
+import type { Figure } from "./plotly";
 
 export const plot = {
   /** Document lengths of a dataset (from lengthHistogram). */
-  lengths: (h: LengthHistogram, opts: { title?: string } = {}): Figure =>
-    new Figure(
-      [
-        {
-          type: "bar",
-          x: h.counts.map((_, i) => (h.edges[i] + h.edges[i + 1]) / 2),
-          y: h.counts,
-          width: h.counts.map((_, i) => (h.edges[i + 1] - h.edges[i]) * 0.95),
-          marker: { color: "rgb(31,119,180)" },
-        },
-      ],
-      {
-        title: { text: opts.title ?? `document lengths (mean ${h.mean.toFixed(1)} tokens)`, font: { size: 14 } },
-        height: 340,
-        xaxis: { title: { text: "tokens" } },
-        yaxis: { title: { text: "documents" } },
-      },
-    ),
+  lengths: (h: LengthHistogram, opts: { title?: string } = {}): Figure => lengthsFigure(h, opts),
   /** Loss (raw and smoothed), validation loss when measured, and learning rate over steps. */
   loss: (history: StepRecord[], opts: { totalSteps?: number } = {}): Figure => trainingFigure(history, opts),
   /** One head's wkv matrix (rows: value channel, columns: key channel). */

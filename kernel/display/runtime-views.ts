@@ -8,7 +8,7 @@ import { stateNorms } from "./figures/state";
 import { trainingFigure } from "./figures/training";
 import { escapeHtml } from "./html";
 import { liveView } from "./live";
-import { rowsBundle } from "./table";
+import { historyRow, rowsBundle } from "./table";
 import { formatDuration } from "../runtime/data/progress";
 import { Model } from "../runtime/model/model";
 import { State } from "../runtime/model/state";
@@ -24,23 +24,25 @@ import {
 import { setDefaultRunObserver, Tuner } from "../runtime/tune/tuner";
 import type { StepRecord } from "../runtime/tune/types";
 
-/** A table of per-layer norms, the norm figure, and one text line per layer. */
+/** The state's shape, a table of per-layer norms, and the norm figure (per head). */
 export function stateBundle(s: State): MimeBundle {
   const norms = s.norms();
-  const rows = norms.map((n) => {
-    const heads = n.heads.map((x) => x.toFixed(3)).join(" ");
-    const cells = [String(n.layer), n.wkv.toFixed(4), heads, n.attX.toFixed(4), n.ffnX.toFixed(4)];
-    return `<tr>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
-  });
-  const head = ["layer", "‖wkv‖", "‖head‖", "‖att x‖", "‖ffn x‖"].map((h) => `<th>${h}</th>`).join("");
-  const table = `<table><thead><tr>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  const shifts = norms.every((n) => n.attX === 0 && n.ffnX === 0);
+  const rows = norms.map((n) => ({
+    layer: n.layer,
+    "‖wkv‖": n.wkv.toFixed(2),
+    ...(shifts ? {} : { "‖att shift‖": n.attX.toFixed(3), "‖ffn shift‖": n.ffnX.toFixed(3) }),
+  }));
+  const table = String(rowsBundle(rows)["text/html"]);
   const fig = toBundle(stateNorms(s, { title: `state: ${s.nLayer} layers × ${s.nHead} heads × ${s.headSize}²` }));
   const figHtml = typeof fig["text/html"] === "string" ? fig["text/html"] : "";
-  const dims = `L=${s.nLayer} C=${s.nEmbd} H=${s.nHead} N=${s.headSize}`;
+  const shape =
+    `${s.nLayer} layers, ${s.nHead} heads of ${s.headSize}×${s.headSize} (embedding ${s.nEmbd})` +
+    (shifts ? "; token shifts zero, as state tuning has them" : "");
   return {
     ...fig,
-    "text/html": `<div><b>State</b> ${dims}${table}${figHtml}</div>`,
-    "text/plain": norms.map((n) => `layer ${n.layer}: |wkv| ${n.wkv.toFixed(4)}`).join("\n"),
+    "text/html": `<div><b>State</b>: ${escapeHtml(shape)}${table}${figHtml}</div>`,
+    "text/plain": [`State: ${shape}`, ...norms.map((n) => `layer ${n.layer}: |wkv| ${n.wkv.toFixed(4)}`)].join("\n"),
   };
 }
 
@@ -137,17 +139,6 @@ export function stepBundle(r: StepRecord): MimeBundle {
     "text/html": `<div><b>Step ${r.step}</b> · ${escapeHtml(describeStep(r).replace(/^step \d+ · /, ""))}</div>`,
   };
 }
-
-const historyRow = (r: StepRecord) => ({
-  step: r.step,
-  loss: r.loss,
-  ...(r.validationLoss !== undefined ? { "validation loss": r.validationLoss } : {}),
-  lr: r.lr,
-  "|grad|": r.gradNorm,
-  tokens: r.tokens,
-  "tok/s": Math.round(r.tokensPerSecond),
-  ms: Math.round(r.elapsedMs),
-});
 
 /** The history as a table: the first steps and the latest ones, with the loss from first to last. */
 export function historyBundle(h: readonly StepRecord[]): MimeBundle {

@@ -3,6 +3,8 @@
 import type { Table } from "apache-arrow";
 import { displaySymbol, type MimeBundle } from "./bundle";
 import { escapeHtml } from "./html";
+import { StepHistory } from "../runtime/tune/run-summary";
+import type { StepRecord } from "../runtime/tune/types";
 
 type Row = object;
 
@@ -36,7 +38,7 @@ export function rowsBundle(
   return {
     "text/html":
       `<table>${opts.caption ? `<caption>${cell(opts.caption)}</caption>` : ""}` +
-      `<thead><tr>${cols.map((c) => `<th>${cell(c)}</th>`).join("")}</tr></thead><tbody>` +
+      `<thead><tr>${cols.map((c) => `<th style="text-align:left">${cell(c)}</th>`).join("")}</tr></thead><tbody>` +
       rows.map(tr).join("") +
       `</tbody></table>${opts.footer ? `<p>${cell(opts.footer)}</p>` : ""}`,
     "text/plain": [
@@ -48,14 +50,30 @@ export function rowsBundle(
   };
 }
 
-/** A displayable view of the first `limit` rows (default 20) of a table or a list of rows. */
+/** A step record as a table row, with short column names. */
+export function historyRow(r: StepRecord): Row {
+  return {
+    step: r.step,
+    loss: r.loss,
+    ...(r.validationLoss !== undefined ? { "validation loss": r.validationLoss } : {}),
+    lr: r.lr,
+    "|grad|": r.gradNorm,
+    tokens: r.tokens,
+    "tok/s": Math.round(r.tokensPerSecond),
+    ms: Math.round(r.elapsedMs),
+  };
+}
+
+/** A displayable view of the first `limit` rows (default 20) of a table or a list of rows (a history too). */
 export function tableView(
   data: Table | readonly Row[],
   opts: { limit?: number; caption?: string } = {},
 ): { [displaySymbol](): MimeBundle } {
   const limit = opts.limit ?? 20;
   const rows: Row[] = Array.isArray(data)
-    ? data.slice(0, limit)
+    ? data instanceof StepHistory
+      ? data.slice(0, limit).map(historyRow)
+      : data.slice(0, limit)
     : (data as Table)
         .slice(0, limit)
         .toArray()

@@ -24,7 +24,7 @@ import { stateDiff, stateHeatmap, stateNorms } from "../../kernel/display/figure
 import { nextTokenFigure } from "../../kernel/display/figures/inspect";
 import { tableView } from "../../kernel/display/table";
 import { installKernelspec, KERNEL_NAME } from "../../kernel/jupyter/install";
-import { TuningRun } from "../../kernel/runtime/tune/run-summary";
+import { StepHistory, TuningRun } from "../../kernel/runtime/tune/run-summary";
 import type { NextTokenComparison } from "../../kernel/runtime/inspect/next-token";
 
 const html = (f: Figure) => String(f[displaySymbol]()["text/html"]);
@@ -198,7 +198,7 @@ test("ETA against a fake clock: this run's wall time per step × the steps left"
   now += 60_000; // time after the end does not count
   assert.equal(run.elapsedMs, 12_000);
   assert.equal(run.etaMs, 0);
-  assert.equal(trainingTitle(h, { run }), "step 10/10 · finished 10 steps in 12s · loss 0.4000 · 2000 tok/s");
+  assert.equal(trainingTitle(h, { run }), "step 10/10 · finished: 10 steps in 12s · loss 0.4000 · 2000 tok/s");
 });
 
 test("a run past the schedule says so, shows every step and what the learning rate does", () => {
@@ -214,7 +214,7 @@ test("a run past the schedule says so, shows every step and what the learning ra
     run.record(r);
   }
   assert.equal(run.etaMs, 1000);
-  assert.equal(run.progressText(), "step 12 of 14 (past the 10-step schedule) · ETA 1s");
+  assert.equal(run.progressText(), "step 12 of 14, past the 10-step schedule · ETA 1s");
   const f = trainingFigure(h.slice(0, 12), { run });
   assert.deepEqual(
     (f.layout.xaxis as { range: number[] }).range,
@@ -323,7 +323,7 @@ test("the next-token figure names the compared position and shows tokens visibly
   };
   const f = nextTokenFigure(c);
   const title = f.layout.title as { text: string; subtitle: { text: string } };
-  assert.equal(title.text, "next token at answer token 1 (“Arr”): where untuned and tuned differ most");
+  assert.equal(title.text, "next token at answer token 2 of 3 (“Arr”): where untuned and tuned differ most");
   assert.match(title.subtitle.text, /after “…A:␣”; answer \(tuned, greedy\): “␣Arr⟨end⟩”/);
   assert.deepEqual(f.data[0].x, ["Arr", "&lt;"], "plotly's HTML-like text gets an escaped <");
   const div = f.data.find((d) => d.name === "divergence")!;
@@ -331,10 +331,15 @@ test("the next-token figure names the compared position and shows tokens visibly
   assert.ok(staticSvg(f).includes(">&lt;</text>"), "the static picture escapes it for SVG");
 });
 
-test("tableView accepts a history (plain records) and shows undefined as empty", () => {
+test("tableView takes plain records, and a tuner's history with readable columns", () => {
   const t = tableView(records(3), { caption: "h" })[displaySymbol]();
-  assert.match(String(t["text/html"]), /<caption>h<\/caption><thead><tr><th>step<\/th><th>loss<\/th>/);
+  assert.match(String(t["text/html"]), /<caption>h<\/caption><thead><tr><th [^>]*>step<\/th><th [^>]*>loss<\/th>/);
   assert.equal(String(t["text/plain"]).split("\n").length, 5);
+  const h = new StepHistory();
+  h.push(...records(25));
+  const v = String(tableView(h, { limit: 30 })[displaySymbol]()["text/plain"]).split("\n");
+  assert.equal(v[0], "step\tloss\tlr\t|grad|\ttokens\ttok/s\tms");
+  assert.equal(v.length, 26);
 });
 
 test("outside a kernel there is no cell context and a live view is a no-op", () => {

@@ -82,7 +82,7 @@ export function trajectoryFigure(t: Trajectory): Figure {
 export function nextTokenFigure(c: NextTokenComparison): Figure {
   const several = c.labels.length > 1;
   const at = c.answer[c.position];
-  const where = c.position === 0 ? "the first answer token" : `answer token ${c.position} (${quote(at.label)})`;
+  const where = `answer token ${c.position + 1} of ${c.answer.length} (${quote(at.label)})`;
   const title = several
     ? `next token at ${where}${c.chosen === "most different" ? `: where ${c.labels.join(" and ")} differ most` : ""}`
     : `next token at ${where}`;
@@ -107,7 +107,7 @@ export function nextTokenFigure(c: NextTokenComparison): Figure {
     x: c.answer.map((_, i) => i),
     y: c.divergence,
     marker: { color: c.answer.map((_, i) => (i === c.position ? "#d62728" : "#9aa5b1")) },
-    customdata: c.answer.map((a, i) => `answer token ${i}: ${plain(a.label)}`),
+    customdata: c.answer.map((a, i) => `answer token ${i + 1}: ${plain(a.label)}`),
     hovertemplate: "%{customdata}<br>JS divergence %{y:.3f} bits<extra></extra>",
     xaxis: "x2",
     yaxis: "y2",

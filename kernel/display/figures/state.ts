@@ -21,7 +21,10 @@ export function headMatrix(s: WkvState, layer: number, head: number): number[][]
   checkHead(s, layer, head);
   const N = s.headSize,
     base = (layer * s.nHead + head) * N * N;
-  return Array.from({ length: N }, (_, i) => Array.from(s.wkv.subarray(base + i * N, base + (i + 1) * N)));
+  // 4 significant digits: what a colour or a hover can show, and a third of the JSON of full floats.
+  return Array.from({ length: N }, (_, i) =>
+    Array.from(s.wkv.subarray(base + i * N, base + (i + 1) * N), (v) => Number(v.toPrecision(4))),
+  );
 }
 
 const shapeOf = (s: WkvState): string => `[${s.nLayer},${s.nHead},${s.headSize},${s.headSize}]`;
@@ -37,9 +40,10 @@ function maxAbs(rows: number[][]): number {
   return m || 1;
 }
 
-/** Integer ticks 0..n-1, at most about 12 of them. */
+/** Integer ticks 0..n-1 at a round step (1, 2, 4, 5, 8, 10, 16, …), at most about 12 of them. */
 function indexAxis(n: number, title: string): Record<string, unknown> {
-  const step = Math.max(1, Math.ceil(n / 12));
+  const round = [1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 256, 512, 1024];
+  const step = round.find((s) => s >= n / 12) ?? Math.ceil(n / 12);
   return {
     title: { text: title },
     tickmode: "array",

@@ -126,12 +126,13 @@ export function trainingFigure(history: StepRecord[], opts: TrainingFigureOption
               yref: "paper",
               x: total,
               y: 1,
-              xanchor: "left",
+              xanchor: "right",
               yanchor: "top",
               showarrow: false,
               font: { size: 11, color: "#555" },
               text:
-                ` schedule ends (step ${total})` + (lrEnd === undefined ? "" : `;<br> lr stays ${formatNumber(lrEnd)}`),
+                `schedule ends (step ${total}) ` +
+                (lrEnd === undefined ? "" : `<br>after it, lr stays ${formatNumber(lrEnd)} `),
             },
           ]
         : [],

@@ -35,7 +35,10 @@ export interface NextTokenComparison {
    * distributions of answer token p (the largest over pairs of states); all 0 with one state.
    */
   divergence: number[];
-  /** The compared position: the given one, else where the divergence is largest. */
+  /**
+   * The compared position (0-based): the given one, else the first where the divergence comes
+   * within 5% of its largest value (where the states part; later positions follow the answer).
+   */
   position: number;
   chosen: "given" | "most different";
   /** The visible text just before the position (the prompt's end and the answer so far). */
@@ -49,7 +52,7 @@ export interface NextTokenComparison {
 export interface CompareNextOptions {
   /** Names of the states (default: "untuned" for undefined, else "state i"). */
   labels?: string[];
-  /** Tokens per state at the compared position (default 8). */
+  /** Tokens per state at the compared position (default 5; tokens below 0.5% in every state are left out). */
   topK?: number;
   /** The answer to compare along (default: the last state's greedy answer). */
   answer?: string;
@@ -187,10 +190,12 @@ export async function compareNextTokens(
   });
   if (opts.position !== undefined && opts.position >= A)
     throw new RangeError(`position ${opts.position} is past the answer's ${A} tokens (0..${A - 1})`);
-  const position = opts.position ?? divergence.indexOf(Math.max(...divergence));
-  const k = opts.topK ?? 8;
-  const union = [...new Set(dists.flatMap((d) => topIds(d[position], k)))];
-  union.sort((x, y) => Math.max(...dists.map((d) => d[position][y])) - Math.max(...dists.map((d) => d[position][x])));
+  const most = Math.max(...divergence);
+  const position = opts.position ?? divergence.findIndex((d) => d >= 0.95 * most);
+  const k = opts.topK ?? 5;
+  const best = (id: number) => Math.max(...dists.map((d) => d[position][id]));
+  const union = [...new Set(dists.flatMap((d) => topIds(d[position], k)))].sort((x, y) => best(y) - best(x));
+  const shown = union.filter((id, i) => i < 2 || best(id) >= 0.005);
   const before = model.tokenizer.decode([...promptIds, ...answer.slice(0, position)]);
   return {
     prompt,
@@ -201,7 +206,7 @@ export async function compareNextTokens(
     position,
     chosen: opts.position !== undefined ? "given" : "most different",
     context: visibleToken(Array.from(before).slice(-32).join("")),
-    tokens: union.map((id) => describe(model, id)),
-    probabilities: dists.map((d) => union.map((id) => d[position][id])),
+    tokens: shown.map((id) => describe(model, id)),
+    probabilities: dists.map((d) => shown.map((id) => d[position][id])),
   };
 }

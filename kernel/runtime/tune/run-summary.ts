@@ -135,6 +135,7 @@ export class TuningRun {
   /** Marks the end; "finished" when every asked step ran. */
   finish(end: Exclude<RunEnd, "running">, error?: string): void {
     if (this.end !== "running") return;
+    if (!this.paddingChecked && this.records.length) this.checkPadding();
     this.end = end;
     this.error = error;
     this.endedAt = this.clock();
@@ -163,14 +164,16 @@ export class TuningRun {
     const step = last?.step ?? this.startStep;
     const total = this.options.totalSteps;
     const where =
-      this.pastSchedule || step > total
-        ? `step ${step} of ${this.targetStep} (past the ${total}-step schedule)`
-        : `step ${step}/${total}`;
+      step > total
+        ? `step ${step} of ${this.targetStep}, past the ${total}-step schedule`
+        : this.pastSchedule
+          ? `step ${step} of ${this.targetStep} (the schedule has ${total})`
+          : `step ${step}/${total}`;
     switch (this.end) {
       case "running":
         return `${where} · ETA ${formatDuration(this.etaMs === undefined ? null : this.etaMs / 1000, "short")}`;
       case "finished":
-        return `${where} · finished ${this.records.length} steps in ${this.elapsedText()}`;
+        return `${where} · finished: ${this.records.length} steps in ${this.elapsedText()}`;
       case "interrupted":
         return `${where} · interrupted after ${this.records.length} of ${this.steps} steps (state from step ${step})`;
       case "stopped early":
