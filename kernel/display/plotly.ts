@@ -103,8 +103,15 @@ export class Figure {
   private fragment(): string {
     const id = `rwkv-fig-${randomUUID()}`;
     const height = typeof this.layout.height === "number" ? this.layout.height : 420;
-    const svg = Buffer.from(this.toSVG()).toString("base64");
     const title = this.title() ?? "figure";
+    // The picture is a convenience: a figure it cannot draw still shows (and a live view keeps going).
+    let picture: string;
+    try {
+      const svg = Buffer.from(this.toSVG()).toString("base64");
+      picture = `<img alt="${escapeHtml(title)}" style="max-width:100%" src="data:image/svg+xml;base64,${svg}">`;
+    } catch (e) {
+      picture = `<div>(${escapeHtml(title)}: no static picture: ${escapeHtml((e as Error).message)})</div>`;
+    }
     const args = [
       this.toJSON(),
       id,
@@ -116,8 +123,7 @@ export class Figure {
     return (
       `<div id="${id}" class="rwkv-figure">` +
       `<div class="rwkv-plot" style="display:none;width:100%;height:${height}px"></div>` +
-      `<div class="rwkv-static"><img alt="${escapeHtml(title)}" style="max-width:100%" ` +
-      `src="data:image/svg+xml;base64,${svg}">` +
+      `<div class="rwkv-static">${picture}` +
       `<div class="rwkv-hint" style="color:#777;font-size:12px">${escapeHtml(STATIC_HINT)}</div></div></div>\n` +
       `<script type="text/javascript">(${LOADER})(${args.join(",")});</script>`
     );

@@ -176,14 +176,18 @@ export function runResultBundle(r: RunResult): MimeBundle {
     "text/plain": [`RunResult: ${r.summary()}`, ...r.warnings.map((w) => `warning: ${w}`)].join("\n"),
     "text/html":
       `<div><b>Run</b>: ${escapeHtml(r.summary())}</div>${warningsHtml(r.warnings)}` +
-      `<div style="color:#777;font-size:12px">${r.length} step records: result[i], or tableView(result)</div>`,
+      (r.length
+        ? `<div style="color:#777;font-size:12px">${r.length} step records: result[i], or tableView(result)</div>`
+        : ""),
   };
 }
 
 /** The live training figure with the run's warnings above it. */
 function liveTrainingBundle(t: Tuner, run: TuningRun | undefined): MimeBundle {
-  const fig = toBundle(trainingFigure(t.history, { totalSteps: t.options.totalSteps, run }));
   const warnings = run?.warnings ?? [];
+  // A run with nothing to do says so, and draws no figure of old steps.
+  if (run?.steps === 0) return { "text/html": warningsHtml(warnings), "text/plain": warnings.join("\n") };
+  const fig = toBundle(trainingFigure(t.history, { totalSteps: t.options.totalSteps, run }));
   if (!warnings.length) return fig;
   return {
     ...fig,

@@ -73,6 +73,7 @@ function niceTicks(lo: number, hi: number, count: number, dtick?: number): numbe
     const steps = [1, 2, 5, 10].map((k) => k * p);
     step = steps.reduce((best, s) => (Math.abs(Math.log(s / raw)) < Math.abs(Math.log(best / raw)) ? s : best));
   }
+  if (!(step > 0) || (hi - lo) / step > 1000) return [lo, hi];
   const out: number[] = [];
   for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
     out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
@@ -196,7 +197,7 @@ export function figureSvg(fig: StaticFigure, defaultWidth = 760): string {
     const marker = obj(t.marker);
     if (t.type === "heatmap" && t.showscale !== false)
       return [{ ...zRange(t), scale: scaleOf(t), bar: obj(t.colorbar), ya: t.ya }];
-    if (!marker.showscale) return [];
+    if (!marker.showscale || !arr(marker.color).length) return [];
     const c = arr(marker.color).map(Number);
     return [
       { zmin: Math.min(...c), zmax: Math.max(...c), scale: scaleOf(marker), bar: obj(marker.colorbar), ya: t.ya },
@@ -253,9 +254,11 @@ export function figureSvg(fig: StaticFigure, defaultWidth = 760): string {
         const width = Math.max(0, ...bars.map((t) => Math.max(0, ...arr(t.width).map(Number), Number(t.width) || 0)));
         lo -= Math.max(half, width / 2);
         hi += Math.max(half, width / 2);
-      } else if (hi === lo) {
-        lo -= 1;
-        hi += 1;
+      } else if (hi - lo <= 1e-9 * Math.max(Math.abs(lo), Math.abs(hi))) {
+        // One value (or values equal but for rounding): a range around it.
+        const pad = Math.abs(hi) * 0.1 || 1;
+        lo -= pad;
+        hi += pad;
       } else if (valueAxis || mine.some((t) => String(t.mode ?? "lines").includes("markers"))) {
         const pad = (hi - lo) * 0.05;
         hi += pad;

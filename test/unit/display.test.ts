@@ -164,6 +164,14 @@ test("the static SVG draws every trace type the figures use, with titles, legend
   assert.ok(svg.includes(">a</text>") && svg.includes(">b</text>"), "category tick labels");
 });
 
+test("the static SVG copes with one point, equal values and values equal but for rounding", () => {
+  for (const y of [[0.42949869663596624], [0.42949869663596624, 0.4294986966359663], [0, 0], [1e-9, 1e-9]]) {
+    const svg = figureSvg({ data: [{ type: "scatter", x: y.map((_, i) => i + 1), y }], layout: {} });
+    assert.doesNotMatch(svg, /NaN|Infinity/, JSON.stringify(y));
+    assert.ok(svg.length < 20_000, `${svg.length} bytes for ${JSON.stringify(y)}`);
+  }
+});
+
 const records = (n: number, ms = 1000): StepRecord[] =>
   Array.from({ length: n }, (_, i) => ({
     step: i + 1,

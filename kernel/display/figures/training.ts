@@ -13,7 +13,7 @@ export type { StepRecord };
 export interface TrainingFigureOptions {
   /** The schedule's length (default: the run's). */
   totalSteps?: number;
-  /** EMA factor of the smoothed loss curve. */
+  /** EMA factor of the smoothed loss curve (default: a window of about a tenth of the run, β ≤ 0.9). */
   smoothing?: number;
   /** The run in progress (or just ended): its progress, ETA and end go into the title. */
   run?: TuningRun;
@@ -61,7 +61,7 @@ export function trainingFigure(history: StepRecord[], opts: TrainingFigureOption
         mode: "lines",
         name: "loss (smoothed)",
         x: steps,
-        y: smoothed(loss, opts.smoothing ?? 0.9),
+        y: smoothed(loss, opts.smoothing ?? Math.min(0.9, Math.max(0, 1 - 10 / Math.max(1, end)))),
         line: { color: blue, width: 2 },
       },
       ...(validation.length

@@ -199,9 +199,9 @@ export class TuningRun {
     if (targets / positions >= PADDING_WARN_FILL) return;
     this.warnings.push(
       `most of each sample is padding: about ${Math.round(targets)} of the ${positions} positions per step ` +
-        `(${o.microBsz} × ctxLen ${o.ctxLen}) are training targets (${Math.round((100 * targets) / positions)}%). ` +
-        `A ctxLen near the documents' length (about ${Math.max(1, Math.round(targets / o.microBsz))} tokens), ` +
-        `or the "random" sampler, puts more text in each step.`,
+        `(${o.microBsz} × ctxLen ${o.ctxLen}) are training targets (${Math.round((100 * targets) / positions)}%): ` +
+        `a sample holds about ${Math.max(1, Math.round(targets / o.microBsz))} tokens of text. A ctxLen closer to ` +
+        `the documents' lengths (plot.lengths shows them), or the "random" sampler, puts more text in each step.`,
     );
   }
 }
