@@ -24,16 +24,17 @@ import {
 import { setDefaultRunObserver, Tuner } from "../runtime/tune/tuner";
 import type { StepRecord } from "../runtime/tune/types";
 
-/** The state's shape, a table of per-layer norms, and the norm figure (per head). */
+/** The state's shape and the norm figure (per layer and head); a table of the token shifts when they are set. */
 export function stateBundle(s: State): MimeBundle {
   const norms = s.norms();
   const shifts = norms.every((n) => n.attX === 0 && n.ffnX === 0);
   const rows = norms.map((n) => ({
     layer: n.layer,
     "‖wkv‖": n.wkv.toFixed(2),
-    ...(shifts ? {} : { "‖att shift‖": n.attX.toFixed(3), "‖ffn shift‖": n.ffnX.toFixed(3) }),
+    "‖att shift‖": n.attX.toFixed(3),
+    "‖ffn shift‖": n.ffnX.toFixed(3),
   }));
-  const table = String(rowsBundle(rows)["text/html"]);
+  const table = shifts ? "" : String(rowsBundle(rows)["text/html"]);
   const fig = toBundle(stateNorms(s, { title: `state: ${s.nLayer} layers × ${s.nHead} heads × ${s.headSize}²` }));
   const figHtml = typeof fig["text/html"] === "string" ? fig["text/html"] : "";
   const shape =

@@ -259,8 +259,10 @@ export function figureSvg(fig: StaticFigure, defaultWidth = 760): string {
         const pad = Math.abs(hi) * 0.1 || 1;
         lo -= pad;
         hi += pad;
-      } else if (valueAxis || mine.some((t) => String(t.mode ?? "lines").includes("markers"))) {
-        const pad = (hi - lo) * 0.05;
+      } else {
+        // Room for markers and bars (5%), and for a line's width (2%); zero stays the edge.
+        const marks = valueAxis || mine.some((t) => String(t.mode ?? "lines").includes("markers"));
+        const pad = (hi - lo) * (marks ? 0.05 : 0.02);
         hi += pad;
         if (lo !== 0) lo -= pad;
       }

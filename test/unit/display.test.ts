@@ -331,7 +331,7 @@ test("the next-token figure names the compared position and shows tokens visibly
   };
   const f = nextTokenFigure(c);
   const title = f.layout.title as { text: string; subtitle: { text: string } };
-  assert.equal(title.text, "next token at answer token 2 of 3 (“Arr”): where untuned and tuned differ most");
+  assert.equal(title.text, "next token at answer token 2 of 3 (“Arr”), where untuned and tuned differ most");
   assert.match(title.subtitle.text, /after “…A:␣”; answer \(tuned, greedy\): “␣Arr⟨end⟩”/);
   assert.deepEqual(f.data[0].x, ["Arr", "&lt;"], "plotly's HTML-like text gets an escaped <");
   const div = f.data.find((d) => d.name === "divergence")!;

@@ -14,7 +14,7 @@ const quote = (s: string) => `“${plain(s)}”`;
 function tokenTicks(labels: string[], maxTicks = 40): Record<string, unknown> {
   const step = Math.max(1, Math.ceil(labels.length / maxTicks));
   const vals = labels.map((_, i) => i).filter((i) => i % step === 0);
-  return { tickmode: "array", tickvals: vals, ticktext: vals.map((i) => plain(labels[i])), tickangle: -60 };
+  return { tickmode: "array", tickvals: vals, ticktext: vals.map((i) => plain(labels[i])) };
 }
 
 export function trajectoryFigure(t: Trajectory): Figure {
@@ -84,7 +84,7 @@ export function nextTokenFigure(c: NextTokenComparison): Figure {
   const at = c.answer[c.position];
   const where = `answer token ${c.position + 1} of ${c.answer.length} (${quote(at.label)})`;
   const title = several
-    ? `next token at ${where}${c.chosen === "most different" ? `: where ${c.labels.join(" and ")} differ most` : ""}`
+    ? `next token at ${where}${c.chosen === "most different" ? `, where ${c.labels.join(" and ")} differ most` : ""}`
     : `next token at ${where}`;
   const answer = c.answer.map((a) => a.label).join("");
   const subtitle =
@@ -122,16 +122,17 @@ export function nextTokenFigure(c: NextTokenComparison): Figure {
     ...(several
       ? {
           yaxis2: {
-            title: { text: "JS divergence (bits)" },
+            title: { text: "difference (bits)" },
             domain: [0.72, 1],
             anchor: "x2",
             rangemode: "tozero",
           },
           xaxis2: {
-            title: { text: "answer token (the red one is compared below)" },
+            title: {
+              text: "answer tokens: how differently the states predict each (Jensen–Shannon divergence); red: below",
+            },
             anchor: "y2",
             ...tokenTicks(c.answer.map((a) => a.label)),
-            tickangle: 0,
           },
         }
       : {}),
