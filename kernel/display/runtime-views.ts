@@ -9,7 +9,6 @@ import { trainingFigure } from "./figures/training";
 import { escapeHtml } from "./html";
 import { liveView } from "./live";
 import { historyRow, rowsBundle } from "./table";
-import { formatDuration } from "../runtime/data/progress";
 import { Model } from "../runtime/model/model";
 import { State } from "../runtime/model/state";
 import {
@@ -17,6 +16,7 @@ import {
   formatNumber,
   RunResult,
   scheduleEtaMs,
+  shortDuration,
   StepHistory,
   TunerStep,
   type TuningRun,
@@ -76,7 +76,7 @@ function keyValueTable(rows: Array<[string, string]>): string {
 }
 
 const seconds = (ms: number | undefined): string =>
-  ms === undefined ? "unknown until a step has run" : formatDuration(ms / 1000, "short");
+  ms === undefined ? "unknown until a step has run" : shortDuration(ms);
 
 /** Warnings as boxes (the text stays readable where styles are stripped). */
 function warningsHtml(warnings: readonly string[]): string {

@@ -21,7 +21,7 @@ import { encodePng } from "../../kernel/display/png";
 import { liveView } from "../../kernel/display/live";
 import { StepRecord, smoothed, trainingFigure, trainingTitle } from "../../kernel/display/figures/training";
 import { stateDiff, stateHeatmap, stateNorms } from "../../kernel/display/figures/state";
-import { nextTokenFigure } from "../../kernel/display/figures/inspect";
+import { nextTokenFigure, trajectoryFigure } from "../../kernel/display/figures/inspect";
 import { tableView } from "../../kernel/display/table";
 import { installKernelspec, KERNEL_NAME } from "../../kernel/jupyter/install";
 import { StepHistory, TuningRun } from "../../kernel/runtime/tune/run-summary";
@@ -222,7 +222,10 @@ test("a run past the schedule says so, shows every step and what the learning ra
     run.record(r);
   }
   assert.equal(run.etaMs, 1000);
-  assert.equal(run.progressText(), "step 12 of 14, past the 10-step schedule · ETA 1s");
+  assert.equal(run.progressText(), "step 12 of 14, past the 10-step schedule · ETA 1.0s");
+  now += 100; // a fast step: the time left is in tenths, never "0s" while steps remain
+  run.record(h[12]);
+  assert.equal(run.progressText(), "step 13 of 14, past the 10-step schedule · ETA 0.4s");
   const f = trainingFigure(h.slice(0, 12), { run });
   assert.deepEqual(
     (f.layout.xaxis as { range: number[] }).range,
@@ -331,12 +334,36 @@ test("the next-token figure names the compared position and shows tokens visibly
   };
   const f = nextTokenFigure(c);
   const title = f.layout.title as { text: string; subtitle: { text: string } };
-  assert.equal(title.text, "next token at answer token 2 of 3 (“Arr”), where untuned and tuned differ most");
+  assert.equal(title.text, "where untuned and tuned part: answer token 2 of 3 (“Arr”)");
+  const headings = (f.layout.annotations as { text: string; y: number }[]).map((a) => a.text);
+  assert.match(headings[0], /how differently the states predict each answer token/, "the top panel says what it shows");
+  assert.equal(headings[1], "each state's likeliest tokens at answer token 2 of 3 (“Arr”)");
   assert.match(title.subtitle.text, /after “…A:␣”; answer \(tuned, greedy\): “␣Arr⟨end⟩”/);
   assert.deepEqual(f.data[0].x, ["Arr", "&lt;"], "plotly's HTML-like text gets an escaped <");
   const div = f.data.find((d) => d.name === "divergence")!;
   assert.deepEqual((div.marker as { color: string[] }).color, ["#9aa5b1", "#d62728", "#9aa5b1"]);
   assert.ok(staticSvg(f).includes(">&lt;</text>"), "the static picture escapes it for SVG");
+});
+
+test("the trajectory's token axis labels every token when they fit, and says when it labels every k-th", () => {
+  const of = (labels: string[]) =>
+    trajectoryFigure({
+      tokens: labels,
+      labels,
+      normsByLayer: [labels.map((_, i) => i)],
+      layer: 0,
+      projection: labels.map((_, i) => [i, -i] as [number, number]),
+      explained: [0.6, 0.3],
+    }).layout.xaxis as { tickvals: number[]; ticktext: string[]; title: { text: string } };
+  const chars = of(
+    [..."User: what is 2 plus 5?⏎⏎Assistant: Arr! 2 plus 5 be 7, matey."].map((c) => (c === " " ? "␣" : c)),
+  );
+  assert.equal(chars.tickvals.length, 62, "62 one-character tokens are all labelled");
+  assert.equal(chars.ticktext.slice(0, 5).join(""), "User:");
+  assert.equal(chars.title.text, "token");
+  const words = of(Array.from({ length: 120 }, (_, i) => `␣word${i}`));
+  assert.equal(words.tickvals[1], 3);
+  assert.equal(words.title.text, "token (every 3rd labelled)");
 });
 
 test("tableView takes plain records, and a tuner's history with readable columns", () => {

@@ -10,11 +10,21 @@ import type { NextTokenComparison } from "../../runtime/inspect/next-token";
 const plain = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const quote = (s: string) => `“${plain(s)}”`;
 
-/** Tick labels on a token axis: every token when they fit, else every k-th. */
-function tokenTicks(labels: string[], maxTicks = 40): Record<string, unknown> {
-  const step = Math.max(1, Math.ceil(labels.length / maxTicks));
+/**
+ * Tick labels on a token axis of about `widthPx`: every token when they fit (a one-character label
+ * needs about 11 px, a turned longer one 14 px), else every k-th, and an axis title that says which.
+ */
+function tokenAxis(labels: string[], title: string, widthPx = 800): Record<string, unknown> {
+  const perLabel = labels.every((l) => [...l].length <= 1) ? 11 : 14;
+  const step = Math.max(1, Math.ceil(labels.length / Math.floor(widthPx / perLabel)));
   const vals = labels.map((_, i) => i).filter((i) => i % step === 0);
-  return { tickmode: "array", tickvals: vals, ticktext: vals.map((i) => plain(labels[i])) };
+  const every = step === 2 ? "2nd" : step === 3 ? "3rd" : `${step}th`;
+  return {
+    tickmode: "array",
+    tickvals: vals,
+    ticktext: vals.map((i) => plain(labels[i])),
+    title: { text: step === 1 ? title : title ? `${title} (every ${every} labelled)` : `every ${every} labelled` },
+  };
 }
 
 export function trajectoryFigure(t: Trajectory): Figure {
@@ -48,7 +58,7 @@ export function trajectoryFigure(t: Trajectory): Figure {
           colorscale: SEQUENTIAL,
           size: 7,
           showscale: true,
-          colorbar: { title: { text: "token" }, len: 0.8 },
+          colorbar: { title: { text: "token" }, len: 0.42, y: 0, yanchor: "bottom", x: 0.8 },
         },
         line: { color: "rgba(120,120,120,0.4)" },
         xaxis: "x2",
@@ -58,19 +68,25 @@ export function trajectoryFigure(t: Trajectory): Figure {
     {
       title: figureTitle(
         "the state while the model reads the text",
-        `left: the size of each layer's state after each token<br>right: layer ${t.layer}'s state after ` +
+        `top: the size of each layer's state after each token<br>below: layer ${t.layer}'s state after ` +
           `each token, on its two main directions of change (dark: early, yellow: late)`,
       ),
-      height: 500,
-      xaxis: { domain: [0, 0.5], title: { text: "token" }, ...tokenTicks(t.labels) },
-      yaxis: { title: { text: "‖wkv‖ of the layer" }, rangemode: "tozero" },
+      // The token axis gets the full width (its labels are the text being read), the projection a
+      // square-ish panel below it.
+      height: 820,
+      xaxis: { anchor: "y", ...tokenAxis(t.labels, "token") },
+      yaxis: { domain: [0.62, 1], title: { text: "‖wkv‖ of the layer" }, rangemode: "tozero" },
       xaxis2: {
-        domain: [0.62, 1],
+        anchor: "y2",
+        domain: [0.2, 0.75],
         title: { text: `direction 1 (${(100 * t.explained[0]).toFixed(0)}% of the change)` },
       },
-      yaxis2: { anchor: "x2", title: { text: `direction 2 (${(100 * t.explained[1]).toFixed(0)}%)` } },
-      legend: { orientation: "h", y: -0.3 },
-      margin: { l: 60, r: 30, t: 80, b: 60 },
+      yaxis2: {
+        anchor: "x2",
+        domain: [0, 0.42],
+        title: { text: `direction 2 (${(100 * t.explained[1]).toFixed(0)}%)` },
+      },
+      margin: { l: 60, r: 30, t: 90, b: 60 },
     },
   );
 }
@@ -83,9 +99,12 @@ export function nextTokenFigure(c: NextTokenComparison): Figure {
   const several = c.labels.length > 1;
   const at = c.answer[c.position];
   const where = `answer token ${c.position + 1} of ${c.answer.length} (${quote(at.label)})`;
-  const title = several
-    ? `next token at ${where}${c.chosen === "most different" ? `, where ${c.labels.join(" and ")} differ most` : ""}`
-    : `next token at ${where}`;
+  const names = c.labels.join(" and ");
+  const title = !several
+    ? `next token at ${where}`
+    : c.chosen === "most different"
+      ? `where ${names} part: ${where}`
+      : `${names} at ${where}`;
   const answer = c.answer.map((a) => a.label).join("");
   const subtitle =
     `after ${quote(`…${c.context}`)}; answer ${c.answerFrom === "given" ? "given" : `(${c.answerFrom}, greedy)`}: ` +
@@ -112,28 +131,43 @@ export function nextTokenFigure(c: NextTokenComparison): Figure {
     xaxis: "x2",
     yaxis: "y2",
   };
+  // Each panel gets a heading just above it (an x-axis title of the top panel would read as the
+  // bottom panel's heading).
+  const heading = (y: number, text: string) => ({
+    xref: "paper",
+    yref: "paper",
+    x: 0,
+    y,
+    xanchor: "left",
+    yanchor: "bottom",
+    showarrow: false,
+    font: { size: 12, color: "#444" },
+    text,
+  });
   return new Figure(several ? [...bars, divergence] : bars, {
     title: figureTitle(title, subtitle),
-    height: several ? 640 : 400,
+    height: several ? 660 : 400,
     barmode: "group",
-    margin: { l: 70, r: 30, t: 90, b: 70 },
-    yaxis: { title: { text: "probability" }, range: [0, 1], domain: several ? [0, 0.52] : [0, 1] },
+    margin: { l: 70, r: 30, t: several ? 110 : 90, b: 70 },
+    yaxis: { title: { text: "probability" }, range: [0, 1], domain: several ? [0, 0.5] : [0, 1] },
     xaxis: { title: { text: "next token" }, type: "category", automargin: true },
     ...(several
       ? {
-          yaxis2: {
-            title: { text: "difference (bits)" },
-            domain: [0.72, 1],
-            anchor: "x2",
-            rangemode: "tozero",
-          },
+          yaxis2: { title: { text: "difference (bits)" }, domain: [0.74, 1], anchor: "x2", rangemode: "tozero" },
           xaxis2: {
-            title: {
-              text: "answer tokens: how differently the states predict each (Jensen–Shannon divergence); red: below",
-            },
             anchor: "y2",
-            ...tokenTicks(c.answer.map((a) => a.label)),
+            ...tokenAxis(
+              c.answer.map((a) => a.label),
+              "",
+            ),
           },
+          annotations: [
+            heading(
+              1.01,
+              "how differently the states predict each answer token (Jensen–Shannon divergence; red: below)",
+            ),
+            heading(0.51, `each state's likeliest tokens at ${where}`),
+          ],
         }
       : {}),
     legend: { orientation: "h", y: -0.18 },

@@ -30,16 +30,28 @@ export function smoothed(values: number[], beta: number): number[] {
   return out;
 }
 
-/** "step 45/60 · ETA 13s · loss 2.1234 · 980 tok/s"; without a run, the history's span. */
-export function trainingTitle(history: StepRecord[], opts: { totalSteps?: number; run?: TuningRun } = {}): string {
+/**
+ * The title's two parts: where the run is ("step 45/60 · ETA 13s", or the history's span without a
+ * run) and the latest numbers ("loss 2.1234 · 980 tok/s").
+ */
+export function trainingHeadline(
+  history: StepRecord[],
+  opts: { totalSteps?: number; run?: TuningRun } = {},
+): [string, string | undefined] {
   const last = history[history.length - 1];
   const run = opts.run;
-  if (!last) return run ? `training: ${run.progressText()}` : "training: no steps yet";
-  const speed = `${Math.round(last.tokensPerSecond)} tok/s`;
-  if (run) return [run.progressText(), `loss ${last.loss.toFixed(4)}`, speed].join(" · ");
+  if (!last) return [run ? `training: ${run.progressText()}` : "training: no steps yet", undefined];
+  if (run) return [run.progressText(), `loss ${last.loss.toFixed(4)} · ${Math.round(last.tokensPerSecond)} tok/s`];
   const total = opts.totalSteps;
   const span = `steps ${history[0].step}–${last.step}${total ? ` of a ${total}-step schedule` : ""}`;
-  return [span, `loss ${history[0].loss.toFixed(4)} → ${last.loss.toFixed(4)}`].join(" · ");
+  return [span, `loss ${history[0].loss.toFixed(4)} → ${last.loss.toFixed(4)}`];
+}
+
+/** The headline on one line: "step 45/60 · ETA 13s · loss 2.1234 · 980 tok/s". */
+export function trainingTitle(history: StepRecord[], opts: { totalSteps?: number; run?: TuningRun } = {}): string {
+  return trainingHeadline(history, opts)
+    .filter((s) => s !== undefined)
+    .join(" · ");
 }
 
 export function trainingFigure(history: StepRecord[], opts: TrainingFigureOptions = {}): Figure {
@@ -88,9 +100,9 @@ export function trainingFigure(history: StepRecord[], opts: TrainingFigureOption
       },
     ],
     {
-      title: figureTitle(trainingTitle(history, { totalSteps: total, run })),
+      title: figureTitle(...trainingHeadline(history, { totalSteps: total, run })),
       height: 400,
-      margin: { l: 60, r: 90, t: 50, b: 50 },
+      margin: { l: 60, r: 90, t: 70, b: 50 },
       xaxis: { title: { text: "step" }, range: end > 0 ? [0, end * 1.01 + 0.5] : undefined, automargin: true },
       yaxis: { title: { text: "loss" }, automargin: true },
       yaxis2: {

@@ -171,7 +171,7 @@ export class TuningRun {
           : `step ${step}/${total}`;
     switch (this.end) {
       case "running":
-        return `${where} · ETA ${formatDuration(this.etaMs === undefined ? null : this.etaMs / 1000, "short")}`;
+        return `${where} · ETA ${this.etaMs === undefined ? "?" : shortDuration(this.etaMs)}`;
       case "finished":
         return `${where} · finished: ${this.records.length} steps in ${this.elapsedText()}`;
       case "interrupted":
@@ -186,8 +186,7 @@ export class TuningRun {
   }
 
   elapsedText(): string {
-    const s = this.elapsedMs / 1000;
-    return s < 10 ? `${s.toFixed(1)}s` : formatDuration(s, "short");
+    return shortDuration(this.elapsedMs);
   }
 
   private checkPadding(): void {
@@ -204,6 +203,12 @@ export class TuningRun {
         `the documents' lengths (plot.lengths shows them), or the "random" sampler, puts more text in each step.`,
     );
   }
+}
+
+/** "0.4s", "9.5s", "13s", "3m05s": tenths under 10 s, so that a short run's time left never reads 0s. */
+export function shortDuration(ms: number): string {
+  const s = ms / 1000;
+  return s < 10 ? `${s.toFixed(1)}s` : formatDuration(s, "short");
 }
 
 /**
