@@ -207,7 +207,10 @@ test(
       }
       // An executed notebook nobody trusted (nbconvert does not sign it): no script runs, and every
       // figure shows its static picture and how to get the interactive one.
-      await page.goto(`http://127.0.0.1:${port}/notebooks/05-use-state.ipynb?token=${token}`);
+      await page.goto(`http://127.0.0.1:${port}/notebooks/05-use-state.ipynb?token=${token}`, {
+        waitUntil: "domcontentloaded",
+        timeout: 120_000,
+      });
       await page.waitForSelector(".rwkv-static img", { timeout: 60_000 });
       const still = (await page.evaluate(`[...document.querySelectorAll(".rwkv-figure")].map((e) => ({
         picture: (e.querySelector(".rwkv-static img") || {}).naturalWidth > 0, drawn: !!e.querySelector(".main-svg"),
