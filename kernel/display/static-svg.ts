@@ -332,8 +332,10 @@ export function figureSvg(fig: StaticFigure, defaultWidth = 760): string {
     // Category labels that would overlap turn; when even turned they crowd, every k-th is shown.
     const widest = Math.max(0, ...ticks.map((t) => textWidth(t.label, 11)));
     const room = length / Math.max(1, ticks.length);
-    const turn = isX && widest > room - 4;
-    const every = isX ? Math.max(1, Math.ceil((turn ? 14 : widest + 8) / room)) : Math.max(1, Math.ceil(16 / room));
+    // One-character labels (a byte-level model's tokens) read as text with a 2 px gap; words need more.
+    const gap = widest <= 8 ? 2 : 4;
+    const turn = isX && widest > room - gap;
+    const every = isX ? Math.max(1, Math.ceil((turn ? 14 : widest + gap) / room)) : Math.max(1, Math.ceil(16 / room));
     const grid = a.lay.showgrid !== false && other !== undefined;
     ticks.forEach((t, i) => {
       const p = px(a, t.v);
