@@ -12,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Model } from "../kernel/runtime/model/model";
 import { Tuner } from "../kernel/runtime/tune/tuner";
+import type { StepRecord } from "../kernel/runtime/tune/types";
 import { Dataset } from "../kernel/runtime/data/dataset";
 import { writeRandomCheckpoint } from "../kernel/runtime/model/random-checkpoint";
 import { native } from "../kernel/runtime/native";
@@ -116,7 +117,7 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
       try {
         await model.forward(tokens.subarray(0, 16)); // warm-up
         const tuner = new Tuner(model, Dataset.fromDocs([tokens]), { ctxLen: SEQ, totalSteps: TUNE_STEPS });
-        let recs: Awaited<ReturnType<Tuner["run"]>> = [];
+        let recs: readonly StepRecord[] = [];
         const stepCpuS = (await cpuSecondsOf(async () => (recs = await tuner.run({ live: false })))) / recs.length;
         const stepS = recs.reduce((a, r) => a + r.elapsedMs, 0) / recs.length / 1000;
         const rssMb = tuningPeakRss(file) / 1e6;

@@ -52,6 +52,7 @@ export {
   type TokenizerOptions,
   type StreamDecoder,
 } from "./runtime/tokenizer";
+export { visibleToken, tokenLabel } from "./runtime/tokenizer/visible";
 
 // Training data.
 export { Dataset, lengthHistogram, type TokenDataset, type LengthHistogram } from "./runtime/data/dataset";
@@ -90,12 +91,20 @@ export type { StepRecord, TunerOptions, LrSchedule, ValidationOptions, StopWhen 
 export type { StepGradient } from "./runtime/tune/accumulate";
 export { promptState, withZeroShifts } from "./runtime/tune/warm-start";
 export { parseLayers } from "./runtime/tune/layers";
+export { RunResult, StepHistory, TuningRun, type RunEnd, type Clock } from "./runtime/tune/run-summary";
 export { mergeState, type MergeResult } from "./runtime/tune/merge";
 
 // Looking inside a state.
 export { stateTable, saveStateArrow } from "./runtime/inspect/state-arrow";
 export { stateTrajectory, type Trajectory, type TrajectoryOptions } from "./runtime/inspect/trajectory";
-export { nextTokenDistributions, type NextTokenDistribution } from "./runtime/inspect/next-token";
+export {
+  nextTokenDistributions,
+  compareNextTokens,
+  type NextToken,
+  type NextTokenDistribution,
+  type NextTokenComparison,
+  type CompareNextOptions,
+} from "./runtime/inspect/next-token";
 
 // Errors: one base class; each kind catchable by class or by name.
 export {

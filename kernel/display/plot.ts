@@ -1,51 +1,40 @@
 // `plot`: the figures of the tutorial as one namespace. Each returns a Figure that displays itself
 // in a notebook and saves to HTML or JSON (`figure.save("x.html")`).
 import { trainingFigure, type StepRecord } from "./figures/training";
-import { stateDiff, stateHeatmap, stateNorms, type WkvState } from "./figures/state";
+import { stateDiff, stateHeatmap, stateNorms, type StateDiffOptions, type WkvState } from "./figures/state";
 import { nextTokenFigure, trajectoryFigure } from "./figures/inspect";
 import type { Model } from "../runtime/model/model";
 import type { State } from "../runtime/model/state";
 import { stateTrajectory, type TrajectoryOptions } from "../runtime/inspect/trajectory";
-import { nextTokenDistributions } from "../runtime/inspect/next-token";
+import { compareNextTokens, type CompareNextOptions } from "../runtime/inspect/next-token";
 import type { LengthHistogram } from "../runtime/data/dataset";
-import { Figure } from "./plotly";
+import { lengthsFigure } from "./figures/data";
+import type { Figure } from "./plotly";
 
 export const plot = {
   /** Document lengths of a dataset (from lengthHistogram). */
-  lengths: (h: LengthHistogram, opts: { title?: string } = {}): Figure =>
-    new Figure(
-      [
-        {
-          type: "bar",
-          x: h.counts.map((_, i) => (h.edges[i] + h.edges[i + 1]) / 2),
-          y: h.counts,
-          width: h.counts.map((_, i) => (h.edges[i + 1] - h.edges[i]) * 0.95),
-          marker: { color: "rgb(31,119,180)" },
-        },
-      ],
-      {
-        title: { text: opts.title ?? `document lengths (mean ${h.mean.toFixed(1)} tokens)`, font: { size: 14 } },
-        height: 340,
-        xaxis: { title: { text: "tokens" } },
-        yaxis: { title: { text: "documents" } },
-      },
-    ),
-  /** Loss (raw and smoothed) and learning rate over steps. */
+  lengths: (h: LengthHistogram, opts: { title?: string } = {}): Figure => lengthsFigure(h, opts),
+  /** Loss (raw and smoothed), validation loss when measured, and learning rate over steps. */
   loss: (history: StepRecord[], opts: { totalSteps?: number } = {}): Figure => trainingFigure(history, opts),
   /** One head's wkv matrix (rows: value channel, columns: key channel). */
-  stateHeatmap: (state: WkvState, opts: { layer?: number; head?: number } = {}): Figure => stateHeatmap(state, opts),
-  /** b − a for one head (default: the head that changed most). */
-  stateDiff: (a: WkvState, b: WkvState, opts: { layer?: number; head?: number } = {}): Figure => stateDiff(a, b, opts),
+  stateHeatmap: (state: WkvState, opts: { layer?: number; head?: number; name?: string } = {}): Figure =>
+    stateHeatmap(state, opts),
+  /** b − a for one head (default: the head that changed most); `names` names a and b in the title. */
+  stateDiff: (a: WkvState, b: WkvState, opts: StateDiffOptions = {}): Figure => stateDiff(a, b, opts),
   /** Norm of every layer's and head's matrix. */
   stateNorms: (state: WkvState, opts: { title?: string } = {}): Figure => stateNorms(state, opts),
   /** Per-token state norms and a 2-D projection of the state while the model reads `text`. */
   trajectory: async (model: Model, text: string, opts: TrajectoryOptions = {}): Promise<Figure> =>
     trajectoryFigure(await stateTrajectory(model, text, opts)),
-  /** Next-token probabilities after `prompt` from each state (undefined = the model's default state). */
+  /**
+   * Next-token probabilities from each state (undefined = the model's default state) along an
+   * answer to `prompt` (default: the last state's greedy answer), at the answer token where the
+   * states differ most (or `position`), with the divergence at every answer token above.
+   */
   compareNext: async (
     model: Model,
     prompt: string,
     states: (State | undefined)[],
-    opts: { labels?: string[]; topK?: number } = {},
-  ): Promise<Figure> => nextTokenFigure(prompt, await nextTokenDistributions(model, prompt, states, opts)),
+    opts: CompareNextOptions = {},
+  ): Promise<Figure> => nextTokenFigure(await compareNextTokens(model, prompt, states, opts)),
 };

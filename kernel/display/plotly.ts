@@ -1,13 +1,18 @@
-// Plotly figures. In a kernel the bundle carries application/vnd.plotly.v1+json (JupyterLab,
-// VS Code), text/html (classic Notebook 6.4 and static HTML export, which only run scripts) and
-// text/plain. plotly.js (4.8 MB) is sent once per kernel session as its own output, before the
-// first figure; figure HTML waits for window.Plotly, so later figures and live updates stay small.
+// Plotly figures that stand alone. A figure's bundle carries application/vnd.plotly.v1+json
+// (JupyterLab, VS Code), text/html and text/plain. The HTML holds a static SVG picture of the
+// figure (drawn in the kernel, shown where scripts do not run: untrusted notebooks, exports) with a
+// line saying how to get the interactive one, and a small script that loads plotly.js (4.8 MB) once
+// per page and draws. It looks for plotly.js on the page (an export made with inlinePlotly), then
+// in the rwkv-ts kernelspec, which Jupyter serves at <base>/kernelspecs/rwkv-ts/plotly.min.js
+// (`rwkv-nb kernel install` puts it there), then, in a page opened from disk, in the installed
+// package. No output depends on another, and a notebook no longer carries plotly.js.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
+import { pathToFileURL } from "node:url";
 import { MimeBundle, displaySymbol } from "./bundle";
-import { cellScope } from "./context";
 import { escapeHtml } from "./html";
+import { figureSvg } from "./static-svg";
 import { writeFileAtomic } from "../runtime/files";
 
 export type PlotlyTrace = Record<string, unknown>;
@@ -20,43 +25,60 @@ export interface FigureJSON {
   config: PlotlyConfig;
 }
 
-let libraryText: string | undefined;
-function plotlyLibrary(): string {
-  libraryText ??= fs.readFileSync(require.resolve("plotly.js-dist-min"), "utf8");
-  return libraryText;
+/** The kernelspec resource name of plotly.js. */
+export const PLOTLY_RESOURCE = "plotly.min.js";
+/** The kernelspec that serves it: jupyter/install.ts's KERNEL_NAME (a test checks they agree). */
+export const PLOTLY_KERNELSPEC = "rwkv-ts";
+
+/** Path of the plotly.js bundle this package ships with. */
+export function plotlyLibraryFile(): string {
+  return require.resolve("plotly.js-dist-min");
 }
 
-let librarySent = false;
-let libraryCellId: string | undefined;
-let libraryCount = -1;
-/**
- * Publishes plotly.js into the current cell once per kernel process, and again when the cell
- * that carried it is re-run (its old outputs, library included, are being replaced).
- */
-function ensureLibraryInNotebook(): void {
-  const scope = cellScope();
-  if (!scope || (librarySent && (scope.cellId === undefined || scope.cellId !== libraryCellId))) return;
-  if (librarySent && scope.executionCount === libraryCount) return;
-  librarySent = true;
-  libraryCellId = scope.cellId;
-  libraryCount = scope.executionCount;
-  scope.publish("display_data", {
-    data: {
-      "text/html": `<script type="text/javascript">${plotlyLibrary()}</script>`,
-      "text/plain": "(plotly.js loaded)",
-    },
-    metadata: {},
-    transient: {},
-  });
+let libraryText: string | undefined;
+function plotlyLibrary(): string {
+  libraryText ??= fs.readFileSync(plotlyLibraryFile(), "utf8");
+  return libraryText;
 }
 
 /** JSON safe to embed inside a <script> element. */
 function scriptJSON(value: unknown): string {
   return JSON.stringify(value)
-    .replace(/<\//g, "<\\/")
+    .replace(/</g, "\\u003c")
     .replace(/\u2028/g, "\\u2028")
     .replace(/\u2029/g, "\\u2029");
 }
+
+export const STATIC_HINT =
+  "Static picture. For the interactive figure, trust the notebook (File → Trust Notebook) or re-run the cell.";
+const LOAD_FAILED =
+  "Static picture: plotly.js could not be loaded (tried: %s). Reinstall the kernel (rwkv-nb kernel install) " +
+  "and reload the page.";
+
+// Runs in the browser (ES5: any frontend), called with the figure and where to look for plotly.js.
+// Loads plotly.js once per page: every figure's script shares window.__rwkvPlotly, a promise of it.
+const LOADER = `function(f,id,spec,file,local,failed){
+var root=document.getElementById(id);if(!root)return;
+var plot=root.querySelector(".rwkv-plot"),still=root.querySelector(".rwkv-static");
+var hint=root.querySelector(".rwkv-hint");
+function draw(P){plot.style.display="block";if(still)still.style.display="none";
+P.newPlot(plot,f.data,f.layout,f.config);}
+if(window.Plotly){draw(window.Plotly);return;}
+if(!window.__rwkvPlotly){
+var urls=[];
+if(/^https?:$/.test(location.protocol)){
+var base=document.body&&document.body.getAttribute("data-base-url");
+if(base==null){try{base=JSON.parse(document.getElementById("jupyter-config-data").textContent).baseUrl;}catch(e){}}
+urls.push(String(base||"/").replace(/\\/?$/,"/")+"kernelspecs/"+spec+"/"+file);
+}else if(local){urls.push(local);}
+window.__rwkvPlotly=new Promise(function(ok,no){(function next(i){
+if(window.Plotly)return ok(window.Plotly);if(i>=urls.length)return no(urls.join(", ")||"no location");
+var s=document.createElement("script");s.src=urls[i];
+s.onload=function(){next(i+1);};s.onerror=function(){s.parentNode.removeChild(s);next(i+1);};
+document.head.appendChild(s);})(0);});
+}
+window.__rwkvPlotly.then(draw,function(tried){if(hint)hint.textContent=failed.replace("%s",tried);});
+}`;
 
 export class Figure {
   constructor(
@@ -72,31 +94,53 @@ export class Figure {
     return { data: this.data, layout: this.layout, config: this.config };
   }
 
-  /** An HTML fragment: a div and a script that draws into it once plotly.js is present. */
+  /** The static picture: an SVG document. */
+  toSVG(): string {
+    return figureSvg(this);
+  }
+
+  /** An HTML fragment: the static picture with its hint, a div for plotly.js and the script that draws into it. */
   private fragment(): string {
-    const id = `rwkv-plot-${randomUUID()}`;
+    const id = `rwkv-fig-${randomUUID()}`;
     const height = typeof this.layout.height === "number" ? this.layout.height : 420;
+    const title = this.title() ?? "figure";
+    // The picture is a convenience: a figure it cannot draw still shows (and a live view keeps going).
+    let picture: string;
+    try {
+      const svg = Buffer.from(this.toSVG()).toString("base64");
+      picture = `<img alt="${escapeHtml(title)}" style="max-width:100%" src="data:image/svg+xml;base64,${svg}">`;
+    } catch (e) {
+      picture = `<div>(${escapeHtml(title)}: no static picture: ${escapeHtml((e as Error).message)})</div>`;
+    }
+    const args = [
+      this.toJSON(),
+      id,
+      PLOTLY_KERNELSPEC,
+      PLOTLY_RESOURCE,
+      pathToFileURL(plotlyLibraryFile()).href,
+      LOAD_FAILED,
+    ].map(scriptJSON);
     return (
-      `<div id="${id}" class="rwkv-plot" style="width:100%;height:${height}px"></div>\n` +
-      `<script type="text/javascript">(function(){var n=0,f=${scriptJSON(this.toJSON())};` +
-      `function draw(){var el=document.getElementById("${id}");if(!el)return;` +
-      `if(!window.Plotly){if(++n<200){setTimeout(draw,50)}else{el.textContent="plotly.js is not loaded"}return}` +
-      `window.Plotly.newPlot(el,f.data,f.layout,f.config)}draw()})();</script>`
+      `<div id="${id}" class="rwkv-figure">` +
+      `<div class="rwkv-plot" style="display:none;width:100%;height:${height}px"></div>` +
+      `<div class="rwkv-static">${picture}` +
+      `<div class="rwkv-hint" style="color:#777;font-size:12px">${escapeHtml(STATIC_HINT)}</div></div></div>\n` +
+      `<script type="text/javascript">(${LOADER})(${args.join(",")});</script>`
     );
   }
 
   /** A standalone HTML page with plotly.js inlined (works offline). */
   toHTML(): string {
-    const title = (this.layout.title as { text?: string } | undefined)?.text ?? "figure";
-    return (
-      `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>\n` +
-      `<script type="text/javascript">${plotlyLibrary()}</script></head>\n<body>\n${this.fragment()}\n</body></html>\n`
+    return inlinePlotly(
+      `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(this.title() ?? "figure")}</title>\n` +
+        `</head>\n<body>\n${this.fragment()}\n</body></html>\n`,
     );
   }
 
-  /** Writes HTML (default) or the figure JSON (`.json`), through a temporary name. */
+  /** Writes HTML (default), the static SVG (`.svg`) or the figure JSON (`.json`), through a temporary name. */
   save(file: string): void {
-    const text = path.extname(file).toLowerCase() === ".json" ? JSON.stringify(this.toJSON()) : this.toHTML();
+    const ext = path.extname(file).toLowerCase();
+    const text = ext === ".json" ? JSON.stringify(this.toJSON()) : ext === ".svg" ? this.toSVG() : this.toHTML();
     try {
       writeFileAtomic(file, (fd) => fs.writeFileSync(fd, text));
     } catch (e) {
@@ -105,23 +149,34 @@ export class Figure {
   }
 
   [displaySymbol](): MimeBundle {
-    const inKernel = cellScope() !== undefined;
-    if (inKernel) ensureLibraryInNotebook();
-    const html = inKernel
-      ? this.fragment()
-      : `<script type="text/javascript">${plotlyLibrary()}</script>\n${this.fragment()}`;
     return {
       "application/vnd.plotly.v1+json": this.toJSON(),
-      "text/html": html,
+      "text/html": this.fragment(),
       "text/plain": this.describe(),
     };
   }
 
+  private title(): string | undefined {
+    const t = (this.layout.title as { text?: string } | undefined)?.text;
+    return t?.replace(/<br\s*\/?>/gi, " · ").replace(/<[^<>]*>/g, "");
+  }
+
   private describe(): string {
-    const title = (this.layout.title as { text?: string } | undefined)?.text;
+    const title = this.title();
     const traces = this.data
       .map((d) => `${String(d.type ?? "scatter")}${d.name ? ` '${String(d.name)}'` : ""}`)
       .join(", ");
     return `Figure${title ? ` "${title}"` : ""} [${traces}]`;
   }
+}
+
+/**
+ * `html` with plotly.js inlined once in its <head> when it shows figures, so that it draws them
+ * offline anywhere (an nbconvert export, a saved figure).
+ */
+export function inlinePlotly(html: string): string {
+  if (!html.includes("rwkv-figure") || html.includes("window.Plotly = Plotly")) return html;
+  const tag = `<script type="text/javascript">${plotlyLibrary().replace(/<\/script/gi, "<\\/script")}</script>\n`;
+  const at = html.search(/<\/head>/i);
+  return at < 0 ? tag + html : html.slice(0, at) + tag + html.slice(at);
 }

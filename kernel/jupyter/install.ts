@@ -1,10 +1,12 @@
 // Writes/removes the `rwkv-ts` kernelspec with absolute paths (node binary and our CLI), so it
-// runs without PATH, pyenv or npx.
+// runs without PATH, pyenv or npx. The kernelspec also carries plotly.js: Jupyter serves a
+// kernelspec's files at <base>/kernelspecs/rwkv-ts/<file>, where every figure's script loads it.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PACKAGE_ROOT } from "./resolve";
+import { PLOTLY_RESOURCE, plotlyLibraryFile } from "../display/plotly";
 
 export const KERNEL_NAME = "rwkv-ts";
 
@@ -66,6 +68,7 @@ export function installKernelspec(t: KernelspecTarget, displayName?: string): st
     for (const logo of ["logo-32x32.png", "logo-64x64.png", "logo-svg.svg"]) {
       fs.copyFileSync(path.join(PACKAGE_ROOT, "assets", logo), path.join(tmp, logo));
     }
+    fs.copyFileSync(plotlyLibraryFile(), path.join(tmp, PLOTLY_RESOURCE));
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   } catch (e) {

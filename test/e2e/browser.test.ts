@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { chromium } from "playwright-core";
-import { FIXTURES, jupyterEnv, missingJupyter } from "./jupyter-env";
+import { FIXTURES, jupyterEnv, missingJupyter, readNotebook } from "./jupyter-env";
 import { startServer } from "./jupyter-server";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -80,6 +80,121 @@ test("classic Notebook 6.4 renders the plotly figure from rwkv-ts", { skip, time
     await server.stop();
   }
 });
+
+/** In the page: how many figures plotly.js has drawn (plotly makes two .main-svg per plot). */
+const DRAWN_COUNT = `window.drawnCount = () =>
+  [...document.querySelectorAll(".rwkv-figure")].filter((f) => f.querySelector(".main-svg")).length;`;
+declare function drawnCount(): number;
+
+test(
+  "each figure stands alone: clear the first figure, save, reload, and the others are still drawn",
+  { skip, timeout: 200_000 },
+  async (t) => {
+    const server = await startServer("notebook");
+    const file = path.join(server.env.workDir, "figures.ipynb");
+    fs.copyFileSync(path.join(FIXTURES, "figures.ipynb"), file);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      const plotlyLoads: string[] = [];
+      page.on("request", (r) => {
+        if (r.url().includes("plotly")) plotlyLoads.push(r.url());
+      });
+      const open = async () => {
+        await page.goto(`${server.url}/notebooks/figures.ipynb?token=${server.token}`);
+        await page.waitForFunction(
+          () => typeof Jupyter !== "undefined" && Jupyter.notebook?.kernel?.is_connected(),
+          undefined,
+          { timeout: 60_000 },
+        );
+      };
+      const drawn = () =>
+        page.evaluate(() =>
+          Array.from(document.querySelectorAll(".rwkv-figure")).map((el) => {
+            const e = el as unknown as { querySelector(s: string): { data?: unknown[] } | null };
+            return (e.querySelector(".rwkv-plot")?.data ?? []).length > 0 && e.querySelector(".main-svg") !== null;
+          }),
+        );
+      await open();
+      await page.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 60_000 });
+      await page.addInitScript(DRAWN_COUNT);
+      await page.evaluate(DRAWN_COUNT);
+      await page.evaluate(() => {
+        Jupyter.notebook.clear_all_output();
+        Jupyter.notebook.execute_all_cells();
+      });
+      await page.waitForFunction((n) => drawnCount() === n, 3, {
+        timeout: 60_000,
+      });
+      assert.deepEqual(await drawn(), [true, true, true]);
+      // plotly.js came from the kernelspec, once for the page.
+      assert.deepEqual(
+        plotlyLoads.map((u) => new URL(u).pathname),
+        ["/kernelspecs/rwkv-ts/plotly.min.js"],
+      );
+
+      await page.evaluate(() => {
+        const nb = Jupyter.notebook as unknown as {
+          get_cell(i: number): { clear_output(): void };
+          save_notebook(): Promise<unknown>;
+        };
+        nb.get_cell(0).clear_output();
+        return nb.save_notebook();
+      });
+      const saved = readNotebook(file);
+      const bytes = fs.statSync(file).size;
+      t.diagnostic(`saved notebook with 2 figures: ${bytes} bytes`);
+      assert.equal(saved.cells[0].outputs?.length, 0, "the first figure's output is cleared in the file");
+      assert.ok(bytes < 200_000, `the notebook is ${bytes} bytes: it must not carry plotly.js`);
+
+      plotlyLoads.length = 0;
+      await open();
+      await page.waitForFunction((n) => drawnCount() === n, 2, {
+        timeout: 60_000,
+      });
+      assert.deepEqual(await drawn(), [true, true], "both remaining figures are drawn after reopening");
+      assert.equal(plotlyLoads.length, 1);
+      const outDir = path.join(os.tmpdir(), "rwkv-e2e");
+      fs.mkdirSync(outDir, { recursive: true });
+      await page.screenshot({ path: path.join(outDir, "figures-reopened.png"), fullPage: true });
+
+      // Untrusted (changed outside Jupyter, so its signature no longer matches): no script runs, and
+      // each figure shows its static picture with a line saying how to get the interactive one.
+      const nb = JSON.parse(fs.readFileSync(file, "utf8")) as { metadata: Record<string, unknown> };
+      nb.metadata.edited_elsewhere = true;
+      fs.writeFileSync(file, JSON.stringify(nb));
+      await open();
+      await page.waitForSelector(".rwkv-static img", { timeout: 30_000 });
+      const still = await page.evaluate(() =>
+        Array.from(document.querySelectorAll(".rwkv-figure")).map((el) => {
+          const e = el as unknown as {
+            querySelector(s: string): { naturalWidth?: number; textContent?: string } | null;
+          };
+          return {
+            picture: (e.querySelector(".rwkv-static img")?.naturalWidth ?? 0) > 0,
+            hint: e.querySelector(".rwkv-hint")?.textContent ?? "",
+            drawn: e.querySelector(".main-svg") !== null,
+          };
+        }),
+      );
+      await page.screenshot({ path: path.join(outDir, "figures-untrusted.png"), fullPage: true });
+      assert.equal(still.length, 2);
+      for (const f of still) {
+        assert.ok(f.picture && !f.drawn, JSON.stringify(f));
+        assert.match(f.hint, /trust the notebook \(File → Trust Notebook\) or re-run the cell/);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  },
+);
 
 test(
   "a static HTML export (nbconvert --to html) renders the plotly figures offline",

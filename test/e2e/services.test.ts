@@ -63,6 +63,10 @@ test("jupyter server session: execute, iopub, interrupt, restart, shutdown", { s
     await session.shutdown();
     const running = (await (await fetch(`${server.url}/api/kernels?token=${server.token}`)).json()) as unknown[];
     assert.equal(running.length, 0);
+    // Figures load plotly.js from the kernelspec, which Jupyter Server (JupyterLab's) serves too.
+    const lib = await fetch(`${server.url}/kernelspecs/rwkv-ts/plotly.min.js?token=${server.token}`);
+    assert.equal(lib.status, 200);
+    assert.match((await lib.text()).slice(0, 200), /plotly\.js v\d/);
   } finally {
     sessions.dispose();
     kernelManager.dispose();

@@ -54,7 +54,7 @@ const executed = new Map<string, Cell[]>();
 test(
   "nbclient runs every tutorial notebook on the embedded default without errors",
   { skip: skipJupyter, timeout: 20 * 60_000 },
-  () => {
+  (t) => {
     const r = spawnSync(
       process.execPath,
       [path.join(ROOT, "bin", "rwkv-nb.js"), "kernel", "install", "--prefix", path.join(work, "prefix")],
@@ -99,6 +99,10 @@ test(
           .filter((o) => o.data && "application/vnd.plotly.v1+json" in o.data);
         assert.ok(figures.length >= 1, `${nb} shows no plotly figure`);
       }
+      // Figures load plotly.js from the kernelspec: a notebook no longer carries its 4.8 MB.
+      const bytes = fs.statSync(path.join(work, "executed", nb)).size;
+      t.diagnostic(`${nb}: ${bytes} bytes executed`);
+      assert.ok(bytes < 1_000_000, `${nb} is ${bytes} bytes executed: does it carry plotly.js?`);
       executed.set(nb, cells);
     }
     const all = (nb: string) =>
@@ -208,6 +212,26 @@ test(
         );
         await page.screenshot({ path: path.join(shots, `${path.basename(nb, ".ipynb")}.png`), fullPage: true });
         assert.ok(found, `${nb}: no rendered ${want} chart among ${JSON.stringify(plots)}`);
+      }
+      // An executed notebook nobody trusted (nbconvert does not sign it): no script runs, and every
+      // figure shows its static picture and how to get the interactive one.
+      await page.goto(`http://127.0.0.1:${port}/notebooks/05-use-state.ipynb?token=${token}`, {
+        waitUntil: "domcontentloaded",
+        timeout: 120_000,
+      });
+      await page.waitForSelector(".rwkv-static img", { timeout: 60_000 });
+      const still = (await page.evaluate(`[...document.querySelectorAll(".rwkv-figure")].map((e) => ({
+        picture: (e.querySelector(".rwkv-static img") || {}).naturalWidth > 0, drawn: !!e.querySelector(".main-svg"),
+        hint: (e.querySelector(".rwkv-hint") || {}).textContent || "" }))`)) as {
+        picture: boolean;
+        drawn: boolean;
+        hint: string;
+      }[];
+      await page.screenshot({ path: path.join(shots, "05-use-state-untrusted.png"), fullPage: true });
+      assert.ok(still.length >= 1, "05 shows a figure");
+      for (const f of still) {
+        assert.ok(f.picture && !f.drawn, `05 untrusted: ${JSON.stringify(f)}`);
+        assert.match(f.hint, /trust the notebook \(File → Trust Notebook\) or re-run the cell/);
       }
     } finally {
       await browser.close();

@@ -9,6 +9,8 @@ import { parseArgs } from "node:util";
 import type { Command } from "../main";
 import { installKernelspec, KERNEL_NAME } from "../../jupyter/install";
 import { PACKAGE_ROOT } from "../../jupyter/resolve";
+import { inlinePlotly } from "../../display/plotly";
+import { writeFileAtomic } from "../../runtime/files";
 
 const usage = `usage: rwkv-nb tutorial [--dir <folder>] [--execute] [--port <n>] [--timeout <seconds>]
 
@@ -103,6 +105,12 @@ function execute(notebooks: string[], outDir: string, timeoutS: number): number 
     }
     const executed = path.join(outDir, `${name}.ipynb`);
     spawnSync("jupyter", ["nbconvert", "--to", "html", "--output-dir", outDir, executed], { stdio: "ignore" });
+    // The export carries plotly.js once, so its figures stay interactive offline and elsewhere.
+    const html = path.join(outDir, `${name}.html`);
+    if (fs.existsSync(html)) {
+      const text = inlinePlotly(fs.readFileSync(html, "utf8"));
+      writeFileAtomic(html, (fd) => fs.writeFileSync(fd, text));
+    }
     console.log(`rwkv-nb: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s → ${executed}`);
   }
   return failed === 0 ? 0 : 1;

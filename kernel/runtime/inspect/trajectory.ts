@@ -4,10 +4,13 @@ import { l2Norm } from "../math";
 import type { Model } from "../model/model";
 import { checkOptions, is } from "../check";
 import { State } from "../model/state";
+import { tokenLabel } from "../tokenizer/visible";
 
 export interface Trajectory {
   /** The text of each token (as decoded alone). */
   tokens: string[];
+  /** The same, made visible (␣, ⏎, \xNN). */
+  labels: string[];
   /** normsByLayer[l][t]: Frobenius norm of layer l's wkv after token t. */
   normsByLayer: number[][];
   /** Layer whose states are projected. */
@@ -50,6 +53,7 @@ export async function stateTrajectory(model: Model, text: string, opts: Trajecto
   const { coords, explained } = pca2(snapshots);
   return {
     tokens: Array.from(ids, (id) => model.tokenizer.decode([id])),
+    labels: Array.from(ids, (id) => tokenLabel(model.tokenizer, id)),
     normsByLayer,
     layer,
     projection: coords,

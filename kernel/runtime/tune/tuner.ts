@@ -16,6 +16,7 @@ import { Adam, clipGradNorm } from "./adam";
 import { resolveTunerOptions } from "./options";
 import { learningRate } from "./schedule";
 import { readTunerCheckpoint, writeTunerCheckpoint } from "./tuner-checkpoint";
+import { RunResult, StepHistory, TunerStep, TuningRun } from "./run-summary";
 import type { StepRecord, TunerOptions } from "./types";
 import { HeldOut, StopTracker } from "./validation";
 import { promptState } from "./warm-start";
@@ -27,7 +28,8 @@ const MAX_REDRAWS = 64;
 
 /** Follows a run: called after every step and once when the run ends (however it ends). */
 export interface RunObserver {
-  onStep?(record: StepRecord, tuner: Tuner): void;
+  /** Returning false stops the run after this step ("stopped early"). */
+  onStep?(record: StepRecord, tuner: Tuner): void | boolean;
   onEnd?(tuner: Tuner): void;
 }
 /** A run's options; they are an observer of the run too. */
@@ -74,7 +76,9 @@ export interface BestResult {
 
 export class Tuner {
   readonly options: TunerOptions;
-  readonly history: StepRecord[] = [];
+  readonly history: StepRecord[] = new StepHistory();
+  /** The run in progress, else the last one (its progress, ETA, end and warnings). */
+  lastRun?: TuningRun;
   /**
    * Resolves once the tuner can step: at once, or for initState "prompt" when the prompt has been
    * read (`const tuner = await new Tuner(...).ready`). Every async method waits for it.
@@ -193,7 +197,7 @@ export class Tuner {
     const gradNorm = clipGradNorm(grad, this.options.gradClip);
     this.adam.step(grad, lr);
     const elapsedMs = performance.now() - started;
-    const rec: StepRecord = {
+    const rec: StepRecord = new TunerStep({
       step: this.steps,
       loss,
       lr,
@@ -201,7 +205,7 @@ export class Tuner {
       tokens: r.nTargets,
       tokensPerSecond: r.nTargets / (elapsedMs / 1000),
       elapsedMs,
-    };
+    });
     this.history.push(rec);
     await this.afterStep(rec, signal);
     return rec;
@@ -265,19 +269,21 @@ export class Tuner {
   }
 
   /**
-   * Runs `steps` more steps (default: up to totalSteps). When the signal fires the current step is
-   * cancelled (state unchanged) and run resolves with the records so far. Observers: the options'
+   * Runs `steps` more steps (default: what is left of totalSteps; more runs past the schedule at its
+   * final learning rate). When the signal fires the current step is cancelled (state unchanged) and
+   * run resolves with the records so far. The result is an array of the run's records that shows
+   * itself as a summary (RunResult: how it ended, time, warnings). Observers: the options'
    * onStep/onEnd, and the default observer (the live training view in a notebook) unless live: false.
    */
-  async run(opts: RunOptions = {}): Promise<StepRecord[]> {
+  async run(opts: RunOptions = {}): Promise<RunResult> {
     checkOptions("tuner.run", opts, RUN_OPTIONS);
     const signal = resolveSignal(opts.signal);
     const steps = opts.steps ?? Math.max(0, this.options.totalSteps - this.steps);
+    const run = (this.lastRun = new TuningRun(this.steps, steps, this.options));
     const observers: RunObserver[] = [opts];
     if (opts.live !== false && defaultObserver) observers.push(defaultObserver(this));
-    const done: StepRecord[] = [];
     try {
-      for (let i = 0; i < steps && !signal?.aborted && !this.stopped; i++) {
+      while (run.records.length < steps && !signal?.aborted && !this.stopped) {
         let rec: StepRecord;
         try {
           rec = await this.step(signal);
@@ -285,13 +291,20 @@ export class Tuner {
           if (signal?.aborted) break;
           throw e;
         }
-        done.push(rec);
-        for (const o of observers) o.onStep?.(rec, this);
+        run.record(rec);
+        const stop = observers.map((o) => o.onStep?.(rec, this)).includes(false);
+        if (stop && run.records.length < steps) run.finish("stopped early");
+        if (stop) break;
       }
+      if (this.stopped && run.records.length < steps) run.finish("stopped early", this.stopped.reason);
+      run.finish(signal?.aborted && run.records.length < steps ? "interrupted" : steps ? "finished" : "nothing to run");
+    } catch (e) {
+      run.finish("failed", (e as Error).message);
+      throw e;
     } finally {
       for (const o of observers) o.onEnd?.(this);
     }
-    return done;
+    return RunResult.ofRun(run);
   }
 
   /**
@@ -436,7 +449,7 @@ export class Tuner {
     t.adam.v.set(arrays.v);
     t.adam.t = meta.steps;
     t.sampler.setState(meta.sampler);
-    t.history.push(...meta.history);
+    t.history.push(...meta.history.map((r) => new TunerStep(r)));
     const p = meta.progress;
     if (p) {
       t.tracker.restore({ best: p.best && { ...p.best, wkv: arrays.best }, stale: p.stale });
