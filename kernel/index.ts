@@ -65,6 +65,7 @@ export {
   type Sample,
   type Sampler,
   type SamplerKind,
+  type Padding,
   type SamplerOptions,
   type SamplerState,
 } from "./runtime/data/samplers";

@@ -12,12 +12,15 @@ import { checkWritableFolder } from "../../runtime/files";
 const usage = `usage: rwkv-nb tune <model> --data <binidx prefix> --out <state.pth> [--ctx-len 512] [--micro-bsz 1]
                    [--steps N | --epoch-steps N --epoch-count M] [--lr-init 1] [--lr-final 0.01] [--warmup-steps 0]
                    [--lr-schedule cos|exp] [--sampler pad|random|magic-prime] [--magic-prime P] [--seed 0]
+                   [--padding trim|peft]
                    [--grad-clip 1] [--save-every N] [--resume <ckpt>] [--log <steps.jsonl>] [--device cpu|cuda|auto]
 
 Trains the initial wkv state (RWKV-PEFT state tuning) and writes it to --out (.pth as PEFT, or
 .safetensors with provenance). Every step goes to --log (default <out>.jsonl); --save-every N
 saves the state and <out>.ckpt every N steps; Ctrl-C stops after the current step and saves both.
---resume <out>.ckpt continues a run exactly (state, Adam moments, schedule, sampler position).`;
+--resume <out>.ckpt continues a run exactly (state, Adam moments, schedule, sampler position).
+--padding trim (default) skips the positions after a batch's last counted target; peft runs every
+sample's full ctx_len as RWKV-PEFT does (same loss; its L2Wrap also touches those positions).`;
 
 const intOpt = (name: string, v: string | undefined): number | undefined =>
   numberArg(`--${name}`, v, { integer: true });
@@ -40,6 +43,7 @@ export const command = defineCommand({
     "warmup-steps": { type: "string" },
     "lr-schedule": { type: "string" },
     sampler: { type: "string" },
+    padding: { type: "string" },
     "magic-prime": { type: "string" },
     seed: { type: "string" },
     "grad-clip": { type: "string" },
@@ -81,6 +85,7 @@ export const command = defineCommand({
         warmupSteps: intOpt("warmup-steps", values["warmup-steps"]),
         lrSchedule: values["lr-schedule"] as TunerOptions["lrSchedule"] | undefined,
         sampler: values.sampler as TunerOptions["sampler"] | undefined,
+        padding: values.padding as TunerOptions["padding"] | undefined,
         magicPrime: intOpt("magic-prime", values["magic-prime"]),
         seed: intOpt("seed", values.seed),
         gradClip: numOpt("grad-clip", values["grad-clip"]),

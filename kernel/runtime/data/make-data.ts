@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { resolveSignal, throwIfAborted } from "../cancel";
-import { loadTokenizer, type TokenizerOptions } from "../tokenizer";
+import { defaultTokenizer, loadTokenizer, type TokenizerOptions } from "../tokenizer";
 import type { Tokenizer } from "../tokenizer/types";
 import { checkOptions, is, type Spec } from "../check";
 import { checkWritableFolder, commitAll, createFolderOf, PendingFile, readFully } from "../files";
@@ -34,7 +34,8 @@ export interface MakeDataOptions {
   out?: string;
   /**
    * A loaded tokenizer (e.g. `model.tokenizer`) or how to load one (see loadTokenizer: with
-   * `modelPath`, the model's own tokenizer, its World vocab found beside it). Default World.
+   * `modelPath`, the model's own tokenizer, its World vocab found beside it). Default: the loaded
+   * model's tokenizer (see loadedModelTokenizer), World when no model is loaded.
    */
   tokenizer?: Tokenizer | TokenizerOptions;
   seed?: number;
@@ -108,10 +109,11 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
     idxFile = `${prefix}.idx`;
   createFolderOf(binFile);
   checkWritableFolder(binFile);
-  const tokenizer =
-    opts.tokenizer && "encode" in opts.tokenizer
+  const tokenizer = !opts.tokenizer
+    ? defaultTokenizer("makeData")
+    : "encode" in opts.tokenizer
       ? opts.tokenizer
-      : loadTokenizer(opts.tokenizer as TokenizerOptions | undefined);
+      : loadTokenizer(opts.tokenizer);
 
   // the token file is scratch space: it is never committed
   const scratch = new PendingFile(`${prefix}.tokens`),

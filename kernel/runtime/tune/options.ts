@@ -18,6 +18,7 @@ export const TUNER_DEFAULTS: Omit<TunerOptions, "totalSteps"> = {
   gradClip: 1.0,
   l2wrap: true,
   sampler: "pad",
+  padding: "trim",
   seed: 0,
 };
 
@@ -37,6 +38,7 @@ const SPEC: Spec = {
   gradClip: is.number(0),
   l2wrap: is.boolean,
   sampler: is.oneOf("pad", "random", "magic-prime"),
+  padding: is.oneOf("trim", "peft"),
   seed: is.int(0),
   epochSteps: is.int(1),
   magicPrime: is.int(2),

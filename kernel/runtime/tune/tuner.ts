@@ -119,7 +119,7 @@ export class Tuner {
     if (signal?.aborted) throw new AbortError(signal.reason, { step: this.steps + 1 });
     const started = performance.now();
     const samplerBefore = this.sampler.getState();
-    const batch = nextBatch(this.sampler, this.options.microBsz);
+    const batch = nextBatch(this.sampler, this.options.microBsz, this.options.padding);
     let r: { loss: number; grad: Float32Array; nTargets: number };
     try {
       r = await this.model.gradToState(batch, {
