@@ -155,8 +155,11 @@ export function tutorialPlan(model: Model | string, data: TokenDataset, opts: Pl
   while (microBsz > 1 && stepsFitting(microBsz) < MIN_STEPS) microBsz /= 2;
   const totalSteps = Math.max(MIN_STEPS, Math.min(MAX_STEPS, stepsFitting(microBsz)));
   const tuningSeconds = secondsPer(perStep(microBsz)) * totalSteps;
-  // Forward only (half the FLOPs), tuned and zero state, before and after tuning.
-  const evaluationSeconds = secondsPer(EVAL_SAMPLES * ctxLen) * 0.5 * 2 * 2;
+  // Forward only (half the FLOPs) of ctx_len tokens per sample, three passes: the zero state before
+  // tuning (the tuned state is still zero), tuned and zero after. A third of the budget at most.
+  const evalPass = (samples: number) => secondsPer(samples * ctxLen) * 0.5 * 3;
+  const evalSamples = Math.max(4, Math.min(EVAL_SAMPLES, Math.floor(budget / 3 / evalPass(1))));
+  const evaluationSeconds = evalPass(evalSamples);
   const isDemo = path.resolve(file) === path.resolve(DEMO_FILES.model);
   const requiredDrop = isDemo ? 0.2 : 0;
   const cut = sizes.filter((s) => s - 1 > ctxLen).length;
@@ -197,7 +200,8 @@ export function tutorialPlan(model: Model | string, data: TokenDataset, opts: Pl
       setting: "padding",
       value: "trim",
       why: usePad
-        ? `a batch runs only up to its last counted target: ≈ ${fmt(perStep(microBsz) / microBsz)} of ${ctxLen} positions per sample`
+        ? `a batch runs only up to its last counted target: ≈ ${fmt(perStep(microBsz) / microBsz)} of ` +
+          `${ctxLen} positions per sample`
         : "windows are full: nothing to trim",
     },
     {
@@ -205,7 +209,7 @@ export function tutorialPlan(model: Model | string, data: TokenDataset, opts: Pl
       value: String(microBsz),
       why:
         microBsz === 4
-          ? "4 documents per step smooth the gradient"
+          ? "4 samples per step smooth the gradient"
           : `smaller than 4 so that at least ${MIN_STEPS} steps fit the budget`,
     },
     {
@@ -218,8 +222,10 @@ export function tutorialPlan(model: Model | string, data: TokenDataset, opts: Pl
     },
     {
       setting: "evaluation",
-      value: `${EVAL_SAMPLES} held-out samples`,
-      why: `before and after tuning, tuned and zero state: ≈ ${fmt(evaluationSeconds)} s`,
+      value: `${evalSamples} held-out samples`,
+      why:
+        `before and after tuning, ${ctxLen} tokens each: ≈ ${fmt(evaluationSeconds)} s` +
+        (evalSamples < EVAL_SAMPLES ? ` (fewer than ${EVAL_SAMPLES}: a third of the budget at most)` : ""),
     },
     {
       setting: "required drop",
@@ -236,7 +242,7 @@ export function tutorialPlan(model: Model | string, data: TokenDataset, opts: Pl
     sampler: usePad ? "pad" : "random",
     padding: "trim",
     seed: 1,
-    evalSamples: EVAL_SAMPLES,
+    evalSamples,
     requiredDrop,
     estimate: { tuningSeconds, evaluationSeconds, flopsPerSecond },
     reasons,

@@ -195,28 +195,19 @@ export class Tuner {
     const sampler = createSampler(dataset, { kind: "random", ctxLen: T, microBsz: 1, seed: opts.seed ?? 12345 });
     const tuned = this.state,
       zero = this.model.newState();
+    const untouched = tuned.wkv.every((x) => x === 0); // before the first step one pass gives both
+    const lossOf = async (st: State, inputs: Int32Array, targets: Int32Array) => {
+      const { logits } = await this.model.forward(inputs, { state: st, logits: "all", signal: opts.signal });
+      return meanCrossEntropy(logits!, targets, V);
+    };
     let sumTuned = 0,
       sumZero = 0,
       tokens = 0;
     for (let i = 0; i < samples; i++) {
       const { inputs, targets, nTargets: n } = batchOf([sampler.next()]);
-      for (const [st, add] of [
-        [
-          tuned,
-          (x: number) => {
-            sumTuned += x;
-          },
-        ],
-        [
-          zero,
-          (x: number) => {
-            sumZero += x;
-          },
-        ],
-      ] as const) {
-        const { logits } = await this.model.forward(inputs, { state: st, logits: "all", signal: opts.signal });
-        add(meanCrossEntropy(logits!, targets, V) * n);
-      }
+      const z = (await lossOf(zero, inputs, targets)) * n;
+      sumZero += z;
+      sumTuned += untouched ? z : (await lossOf(tuned, inputs, targets)) * n;
       tokens += n;
     }
     return { tuned: sumTuned / tokens, zero: sumZero / tokens, tokens, samples };
