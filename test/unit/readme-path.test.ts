@@ -27,7 +27,7 @@ const jsonl = path.join(tmp, "two.jsonl");
 fs.writeFileSync(jsonl, '{"text": "hi"}\n{"text": "ab"}\n');
 
 // First, while no model is loaded: World is the default, and its error says how to use a model's own.
-test("with no model loaded, makeData tokenizes for World; its vocab error names tokenizer: model.tokenizer", async () => {
+test("no model loaded: makeData tokenizes for World; its vocab error names tokenizer: model.tokenizer", async () => {
   const saved = process.env.RWKV_VOCAB;
   delete process.env.RWKV_VOCAB;
   try {
