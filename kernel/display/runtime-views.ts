@@ -49,9 +49,11 @@ export function modelBundle(m: Model): MimeBundle {
   ];
   const tr = ([k, v]: [string, string]) =>
     `<tr><th style="text-align:left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`;
+  // A built-in model (Model.demo()) says what it is and what it cannot do.
+  const about = m.about ? `<p style="max-width:50em">${escapeHtml(m.about)}</p>` : "";
   return {
-    "text/plain": `Model(${rows.map(([k, v]) => `${k}: ${v}`).join(", ")})`,
-    "text/html": `<table><tbody>${rows.map(tr).join("")}</tbody></table>`,
+    "text/plain": `Model(${rows.map(([k, v]) => `${k}: ${v}`).join(", ")})${m.about ? `\n${m.about}` : ""}`,
+    "text/html": `${about}<table><tbody>${rows.map(tr).join("")}</tbody></table>`,
   };
 }
 

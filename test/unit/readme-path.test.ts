@@ -14,6 +14,7 @@ import {
   Model,
   OptionsError,
   saveStateArrow,
+  toBundle,
   Tuner,
   VocabError,
 } from "../../kernel";
@@ -52,7 +53,13 @@ test("Model.demo(): the shipped byte-level model, which says what it is and what
     assert.match(demo.about ?? "", /two voices/);
     assert.match(demo.about ?? "", /learns nothing in 20 steps and turns to garbage by 150/);
     for (const f of [demoFiles.data, demoFiles.evalData]) assert.ok(fs.existsSync(f), f);
-    assert.equal((await Model.load(demoFiles.model, { tokenizer: "bytes" })).about, undefined);
+    const shown = toBundle(demo);
+    assert.match(String(shown["text/html"]), /<p[^>]*>The demo model: .*two voices/);
+    assert.match(String(shown["text/plain"]), /\nThe demo model: /);
+    const plain = await Model.load(demoFiles.model, { tokenizer: "bytes" });
+    assert.equal(plain.about, undefined);
+    assert.doesNotMatch(String(toBundle(plain)["text/html"]), /The demo model/);
+    plain.dispose();
     await assert.rejects(Model.demo({ tokenizer: "world" } as never), OptionsError);
   } finally {
     demo.dispose();

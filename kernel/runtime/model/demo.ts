@@ -15,7 +15,7 @@ export const DEMO_FILES = {
 
 /** What the demo model is and what it cannot do: shown by its rich display and in the README. */
 export const DEMO_ABOUT =
-  "The demo model: a byte-level RWKV-7 of 0.6M parameters (L4 C128), trained on templated chat in two voices: " +
+  "The demo model: a byte-level RWKV-7 of about 1M parameters (L4 C128), trained on templated chat in two voices: " +
   'a plain assistant and, after a "System: You are a pirate." line, a pirate. It only knows those two voices ' +
   "and short questions (sums, colours, animal sounds). Tuning a state for the pirate voice works in 60 steps; " +
   "tuned on a style it never saw, it learns nothing in 20 steps and turns to garbage by 150. " +
