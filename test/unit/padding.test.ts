@@ -1,4 +1,4 @@
-// Trimmed batches (docs/spec.md §3.10): positions after a micro-batch's last counted target are not
+// Trimmed batches (docs/spec.md §3.12): positions after a micro-batch's last counted target are not
 // run. The loss and its cross-entropy gradient equal the full-length (PEFT) batch's; only PEFT's
 // L2Wrap at the ignored positions is left out, with its factor still 1e-4 / (batch · ctx_len).
 import { test } from "node:test";

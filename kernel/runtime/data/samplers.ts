@@ -169,7 +169,7 @@ function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions): Sampler {
 export const IGNORE_TARGET = -100;
 
 /**
- * What a batch does with the positions after its last counted target (docs/spec.md §3.10):
+ * What a batch does with the positions after its last counted target (docs/spec.md §3.12):
  *  trim  they are not run: T is the longest sample's count of valid targets. The loss and its CE
  *        gradient are exactly PEFT's; only PEFT's L2Wrap on those ignored positions is left out.
  *  peft  every sample keeps its full ctx_len positions, as RWKV-PEFT runs them.

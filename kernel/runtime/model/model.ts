@@ -295,7 +295,7 @@ export class Model {
     const s0 = (opts.state ?? this.defaultState).wkv;
     const grad = new Float32Array(s0.length);
     if (b.nTargets === 0) throw new RangeError("the batch has no valid targets (all are −100)");
-    // Explicit scales: a trimmed batch keeps PEFT's L2Wrap factor of the full sample (docs/spec.md §3.10).
+    // Explicit scales: a trimmed batch keeps PEFT's L2Wrap factor of the full sample (docs/spec.md §3.12).
     const l2wrapScale = opts.l2wrap ? 1e-4 / (b.batch * (b.sampleT ?? b.T)) : 0; // a hand-made Batch may lack sampleT
     const { inputs, targets, batch, T } = b;
     const args = { inputs, targets, batch, T, s0, gradS0: grad, ceGradScale: 1 / b.nTargets, l2wrapScale };

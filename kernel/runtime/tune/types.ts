@@ -43,7 +43,7 @@ export interface TunerOptions {
   sampler: SamplerKind;
   /**
    * trim (default): positions after the batch's last counted target are not run; peft: every sample
-   * runs its full ctxLen, as RWKV-PEFT does (its L2Wrap also touches those positions). docs/spec.md §3.10.
+   * runs its full ctxLen, as RWKV-PEFT does (its L2Wrap also touches those positions). docs/spec.md §3.12.
    */
   padding: Padding;
   seed: number;
