@@ -21,6 +21,7 @@ export {
   type StateFileFormat,
 } from "./runtime/model/state";
 export type { GenerateOptions } from "./runtime/model/generate";
+export { DEMO_FILES as demoFiles } from "./runtime/model/demo";
 export type { SamplingOptions } from "./runtime/model/sampling";
 export { writeRandomCheckpoint, type RandomCheckpointOptions } from "./runtime/model/random-checkpoint";
 export { runtimeInfo, type NativeInfo, type CudaDevice, type SimdPath } from "./runtime/native";
@@ -66,6 +67,7 @@ export {
   type Sample,
   type Sampler,
   type SamplerKind,
+  type Padding,
   type SamplerOptions,
   type SamplerState,
 } from "./runtime/data/samplers";

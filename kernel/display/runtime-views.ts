@@ -63,9 +63,11 @@ export function modelBundle(m: Model): MimeBundle {
     ["device", m.device],
     ["default state", c.hasTimeState ? "merged time_state" : "zero"],
   ];
+  // A built-in model (Model.demo()) says what it is and what it cannot do.
+  const about = m.about ? `<p style="max-width:50em">${escapeHtml(m.about)}</p>` : "";
   return {
-    "text/plain": `Model(${rows.map(([k, v]) => `${k}: ${v}`).join(", ")})`,
-    "text/html": keyValueTable(rows),
+    "text/plain": `Model(${rows.map(([k, v]) => `${k}: ${v}`).join(", ")})${m.about ? `\n${m.about}` : ""}`,
+    "text/html": about + keyValueTable(rows),
   };
 }
 

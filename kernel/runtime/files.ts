@@ -26,8 +26,12 @@ export function createFolderOf(finalPath: string): void {
   }
 }
 
-/** Fails early, with a clear message, when files cannot be created in the folder of `finalPath`. */
+/**
+ * Creates the folder of `finalPath` when missing, and fails early, with a clear message, when files
+ * cannot be created in it.
+ */
 export function checkWritableFolder(finalPath: string): void {
+  createFolderOf(finalPath);
   const dir = path.dirname(path.resolve(finalPath));
   let st: fs.Stats;
   try {
@@ -82,6 +86,7 @@ function removeStaleTemps(finalPath: string): void {
 export class PendingFile {
   readonly tmp: string;
   constructor(readonly path: string) {
+    createFolderOf(path); // every output's missing folders are created
     removeStaleTemps(path);
     this.tmp = tempName(path);
   }

@@ -15,6 +15,7 @@ import { checkWritableFolder } from "../../runtime/files";
 const usage = `usage: rwkv-nb tune <model> --data <binidx prefix> --out <state.pth> [--ctx-len 512] [--micro-bsz 1]
                    [--steps N | --epoch-steps N --epoch-count M] [--lr-init 1] [--lr-final 0.01] [--warmup-steps 0]
                    [--lr-schedule cos|exp] [--sampler pad|random|magic-prime] [--magic-prime P] [--seed 0]
+                   [--padding trim|peft]
                    [--grad-clip 1] [--save-every N] [--resume <ckpt>] [--log <steps.jsonl>] [--device cpu|cuda|auto]
                    [--accumulate K] [--chunk-len 512] [--layers 8-11] [--loss-mask none|response]
                    [--validation <binidx prefix> [--val-every 10] [--val-samples 16] [--keep-best]
@@ -25,6 +26,8 @@ Trains the initial wkv state (RWKV-PEFT state tuning) and writes it to --out (.p
 saves the state and <out>.ckpt every N steps; Ctrl-C stops after the current step and saves both.
 --resume <out>.ckpt continues a run exactly (state, Adam moments, schedule, sampler position; give
 --validation again if the run had it).
+--padding trim (default) skips the positions after a batch's last counted target; peft runs every
+sample's full ctx_len as RWKV-PEFT does (same loss; its L2Wrap also touches those positions).
 --accumulate K: K micro-batches per step (the loss is the mean over all their counted targets).
 --chunk-len: the longest piece a sample is run in (exact chunked BPTT; memory stays flat in --ctx-len).
 --layers 8-11 (or 0,3,8-11, or top3): train those layers' states only; the others stay as they
@@ -57,6 +60,7 @@ export const command = defineCommand({
     "warmup-steps": { type: "string" },
     "lr-schedule": { type: "string" },
     sampler: { type: "string" },
+    padding: { type: "string" },
     "magic-prime": { type: "string" },
     seed: { type: "string" },
     "grad-clip": { type: "string" },
@@ -127,6 +131,7 @@ export const command = defineCommand({
         warmupSteps: intOpt("warmup-steps", values["warmup-steps"]),
         lrSchedule: values["lr-schedule"] as TunerOptions["lrSchedule"] | undefined,
         sampler: values.sampler as TunerOptions["sampler"] | undefined,
+        padding: values.padding as TunerOptions["padding"] | undefined,
         magicPrime: intOpt("magic-prime", values["magic-prime"]),
         seed: intOpt("seed", values.seed),
         gradClip: numOpt("grad-clip", values["grad-clip"]),

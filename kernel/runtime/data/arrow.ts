@@ -2,10 +2,12 @@
 // first tokens and (given a tokenizer) a decoded preview.
 import { Field, Int32, List, Table, Utf8, makeVector, vectorFromArray } from "apache-arrow";
 import { checkOptions, is } from "../check";
+import { loadedModelTokenizer } from "../tokenizer/default";
 import type { Tokenizer } from "../tokenizer/types";
 import type { TokenDataset } from "./dataset";
 
 export interface DatasetTableOptions {
+  /** Decodes the `preview` column; default: the loaded model's (none, and no preview, when no model is loaded). */
   tokenizer?: Tokenizer;
   /** Tokens kept in `first_tokens` (default 16). */
   firstTokens?: number;
@@ -24,6 +26,7 @@ export function datasetTable(ds: TokenDataset, opts: DatasetTableOptions = {}): 
     offset: is.int(0),
     limit: is.int(0),
   });
+  const tokenizer = opts.tokenizer ?? loadedModelTokenizer("datasetTable");
   const nFirst = opts.firstTokens ?? 16;
   const nChars = opts.previewChars ?? 80;
   const from = Math.min(opts.offset ?? 0, ds.docCount);
@@ -36,10 +39,10 @@ export function datasetTable(ds: TokenDataset, opts: DatasetTableOptions = {}): 
     ids[d - from] = d;
     lengths[d - from] = ds.docSize(d);
     first.push(ds.slice(ds.docStart(d), Math.min(nFirst, ds.docSize(d))));
-    if (opts.tokenizer) {
+    if (tokenizer) {
       // decode a bounded head of the document: enough tokens for nChars characters
       const head = ds.slice(ds.docStart(d), Math.min(ds.docSize(d), nChars * 2));
-      const text = opts.tokenizer.decode(head);
+      const text = tokenizer.decode(head);
       previews.push(text.length > nChars ? `${text.slice(0, nChars)}…` : text);
     }
   }
@@ -48,6 +51,6 @@ export function datasetTable(ds: TokenDataset, opts: DatasetTableOptions = {}): 
     length: makeVector(lengths),
     first_tokens: vectorFromArray(first, new List(new Field("item", new Int32(), false))),
   };
-  if (opts.tokenizer) columns.preview = vectorFromArray(previews, new Utf8());
+  if (tokenizer) columns.preview = vectorFromArray(previews, new Utf8());
   return new Table(columns);
 }

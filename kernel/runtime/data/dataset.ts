@@ -1,5 +1,6 @@
 // The token-data contract samplers work on, and the in-memory implementation for small
 // notebook data (`Dataset.fromTexts`). BinIdxDataset (binidx.ts) is the file-backed one.
+import { defaultTokenizer } from "../tokenizer";
 import type { Tokenizer } from "../tokenizer/types";
 import { END_OF_DOC } from "../tokenizer/types";
 import { chatSegments, DEFAULT_CHAT_FIELDS, parseChatLine, type ChatFields } from "./chat";
@@ -40,8 +41,11 @@ export class Dataset implements TokenDataset {
       };
   }
 
-  /** Tokenizes each text and appends token 0, as make_data.py does. */
-  static fromTexts(texts: Iterable<string>, tokenizer: Tokenizer): Dataset {
+  /**
+   * Tokenizes each text and appends token 0, as make_data.py does. Default tokenizer: the loaded
+   * model's (see loadedModelTokenizer), World when no model is loaded.
+   */
+  static fromTexts(texts: Iterable<string>, tokenizer: Tokenizer = defaultTokenizer("Dataset.fromTexts")): Dataset {
     return Dataset.fromDocs(
       Array.from(texts, (t) => {
         const ids = tokenizer.encode(t);

@@ -8,6 +8,7 @@ export {
   type Batch,
   type Sampler,
   type SamplerKind,
+  type Padding,
   type SamplerOptions,
   type SamplerState,
   type Sample,

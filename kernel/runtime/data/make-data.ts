@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { resolveSignal, throwIfAborted } from "../cancel";
-import { loadTokenizer, type TokenizerOptions } from "../tokenizer";
+import { defaultTokenizer, loadTokenizer, type TokenizerOptions } from "../tokenizer";
 import type { Tokenizer } from "../tokenizer/types";
 import { checkOptions, is, type Spec } from "../check";
 import { checkWritableFolder, commitAll, createFolderOf, PendingFile, readFully, removeQuietly } from "../files";
@@ -39,7 +39,8 @@ export interface MakeDataOptions {
   out?: string;
   /**
    * A loaded tokenizer (e.g. `model.tokenizer`) or how to load one (see loadTokenizer: with
-   * `modelPath`, the model's own tokenizer, its World vocab found beside it). Default World.
+   * `modelPath`, the model's own tokenizer, its World vocab found beside it). Default: the loaded
+   * model's tokenizer (see loadedModelTokenizer), World when no model is loaded.
    */
   tokenizer?: Tokenizer | TokenizerOptions;
   seed?: number;
@@ -133,10 +134,11 @@ export async function makeData(opts: MakeDataOptions): Promise<MakeDataResult> {
   const chat = opts.format === "chat";
   createFolderOf(binFile);
   checkWritableFolder(binFile);
-  const tokenizer =
-    opts.tokenizer && "encode" in opts.tokenizer
+  const tokenizer = !opts.tokenizer
+    ? defaultTokenizer("makeData")
+    : "encode" in opts.tokenizer
       ? opts.tokenizer
-      : loadTokenizer(opts.tokenizer as TokenizerOptions | undefined);
+      : loadTokenizer(opts.tokenizer);
 
   // the token and mask-byte files are scratch space: never committed
   const scratch = new PendingFile(`${prefix}.tokens`),

@@ -191,28 +191,45 @@ function magicPrimeSampler(ds: TokenDataset, opts: SamplerOptions, read: Reader)
 /** Ignored-target marker of RWKV trainers (PyTorch cross-entropy ignore_index). */
 export const IGNORE_TARGET = -100;
 
+/**
+ * What a batch does with the positions after its last counted target (docs/spec.md §3.12):
+ *  trim  they are not run: T is the longest sample's count of valid targets. The loss and its CE
+ *        gradient are exactly PEFT's; only PEFT's L2Wrap on those ignored positions is left out.
+ *  peft  every sample keeps its full ctx_len positions, as RWKV-PEFT runs them.
+ */
+export type Padding = "trim" | "peft";
+
 /** micro_bsz samples as the [batch, T] inputs/targets the loss takes (targets past validTargets = −100). */
 export interface Batch {
   inputs: Int32Array;
   targets: Int32Array;
   batch: number;
+  /** Positions run per sample: sampleT, or fewer when trimmed. */
   T: number;
   nTargets: number;
+  /** The samples' own length (ctx_len): PEFT's L2Wrap factor is 1e-4 / (batch · sampleT), trimmed or not. */
+  sampleT: number;
 }
 
 /**
  * Samples of one length as a [batch, T] batch: inputs tokens[0..T), targets tokens[1..T] (−100 past
- * validTargets, and where a sample's loss mask is 0).
+ * validTargets). With padding "trim" (default) T stops at the last valid target of the whole batch.
  */
-export function batchOf(samples: readonly Sample[]): Batch {
+export function batchOf(samples: readonly Sample[], padding: Padding = "trim"): Batch {
   if (samples.length === 0) throw new RangeError("a batch needs at least one sample");
-  const T = samples[0].tokens.length - 1;
+  const sampleT = samples[0].tokens.length - 1;
+  samples.forEach(({ tokens }, b) => {
+    if (tokens.length !== sampleT + 1)
+      throw new RangeError(
+        `sample ${b} has ${tokens.length} tokens, sample 0 has ${sampleT + 1}: a batch needs one length`,
+      );
+  });
+  const longest = samples.reduce((m, s) => Math.max(m, s.validTargets), 1);
+  const T = padding === "trim" ? Math.min(sampleT, longest) : sampleT;
   const inputs = new Int32Array(samples.length * T);
   const targets = new Int32Array(samples.length * T).fill(IGNORE_TARGET);
   let nTargets = 0;
   samples.forEach(({ tokens, validTargets, mask }, b) => {
-    if (tokens.length !== T + 1)
-      throw new RangeError(`sample ${b} has ${tokens.length} tokens, sample 0 has ${T + 1}: a batch needs one length`);
     inputs.set(tokens.subarray(0, T), b * T);
     if (!mask) {
       targets.set(tokens.subarray(1, 1 + validTargets), b * T);
@@ -225,10 +242,13 @@ export function batchOf(samples: readonly Sample[]): Batch {
         nTargets++;
       }
   });
-  return { inputs, targets, batch: samples.length, T, nTargets };
+  return { inputs, targets, batch: samples.length, T, nTargets, sampleT };
 }
 
 /** The next microBsz samples of a sampler as one batch. */
-export function nextBatch(sampler: Sampler, microBsz: number): Batch {
-  return batchOf(Array.from({ length: microBsz }, () => sampler.next()));
+export function nextBatch(sampler: Sampler, microBsz: number, padding: Padding = "trim"): Batch {
+  return batchOf(
+    Array.from({ length: microBsz }, () => sampler.next()),
+    padding,
+  );
 }

@@ -20,8 +20,15 @@ import {
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
 import { describeDims } from "./dims";
 import { detectConfig, timeStateLayer, type ModelConfig } from "./config";
-import { loadTokenizer, tokenizerKindFor, type Tokenizer, type TokenizerKind } from "../tokenizer";
+import {
+  loadTokenizer,
+  registerTokenizerSource,
+  tokenizerKindFor,
+  type Tokenizer,
+  type TokenizerKind,
+} from "../tokenizer";
 import { State } from "./state";
+import { DEMO_ABOUT, DEMO_FILES } from "./demo";
 import { generate, type GenerateOptions } from "./generate";
 
 export type Device = "cpu" | "cuda";
@@ -76,8 +83,9 @@ function resolveDevice(want: Device | "auto"): Device {
 
 export class Model {
   private tok?: Tokenizer;
-  private disposed = false;
+  private wasDisposed = false;
   private baseHash?: string;
+  private aboutText?: string;
 
   private constructor(
     readonly path: string,
@@ -113,14 +121,45 @@ export class Model {
       }
       const timeState = Model.mergedTimeState(detected, states, file);
       const nativeModel = native().createModel(detected, tensors, device, { quant: opts.quant ?? "none" });
-      return new Model(path.resolve(file), detected, device, nativeModel, reader, timeState, {
+      const model = new Model(path.resolve(file), detected, device, nativeModel, reader, timeState, {
         tokenizer: opts.tokenizer,
         vocab: opts.vocab,
       });
+      registerTokenizerSource(model); // makeData & co. default to this model's tokenizer
+      return model;
     } catch (e) {
       reader.close();
       throw e;
     }
+  }
+
+  /**
+   * The small byte-level RWKV-7 the project ships (assets/demo): it knows two voices, a plain
+   * assistant and a pirate, and nothing else (see `about`). Loads in well under a second.
+   */
+  static async demo(opts: Pick<LoadOptions, "device"> = {}): Promise<Model> {
+    checkOptions("Model.demo", opts, { device: LOAD_OPTIONS.device });
+    const model = await Model.load(DEMO_FILES.model, { ...opts, tokenizer: "bytes" });
+    model.aboutText = DEMO_ABOUT;
+    return model;
+  }
+
+  /** What a built-in model is and what it cannot do (the demo model); undefined for a checkpoint you load. */
+  get about(): string | undefined {
+    return this.aboutText;
+  }
+
+  /** Whether dispose() was called. */
+  get disposed(): boolean {
+    return this.wasDisposed;
+  }
+
+  /** "bytes" or "world": the kind of this model's tokenizer, known without reading a vocab file. */
+  get tokenizerKind(): TokenizerKind {
+    const t = this.tokenizerOptions.tokenizer;
+    if (typeof t === "string") return t;
+    if (typeof t === "object") return t.name;
+    return tokenizerKindFor(this.config.vocabSize);
   }
 
   /** A merged checkpoint's time_state keys as one [L,H,N,N] array (all layers or none). */
@@ -138,7 +177,7 @@ export class Model {
   }
 
   private get native(): NativeModel {
-    if (this.disposed) throw new Error(`model ${path.basename(this.path)} was disposed`);
+    if (this.wasDisposed) throw new Error(`model ${path.basename(this.path)} was disposed`);
     return this.nativeModel;
   }
 
@@ -250,7 +289,7 @@ export class Model {
    * computes them: every sequence starts from `state`'s wkv (default: defaultState) with zero token
    * shifts. `input` is one token sequence (inputs [0..T-1), targets [1..T)) or a batch (targets −100
    * ignored); the loss is the mean cross entropy over the valid targets, plus PEFT's L2Wrap term in
-   * the gradient when l2wrap is set.
+   * the gradient when l2wrap is set (factor 1e-4 / (batch · sampleT), also for a trimmed batch).
    */
   async gradToState(
     input: ArrayLike<number> | Batch,
@@ -262,11 +301,12 @@ export class Model {
     if (opts.state) this.checkState(opts.state);
     const s0 = (opts.state ?? this.defaultState).wkv;
     const grad = new Float32Array(s0.length);
-    const l2wrap = opts.l2wrap ?? false;
-    const r = await withCancel(resolveSignal(opts.signal), (flag) =>
-      this.native.lossAndGrad(b.inputs, b.targets, b.batch, b.T, s0, grad, { l2wrap }, flag),
-    );
-    if (r.nTargets === 0) throw new RangeError("the batch has no valid targets (all are −100)");
+    if (b.nTargets === 0) throw new RangeError("the batch has no valid targets (all are −100)");
+    // Explicit scales: a trimmed batch keeps PEFT's L2Wrap factor of the full sample (docs/spec.md §3.12).
+    const l2wrapScale = opts.l2wrap ? 1e-4 / (b.batch * (b.sampleT ?? b.T)) : 0; // a hand-made Batch may lack sampleT
+    const { inputs, targets, batch, T } = b;
+    const args = { inputs, targets, batch, T, s0, gradS0: grad, ceGradScale: 1 / b.nTargets, l2wrapScale };
+    const r = await withCancel(resolveSignal(opts.signal), (flag) => this.native.trainChunk(args, flag));
     return { loss: r.lossSum / r.nTargets, grad, nTargets: r.nTargets };
   }
 
@@ -277,6 +317,13 @@ export class Model {
   async trainChunk(args: NativeTrainChunk, signal?: AbortSignal): Promise<NativeLossResult> {
     this.tokensOf(args.inputs);
     return withCancel(resolveSignal(signal), (flag) => this.native.trainChunk(args, flag));
+  }
+
+  /** The whole generated text at once: `generate` with the same options, collected. */
+  async complete(prompt: string, opts: GenerateOptions = {}): Promise<string> {
+    let text = "";
+    for await (const piece of this.generate(prompt, opts)) text += piece;
+    return text;
   }
 
   /** Streams generated text; see generate.ts. */
@@ -307,8 +354,8 @@ export class Model {
   }
 
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+    if (this.wasDisposed) return;
+    this.wasDisposed = true;
     this.nativeModel.dispose();
     this.reader.close();
   }

@@ -3,8 +3,10 @@
 import { checkOptions, is } from "../check";
 import { openCheckpoint } from "../checkpoint";
 import { ByteTokenizer } from "./bytes";
+import { loadedModelTokenizer } from "./default";
 import { resolveVocab, type VocabQuery } from "./resolve";
 import type { Tokenizer } from "./types";
+import { VocabError } from "./vocab-file";
 import { WorldTokenizer } from "./world";
 
 export type { Tokenizer, StreamDecoder } from "./types";
@@ -13,6 +15,7 @@ export { WorldTokenizer, buildWorldTables, type WorldTables } from "./world";
 export { ByteTokenizer } from "./bytes";
 export { resolveVocab, VOCAB_FILE_NAME, VOCAB_SOURCE, VOCAB_SHA256 } from "./resolve";
 export { readVocabFile, parseVocab, VocabError, type Vocab } from "./vocab-file";
+export { registerTokenizerSource, loadedModelTokenizer, type TokenizerSource } from "./default";
 
 export type TokenizerKind = "world" | "bytes";
 export interface TokenizerOptions extends VocabQuery {
@@ -53,4 +56,23 @@ export function loadTokenizer(opts: TokenizerOptions = {}): Tokenizer {
     loaded.set(file, t);
   }
   return t;
+}
+
+/**
+ * The tokenizer of a call given none: the loaded model's (see loadedModelTokenizer), else World.
+ * With no model loaded and no World vocab found, the error also says how to use a model's own.
+ */
+export function defaultTokenizer(caller: string): Tokenizer {
+  const own = loadedModelTokenizer(caller);
+  if (own) return own;
+  try {
+    return loadTokenizer();
+  } catch (e) {
+    if (!(e instanceof VocabError)) throw e;
+    throw new VocabError(
+      `${caller} was given no tokenizer and no model is loaded, so it tokenizes for the World vocabulary: ` +
+        `${e.message} For a byte-level model (such as Model.demo()), pass { tokenizer: model.tokenizer }.`,
+      { searched: e.searched },
+    );
+  }
 }

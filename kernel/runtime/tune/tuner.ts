@@ -239,7 +239,7 @@ export class Tuner {
   private drawBatches(): Batch[] {
     const { accumulate, microBsz } = this.options;
     for (let i = 0; i < MAX_REDRAWS; i++) {
-      const batches = Array.from({ length: accumulate }, () => nextBatch(this.sampler, microBsz));
+      const batches = Array.from({ length: accumulate }, () => nextBatch(this.sampler, microBsz, this.options.padding));
       if (batches.some((b) => countTargets(b) > 0)) return batches;
     }
     throw new DataError(
@@ -352,7 +352,8 @@ export class Tuner {
     if (opts.state) this.checkDims(opts.state, "state");
     const wkv = opts.state ? opts.state.wkv : this.master.slice();
     const tuned = await held.loss(this.model, wkv, run);
-    const zero = await held.loss(this.model, this.model.newState().wkv, run);
+    // Before the first step (a zero state) one pass gives both.
+    const zero = wkv.every((x) => x === 0) ? tuned : await held.loss(this.model, this.model.newState().wkv, run);
     return { tuned: tuned.loss, zero: zero.loss, tokens: tuned.tokens, samples: held.samples };
   }
 

@@ -1,6 +1,6 @@
 // Shared types of state tuning: one record per optimizer step and the Tuner's options.
 import type { TokenDataset } from "../data/dataset";
-import type { SamplerKind } from "../data/samplers";
+import type { Padding, SamplerKind } from "../data/samplers";
 import type { State } from "../model/state";
 
 /** What one optimizer step did; the Tuner's history is a list of these. */
@@ -29,7 +29,7 @@ export interface StepRecord {
 }
 
 export type LrSchedule = "cos" | "exp";
-export type { SamplerKind };
+export type { Padding, SamplerKind };
 
 export interface TunerOptions {
   ctxLen: number;
@@ -50,6 +50,11 @@ export interface TunerOptions {
    * pretraining order.
    */
   sampler: SamplerKind;
+  /**
+   * trim (default): positions after the batch's last counted target are not run; peft: every sample
+   * runs its full ctxLen, as RWKV-PEFT does (its L2Wrap also touches those positions). docs/spec.md §3.12.
+   */
+  padding: Padding;
   seed: number;
   /** Steps per (mini-)epoch; the default depends on the sampler (see SamplerOptions.epochSteps). */
   epochSteps?: number;
