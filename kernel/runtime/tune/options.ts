@@ -41,6 +41,9 @@ const SPEC: Spec = {
   epochSteps: is.int(1),
   magicPrime: is.int(2),
   initState: is.instance(State),
+  snapshotEvery: is.int(0),
+  snapshotKeep: is.int(2),
+  snapshotMemoryMB: is.number(0),
 };
 
 export function resolveTunerOptions(

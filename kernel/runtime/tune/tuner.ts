@@ -10,9 +10,11 @@ import { meanCrossEntropy, type Model } from "../model/model";
 import { describeDims, type StateDims } from "../model/dims";
 import { State, type StateSaveOptions } from "../model/state";
 import { Adam, clipGradNorm } from "./adam";
+import { planBranch, type BranchOptions } from "./branch";
 import { resolveTunerOptions } from "./options";
 import { learningRate } from "./schedule";
-import { readTunerCheckpoint, writeTunerCheckpoint } from "./tuner-checkpoint";
+import { defaultSnapshotPolicy, SnapshotStore, type SnapshotArrays, type SnapshotInfo } from "./snapshots";
+import { readCheckpointSnapshots, readTunerCheckpoint, writeTunerCheckpoint } from "./tuner-checkpoint";
 import type { StepRecord, TunerOptions } from "./types";
 
 export type TunerInit = Partial<TunerOptions> & { totalSteps: number };
@@ -29,25 +31,35 @@ export interface RunOptions extends RunObserver {
   signal?: AbortSignal;
   /** Whether the default observer (in a notebook: the live training view) follows the run; default true. */
   live?: boolean;
+  /** The live view also shows every head's state norm over the steps beside the loss; default false. */
+  liveState?: boolean;
 }
 
 const RUN_OPTIONS: Spec = {
   steps: is.int(0),
   signal: is.signal,
   live: is.boolean,
+  liveState: is.boolean,
   onStep: is.function,
   onEnd: is.function,
 };
 
-let defaultObserver: ((tuner: Tuner) => RunObserver) | undefined;
+type ObserverFactory = (tuner: Tuner, run: RunOptions) => RunObserver;
+let defaultObserver: ObserverFactory | undefined;
 
 /**
  * Installs the observer every run gets unless it passes `live: false`. The display layer installs
  * the live training view here, so the runtime draws nothing itself.
  */
-export function setDefaultRunObserver(factory: ((tuner: Tuner) => RunObserver) | undefined): void {
+export function setDefaultRunObserver(factory: ObserverFactory | undefined): void {
   defaultObserver = factory;
 }
+/** The k values of `steps` nearest to `step`, ascending. */
+function nearest(steps: number[], step: number, k = 2): number[] {
+  const byDistance = [...steps].sort((a, b) => Math.abs(a - step) - Math.abs(b - step) || a - b);
+  return byDistance.slice(0, k).sort((a, b) => a - b);
+}
+
 export interface EvalResult {
   tuned: number;
   zero: number;
@@ -61,6 +73,8 @@ export class Tuner {
   private readonly master: Float32Array;
   private readonly adam: Adam;
   private readonly sampler: Sampler;
+  /** The state over training: kept steps (see snapshots.ts), read by at(), branch() and plot.stateEvolution. */
+  readonly snapshots: SnapshotStore;
 
   constructor(
     readonly model: Model,
@@ -89,6 +103,18 @@ export class Tuner {
       epochSteps: o.epochSteps,
       magicPrime: o.magicPrime,
     });
+    const policy = defaultSnapshotPolicy(o.totalSteps);
+    this.snapshots = new SnapshotStore(this.master.length, {
+      every: o.snapshotEvery ?? policy.every,
+      keep: o.snapshotKeep ?? policy.keep,
+      memoryMB: o.snapshotMemoryMB ?? policy.memoryMB,
+    });
+    this.snapshots.add({ step: 0, sampler: this.sampler.getState() }, this.optimizerArrays());
+  }
+
+  /** The live arrays (not copies): the snapshot store copies what it keeps. */
+  private optimizerArrays(): SnapshotArrays {
+    return { state: this.master, m: this.adam.m, v: this.adam.v };
   }
 
   /** Optimizer steps taken so far. */
@@ -148,6 +174,7 @@ export class Tuner {
       elapsedMs,
     };
     this.history.push(rec);
+    this.snapshots.onStep(this.steps, this.optimizerArrays(), this.sampler.getState());
     return rec;
   }
 
@@ -161,7 +188,7 @@ export class Tuner {
     const signal = resolveSignal(opts.signal);
     const steps = opts.steps ?? Math.max(0, this.options.totalSteps - this.steps);
     const observers: RunObserver[] = [opts];
-    if (opts.live !== false && defaultObserver) observers.push(defaultObserver(this));
+    if (opts.live !== false && defaultObserver) observers.push(defaultObserver(this, opts));
     const done: StepRecord[] = [];
     try {
       for (let i = 0; i < steps && !signal?.aborted; i++) {
@@ -179,6 +206,71 @@ export class Tuner {
       for (const o of observers) o.onEnd?.(this);
     }
     return done;
+  }
+
+  /** The steps at() can give: the kept snapshots and the current step, ascending. */
+  get keptSteps(): number[] {
+    const s = this.snapshots.steps;
+    return s[s.length - 1] === this.steps ? s : [...s, this.steps];
+  }
+
+  /** The tuned state after `step` steps (0: the start): the current step or a kept snapshot. */
+  at(step: number): State {
+    return new State(this.model.config, { wkv: this.pointAt(step).arrays.state });
+  }
+
+  /**
+   * A new tuner from step `step` of this one (see branch.ts): same state, moments and step count, with
+   * the changed options (lr, schedule, data, ...). Unchanged, it continues exactly as this run did.
+   */
+  branch(step: number, changes: BranchOptions = {}): Tuner {
+    const point = this.pointAt(step);
+    const plan = planBranch(this, changes, point.sampler);
+    const t = new Tuner(this.model, plan.data, {
+      ...plan.options,
+      initState: new State(this.model.config, { wkv: point.arrays.state }),
+    });
+    t.restore(
+      step,
+      point.arrays,
+      plan.sampler,
+      this.history.filter((r) => r.step <= step),
+    );
+    t.snapshots.add({ step, sampler: t.sampler.getState() }, t.optimizerArrays());
+    return t;
+  }
+
+  private pointAt(step: number): { arrays: SnapshotArrays; sampler: SnapshotInfo["sampler"] } {
+    if (step === this.steps) {
+      const a = this.optimizerArrays();
+      return { arrays: { state: a.state.slice(), m: a.m.slice(), v: a.v.slice() }, sampler: this.sampler.getState() };
+    }
+    if (!Number.isInteger(step) || step < 0 || step > this.steps)
+      throw new RangeError(`step ${step} is outside this run's steps 0..${this.steps}`);
+    const info = this.snapshots.info(step);
+    if (!info) {
+      const every = this.snapshots.policy.every;
+      throw new RangeError(
+        `step ${step} is not kept; the nearest kept steps are ${nearest(this.keptSteps, step).join(" and ")} ` +
+          `(a snapshot every ${every} step${every === 1 ? "" : "s"}, older ones thinned; see snapshotEvery)`,
+      );
+    }
+    return { arrays: this.snapshots.read(step), sampler: info.sampler };
+  }
+
+  /** Continues from a saved or kept point: moments, step count, sampler position, history; snapshots cleared. */
+  private restore(
+    steps: number,
+    arrays: Pick<SnapshotArrays, "m" | "v">,
+    sampler: SnapshotInfo["sampler"] | undefined,
+    history: StepRecord[],
+  ): void {
+    this.adam.m.set(arrays.m);
+    this.adam.v.set(arrays.v);
+    this.adam.t = steps;
+    if (sampler) this.sampler.setState(sampler);
+    this.history.push(...history);
+    this.snapshots.clear();
   }
 
   /** Mean loss over `samples` samples (random, fixed seed) with the tuned state and with the zero state. */
@@ -251,6 +343,7 @@ export class Tuner {
         baseSha256: await this.model.checkpointHash(),
       },
       { master: this.master, m: this.adam.m, v: this.adam.v },
+      { infos: this.snapshots.steps.map((s) => this.snapshots.info(s)!), read: (s) => this.snapshots.read(s) },
     );
   }
 
@@ -265,11 +358,8 @@ export class Tuner {
       );
     }
     const t = new Tuner(model, dataset, { ...meta.options, initState: new State(c, { wkv: arrays.master }) });
-    t.adam.m.set(arrays.m);
-    t.adam.v.set(arrays.v);
-    t.adam.t = meta.steps;
-    t.sampler.setState(meta.sampler);
-    t.history.push(...meta.history);
+    t.restore(meta.steps, arrays, meta.sampler, meta.history);
+    readCheckpointSnapshots(file, (info, a) => t.snapshots.add(info, a));
     return t;
   }
 }
