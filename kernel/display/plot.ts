@@ -9,6 +9,8 @@ import { stateTrajectory, type TrajectoryOptions } from "../runtime/inspect/traj
 import { nextTokenDistributions } from "../runtime/inspect/next-token";
 import type { LengthHistogram } from "../runtime/data/dataset";
 import { Figure } from "./plotly";
+import { stateEvolutionFigure } from "./figures/evolution";
+import { stateEvolution, type EvolutionOptions, type SnapshotSource } from "../runtime/inspect/evolution";
 
 export const plot = {
   /** Document lengths of a dataset (from lengthHistogram). */
@@ -38,6 +40,14 @@ export const plot = {
   stateDiff: (a: WkvState, b: WkvState, opts: { layer?: number; head?: number } = {}): Figure => stateDiff(a, b, opts),
   /** Norm of every layer's and head's matrix. */
   stateNorms: (state: WkvState, opts: { title?: string } = {}): Figure => stateNorms(state, opts),
+  /**
+   * The state over a tuner's run: each head's norm and distance from the final state over the kept
+   * steps, and one head's matrix with a slider over the steps and a dropdown over the heads.
+   */
+  stateEvolution: (tuner: SnapshotSource, opts: EvolutionOptions & { title?: string } = {}): Figure => {
+    const { title, ...rest } = opts;
+    return stateEvolutionFigure(stateEvolution(tuner, rest), { title });
+  },
   /** Per-token state norms and a 2-D projection of the state while the model reads `text`. */
   trajectory: async (model: Model, text: string, opts: TrajectoryOptions = {}): Promise<Figure> =>
     trajectoryFigure(await stateTrajectory(model, text, opts)),

@@ -14,10 +14,20 @@ export type PlotlyTrace = Record<string, unknown>;
 export type PlotlyLayout = Record<string, unknown>;
 export type PlotlyConfig = Record<string, unknown>;
 
+/** An animation frame: what a slider step or button with method "animate" shows. */
+export interface PlotlyFrame {
+  name: string;
+  data: PlotlyTrace[];
+  /** The traces (indices) `data` updates; default the first ones. */
+  traces?: number[];
+  layout?: PlotlyLayout;
+}
+
 export interface FigureJSON {
   data: PlotlyTrace[];
   layout: PlotlyLayout;
   config: PlotlyConfig;
+  frames?: PlotlyFrame[];
 }
 
 let libraryText: string | undefined;
@@ -59,6 +69,8 @@ function scriptJSON(value: unknown): string {
 }
 
 export class Figure {
+  /** Animation frames, for sliders and buttons that animate (they run in the page, offline too). */
+  frames?: PlotlyFrame[];
   constructor(
     public data: PlotlyTrace[] = [],
     public layout: PlotlyLayout = {},
@@ -69,7 +81,8 @@ export class Figure {
   }
 
   toJSON(): FigureJSON {
-    return { data: this.data, layout: this.layout, config: this.config };
+    const { data, layout, config, frames } = this;
+    return frames ? { data, layout, config, frames } : { data, layout, config };
   }
 
   /** An HTML fragment: a div and a script that draws into it once plotly.js is present. */
@@ -81,7 +94,7 @@ export class Figure {
       `<script type="text/javascript">(function(){var n=0,f=${scriptJSON(this.toJSON())};` +
       `function draw(){var el=document.getElementById("${id}");if(!el)return;` +
       `if(!window.Plotly){if(++n<200){setTimeout(draw,50)}else{el.textContent="plotly.js is not loaded"}return}` +
-      `window.Plotly.newPlot(el,f.data,f.layout,f.config)}draw()})();</script>`
+      `window.Plotly.newPlot(el,f)}draw()})();</script>`
     );
   }
 

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { registerFormatter, toBundle, type MimeBundle } from "./bundle";
 import { stateNorms } from "./figures/state";
 import { trainingFigure } from "./figures/training";
+import { StateNormPanel } from "./figures/evolution";
 import { escapeHtml } from "./html";
 import { liveView } from "./live";
 import { Model } from "../runtime/model/model";
@@ -63,8 +64,10 @@ export function installRuntimeViews(): void {
   installed = true;
   registerFormatter(State, stateBundle);
   registerFormatter(Model, modelBundle);
-  setDefaultRunObserver((tuner) => {
-    const view = liveView(() => trainingFigure(tuner.history, { totalSteps: tuner.options.totalSteps }));
-    return { onStep: () => view.update(), onEnd: () => view.close() };
+  setDefaultRunObserver((tuner, run) => {
+    const panel = run.liveState ? new StateNormPanel(tuner) : undefined;
+    const loss = () => trainingFigure(tuner.history, { totalSteps: tuner.options.totalSteps });
+    const view = liveView(() => (panel ? panel.beside(loss()) : loss()));
+    return { onStep: () => (panel?.record(), view.update()), onEnd: () => view.close() };
   });
 }
