@@ -20,7 +20,8 @@ const cells = [
   "const setup = tutorialSetup();",
   "const model = await Model.load(setup.modelPath);",
   'const texts = fs.readFileSync(setup.dataPath, "utf8").trim().split("\\n").map((l) => JSON.parse(l).text);',
-  "const tuner = new Tuner(model, Dataset.fromTexts(texts, model.tokenizer), { ctxLen: 32, microBsz: 2, totalSteps: 16, seed: 1 });",
+  "const data = Dataset.fromTexts(texts, model.tokenizer);",
+  "const tuner = new Tuner(model, data, { ctxLen: 32, microBsz: 2, totalSteps: 16, seed: 1 });",
   "await tuner.run({ live: false });",
   "tuner.steps",
 ].join("\n");
