@@ -77,6 +77,8 @@ export type { DataProgress } from "./runtime/data/progress";
 
 // State tuning and state files.
 export { Tuner, type TunerInit, type RunOptions, type RunObserver, type EvalResult } from "./runtime/tune/tuner";
+export type { BranchOptions } from "./runtime/tune/branch";
+export { resolveState, checkProvenance, type StateSource } from "./runtime/tune/state-source";
 export type { StepRecord, TunerOptions, LrSchedule } from "./runtime/tune/types";
 export { mergeState, type MergeResult } from "./runtime/tune/merge";
 
@@ -84,6 +86,13 @@ export { mergeState, type MergeResult } from "./runtime/tune/merge";
 export { stateTable, saveStateArrow } from "./runtime/inspect/state-arrow";
 export { stateTrajectory, type Trajectory, type TrajectoryOptions } from "./runtime/inspect/trajectory";
 export { nextTokenDistributions, type NextTokenDistribution } from "./runtime/inspect/next-token";
+
+// The state studio: the state over training, several states side by side, dials through state space.
+export { stateEvolution, type StateEvolution, type EvolutionOptions } from "./runtime/inspect/evolution";
+export { compareStates, StateComparison, type CompareOptions, type StateLoss } from "./runtime/inspect/compare";
+export { sweepStates, type Sweep, type SweepOptions, type SweepKind } from "./runtime/inspect/sweep";
+export { heldOutDocs, heldOutLoss, type HeldOutData, type HeldOutOptions } from "./runtime/inspect/held-out";
+export { replies, type ReplyOptions } from "./runtime/inspect/replies";
 
 // Errors: one base class; each kind catchable by class or by name.
 export {

@@ -11,6 +11,11 @@ import type { LengthHistogram } from "../runtime/data/dataset";
 import { Figure } from "./plotly";
 import { stateEvolutionFigure } from "./figures/evolution";
 import { stateEvolution, type EvolutionOptions, type SnapshotSource } from "../runtime/inspect/evolution";
+import { sweepFigure } from "./figures/sweep";
+import { stateDistanceFigure } from "./figures/compare";
+import { sweepStates, type SweepOptions } from "../runtime/inspect/sweep";
+import type { StateComparison } from "../runtime/inspect/compare";
+import type { StateSource } from "../runtime/tune/state-source";
 
 export const plot = {
   /** Document lengths of a dataset (from lengthHistogram). */
@@ -48,6 +53,20 @@ export const plot = {
     const { title, ...rest } = opts;
     return stateEvolutionFigure(stateEvolution(tuner, rest), { title });
   },
+  /**
+   * Held-out loss (or `score`) along a dial through state space: one state scaled by alpha, the line
+   * between two states, or a path through several; replies at the points of `at`.
+   */
+  sweep: async (
+    model: Model,
+    states: StateSource | StateSource[] | Record<string, StateSource>,
+    opts: SweepOptions & { title?: string } = {},
+  ): Promise<Figure> => {
+    const { title, ...rest } = opts;
+    return sweepFigure(await sweepStates(model, states, rest), { title });
+  },
+  /** The pairwise distances of compared states, layer by layer (from compareStates). */
+  stateDistances: (c: Pick<StateComparison, "names" | "distances">): Figure => stateDistanceFigure(c),
   /** Per-token state norms and a 2-D projection of the state while the model reads `text`. */
   trajectory: async (model: Model, text: string, opts: TrajectoryOptions = {}): Promise<Figure> =>
     trajectoryFigure(await stateTrajectory(model, text, opts)),

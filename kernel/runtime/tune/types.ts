@@ -47,7 +47,7 @@ export interface TunerOptions {
   /** magic-prime sampler: the prime (default: the largest fitting the data, as make_data.py prints). */
   magicPrime?: number;
   initState?: State;
-  /** Keep the state every this many steps for at/branch and plot.stateEvolution (default: ~100 a run; 0: the start only). */
+  /** Keep the state every this many steps (at, branch, plot.stateEvolution); default ~100 a run, 0: the start only. */
   snapshotEvery?: number;
   /** At most this many snapshots (default 100); older ones are thinned beyond it. */
   snapshotKeep?: number;
