@@ -16,6 +16,8 @@ import { stateDistanceFigure } from "./figures/compare";
 import { sweepStates, type SweepOptions } from "../runtime/inspect/sweep";
 import type { StateComparison } from "../runtime/inspect/compare";
 import type { StateSource } from "../runtime/tune/state-source";
+import { persistenceFigure } from "./figures/persistence";
+import { statePersistence, type PersistenceOptions } from "../runtime/inspect/persistence";
 
 export const plot = {
   /** Document lengths of a dataset (from lengthHistogram). */
@@ -67,6 +69,14 @@ export const plot = {
   },
   /** The pairwise distances of compared states, layer by layer (from compareStates). */
   stateDistances: (c: Pick<StateComparison, "names" | "distances">): Figure => stateDistanceFigure(c),
+  /**
+   * The stability probe: along `text`, the per-token KL between the tuned and the base model, each
+   * head's half-life, and the loss change when one layer's tuned state is zeroed.
+   */
+  persistence: async (model: Model, state: State, opts: PersistenceOptions & { title?: string }): Promise<Figure> => {
+    const { title, ...rest } = opts;
+    return persistenceFigure(await statePersistence(model, state, rest), { title });
+  },
   /** Per-token state norms and a 2-D projection of the state while the model reads `text`. */
   trajectory: async (model: Model, text: string, opts: TrajectoryOptions = {}): Promise<Figure> =>
     trajectoryFigure(await stateTrajectory(model, text, opts)),
