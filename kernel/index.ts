@@ -93,6 +93,24 @@ export { compareStates, StateComparison, type CompareOptions, type StateLoss } f
 export { sweepStates, type Sweep, type SweepOptions, type SweepKind } from "./runtime/inspect/sweep";
 export { heldOutDocs, heldOutLoss, type HeldOutData, type HeldOutOptions } from "./runtime/inspect/held-out";
 export { replies, type ReplyOptions } from "./runtime/inspect/replies";
+export {
+  statePersistence,
+  withoutLayer,
+  type Persistence,
+  type PersistenceOptions,
+} from "./runtime/inspect/persistence";
+export { divergence, type Divergence } from "./runtime/inspect/divergence";
+export { stateAfterText, type PromptStateOptions } from "./runtime/model/prompt-state";
+export {
+  compilePrompt,
+  fidelityOf,
+  type CompiledPrompt,
+  type CompileOptions,
+  type CompileProgress,
+  type CompileRecord,
+  type CompileObserver,
+  type Fidelity,
+} from "./runtime/tune/compile-prompt";
 
 // Errors: one base class; each kind catchable by class or by name.
 export {

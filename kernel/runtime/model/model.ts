@@ -9,7 +9,7 @@ import { batchOf, type Batch } from "../data/samplers";
 import { checkOptions, is, type Spec } from "../check";
 import { CheckpointError, OptionsError, RwkvError } from "../errors";
 import { logSumExp } from "../math";
-import { native, type Quant, type NativeModel, type NativeTensor } from "../native";
+import { native, type Quant, type NativeModel, type NativeSoftTargets, type NativeTensor } from "../native";
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
 import { describeDims } from "./dims";
 import { detectConfig, timeStateLayer, type ModelConfig } from "./config";
@@ -53,7 +53,14 @@ const FORWARD_OPTIONS: Spec = {
   mode: is.oneOf("seq", "rnn"),
   logits: is.oneOf("all", "last", "none"),
 };
-const GRAD_OPTIONS: Spec = { ...STATE_OPTIONS, l2wrap: is.boolean };
+const GRAD_OPTIONS: Spec = {
+  ...STATE_OPTIONS,
+  l2wrap: is.boolean,
+  soft: (v) =>
+    typeof v === "object" && v !== null && (v as NativeSoftTargets).probs instanceof Float32Array
+      ? undefined
+      : "must be soft targets { k, probs, ids? }",
+};
 
 function resolveDevice(want: Device | "auto"): Device {
   if (want === "cpu") return "cpu";
@@ -243,11 +250,12 @@ export class Model {
    * computes them: every sequence starts from `state`'s wkv (default: defaultState) with zero token
    * shifts. `input` is one token sequence (inputs [0..T-1), targets [1..T)) or a batch (targets −100
    * ignored); the loss is the mean cross entropy over the valid targets, plus PEFT's L2Wrap term in
-   * the gradient when l2wrap is set.
+   * the gradient when l2wrap is set. With `soft` the counted rows are scored against teacher
+   * distributions instead of the target ids (see NativeSoftTargets; prompt compilation uses it).
    */
   async gradToState(
     input: ArrayLike<number> | Batch,
-    opts: { state?: State; l2wrap?: boolean; signal?: AbortSignal } = {},
+    opts: { state?: State; l2wrap?: boolean; soft?: NativeSoftTargets; signal?: AbortSignal } = {},
   ): Promise<{ loss: number; grad: Float32Array; nTargets: number }> {
     checkOptions("Model.gradToState", opts, GRAD_OPTIONS);
     const b = isBatch(input) ? input : batchOf([{ tokens: this.tokensOf(input, 2), validTargets: input.length - 1 }]);
@@ -255,9 +263,25 @@ export class Model {
     if (opts.state) this.checkState(opts.state);
     const s0 = (opts.state ?? this.defaultState).wkv;
     const grad = new Float32Array(s0.length);
-    const l2wrap = opts.l2wrap ?? false;
+    const l2wrap = opts.l2wrap ?? false,
+      soft = opts.soft;
     const r = await withCancel(resolveSignal(opts.signal), (flag) =>
-      this.native.lossAndGrad(b.inputs, b.targets, b.batch, b.T, s0, grad, { l2wrap }, flag),
+      soft
+        ? this.native.trainChunk(
+            {
+              inputs: b.inputs,
+              targets: b.targets,
+              batch: b.batch,
+              T: b.T,
+              s0,
+              gradS0: grad,
+              ceGradScale: b.nTargets > 0 ? 1 / b.nTargets : 0,
+              l2wrapScale: l2wrap ? 1e-4 / (b.batch * b.T) : 0,
+              soft,
+            },
+            flag,
+          )
+        : this.native.lossAndGrad(b.inputs, b.targets, b.batch, b.T, s0, grad, { l2wrap }, flag),
     );
     if (r.nTargets === 0) throw new RangeError("the batch has no valid targets (all are −100)");
     return { loss: r.lossSum / r.nTargets, grad, nTargets: r.nTargets };

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cpu/norm.h"
+#include "cpu/soft_loss.h"
 #include "cpu/threadpool.h"
 #include "cpu/vmath.h"
 
@@ -71,7 +72,7 @@ void head_logits(int M, int C, const float* x, const HeadWeights& w, float* logi
 }
 
 HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const int32_t* targets,
-                      const HeadLossScale& scale, float* dx, const Cancel& cancel) {
+                      const HeadLossScale& scale, float* dx, const Cancel& cancel, const SoftTargets* soft) {
   const int V = w.head.rows;
   for (int m = 0; m < M; ++m)
     if (targets[m] != kIgnoreTarget && (targets[m] < 0 || targets[m] >= V))
@@ -89,7 +90,12 @@ HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const 
     layer_norm(rows, C, xb, w.ln_w, w.ln_b, xn.data());
     mul(rows, xn.data(), C, w.head, true, z.data(), V, 0.f, w.prec);
     parallel_for(rows, [&](long b, long e) {
-      for (long r = b; r < e; ++r) ce[r] = row_loss_grad(V, z.data() + r * V, targets[m0 + r], scale, dx != nullptr);
+      for (long r = b; r < e; ++r) {
+        float* zr = z.data() + r * V;
+        const long m = m0 + r;
+        ce[r] = soft ? soft_row_loss_grad(V, zr, *soft, m, targets[m] != kIgnoreTarget, scale, dx != nullptr)
+                     : row_loss_grad(V, zr, targets[m], scale, dx != nullptr);
+      }
     });
     for (int r = 0; r < rows; ++r) out.ce_sum += ce[r];
     if (!dx) continue;
