@@ -50,7 +50,9 @@ async function main(): Promise<void> {
       {
         date: new Date().toISOString(),
         node: process.version,
+        cpu: info.cpu,
         simd: info.simd,
+        bf16Compute: info.bf16Compute,
         threads: info.threads,
         cuda: info.cuda.available,
         rows,

@@ -1,8 +1,12 @@
 // Runtime benchmark on the 0.1B shape (L12 C768 V65536, random weights, fp32 and bf16): sequence
-// mode tokens/s over a 512-token prompt, RNN tokens/s, seconds per state-tuning step (ctx 512,
-// bsz 1) with the process's peak RSS; beside it, in the same run, the plain PyTorch spec
-// implementation (bench/pytorch/bench_runtime.py) through Debian's /usr/bin/python3 when torch is there.
-import { spawnSync } from "node:child_process";
+// mode tokens/s over a 512-token prompt with all logits, RNN tokens/s, seconds per state-tuning
+// step (ctx 512, bsz 1) and the peak RSS of a process that loads the model and runs one step;
+// beside it, in the same run, the plain PyTorch spec implementation (bench/pytorch/bench_runtime.py)
+// through Debian's /usr/bin/python3 when torch is there, and the machine's limits (bench/machine.ts):
+// the sequence forward and the tuning step as a share of the fp32 GEMM limit (OpenBLAS sgemm 2048³
+// with its own kernel choice), RNN mode against the memory floor (weight bytes read per token at the
+// measured read bandwidth).
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,6 +16,7 @@ import { Dataset } from "../kernel/runtime/data/dataset";
 import { writeRandomCheckpoint } from "../kernel/runtime/model/random-checkpoint";
 import { native } from "../kernel/runtime/native";
 import type { BenchRow } from "./types";
+import { isRate, machineLimits } from "./machine";
 
 const SHAPE = { version: 7 as const, nLayer: 12, nEmbd: 768, vocabSize: 65536 };
 const SEQ = 512,
@@ -39,60 +44,128 @@ function torchBaseline(file: string, threads: number): PyResult | string {
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as PyResult;
 }
 
+// Peak RSS of the tuning step in a process of its own (load the model, one step): the bench
+// process itself has held other modules' big arrays (GEMM operands) by the time it gets here.
+const RSS_CHILD = `
+const [runtimeDir, file, ctx] = process.argv.slice(1);
+const { Model } = require(runtimeDir + "/model/model");
+const { Tuner } = require(runtimeDir + "/tune/tuner");
+const { Dataset } = require(runtimeDir + "/data/dataset");
+(async () => {
+  const model = await Model.load(file, { device: "cpu" });
+  const V = model.config.vocabSize, T = Number(ctx);
+  const tokens = Int32Array.from({ length: T + 1 }, (_, i) => (i * 7919) % V);
+  await new Tuner(model, Dataset.fromDocs([tokens]), { ctxLen: T, totalSteps: 1 }).run({ live: false });
+  console.log(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+})();
+`;
+function tuningPeakRss(file: string): number {
+  const runtimeDir = path.join(__dirname, "..", "kernel", "runtime");
+  const out = execFileSync(process.execPath, ["-e", RSS_CHILD, runtimeDir, file, String(SEQ)], { encoding: "utf8" });
+  return JSON.parse(out.trim().split("\n").pop()!).maxRssBytes;
+}
+
 const ratio = (ours: number, theirs: number, higherIsBetter: boolean) =>
   `${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}× PyTorch`;
+
+// FLOPs of the 0.1B shape: every matrix weight is used once per token in the forward (2 FLOP per
+// weight) and once more in the backward (input gradients only: the weights are frozen); the WKV
+// recurrence adds ~9·N² FLOP per head and token forward and about twice that backward.
+const N_HEAD_SIZE = 64;
+function workGflop(matrixParams: number, tokens: number) {
+  const wkv = 9 * N_HEAD_SIZE * N_HEAD_SIZE * (SHAPE.nEmbd / N_HEAD_SIZE) * SHAPE.nLayer * tokens;
+  const fwd = 2 * matrixParams * tokens + wkv;
+  return { fwd: fwd / 1e9, step: (2 * fwd + 2 * wkv) / 1e9 };
+}
 
 export async function runRuntimeBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const threads = native().info().threads;
+  const lim = machineLimits();
+  const gemmLimit = isRate(lim.sgemmLimit) ? lim.sgemmLimit : undefined;
+  // Wall-clock share of the limit, and the same from CPU time (per thread: the time our threads
+  // ran, against OpenBLAS's rate per CPU-second), which a busy, shared machine distorts far less.
+  const limitNote = (gflop: number, seconds: number, cpuSeconds: number) => {
+    if (!gemmLimit) return `fp32 GEMM limit n/a: ${"why" in lim.sgemmLimit ? lim.sgemmLimit.why : ""}`;
+    const busyS = cpuSeconds / threads;
+    return (
+      `${Math.round((100 * gflop) / seconds / gemmLimit.wall)}% of the fp32 GEMM limit, ` +
+      `${Math.round((100 * gflop) / busyS / gemmLimit.busy)}% by CPU time (${gflop.toFixed(0)} GFLOP in ` +
+      `${seconds.toFixed(2)} s, ${busyS.toFixed(2)} CPU-s per thread; OpenBLAS ${gemmLimit.label} ` +
+      `${gemmLimit.wall.toFixed(0)} GFLOP/s, ${gemmLimit.busy.toFixed(0)} per CPU-second × threads)`
+    );
+  };
+  const cpuSecondsOf = async (fn: () => Promise<unknown>) => {
+    const c = process.cpuUsage();
+    await fn();
+    const d = process.cpuUsage(c);
+    return (d.user + d.system) / 1e6;
+  };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-bench-runtime-"));
   try {
-    // bf16 first: maxRSS is a process-lifetime peak, so each row covers that dtype and the ones before it.
     for (const dtype of ["bf16", "f32"] as const) {
       const file = path.join(dir, `rand-${dtype}.pth`);
       writeRandomCheckpoint(file, { ...SHAPE, dtype, seed: 1 });
+      // Per token the model reads every weight but the embedding (one row of it).
+      const bytesPerWeight = dtype === "bf16" ? 2 : 4;
+      const tokenBytes = fs.statSync(file).size - SHAPE.vocabSize * SHAPE.nEmbd * bytesPerWeight;
+      const work = workGflop(tokenBytes / bytesPerWeight, SEQ);
       const tag = `0.1B L12 C768 ${dtype}, ${threads} threads`;
       const model = await Model.load(file, { device: "cpu" });
       const tokens = Int32Array.from({ length: SEQ + 1 }, (_, i) => (i * 7919) % SHAPE.vocabSize);
       try {
         await model.forward(tokens.subarray(0, 16)); // warm-up
+        const tuner = new Tuner(model, Dataset.fromDocs([tokens]), { ctxLen: SEQ, totalSteps: TUNE_STEPS });
+        let recs: Awaited<ReturnType<Tuner["run"]>> = [];
+        const stepCpuS = (await cpuSecondsOf(async () => (recs = await tuner.run({ live: false })))) / recs.length;
+        const stepS = recs.reduce((a, r) => a + r.elapsedMs, 0) / recs.length / 1000;
+        const rssMb = tuningPeakRss(file) / 1e6;
+        // All logits, as PyTorch's baseline and the issue's sequence-forward target compute them.
         let t0 = performance.now();
-        await model.forward(tokens.subarray(0, SEQ), { logits: "last" });
-        const seqTokS = SEQ / ((performance.now() - t0) / 1000);
+        const seqCpuS = await cpuSecondsOf(() => model.forward(tokens.subarray(0, SEQ), { logits: "all" }));
+        const seqS = (performance.now() - t0) / 1000,
+          seqTokS = SEQ / seqS;
         t0 = performance.now();
         await model.forward(tokens.subarray(0, RNN_TOKENS), { mode: "rnn", logits: "last" });
         const rnnTokS = RNN_TOKENS / ((performance.now() - t0) / 1000);
-        const tuner = new Tuner(model, Dataset.fromDocs([tokens]), { ctxLen: SEQ, totalSteps: TUNE_STEPS });
-        const recs = await tuner.run({ live: false });
-        const stepS = recs.reduce((a, r) => a + r.elapsedMs, 0) / recs.length / 1000;
-        const rssMb = process.resourceUsage().maxRSS / 1024;
+        const floorTokS = isRate(lim.readBw) ? (lim.readBw.wall * 1e9) / tokenBytes : undefined;
         const py = torchBaseline(file, threads);
         const note = (o: number, p: number | undefined, hi: boolean) =>
           typeof py === "string" ? py : ratio(o, p!, hi);
         rows.push({
           group: "runtime",
-          name: `seq ${SEQ} ${tag}`,
+          name: `seq ${SEQ} all logits ${tag}`,
           value: seqTokS,
           unit: "tok/s",
-          note: note(seqTokS, typeof py === "string" ? undefined : SEQ / py.seq_s, true),
+          note:
+            `${note(seqTokS, typeof py === "string" ? undefined : SEQ / py.seq_s, true)}; ` +
+            limitNote(work.fwd, seqS, seqCpuS),
         });
         rows.push({
           group: "runtime",
           name: `rnn ${tag}`,
           value: rnnTokS,
           unit: "tok/s",
-          note: note(rnnTokS, typeof py === "string" ? undefined : py.rnn_tok_s, true),
+          note:
+            `${note(rnnTokS, typeof py === "string" ? undefined : py.rnn_tok_s, true)}; ` +
+            (floorTokS
+              ? `${Math.round((100 * rnnTokS) / floorTokS)}% of the memory floor ${floorTokS.toFixed(0)} tok/s ` +
+                `(${(tokenBytes / 1e6).toFixed(0)} MB per token at ` +
+                `${(lim.readBw as { wall: number }).wall.toFixed(1)} GB/s)`
+              : "memory floor n/a"),
         });
         rows.push({
           group: "runtime",
           name: `tune step ctx ${SEQ} bsz 1 ${tag}`,
           value: stepS,
           unit: "s",
-          note: note(stepS, typeof py === "string" ? undefined : py.tune_step_s, false),
+          note:
+            `${note(stepS, typeof py === "string" ? undefined : py.tune_step_s, false)}; ` +
+            limitNote(work.step, stepS, stepCpuS),
         });
         rows.push({
           group: "runtime",
-          name: `peak RSS (process lifetime, after tuning) ${tag}`,
+          name: `peak RSS of a process that loads the model and runs one tuning step ${tag}`,
           value: rssMb,
           unit: "MB",
           note: typeof py === "string" ? py : `PyTorch peak RSS ${py.peak_rss_mb.toFixed(0)} MB`,

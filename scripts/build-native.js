@@ -2,6 +2,8 @@
 // Builds the native addon with CMake. CUDA sources are compiled only where nvcc and a
 // CUDA toolkit are found; otherwise the addon is CPU-only and we say so once.
 // Usage: node scripts/build-native.js [--build-dir DIR] [--debug] [--no-cuda]
+// Environment: RWKV_MARCH=<arch> adds -march=<arch> (e.g. native) to the CPU code; by default the
+// addon is built for any x86-64 and picks its SIMD path at run time.
 "use strict";
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -39,5 +41,8 @@ run("cmake", [
   `-DNODE_API_INCLUDE=${napiInclude}`,
   `-DNODE_ADDON_API_INCLUDE=${addonApiInclude}`,
   `-DRWKV_CUDA=${noCuda ? "OFF" : "AUTO"}`,
+  // Passed on every configure, so that a build folder made before the run-time SIMD dispatch
+  // (when -march=native was the default) does not keep it from its cache. RWKV_MARCH=native opts in.
+  `-DRWKV_MARCH=${process.env.RWKV_MARCH ?? ""}`,
 ]);
 run("cmake", ["--build", buildDir, "--parallel", String(Math.max(1, os.cpus().length))]);

@@ -14,6 +14,8 @@ export type SimdPath = "avx512" | "avx2" | "portable";
 export interface NativeInfo {
   /** The SIMD path the CPU kernels take (chosen from this CPU at load; RWKV_SIMD or setSimd() force one). */
   simd: SimdPath;
+  /** Whether bf16 compute takes the bf16 kernels (AVX512_BF16 vdpbf16ps) on the path in use. */
+  bf16Compute: boolean;
   /** What this CPU offers: its name, its SIMD-relevant features, and the paths it can run (best first). */
   cpu: { brand: string; features: string[]; simdPaths: SimdPath[] };
   threads: number;
@@ -190,6 +192,11 @@ export interface MatmulArgs {
   impl?: "fast" | "reference";
   /** Runs the product this many times (for timing; with beta 1 each run accumulates). */
   repeat?: number;
+  /**
+   * "f32" (default) or "bf16": A rounded to bf16 and bf16 dot products, where `info().bf16Compute`
+   * and B is bf16 (otherwise computed as f32; see native/src/cpu/gemm.h).
+   */
+  precision?: "f32" | "bf16";
 }
 
 export interface AdamOptions {

@@ -7,6 +7,7 @@ import * as assert from "node:assert/strict";
 import { native, type NativeModel } from "../../kernel/runtime/native";
 import { assertClose, checkLossAndGrads, checkTrajectory, goldenSample } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
+import { forEachSimdPath } from "../helpers/simd";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
 
 const skip = goldenModelSkip();
@@ -33,9 +34,11 @@ for (const file of ["model_fp32.pth", "model_bf16.pth"]) {
       s0 = g.f32("time_state_init"),
       { inputs, targets, T } = goldenSample(g);
     try {
-      const ce = await lossGrad(model, inputs, targets, 1, T, s0, false);
-      assert.equal(ce.nTargets, T);
-      checkLossAndGrads(g, ce, await lossGrad(model, inputs, targets, 1, T, s0, true));
+      await forEachSimdPath(async () => {
+        const ce = await lossGrad(model, inputs, targets, 1, T, s0, false);
+        assert.equal(ce.nTargets, T);
+        checkLossAndGrads(g, ce, await lossGrad(model, inputs, targets, 1, T, s0, true));
+      });
     } finally {
       model.dispose();
     }

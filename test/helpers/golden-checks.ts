@@ -5,6 +5,7 @@ import { native, type NativeModel, type NativeState } from "../../kernel/runtime
 import { clipGradNorm } from "../../kernel/runtime/tune/adam";
 import { GoldenSet, maxAbs, maxAbsDiff } from "./golden";
 import { goldenConfig, goldenModel } from "./golden-model";
+import { forEachSimdPath } from "./simd";
 
 /** |got − want| ≤ atol + rtol·|want| everywhere; the message names the tensor and the worst element. */
 export function assertClose(
@@ -70,7 +71,7 @@ export function checkAgainstGolden(
   assertClose(`${tag} wkv`, st.wkv, g.get(`${ref}.wkv`), 1e-4, 1e-4);
 }
 
-/** Sequence and RNN mode from zero and s0 starts against golden, for both checkpoint dtypes. */
+/** Sequence and RNN mode from zero and s0 starts against golden, for both checkpoint dtypes, on every SIMD path. */
 export function goldenForwardTests(version: "v6" | "v7", skip: string | false): void {
   for (const file of ["model_fp32.pth", "model_bf16.pth"]) {
     test(`${version} ${file}: seq and RNN logits and states match golden (zero and s0 starts)`, { skip }, async () => {
@@ -79,18 +80,20 @@ export function goldenForwardTests(version: "v6" | "v7", skip: string | false): 
         V = goldenConfig(g).vocabSize,
         x = goldenSample(g).inputs;
       try {
-        for (const start of ["zero", "s0"] as const) {
-          const seq = goldenState(g, start),
-            logits = new Float32Array(x.length * V);
-          await model.forwardSeq(x, seq, logits, "all");
-          checkAgainstGolden(g, `${file} ${start} seq`, `fwd_${start}.seq`, logits, seq);
-          const rnn = goldenState(g, start),
-            rl = await runRnn(model, x, rnn, V);
-          checkAgainstGolden(g, `${file} ${start} rnn`, `fwd_${start}.rnn`, rl, rnn);
-          // Both modes run the same fp32 math on the same values: they agree far inside the golden tolerance.
-          assert.ok(maxAbsDiff(rl, logits) < 2e-5, `${start}: rnn vs seq logits differ by ${maxAbsDiff(rl, logits)}`);
-          assert.ok(maxAbsDiff(rnn.wkv, seq.wkv) < 2e-5 * Math.max(1, maxAbs(seq.wkv)), `${start}: rnn vs seq wkv`);
-        }
+        await forEachSimdPath(async () => {
+          for (const start of ["zero", "s0"] as const) {
+            const seq = goldenState(g, start),
+              logits = new Float32Array(x.length * V);
+            await model.forwardSeq(x, seq, logits, "all");
+            checkAgainstGolden(g, `${file} ${start} seq`, `fwd_${start}.seq`, logits, seq);
+            const rnn = goldenState(g, start),
+              rl = await runRnn(model, x, rnn, V);
+            checkAgainstGolden(g, `${file} ${start} rnn`, `fwd_${start}.rnn`, rl, rnn);
+            // Both modes run the same fp32 math on the same values: they agree far inside the golden tolerance.
+            assert.ok(maxAbsDiff(rl, logits) < 2e-5, `${start}: rnn vs seq logits differ by ${maxAbsDiff(rl, logits)}`);
+            assert.ok(maxAbsDiff(rnn.wkv, seq.wkv) < 2e-5 * Math.max(1, maxAbs(seq.wkv)), `${start}: rnn vs seq wkv`);
+          }
+        });
       } finally {
         model.dispose();
       }
@@ -117,33 +120,38 @@ export function checkLossAndGrads(
   assertClose("grad_l2wrap − grad_ce", diff, refDiff, 1e-2 * maxAbs(refDiff));
 }
 
-/** The 3-step PEFT trajectory (`traj`, `traj_clip`): CE + L2Wrap gradient, global-norm clip, Adam lr 1. */
+/**
+ * The 3-step PEFT trajectory (`traj`, `traj_clip`): CE + L2Wrap gradient, global-norm clip, Adam lr 1;
+ * on every SIMD path.
+ */
 export async function checkTrajectory(
   g: GoldenSet,
   name: "traj" | "traj_clip",
   clip: number,
   lossGrad: (s0: Float32Array) => Promise<{ loss: number; grad: Float32Array }>,
 ): Promise<void> {
-  const p = g.f32("time_state_init"),
-    m = new Float32Array(p.length),
-    v = new Float32Array(p.length);
-  const losses = g.get(`${name}.loss`),
-    norms = g.get(`${name}.gradnorm`),
-    states = g.get(`${name}.time_state`);
-  for (let step = 0; step < 3; step++) {
-    const r = await lossGrad(p);
-    assert.ok(Math.abs(r.loss - losses[step]) < 1e-4, `step ${step}: loss ${r.loss} vs ${losses[step]}`);
-    const norm = clipGradNorm(r.grad, clip);
-    assert.ok(
-      Math.abs(norm - norms[step]) < 1e-4 * norms[step] + 1e-6,
-      `step ${step}: grad norm ${norm} vs ${norms[step]}`,
-    );
-    native().adamStep(p, m, v, r.grad, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: step + 1 });
-    assertClose(
-      `${name} state after step ${step + 1}`,
-      p,
-      states.subarray(step * p.length, (step + 1) * p.length),
-      1e-2,
-    );
-  }
+  await forEachSimdPath(async () => {
+    const p = g.f32("time_state_init"),
+      m = new Float32Array(p.length),
+      v = new Float32Array(p.length);
+    const losses = g.get(`${name}.loss`),
+      norms = g.get(`${name}.gradnorm`),
+      states = g.get(`${name}.time_state`);
+    for (let step = 0; step < 3; step++) {
+      const r = await lossGrad(p);
+      assert.ok(Math.abs(r.loss - losses[step]) < 1e-4, `step ${step}: loss ${r.loss} vs ${losses[step]}`);
+      const norm = clipGradNorm(r.grad, clip);
+      assert.ok(
+        Math.abs(norm - norms[step]) < 1e-4 * norms[step] + 1e-6,
+        `step ${step}: grad norm ${norm} vs ${norms[step]}`,
+      );
+      native().adamStep(p, m, v, r.grad, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: step + 1 });
+      assertClose(
+        `${name} state after step ${step + 1}`,
+        p,
+        states.subarray(step * p.length, (step + 1) * p.length),
+        1e-2,
+      );
+    }
+  });
 }

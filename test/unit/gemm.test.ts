@@ -1,7 +1,8 @@
 // rwkv::matmul (native/src/cpu/gemm*.cc, gemv.cc) against a float64 product of the same
-// operands, on random shapes covering both paths (GEMV for ≤ 8 rows, packed GEMM above), ragged
-// edges, strides, bf16/f16/f32 B, both B layouts, beta 0/1 and several thread counts; plus the
-// mmapFile binding.
+// operands, on random shapes covering both kernels (GEMV for ≤ 8 rows, packed GEMM above), ragged
+// edges, strides, bf16/f16/f32 B, both B layouts, beta 0/1 and several thread counts, on every
+// SIMD path this CPU supports; bf16 compute against the float64 product of the bf16-rounded
+// operands; plus the mmapFile binding.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -10,6 +11,7 @@ import * as path from "node:path";
 import type { NativeDType } from "../../kernel/runtime/native";
 import { bf16ToF32, f16ToF32, f32ToBf16 } from "../../kernel/runtime/tensor";
 import { addonWith } from "../helpers/native";
+import { forEachSimdPath } from "../helpers/simd";
 
 const { addon: A, skip: skipNative } = addonWith("matmul");
 
@@ -103,7 +105,7 @@ function check(label: string, c: Case, o: Operands, got: Float32Array): void {
   }
 }
 
-function run(c: Case, o: Operands, impl: "fast" | "reference"): Float32Array {
+function run(c: Case, o: Operands, impl: "fast" | "reference", precision: "f32" | "bf16" = "f32"): Float32Array {
   const out = o.c0.slice();
   A!.matmul({
     m: c.m,
@@ -119,6 +121,7 @@ function run(c: Case, o: Operands, impl: "fast" | "reference"): Float32Array {
     ldc: o.ldc,
     beta: c.beta,
     impl,
+    precision,
   });
   return out;
 }
@@ -138,68 +141,120 @@ function randomCases(seed: number, count: number, maxM: number, maxN: number, ma
   }));
 }
 
-test("matmul: GEMV path (1..8 rows) matches float64 on random shapes", { skip: skipNative }, () => {
-  randomCases(1, 60, 8, 150, 400).forEach((c, i) => {
-    const o = operands(c, 100 + i);
-    check("fast", c, o, run(c, o, "fast"));
-    check("reference", c, o, run(c, o, "reference"));
-  });
-});
-
-test("matmul: packed path matches float64 on random ragged shapes", { skip: skipNative }, () => {
-  randomCases(2, 40, 80, 90, 600).forEach((c, i) => {
-    const o = operands(c, 200 + i);
-    check("fast", c, o, run(c, o, "fast"));
-  });
-});
-
-test("matmul: blocks larger than the cache blocking (M > MC, N > NC, K > KC)", { skip: skipNative }, () => {
-  const cases: Case[] = [
-    { m: 301, n: 2065, k: 9, transB: true, bType: "bf16", pad: 1, beta: 1 },
-    { m: 157, n: 35, k: 530, transB: false, bType: "f32", pad: 0, beta: 0 },
-    { m: 20, n: 2100, k: 270, transB: false, bType: "f16", pad: 2, beta: 0 },
-  ];
-  cases.forEach((c, i) => {
-    const o = operands(c, 300 + i);
-    check("fast", c, o, run(c, o, "fast"));
-  });
-});
-
-test("matmul: K = 0 writes beta·C, and M or N = 0 writes nothing", { skip: skipNative }, () => {
-  for (const m of [3, 40])
-    for (const beta of [0, 1] as const) {
-      const c: Case = { m, n: 17, k: 0, transB: true, bType: "f32", pad: 0, beta };
-      const o = operands(c, 7);
+test("matmul: GEMV path (1..8 rows) matches float64 on random shapes, on every SIMD path", { skip: skipNative }, () =>
+  forEachSimdPath(() =>
+    randomCases(1, 60, 8, 150, 400).forEach((c, i) => {
+      const o = operands(c, 100 + i);
       check("fast", c, o, run(c, o, "fast"));
-    }
-  const c: Case = { m: 0, n: 5, k: 4, transB: false, bType: "f32", pad: 0, beta: 0 };
-  const o = operands(c, 8);
-  assert.deepEqual(run(c, o, "fast"), o.c0);
-});
+      check("reference", c, o, run(c, o, "reference"));
+    }),
+  ),
+);
 
-test("matmul: results do not depend on the thread count", { skip: skipNative }, () => {
+test("matmul: packed path matches float64 on random ragged shapes, on every SIMD path", { skip: skipNative }, () =>
+  forEachSimdPath(() =>
+    randomCases(2, 40, 80, 90, 600).forEach((c, i) => {
+      const o = operands(c, 200 + i);
+      check("fast", c, o, run(c, o, "fast"));
+    }),
+  ),
+);
+
+// The largest blocks are avx512's: MC = 168 rows, KC = 768 (1536 for bf16 compute), NC = 2048.
+const bigCases: Case[] = [
+  { m: 301, n: 2065, k: 9, transB: true, bType: "bf16", pad: 1, beta: 1 },
+  { m: 157, n: 35, k: 530, transB: false, bType: "f32", pad: 0, beta: 0 },
+  { m: 20, n: 2100, k: 270, transB: false, bType: "f16", pad: 2, beta: 0 },
+  { m: 190, n: 70, k: 1701, transB: true, bType: "bf16", pad: 1, beta: 1 },
+  { m: 33, n: 97, k: 1601, transB: false, bType: "bf16", pad: 0, beta: 0 },
+  { m: 45, n: 40, k: 2000, transB: true, bType: "f32", pad: 3, beta: 1 },
+];
+
+test("matmul: blocks larger than the cache blocking (M > MC, N > NC, K > KC)", { skip: skipNative }, () =>
+  forEachSimdPath(() =>
+    bigCases.forEach((c, i) => {
+      const o = operands(c, 300 + i);
+      check("fast", c, o, run(c, o, "fast"));
+    }),
+  ),
+);
+
+test("matmul: K = 0 writes beta·C, and M or N = 0 writes nothing", { skip: skipNative }, () =>
+  forEachSimdPath(() => {
+    for (const m of [3, 40])
+      for (const beta of [0, 1] as const)
+        for (const precision of ["f32", "bf16"] as const) {
+          const c: Case = { m, n: 17, k: 0, transB: true, bType: "bf16", pad: 0, beta };
+          const o = operands(c, 7);
+          check("fast", c, o, run(c, o, "fast", precision));
+        }
+    const c: Case = { m: 0, n: 5, k: 4, transB: false, bType: "f32", pad: 0, beta: 0 };
+    const o = operands(c, 8);
+    assert.deepEqual(run(c, o, "fast"), o.c0);
+  }),
+);
+
+test("matmul: results do not depend on the thread count, on every SIMD path", { skip: skipNative }, () => {
   const before = A!.info().threads;
-  const cases: Case[] = [
+  const cases: Array<Case & { precision?: "bf16" }> = [
     { m: 4, n: 3000, k: 768, transB: true, bType: "bf16", pad: 0, beta: 0 },
     { m: 2, n: 1000, k: 64, transB: false, bType: "f32", pad: 0, beta: 1 },
     { m: 64, n: 768, k: 300, transB: true, bType: "f32", pad: 0, beta: 0 },
     { m: 300, n: 40, k: 300, transB: false, bType: "bf16", pad: 0, beta: 1 },
+    { m: 5, n: 1100, k: 77, transB: false, bType: "bf16", pad: 0, beta: 1, precision: "bf16" },
+    { m: 3, n: 999, k: 130, transB: true, bType: "bf16", pad: 0, beta: 0, precision: "bf16" },
+    { m: 100, n: 700, k: 301, transB: false, bType: "bf16", pad: 0, beta: 0, precision: "bf16" },
+    { m: 700, n: 100, k: 301, transB: true, bType: "bf16", pad: 0, beta: 1, precision: "bf16" },
   ];
-  try {
-    for (const [i, c] of cases.entries()) {
-      const o = operands(c, 400 + i);
-      const results = [1, 2, 3].map((t) => {
-        A!.setThreads(t);
-        return run(c, o, "fast");
-      });
-      check("1 thread", c, o, results[0]);
-      assert.deepEqual(results[1], results[0], `${JSON.stringify(c)}: 2 threads differ from 1`);
-      assert.deepEqual(results[2], results[0], `${JSON.stringify(c)}: 3 threads differ from 1`);
+  return forEachSimdPath(() => {
+    try {
+      for (const [i, c] of cases.entries()) {
+        const o = operands(c, 400 + i);
+        const results = [1, 2, 3].map((t) => {
+          A!.setThreads(t);
+          return run(c, o, "fast", c.precision);
+        });
+        if (!c.precision) check("1 thread", c, o, results[0]);
+        assert.deepEqual(results[1], results[0], `${JSON.stringify(c)}: 2 threads differ from 1`);
+        assert.deepEqual(results[2], results[0], `${JSON.stringify(c)}: 3 threads differ from 1`);
+      }
+    } finally {
+      A!.setThreads(before);
     }
-  } finally {
-    A!.setThreads(before);
-  }
+  });
 });
+
+/** The operands with A rounded to bf16: what bf16 compute multiplies. */
+const roundedA = (o: Operands): Operands => ({ ...o, a: o.a.map((x) => bf16ToF32(f32ToBf16(x))) });
+
+// bf16 compute multiplies bf16 A (rounded to nearest even) by bf16 B: each product is exact in
+// fp32 (8-bit × 8-bit significands), and the fp32 sums (vdpbf16ps adds a pair of products per
+// lane and step) round at most K + 1 times, so the error against the float64 product of the rounded
+// operands has the same bound as fp32 compute's: 2·(K+1)·2⁻²⁴·(Σ|a·b| + |C|). (Denormals, which
+// vdpbf16ps flushes, cannot occur in this data: |a|, |b| ≥ 2⁻³² or 0.) Where bf16 compute does not
+// apply (f32/f16 B, a path without AVX512_BF16) the product is fp32's, with A unrounded.
+test("matmul: bf16 compute matches float64 of the bf16-rounded operands, GEMV and packed", { skip: skipNative }, () =>
+  forEachSimdPath(() => {
+    const bf16 = A!.info().bf16Compute;
+    const cases = [
+      ...randomCases(5, 30, 8, 150, 300),
+      ...randomCases(6, 30, 80, 100, 500),
+      ...bigCases,
+      { m: 40, n: 33, k: 1, transB: false, bType: "bf16", pad: 0, beta: 1 } as Case,
+      { m: 2, n: 33, k: 1, transB: true, bType: "bf16", pad: 0, beta: 0 } as Case,
+    ];
+    let differs = 0;
+    cases.forEach((c, i) => {
+      const o = operands(c, 500 + i),
+        got = run(c, o, "fast", "bf16");
+      const rounded = bf16 && c.bType === "bf16";
+      check(rounded ? "bf16 compute" : "bf16 compute (fp32 fallback)", c, rounded ? roundedA(o) : o, got);
+      if (rounded && got.some((x, j) => x !== run(c, o, "fast")[j])) differs++;
+    });
+    // The bf16 kernels ran: A's rounding shows in the results of (almost) every bf16 case.
+    if (bf16) assert.ok(differs >= cases.filter((c) => c.bType === "bf16" && c.k > 0).length - 2, `${differs}`);
+  }),
+);
 
 test("matmul: arguments that do not fit are rejected with the argument's name", { skip: skipNative }, () => {
   const a = new Float32Array(6),

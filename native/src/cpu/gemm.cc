@@ -1,6 +1,7 @@
 #include "cpu/gemm.h"
 
 #include "cpu/gemm_kernels.h"
+#include "cpu/isa.h"
 
 namespace rwkv {
 
@@ -20,14 +21,17 @@ void matmul_reference(int M, int N, int K, const float* A, int lda, const void* 
   });
 }
 
+bool bf16_compute_available() { return active_isa() == Isa::Avx512 && cpu_features().avx512_bf16; }
+
 // Few rows: stream B once (memory-bound). Many rows: pack and block for the FMA units.
 // (K = 0 goes the GEMV way too: it still has to write beta·C.)
 void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType bt, int ldb,
-            bool trans_b, float* C, int ldc, float beta, Precision /*prec: bf16 kernels not written yet*/) {
+            bool trans_b, float* C, int ldc, float beta, Precision prec) {
   if (M <= 0 || N <= 0) return;
   const gemm::BOperand b{B, bt, ldb, trans_b};
-  if (M <= gemm::kGemvMaxRows || K == 0) gemm::gemv(M, N, K, A, lda, b, C, ldc, beta);
-  else gemm::gemm_packed(M, N, K, A, lda, b, C, ldc, beta);
+  const bool bf16 = prec == Precision::BF16 && bt == DType::BF16 && bf16_compute_available();
+  if (M <= gemm::kGemvMaxRows || K == 0) gemm::gemv(M, N, K, A, lda, b, C, ldc, beta, bf16);
+  else gemm::gemm_packed(M, N, K, A, lda, b, C, ldc, beta, bf16);
 }
 
 }  // namespace rwkv

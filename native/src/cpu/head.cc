@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "cpu/norm.h"
-#include "cpu/soft_loss.h"
 #include "cpu/threadpool.h"
 #include "cpu/vmath.h"
+
+#define RWKV_PER_ISA_FILE "cpu/head.inc"
+#include "cpu/per_isa.h"
 
 namespace rwkv {
 namespace {
@@ -16,52 +18,6 @@ namespace {
 // Rows per block: about 64 MB of logits (256 rows at V = 65536), enough rows that the head
 // GEMMs run near peak while the logits of a whole batch never exist at once.
 constexpr long kBlockLogits = 16l << 20;
-
-constexpr int kLanes = 8;  // independent partial results, so the reductions vectorise
-
-float max_of(int n, const float* z) {
-  float acc[kLanes];
-  std::fill(acc, acc + kLanes, z[0]);
-  int v = 0;
-  for (; v + kLanes <= n; v += kLanes)
-    for (int u = 0; u < kLanes; ++u) acc[u] = std::max(acc[u], z[v + u]);
-  for (; v < n; ++v) acc[0] = std::max(acc[0], z[v]);
-  return *std::max_element(acc, acc + kLanes);
-}
-
-double sum_of(int n, const float* z) {
-  double acc[kLanes] = {};
-  int v = 0;
-  for (; v + kLanes <= n; v += kLanes)
-    for (int u = 0; u < kLanes; ++u) acc[u] += z[v + u];
-  for (; v < n; ++v) acc[0] += z[v];
-  double s = 0;
-  for (double a : acc) s += a;
-  return s;
-}
-
-// Turns one row of logits into its gradient in place; returns the row's CE (0 when ignored).
-double row_loss_grad(int V, float* z, int32_t target, const HeadLossScale& s, bool want_grad) {
-  const float mx = max_of(V, z);
-  const int arg = int(std::find(z, z + V, mx) - z);  // first maximum, as torch's argmax
-  double ce = 0;
-  if (target != kIgnoreTarget) {
-    const float zt = z[target];
-    // z ← exp(z − max); the softmax is that divided by its sum.
-    for (int v = 0; v < V; ++v) z[v] = vmath::exp(z[v] - mx);
-    const double sum = sum_of(V, z);
-    ce = mx + std::log(sum) - zt;
-    if (want_grad) {
-      const float scale = float(s.ce_grad_scale / sum);
-      for (int v = 0; v < V; ++v) z[v] *= scale;
-      z[target] -= s.ce_grad_scale;
-    }
-  } else if (want_grad) {
-    std::fill(z, z + V, 0.f);
-  }
-  if (want_grad) z[arg] += s.l2wrap_scale * mx;
-  return ce;
-}
 
 }  // namespace
 
@@ -89,12 +45,14 @@ HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const 
     const float* xb = x + size_t(m0) * C;
     layer_norm(rows, C, xb, w.ln_w, w.ln_b, xn.data());
     mul(rows, xn.data(), C, w.head, true, z.data(), V, 0.f, w.prec);
+    const auto row_loss = RWKV_PER_ISA(row_loss_grad);
+    const auto soft_row = RWKV_PER_ISA(soft_row_loss_grad);
     parallel_for(rows, [&](long b, long e) {
       for (long r = b; r < e; ++r) {
         float* zr = z.data() + r * V;
         const long m = m0 + r;
-        ce[r] = soft ? soft_row_loss_grad(V, zr, *soft, m, targets[m] != kIgnoreTarget, scale, dx != nullptr)
-                     : row_loss_grad(V, zr, targets[m], scale, dx != nullptr);
+        ce[r] = soft ? soft_row(V, zr, *soft, m, targets[m] != kIgnoreTarget, scale, dx != nullptr)
+                     : row_loss(V, zr, targets[m], scale, dx != nullptr);
       }
     });
     for (int r = 0; r < rows; ++r) out.ce_sum += ce[r];

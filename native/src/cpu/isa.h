@@ -36,8 +36,12 @@ bool parse_isa(const std::string& name, Isa* out);
 
 #if defined(__x86_64__) || defined(_M_X64)
 #define RWKV_X86 1
-#define RWKV_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define RWKV_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
-#define RWKV_TARGET_AVX512BF16 \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx2,fma,f16c")))
+// The instruction sets each path may use, as GCC target strings (one place for the attributes
+// below and for the per-ISA regions of cpu/per_isa.h).
+#define RWKV_FEATURES_AVX2 "avx2,fma,f16c"
+#define RWKV_FEATURES_AVX512 "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c"
+#define RWKV_FEATURES_AVX512BF16 "avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx2,fma,f16c"
+#define RWKV_TARGET_AVX2 __attribute__((target(RWKV_FEATURES_AVX2)))
+#define RWKV_TARGET_AVX512 __attribute__((target(RWKV_FEATURES_AVX512)))
+#define RWKV_TARGET_AVX512BF16 __attribute__((target(RWKV_FEATURES_AVX512BF16)))
 #endif

@@ -28,6 +28,9 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   if (beta > 1) throw Napi::RangeError::New(env, "matmul: beta must be 0 or 1");
   const bool fast = choice_arg(o.Get("impl"), "matmul: impl", {"fast", "reference"}, "fast") == "fast";
   const int repeat = dim("repeat", 1, 1);
+  const Precision prec =
+      choice_arg(o.Get("precision"), "matmul: precision", {"f32", "bf16"}, "f32") == "bf16" ? Precision::BF16
+                                                                                          : Precision::F32;
 
   const float* A = typed_ptr<float>(o.Get("a"), "matmul: a", extent(M, K, lda));
   const size_t b_len = trans ? extent(N, K, ldb) : extent(K, N, ldb);
@@ -37,7 +40,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   float* C = typed_ptr<float>(o.Get("c"), "matmul: c", extent(M, N, ldc));
   guard(env, [&] {
     for (int i = 0; i < repeat; ++i) {
-      if (fast) matmul(M, N, K, A, lda, B, type, ldb, trans, C, ldc, float(beta));
+      if (fast) matmul(M, N, K, A, lda, B, type, ldb, trans, C, ldc, float(beta), prec);
       else matmul_reference(M, N, K, A, lda, B, type, ldb, trans, C, ldc, float(beta));
     }
   });

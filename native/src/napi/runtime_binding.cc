@@ -1,4 +1,5 @@
 // Process-level facts and settings: SIMD level, threads, CUDA availability.
+#include "cpu/gemm.h"
 #include "cpu/isa.h"
 #include "cpu/threadpool.h"
 #include "napi/args.h"
@@ -34,6 +35,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto out = Napi::Object::New(env);
   out.Set("simd", isa_name(active_isa()));
+  out.Set("bf16Compute", bf16_compute_available());
   out.Set("cpu", CpuInfo(env));
   out.Set("threads", num_threads());
   auto cuda = Napi::Object::New(env);
