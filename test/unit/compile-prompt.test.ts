@@ -113,3 +113,33 @@ test("compilePrompt on data continuations, cancelled mid-way, and its errors", {
     model.dispose();
   }
 });
+
+test("from zeros, the soft-target training alone compiles the prompt (no warm start)", { skip }, async () => {
+  const model = await Model.load(setup.modelPath);
+  try {
+    const c = await compilePrompt(model, PIRATE, {
+      heldOut: texts(setup.evalPath),
+      heldOutSamples: 12,
+      samples: 24,
+      ctxLen: 64,
+      steps: 30,
+      evalEvery: 10,
+      lr: 1,
+      lrFinal: 0.1,
+      start: "zero",
+      live: false,
+    });
+    const [first, , last] = c.history.filter((r) => r.heldOut).map((r) => r.heldOut!.kl);
+    console.log(
+      `from zeros: held-out KL ${c.zero.kl.toExponential(3)} → ${first.toExponential(3)} (step 10) → ` +
+        `${last.toExponential(3)} (step 30); warm start alone ${c.warm.kl.toExponential(3)}`,
+    );
+    assert.equal(c.start, "zero");
+    assert.ok(c.klDrop >= 0.9, `KL fell by only ${(100 * c.klDrop).toFixed(1)}% from zeros`);
+    assert.ok(last < first, "the KL did not keep falling");
+    const said = await replies(model, setup.prompts, c.state, { maxTokens: 60 });
+    assert.ok(said.filter(showsPirateStyle).length >= 8, said.join(" | "));
+  } finally {
+    model.dispose();
+  }
+});

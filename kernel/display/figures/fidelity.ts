@@ -14,13 +14,15 @@ export function fidelityTitle(p: CompileProgress): string {
   const last = p.history[p.history.length - 1];
   const f = p.best.fidelity;
   return (
-    `compiling "${show(p.prompt)}" into a state · step ${last?.step ?? 0}/${p.totalSteps}<br>` +
+    `compiling "${show(p.prompt)}" into a state (from ${p.start === "zero" ? "zeros" : "the prompt's wkv"}) · ` +
+    `step ${last?.step ?? 0}/${p.totalSteps}<br>` +
     `held-out KL ${kl(f.kl)} nats/token (no prompt: ${kl(p.zero.kl)}, warm start: ${kl(p.warm.kl)}) · ` +
     `top-1 agreement ${pct(f.top1)} · saves ${p.promptTokens} tokens per conversation`
   );
 }
 
 export function fidelityFigure(p: CompileProgress): Figure {
+  const from = p.start === "zero" ? p.zero : p.warm;
   const evals = p.history.filter((r) => r.heldOut);
   const xs = [0, ...evals.map((r) => r.step)];
   const end = Math.max(1, p.totalSteps);
@@ -50,7 +52,7 @@ export function fidelityFigure(p: CompileProgress): Figure {
       mode: "lines+markers",
       name: "held-out KL",
       x: xs,
-      y: [p.warm.kl, ...evals.map((r) => r.heldOut!.kl)].map(positive),
+      y: [from.kl, ...evals.map((r) => r.heldOut!.kl)].map(positive),
       line: { color: "rgb(31,119,180)", width: 2 },
     },
     {
@@ -58,7 +60,7 @@ export function fidelityFigure(p: CompileProgress): Figure {
       mode: "lines+markers",
       name: "top-1 agreement (held out)",
       x: xs,
-      y: [p.warm.top1, ...evals.map((r) => r.heldOut!.top1)].map((x) => 100 * x),
+      y: [from.top1, ...evals.map((r) => r.heldOut!.top1)].map((x) => 100 * x),
       xaxis: "x2",
       yaxis: "y2",
       line: { color: "rgb(44,160,44)", width: 1.5 },
@@ -94,6 +96,6 @@ export function fidelityFigure(p: CompileProgress): Figure {
       title: { text: "top-1 agreement, %" },
       range: [Math.min(100 * p.zero.top1, 100 * p.warm.top1) - 1, 100.5],
     },
-    legend: { orientation: "v", x: 1, xanchor: "right", y: 0.92, bgcolor: "rgba(255,255,255,0.7)" },
+    legend: { orientation: "v", x: 1, xanchor: "right", y: 0.86, yanchor: "top", bgcolor: "rgba(255,255,255,0.7)" },
   });
 }

@@ -6,7 +6,8 @@
 // KL(p(·|prompt, x) ‖ p(·|state, x)) over continuations x, from data or sampled from the prompted
 // model, with the native head's soft-target cross entropy (KL = CE − H(teacher)). Fidelity is
 // measured on held-out continuations: mean KL per token and top-1 agreement; the result keeps the
-// best state measured (the warm start counts).
+// best state measured (the start counts). `start: "zero"` skips the warm start, to show what the
+// distillation alone achieves.
 import { resolveSignal, throwIfAborted } from "../cancel";
 import { checkOptions, is, type Spec } from "../check";
 import { seededPermutation } from "../data/random";
@@ -52,7 +53,9 @@ export interface CompileProgress {
   /** Held-out fidelity of the zero state (the model with no prompt) and of the warm start. */
   zero: Fidelity;
   warm: Fidelity;
-  /** The best state measured so far and its step (0 = the warm start). */
+  /** Where the state started: the prompt's wkv (the warm start) or zeros. */
+  start: "prompt" | "zero";
+  /** The best state measured so far and its step (0 = the start). */
   best: { step: number; fidelity: Fidelity };
 }
 
@@ -64,6 +67,7 @@ export class CompiledPrompt implements CompileProgress {
   readonly history: CompileRecord[];
   readonly zero: Fidelity;
   readonly warm: Fidelity;
+  readonly start: "prompt" | "zero";
   readonly best: { step: number; fidelity: Fidelity };
   constructor(
     progress: CompileProgress,
@@ -81,6 +85,7 @@ export class CompiledPrompt implements CompileProgress {
       history: this.history,
       zero: this.zero,
       warm: this.warm,
+      start: this.start,
       best: this.best,
     } = progress);
   }
@@ -122,6 +127,8 @@ export interface CompileOptions extends CompileObserver {
   topK?: number;
   /** Measure held-out fidelity every this many steps (default: 10 times a run). */
   evalEvery?: number;
+  /** Where the state starts: "prompt" (default: the wkv the prompt leaves) or "zero" (training alone; use lr ≈ 1). */
+  start?: "prompt" | "zero";
   /** Sampling temperature of the generated continuations (default 1). */
   temperature?: number;
   seed?: number;
@@ -146,6 +153,7 @@ const OPTIONS: Spec = {
   topK: is.int(1),
   evalEvery: is.int(1),
   temperature: is.number(0),
+  start: is.oneOf("prompt", "zero"),
   seed: is.int(0),
   signal: is.signal,
   live: is.boolean,
@@ -284,12 +292,12 @@ export async function compilePrompt(
   const measure = (s: State) => fidelityFrom(model, teacherLogits, s, held, signal);
   const zero = await measure(model.newState());
   const warm = await measure(warmState);
-  const master = warmState.wkv.slice();
+  const master = opts.start === "zero" ? new Float32Array(warmState.wkv.length) : warmState.wkv.slice();
   const adam = new Adam(master, { beta1: 0.9, beta2: 0.99, eps: 1e-8 });
   const lr0 = opts.lr ?? 0.01,
     lr1 = opts.lrFinal ?? 0.001;
   const evalEvery = opts.evalEvery ?? Math.max(1, Math.ceil(steps / 10));
-  let best = { step: 0, fidelity: warm, wkv: master.slice() };
+  let best = { step: 0, fidelity: opts.start === "zero" ? zero : warm, wkv: master.slice() };
   const progress: CompileProgress = {
     prompt: systemPrompt,
     promptTokens: promptIds.length,
@@ -297,7 +305,8 @@ export async function compilePrompt(
     history: [],
     zero,
     warm,
-    best: { step: 0, fidelity: warm },
+    start: opts.start ?? "prompt",
+    best: { step: 0, fidelity: best.fidelity },
   };
   const observers: CompileObserver[] = [opts];
   if (opts.live !== false && defaultObserver) observers.push(defaultObserver(progress));
