@@ -1,6 +1,6 @@
 // The tutorial, as a user meets it: nbclient runs every notebook on the embedded default model,
 // then headless Chromium opens the executed notebooks in classic Notebook 6.4 and must find the
-// rendered loss chart and the state heatmap.
+// rendered loss chart, the state heatmap and the studio's fidelity meter.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -115,6 +115,12 @@ test(
     assert.ok(style, "05 prints the style count");
     assert.ok(Number(style[1]) >= 8, `tuned state shows the style in only ${style[1]}/10 generations`);
     assert.ok(Number(style[2]) <= 2, `untuned model shows the style in ${style[2]}/10 generations`);
+    const compiled = /compiled state, no prompt: pirate style in (\d+)\/10 replies; KL ([\d.]+)% below/.exec(
+      all("07-state-studio.ipynb"),
+    );
+    assert.ok(compiled, "07 reports the compiled prompt's style count and KL drop");
+    assert.ok(Number(compiled[1]) >= 8, `the compiled state shows the style in only ${compiled[1]}/10 replies`);
+    assert.ok(Number(compiled[2]) >= 80, `the compiled state removes only ${compiled[2]}% of the KL`);
   },
 );
 
@@ -128,7 +134,7 @@ async function freePort(): Promise<number> {
 }
 
 test(
-  "headless Chromium renders the loss chart (03) and the state heatmap (04) in classic Notebook",
+  "headless Chromium renders the loss chart (03), the state heatmap (04) and the fidelity meter (07)",
   { skip: skipBrowser, timeout: 5 * 60_000 },
   async (t) => {
     if (!executed.has("03-state-tuning.ipynb")) {
@@ -136,7 +142,7 @@ test(
       return;
     }
     const dir = path.join(work, "executed");
-    for (const nb of ["03-state-tuning.ipynb", "04-inspect-state.ipynb"])
+    for (const nb of ["03-state-tuning.ipynb", "04-inspect-state.ipynb", "07-state-studio.ipynb"])
       spawnSync("jupyter", ["trust", path.join(dir, nb)], { env, stdio: "ignore" });
     const port = await freePort(),
       token = "tutorialtest";
@@ -183,6 +189,7 @@ test(
       for (const [nb, want] of [
         ["03-state-tuning.ipynb", "loss"],
         ["04-inspect-state.ipynb", "heatmap"],
+        ["07-state-studio.ipynb", "held-out KL"],
       ] as const) {
         await page.goto(`http://127.0.0.1:${port}/notebooks/${nb}?token=${token}`);
         await page.waitForSelector(".js-plotly-plot .main-svg", { timeout: 60_000 });
@@ -191,7 +198,7 @@ test(
         svg: !!e.querySelector(".main-svg"), types: (e.data || []).map((d) => d.type || "scatter"),
         names: (e.data || []).map((d) => d.name || "") }))`)) as PlotInfo[];
         const found = plots.some(
-          (p) => p.svg && (want === "loss" ? p.names.includes("loss") : p.types.includes("heatmap")),
+          (p) => p.svg && (want === "heatmap" ? p.types.includes("heatmap") : p.names.includes(want)),
         );
         await page.screenshot({ path: path.join(shots, `${path.basename(nb, ".ipynb")}.png`), fullPage: true });
         assert.ok(found, `${nb}: no rendered ${want} chart among ${JSON.stringify(plots)}`);

@@ -12,11 +12,14 @@ export function stateDistanceFigure(c: Pick<StateComparison, "names" | "distance
   const w = (1 - gap * (cols - 1)) / cols,
     h = (1 - gap * 1.6 * (rows - 1)) / rows;
   const zmax = Math.max(1e-12, ...c.distances.flat(2));
+  // Names label the left column and the bottom row only; long ones are slanted, and the margins fit them.
+  const longest = Math.max(...c.names.map((n) => n.length));
+  const slant = longest * c.names.length > 40 ? -40 : 0;
   const traces: PlotlyTrace[] = [];
   const layout: Record<string, unknown> = {
     title: { text: "distance between the states, layer by layer: ‖S_a − S_b‖ of the layer's wkv", font: { size: 14 } },
-    height: 120 + rows * Math.max(170, 50 + 28 * c.names.length),
-    margin: { l: 90, r: 30, t: 70, b: 40 },
+    height: 120 + rows * Math.max(170, 50 + 28 * c.names.length) + (slant ? 4.5 * longest : 0),
+    margin: { l: Math.max(90, 20 + 7 * longest), r: 30, t: 70, b: 40 + (slant ? 4.5 * longest : 0) },
     coloraxis: {
       colorscale: "Viridis",
       cmin: 0,
@@ -42,7 +45,13 @@ export function stateDistanceFigure(c: Pick<StateComparison, "names" | "distance
       xaxis: `x${ax}`,
       yaxis: `y${ax}`,
     });
-    layout[`xaxis${ax}`] = { domain: [x0, x0 + w], anchor: `y${ax}`, type: "category", tickangle: 0 };
+    layout[`xaxis${ax}`] = {
+      domain: [x0, x0 + w],
+      anchor: `y${ax}`,
+      type: "category",
+      tickangle: slant,
+      showticklabels: r === rows - 1,
+    };
     layout[`yaxis${ax}`] = {
       domain: [y1 - h, y1],
       anchor: `x${ax}`,

@@ -81,8 +81,8 @@ export function fidelityFigure(p: CompileProgress): Figure {
   ];
   return new Figure(traces, {
     title: { text: fidelityTitle(p), font: { size: 13 } },
-    height: 520,
-    margin: { l: 80, r: 30, t: 75, b: 45 },
+    height: 560,
+    margin: { l: 80, r: 30, t: 75, b: 90 },
     xaxis: { anchor: "y", range: [0, end], showticklabels: false },
     yaxis: {
       domain: [0.36, 1],
@@ -96,6 +96,6 @@ export function fidelityFigure(p: CompileProgress): Figure {
       title: { text: "top-1 agreement, %" },
       range: [Math.min(100 * p.zero.top1, 100 * p.warm.top1) - 1, 100.5],
     },
-    legend: { orientation: "v", x: 1, xanchor: "right", y: 0.86, yanchor: "top", bgcolor: "rgba(255,255,255,0.7)" },
+    legend: { orientation: "h", x: 0, y: -0.14, yanchor: "top" },
   });
 }
