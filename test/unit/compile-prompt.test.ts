@@ -2,11 +2,14 @@
 // acceptance): the compiled state, with no prompt, must remove ≥ 80% of the KL between the model
 // without the prompt and with it on held-out conversations, and speak like a pirate in ≥ 8 of 10
 // replies. Also: the warm start is the prompt's own wkv with the shifts dropped, the best measured
-// state is kept, observers follow the steps, data can replace sampling, bad input is refused.
+// state is kept, observers follow the steps, data can replace sampling, the saved state mounts with its
+// provenance, bad input is refused.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { Model, compilePrompt, replies, stateAfterText, toBundle, type CompileRecord } from "../../kernel";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Model, State, compilePrompt, replies, stateAfterText, toBundle, type CompileRecord } from "../../kernel";
 import { showsPirateStyle, tutorialSetup } from "../../kernel/tutorial";
 import { goldenModelSkip } from "../helpers/golden-model";
 
@@ -103,6 +106,21 @@ test("compilePrompt on data continuations, cancelled mid-way, and its errors", {
     assert.equal(c.history.length, 3, "the compile did not stop at the abort");
     assert.deepEqual(c.continuations, { train: 35, heldOut: 5 });
     assert.ok(c.fidelity.kl < 0.2 * c.zero.kl);
+
+    // Saved, it mounts as any state file, and its safetensors metadata say what it is.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-compiled-"));
+    try {
+      const file = path.join(dir, "pirate-prompt.safetensors");
+      await c.save(file, { dtype: "f32" });
+      assert.deepEqual((await State.fromStateFile(model, file)).wkv, c.state.wkv);
+      const bytes = fs.readFileSync(file);
+      const meta = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString("utf8")).__metadata__;
+      assert.equal(meta.compiled_prompt, PIRATE);
+      assert.equal(meta.base_sha256, await model.checkpointHash());
+      assert.equal(Number(meta.heldout_kl), c.fidelity.kl);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
     await assert.rejects(compilePrompt(model, ""), /non-empty string/);
     await assert.rejects(
       compilePrompt(model, PIRATE, { step: 3 } as never),

@@ -21,7 +21,9 @@ import { State } from "../model/state";
 import { END_OF_DOC } from "../tokenizer/types";
 import { Adam, clipGradNorm } from "./adam";
 import { learningRate } from "./schedule";
+import { modelProvenance } from "./provenance";
 import { targetRows, teacherTargets, type TeacherTargets } from "./soft-targets";
+import type { StateSaveOptions } from "./state-file";
 
 /** How close a state comes to the prompted model on held-out continuations. */
 export interface Fidelity {
@@ -71,6 +73,7 @@ export class CompiledPrompt implements CompileProgress {
   readonly best: { step: number; fidelity: Fidelity };
   constructor(
     progress: CompileProgress,
+    private readonly model: Model,
     /** The compiled state (wkv; zero shifts): mount it instead of the prompt. */
     readonly state: State,
     /** The state the prompt itself leaves, shifts dropped (the warm start). */
@@ -88,6 +91,21 @@ export class CompiledPrompt implements CompileProgress {
       start: this.start,
       best: this.best,
     } = progress);
+  }
+
+  /**
+   * Saves the compiled state (RWKV-PEFT layout, mounted with zero shifts as any state file); safetensors
+   * files record the model's provenance, the prompt, the steps and the held-out KL.
+   */
+  async save(file: string, opts: StateSaveOptions = {}): Promise<void> {
+    const provenance = {
+      ...(await modelProvenance(this.model)),
+      compiled_prompt: this.prompt,
+      steps: this.best.step,
+      heldout_kl: this.fidelity.kl,
+      ...opts.provenance,
+    };
+    await this.state.save(file, { ...opts, provenance });
   }
 
   /** The compiled state's held-out fidelity (the best measured). */
@@ -358,7 +376,7 @@ export async function compilePrompt(
   } finally {
     for (const o of observers) o.onEnd?.(progress);
   }
-  return new CompiledPrompt(progress, new State(model.config, { wkv: best.wkv }), warmState, {
+  return new CompiledPrompt(progress, model, new State(model.config, { wkv: best.wkv }), warmState, {
     train: train.length,
     heldOut: held.length,
   });

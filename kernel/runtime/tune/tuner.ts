@@ -11,6 +11,7 @@ import { describeDims, type StateDims } from "../model/dims";
 import { State, type StateSaveOptions } from "../model/state";
 import { Adam, clipGradNorm } from "./adam";
 import { planBranch, type BranchOptions } from "./branch";
+import { modelProvenance } from "./provenance";
 import { resolveTunerOptions } from "./options";
 import { learningRate } from "./schedule";
 import { defaultSnapshotPolicy, SnapshotStore, type SnapshotArrays, type SnapshotInfo } from "./snapshots";
@@ -316,12 +317,9 @@ export class Tuner {
 
   /** Saves the tuned state (PEFT layout); safetensors files get provenance metadata. */
   async saveState(file: string, opts: StateSaveOptions = {}): Promise<void> {
-    const c = this.model.config;
     const last = this.history[this.history.length - 1];
     const provenance = {
-      model_version: `x0${c.version}0`,
-      dims: `L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize} V${c.vocabSize}`,
-      base_sha256: await this.model.checkpointHash(),
+      ...(await modelProvenance(this.model)),
       steps: this.steps,
       final_loss: last ? last.loss : "",
       ...opts.provenance,
