@@ -127,11 +127,19 @@ thing`);
   test("interrupt_request aborts the cell's AbortSignal; async work stops cleanly and the next cell runs", async () => {
     // Declarations of a failed cell are dropped (tslab), so the counter lives in an earlier cell.
     await k.execute("let steps = 0;");
+    // The cell marks a file once its loop has run 6 times, so that a loaded machine (slow to compile
+    // and start the cell) cannot make the interrupt come before any async work.
+    const started = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-ts-interrupt-")), "started");
     const running = k.execute(`import { cellContext } from "rwkv-notebook";
+import * as fs from "fs";
 const signal = cellContext()!.signal;
-while (!signal.aborted) { await new Promise((res) => setTimeout(res, 50)); steps++; }
+while (!signal.aborted) {
+  await new Promise((res) => setTimeout(res, 50));
+  if (++steps === 6) fs.writeFileSync(${JSON.stringify(started)}, "");
+}
 signal.throwIfAborted();`);
-    await sleep(1000);
+    for (const end = Date.now() + 60_000; !fs.existsSync(started) && Date.now() < end;) await sleep(100);
+    assert.ok(fs.existsSync(started), "the cell's loop ran 6 times within 60 s");
     assert.ok(await k.heartbeat(), "heartbeat answered while the cell runs");
     const t0 = Date.now();
     const ir = await k.request("interrupt_request", {}, "control");

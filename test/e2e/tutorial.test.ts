@@ -191,7 +191,12 @@ test(
         ["04-inspect-state.ipynb", "heatmap"],
         ["07-state-studio.ipynb", "held-out KL"],
       ] as const) {
-        await page.goto(`http://127.0.0.1:${port}/notebooks/${nb}?token=${token}`);
+        // The assertion is the chart below; on a loaded 2-core machine the page's own load may take longer
+        // than Playwright's default 30 s.
+        await page.goto(`http://127.0.0.1:${port}/notebooks/${nb}?token=${token}`, {
+          waitUntil: "domcontentloaded",
+          timeout: 120_000,
+        });
         await page.waitForSelector(".js-plotly-plot .main-svg", { timeout: 60_000 });
         type PlotInfo = { svg: boolean; types: string[]; names: string[] };
         const plots = (await page.evaluate(`[...document.querySelectorAll(".js-plotly-plot")].map((e) => ({
