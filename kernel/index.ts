@@ -94,6 +94,8 @@ export type { StepGradient } from "./runtime/tune/accumulate";
 export { promptState, withZeroShifts } from "./runtime/tune/warm-start";
 export { parseLayers } from "./runtime/tune/layers";
 export { RunResult, StepHistory, TuningRun, type RunEnd, type Clock } from "./runtime/tune/run-summary";
+export type { BranchOptions } from "./runtime/tune/branch";
+export { resolveState, checkProvenance, type StateSource } from "./runtime/tune/state-source";
 export { mergeState, type MergeResult } from "./runtime/tune/merge";
 
 // Looking inside a state.
@@ -107,6 +109,31 @@ export {
   type NextTokenComparison,
   type CompareNextOptions,
 } from "./runtime/inspect/next-token";
+
+// The state studio: the state over training, several states side by side, dials through state space.
+export { stateEvolution, type StateEvolution, type EvolutionOptions } from "./runtime/inspect/evolution";
+export { compareStates, StateComparison, type CompareOptions, type StateLoss } from "./runtime/inspect/compare";
+export { sweepStates, type Sweep, type SweepOptions, type SweepKind } from "./runtime/inspect/sweep";
+export { heldOutDocs, heldOutLoss, type HeldOutData, type HeldOutOptions } from "./runtime/inspect/held-out";
+export { replies, type ReplyOptions } from "./runtime/inspect/replies";
+export {
+  statePersistence,
+  withoutLayer,
+  type Persistence,
+  type PersistenceOptions,
+} from "./runtime/inspect/persistence";
+export { divergence, type Divergence } from "./runtime/inspect/divergence";
+export { stateAfterText, type PromptStateOptions } from "./runtime/model/prompt-state";
+export {
+  compilePrompt,
+  fidelityOf,
+  type CompiledPrompt,
+  type CompileOptions,
+  type CompileProgress,
+  type CompileRecord,
+  type CompileObserver,
+  type Fidelity,
+} from "./runtime/tune/compile-prompt";
 
 // Errors: one base class; each kind catchable by class or by name.
 export {

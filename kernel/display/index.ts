@@ -1,8 +1,10 @@
 // The display layer: protocol, display functions, plotly figures, live views, cell context, and
 // the views of the runtime's objects (installed here, so loading the display layer enables them).
 import { installRuntimeViews } from "./runtime-views";
+import { installStudioViews } from "./studio-views";
 
 installRuntimeViews();
+installStudioViews();
 
 export { displaySymbol, toBundle, isDisplayable, registerFormatter } from "./bundle";
 export type { MimeBundle, Displayable } from "./bundle";

@@ -9,7 +9,16 @@ import { stateTrajectory, type TrajectoryOptions } from "../runtime/inspect/traj
 import { compareNextTokens, type CompareNextOptions } from "../runtime/inspect/next-token";
 import type { LengthHistogram } from "../runtime/data/dataset";
 import { lengthsFigure } from "./figures/data";
-import type { Figure } from "./plotly";
+import { Figure } from "./plotly";
+import { stateEvolutionFigure } from "./figures/evolution";
+import { stateEvolution, type EvolutionOptions, type SnapshotSource } from "../runtime/inspect/evolution";
+import { sweepFigure } from "./figures/sweep";
+import { stateDistanceFigure } from "./figures/compare";
+import { sweepStates, type SweepOptions } from "../runtime/inspect/sweep";
+import type { StateComparison } from "../runtime/inspect/compare";
+import type { StateSource } from "../runtime/tune/state-source";
+import { persistenceFigure } from "./figures/persistence";
+import { statePersistence, type PersistenceOptions } from "../runtime/inspect/persistence";
 
 export const plot = {
   /** Document lengths of a dataset (from lengthHistogram). */
@@ -23,6 +32,36 @@ export const plot = {
   stateDiff: (a: WkvState, b: WkvState, opts: StateDiffOptions = {}): Figure => stateDiff(a, b, opts),
   /** Norm of every layer's and head's matrix. */
   stateNorms: (state: WkvState, opts: { title?: string } = {}): Figure => stateNorms(state, opts),
+  /**
+   * The state over a tuner's run: each head's norm and distance from the final state over the kept
+   * steps, and one head's matrix with a slider over the steps and a dropdown over the heads.
+   */
+  stateEvolution: (tuner: SnapshotSource, opts: EvolutionOptions & { title?: string } = {}): Figure => {
+    const { title, ...rest } = opts;
+    return stateEvolutionFigure(stateEvolution(tuner, rest), { title });
+  },
+  /**
+   * Held-out loss (or `score`) along a dial through state space: one state scaled by alpha, the line
+   * between two states, or a path through several; replies at the points of `at`.
+   */
+  sweep: async (
+    model: Model,
+    states: StateSource | StateSource[] | Record<string, StateSource>,
+    opts: SweepOptions & { title?: string } = {},
+  ): Promise<Figure> => {
+    const { title, ...rest } = opts;
+    return sweepFigure(await sweepStates(model, states, rest), { title });
+  },
+  /** The pairwise distances of compared states, layer by layer (from compareStates). */
+  stateDistances: (c: Pick<StateComparison, "names" | "distances">): Figure => stateDistanceFigure(c),
+  /**
+   * The stability probe: along `text`, the per-token KL between the tuned and the base model, each
+   * head's half-life, and the loss change when one layer's tuned state is zeroed.
+   */
+  persistence: async (model: Model, state: State, opts: PersistenceOptions & { title?: string }): Promise<Figure> => {
+    const { title, ...rest } = opts;
+    return persistenceFigure(await statePersistence(model, state, rest), { title });
+  },
   /** Per-token state norms and a 2-D projection of the state while the model reads `text`. */
   trajectory: async (model: Model, text: string, opts: TrajectoryOptions = {}): Promise<Figure> =>
     trajectoryFigure(await stateTrajectory(model, text, opts)),

@@ -19,10 +19,20 @@ export type PlotlyTrace = Record<string, unknown>;
 export type PlotlyLayout = Record<string, unknown>;
 export type PlotlyConfig = Record<string, unknown>;
 
+/** An animation frame: what a slider step or button with method "animate" shows. */
+export interface PlotlyFrame {
+  name: string;
+  data: PlotlyTrace[];
+  /** The traces (indices) `data` updates; default the first ones. */
+  traces?: number[];
+  layout?: PlotlyLayout;
+}
+
 export interface FigureJSON {
   data: PlotlyTrace[];
   layout: PlotlyLayout;
   config: PlotlyConfig;
+  frames?: PlotlyFrame[];
 }
 
 /** The kernelspec resource name of plotly.js. */
@@ -81,6 +91,8 @@ window.__rwkvPlotly.then(draw,function(tried){if(hint)hint.textContent=failed.re
 }`;
 
 export class Figure {
+  /** Animation frames, for sliders and buttons that animate (they run in the page, offline too). */
+  frames?: PlotlyFrame[];
   constructor(
     public data: PlotlyTrace[] = [],
     public layout: PlotlyLayout = {},
@@ -91,7 +103,8 @@ export class Figure {
   }
 
   toJSON(): FigureJSON {
-    return { data: this.data, layout: this.layout, config: this.config };
+    const { data, layout, config, frames } = this;
+    return frames ? { data, layout, config, frames } : { data, layout, config };
   }
 
   /** The static picture: an SVG document. */

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { registerFormatter, toBundle, type MimeBundle } from "./bundle";
 import { stateNorms } from "./figures/state";
 import { trainingFigure } from "./figures/training";
+import { StateNormPanel } from "./figures/evolution";
 import { escapeHtml } from "./html";
 import { liveView } from "./live";
 import { historyRow, rowsBundle } from "./table";
@@ -186,11 +187,12 @@ export function runResultBundle(r: RunResult): MimeBundle {
 }
 
 /** The live training figure with the run's warnings above it. */
-function liveTrainingBundle(t: Tuner, run: TuningRun | undefined): MimeBundle {
+function liveTrainingBundle(t: Tuner, run: TuningRun | undefined, panel?: StateNormPanel): MimeBundle {
   const warnings = run?.warnings ?? [];
   // A run with nothing to do says so, and draws no figure of old steps.
   if (run?.steps === 0) return { "text/html": warningsHtml(warnings), "text/plain": warnings.join("\n") };
-  const fig = toBundle(trainingFigure(t.history, { totalSteps: t.options.totalSteps, run }));
+  const loss = trainingFigure(t.history, { totalSteps: t.options.totalSteps, run });
+  const fig = toBundle(panel ? panel.beside(loss) : loss);
   if (!warnings.length) return fig;
   return {
     ...fig,
@@ -211,10 +213,12 @@ export function installRuntimeViews(): void {
   registerFormatter(TunerStep, stepBundle);
   registerFormatter(StepHistory, historyBundle);
   registerFormatter(RunResult, runResultBundle);
-  setDefaultRunObserver((tuner) => {
+  setDefaultRunObserver((tuner, opts) => {
     const run = tuner.lastRun;
-    const view = liveView(() => liveTrainingBundle(tuner, run));
+    // tuner.run({ liveState: true }): every head's state norm beside the loss.
+    const panel = opts.liveState ? new StateNormPanel(tuner) : undefined;
+    const view = liveView(() => liveTrainingBundle(tuner, run, panel));
     view.update(); // the first frame (with any warning) before the first step's wait
-    return { onStep: () => view.update(), onEnd: () => view.close() };
+    return { onStep: () => (panel?.record(), view.update()), onEnd: () => view.close() };
   });
 }

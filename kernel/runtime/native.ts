@@ -47,6 +47,20 @@ export type Compute = "f32" | "bf16";
  */
 export type NativeBatchState = NativeState;
 
+/**
+ * Soft targets (distillation, docs/spec.md §3.8): for each counted row (target ≠ −100) a teacher distribution q
+ * instead of one id. Sparse: `k` entries per row, `ids` [M,k] (−1 = an unused entry) with `probs` [M,k]; the mass
+ * r = 1 − Σ probs left over stands for every other id together, as one class ("the rest"). Dense: no `ids`, k = V,
+ * probs [M,V]. The loss of a row is the cross entropy −Σ q·log p − r·log p(rest), p(rest) = Σ of the model's
+ * probabilities of the ids not listed; its gradient w.r.t. the logits is p − q on listed ids and p·(1 − r/p(rest))
+ * on the others. CPU backend only.
+ */
+export interface NativeSoftTargets {
+  k: number;
+  probs: Float32Array;
+  ids?: Int32Array;
+}
+
 /** What a training call reports. */
 export interface NativeLossResult {
   /** Σ cross-entropy over the targets that count. */
@@ -104,6 +118,8 @@ export interface NativeTrainChunk extends NativeBackwardOptions {
   ceGradScale: number;
   /** L2Wrap factor: 1e-4 / (batch · T of the whole sample), or 0 for none. */
   l2wrapScale: number;
+  /** Teacher distributions instead of target ids on the counted rows (`targets` then only marks them). */
+  soft?: NativeSoftTargets;
 }
 
 export interface NativeModel {

@@ -1,6 +1,6 @@
 // The tutorial, as a user meets it: nbclient runs every notebook on the embedded default model,
 // then headless Chromium opens the executed notebooks in classic Notebook 6.4 and must find the
-// rendered loss chart and the state heatmap.
+// rendered loss chart, the state heatmap and the studio's fidelity meter.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -126,6 +126,12 @@ test(
     assert.ok(shifts && Number(shifts[1]) <= 1e-4, `06: a read state with its shifts differs by ${shifts?.[1]}`);
     const chat = /tuned answers in the data's style: (\d+)\/(\d+)/.exec(nb06);
     assert.ok(chat && Number(chat[1]) >= Number(chat[2]) - 1, `06: tuned chat state styled ${chat?.[0]}`);
+    const compiled = /compiled state, no prompt: pirate style in (\d+)\/10 replies; KL ([\d.]+)% below/.exec(
+      all("07-state-studio.ipynb"),
+    );
+    assert.ok(compiled, "07 reports the compiled prompt's style count and KL drop");
+    assert.ok(Number(compiled[1]) >= 8, `the compiled state shows the style in only ${compiled[1]}/10 replies`);
+    assert.ok(Number(compiled[2]) >= 80, `the compiled state removes only ${compiled[2]}% of the KL`);
   },
 );
 
@@ -139,7 +145,7 @@ async function freePort(): Promise<number> {
 }
 
 test(
-  "headless Chromium renders the loss chart (03), state heatmap (04) and held-out curve (06) in classic Notebook",
+  "headless Chromium renders the loss chart (03), state heatmap (04), held-out curve (06) and fidelity meter (07)",
   { skip: skipBrowser, timeout: 5 * 60_000 },
   async (t) => {
     if (!executed.has("03-state-tuning.ipynb")) {
@@ -147,7 +153,12 @@ test(
       return;
     }
     const dir = path.join(work, "executed");
-    for (const nb of ["03-state-tuning.ipynb", "04-inspect-state.ipynb", "06-your-own-data.ipynb"])
+    for (const nb of [
+      "03-state-tuning.ipynb",
+      "04-inspect-state.ipynb",
+      "06-your-own-data.ipynb",
+      "07-state-studio.ipynb",
+    ])
       spawnSync("jupyter", ["trust", path.join(dir, nb)], { env, stdio: "ignore" });
     const port = await freePort(),
       token = "tutorialtest";
@@ -195,6 +206,7 @@ test(
         ["03-state-tuning.ipynb", "loss"],
         ["04-inspect-state.ipynb", "heatmap"],
         ["06-your-own-data.ipynb", "held-out loss (answers)"],
+        ["07-state-studio.ipynb", "held-out KL"],
       ] as const) {
         // The assertion is the chart below; on a loaded 2-core machine the page's own load may take longer
         // than Playwright's default 30 s.

@@ -208,7 +208,7 @@ export interface Batch {
   T: number;
   nTargets: number;
   /** The samples' own length (ctx_len): PEFT's L2Wrap factor is 1e-4 / (batch · sampleT), trimmed or not. */
-  sampleT: number;
+  sampleT?: number;
 }
 
 /**

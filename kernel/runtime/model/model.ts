@@ -13,6 +13,7 @@ import {
   native,
   type NativeLossResult,
   type NativeModel,
+  type NativeSoftTargets,
   type NativeTensor,
   type NativeTrainChunk,
   type Quant,
@@ -67,7 +68,14 @@ const FORWARD_OPTIONS: Spec = {
   mode: is.oneOf("seq", "rnn"),
   logits: is.oneOf("all", "last", "none"),
 };
-const GRAD_OPTIONS: Spec = { ...STATE_OPTIONS, l2wrap: is.boolean };
+const GRAD_OPTIONS: Spec = {
+  ...STATE_OPTIONS,
+  l2wrap: is.boolean,
+  soft: (v) =>
+    typeof v === "object" && v !== null && (v as NativeSoftTargets).probs instanceof Float32Array
+      ? undefined
+      : "must be soft targets { k, probs, ids? }",
+};
 
 function resolveDevice(want: Device | "auto"): Device {
   if (want === "cpu") return "cpu";
@@ -289,11 +297,13 @@ export class Model {
    * computes them: every sequence starts from `state`'s wkv (default: defaultState) with zero token
    * shifts. `input` is one token sequence (inputs [0..T-1), targets [1..T)) or a batch (targets −100
    * ignored); the loss is the mean cross entropy over the valid targets, plus PEFT's L2Wrap term in
-   * the gradient when l2wrap is set (factor 1e-4 / (batch · sampleT), also for a trimmed batch).
+   * the gradient when l2wrap is set (factor 1e-4 / (batch · sampleT), also for a trimmed batch). With
+   * `soft` the counted rows are scored against teacher distributions instead of the target ids (see
+   * NativeSoftTargets; prompt compilation uses it).
    */
   async gradToState(
     input: ArrayLike<number> | Batch,
-    opts: { state?: State; l2wrap?: boolean; signal?: AbortSignal } = {},
+    opts: { state?: State; l2wrap?: boolean; soft?: NativeSoftTargets; signal?: AbortSignal } = {},
   ): Promise<{ loss: number; grad: Float32Array; nTargets: number }> {
     checkOptions("Model.gradToState", opts, GRAD_OPTIONS);
     const b = isBatch(input) ? input : batchOf([{ tokens: this.tokensOf(input, 2), validTargets: input.length - 1 }]);
@@ -301,12 +311,15 @@ export class Model {
     if (opts.state) this.checkState(opts.state);
     const s0 = (opts.state ?? this.defaultState).wkv;
     const grad = new Float32Array(s0.length);
-    if (b.nTargets === 0) throw new RangeError("the batch has no valid targets (all are −100)");
     // Explicit scales: a trimmed batch keeps PEFT's L2Wrap factor of the full sample (docs/spec.md §3.12).
     const l2wrapScale = opts.l2wrap ? 1e-4 / (b.batch * (b.sampleT ?? b.T)) : 0; // a hand-made Batch may lack sampleT
     const { inputs, targets, batch, T } = b;
-    const args = { inputs, targets, batch, T, s0, gradS0: grad, ceGradScale: 1 / b.nTargets, l2wrapScale };
+    const soft = opts.soft;
+    if (!soft && b.nTargets === 0) throw new RangeError("the batch has no valid targets (all are −100)");
+    const ceGradScale = b.nTargets > 0 ? 1 / b.nTargets : 0;
+    const args = { inputs, targets, batch, T, s0, gradS0: grad, ceGradScale, l2wrapScale, ...(soft ? { soft } : {}) };
     const r = await withCancel(resolveSignal(opts.signal), (flag) => this.native.trainChunk(args, flag));
+    if (r.nTargets === 0) throw new RangeError("the batch has no valid targets (all are −100)");
     return { loss: r.lossSum / r.nTargets, grad, nTargets: r.nTargets };
   }
 

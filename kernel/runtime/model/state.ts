@@ -1,6 +1,8 @@
 // The recurrent state of one sequence: per layer the att token shift (ln1 output of the last
 // token), the wkv matrices [head][value][key] and the ffn token shift (ln2 output), all fp32.
+import { OptionsError } from "../errors";
 import { l2Norm } from "../math";
+import { describeDims } from "./dims";
 import type { NativeState } from "../native";
 import { readTimeStates, saveStateFile, type StateSaveOptions } from "../tune/state-file";
 import type { StateDims } from "./config";
@@ -106,10 +108,59 @@ export class State implements NativeState {
     await saveStateFile(this, file, opts);
   }
 
+  /** (1 − t)·a + t·b, every part (t outside [0, 1] extrapolates). */
+  static lerp(a: State, b: State, t: number): State {
+    checkWeight(t, "t");
+    return State.mix([a, b], [1 - t, t]);
+  }
+
+  /** alpha·s, every part: the "dial" of how strongly a tuned state speaks. */
+  static scale(s: State, alpha: number): State {
+    checkWeight(alpha, "alpha");
+    return State.mix([s], [alpha]);
+  }
+
+  /** Σ weights[i]·states[i], every part (default weights: equal shares summing to 1); sums in float64. */
+  static mix(states: State[], weights?: number[]): State {
+    if (!Array.isArray(states) || states.length === 0 || !states.every((s) => s instanceof State))
+      throw new OptionsError("State.mix needs a non-empty array of States", "states");
+    const w = weights ?? states.map(() => 1 / states.length);
+    if (!Array.isArray(w) || w.length !== states.length)
+      throw new OptionsError(`State.mix: ${states.length} states need ${states.length} weights`, "weights");
+    w.forEach((x, i) => checkWeight(x, `weights[${i}]`));
+    const first = states[0];
+    for (const s of states)
+      if (
+        s.nLayer !== first.nLayer ||
+        s.nEmbd !== first.nEmbd ||
+        s.nHead !== first.nHead ||
+        s.headSize !== first.headSize
+      )
+        throw new OptionsError(
+          `State.mix: states of ${describeDims(first)} and ${describeDims(s)} cannot mix`,
+          "states",
+        );
+    const part = (key: "attX" | "wkv" | "ffnX"): Float32Array => {
+      const out = new Float32Array(first[key].length);
+      for (let i = 0; i < out.length; i++) {
+        let acc = 0;
+        for (let k = 0; k < states.length; k++) acc += w[k] * states[k][key][i];
+        out[i] = acc;
+      }
+      return out;
+    };
+    return new State(first.dims, { attX: part("attX"), wkv: part("wkv"), ffnX: part("ffnX") });
+  }
+
   /** Mounts a state file (wkv = file, shifts zero), checked against the model's dimensions. */
   static async fromStateFile(model: { config: StateDims }, file: string): Promise<State> {
     return loadStateFile(model.config, file);
   }
+}
+
+function checkWeight(x: unknown, name: string): void {
+  if (typeof x !== "number" || !Number.isFinite(x))
+    throw new OptionsError(`${name} must be a finite number, got ${String(x)}`, name);
 }
 
 /** A state file's wkv with zero token shifts (State.fromStateFile, synchronously). */

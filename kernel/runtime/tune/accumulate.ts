@@ -37,7 +37,8 @@ export async function stepGradient(
 ): Promise<StepGradient> {
   const valid = batches.reduce((a, b) => a + countTargets(b), 0);
   if (valid === 0) throw new RangeError("the step's batches have no counted targets");
-  const positions = batches.reduce((a, b) => a + b.batch * (b.sampleT ?? b.T), 0); // L2Wrap: PEFT's factor, also for trimmed batches
+  // L2Wrap keeps PEFT's factor of the full samples, also for trimmed batches (docs/spec.md §3.12).
+  const positions = batches.reduce((a, b) => a + b.batch * (b.sampleT ?? b.T), 0);
   const scales = { ceGradScale: 1 / valid, l2wrapScale: o.l2wrap ? 1e-4 / positions : 0 };
   const grad = new Float32Array(s0.length);
   let lossSum = 0;

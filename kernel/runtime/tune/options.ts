@@ -58,6 +58,9 @@ const SPEC: Spec = {
   validation: nested("validation", { dataset: isDataset, every: is.int(1), samples: is.int(1) }, ["dataset"]),
   keepBest: is.boolean,
   stopWhen: nested("stopWhen", { loss: is.number(0), patience: is.int(1), minDelta: is.number(0) }),
+  snapshotEvery: is.int(0),
+  snapshotKeep: is.int(2),
+  snapshotMemoryMB: is.number(0),
 };
 
 /** A TokenDataset (Dataset, BinIdxDataset or anything with its members). */

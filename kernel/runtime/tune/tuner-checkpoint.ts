@@ -1,15 +1,18 @@
 // A tuner checkpoint for resuming: a safetensors file holding the fp32 master state and the Adam
 // moments as [L,H,N,N] tensors (and the best state, when one is kept), with everything else in
 // `__metadata__` as JSON strings (options, steps, sampler position, history, model dims, base
-// checkpoint hash, validation progress), so any safetensors reader can open it. Files of the first
-// format ("RWKVTUNE" + u32 JSON length + JSON + the three arrays) are still read.
+// checkpoint hash, validation progress), so any safetensors reader can open it. Kept snapshots of the
+// state over training (snapshots.ts) travel as `snapshot.{step}.state|adam_m|adam_v` tensors with their
+// steps and sampler positions in the `snapshots` metadata key. Files of the first format
+// ("RWKVTUNE" + u32 JSON length + JSON + the three arrays) are still read.
 import * as fs from "node:fs";
-import { openCheckpoint, writeSafetensors, type Checkpoint } from "../checkpoint";
+import { openCheckpoint, writeSafetensors, type Checkpoint, type TensorSource } from "../checkpoint";
 import type { SamplerState } from "../data/samplers";
 import { TunerCheckpointError } from "../errors";
 import { checkWritableFolder } from "../files";
 import type { StateDims } from "../model/config";
 import { Tensor } from "../tensor";
+import type { SnapshotArrays, SnapshotInfo } from "./snapshots";
 import type { StepRecord, TunerOptions } from "./types";
 
 /** The options a checkpoint keeps: all but the initial state and the validation data (its numbers stay). */
@@ -38,6 +41,11 @@ export interface TunerArrays {
   /** The best state (keepBest). */
   best?: Float32Array;
 }
+/** The kept snapshots of a run: their steps and sampler positions, and a reader of each one's arrays. */
+export interface SnapshotSource {
+  infos: SnapshotInfo[];
+  read(step: number): SnapshotArrays;
+}
 
 const FORMAT = "rwkv-notebook tuner checkpoint";
 const TENSORS = { master: "master_state", m: "adam_m", v: "adam_v" } as const;
@@ -45,11 +53,14 @@ const BEST_TENSOR = "best_state";
 const JSON_FIELDS = ["options", "steps", "sampler", "history", "dims"] as const;
 const OPTIONAL_JSON = "progress";
 const LEGACY_MAGIC = "RWKVTUNE";
+const SNAPSHOT_PARTS = { state: "state", m: "adam_m", v: "adam_v" } as const;
+const snapshotKey = (step: number, part: keyof SnapshotArrays): string => `snapshot.${step}.${SNAPSHOT_PARTS[part]}`;
 
 export async function writeTunerCheckpoint(
   file: string,
   meta: TunerCheckpointMeta,
   arrays: TunerArrays,
+  snapshots?: SnapshotSource,
 ): Promise<void> {
   checkWritableFolder(file);
   const { nLayer, nEmbd, nHead, headSize } = meta.dims;
@@ -58,10 +69,23 @@ export async function writeTunerCheckpoint(
   for (const k of JSON_FIELDS)
     metadata[k] = JSON.stringify(k === "dims" ? { nLayer, nEmbd, nHead, headSize } : meta[k]);
   if (meta.progress) metadata[OPTIONAL_JSON] = JSON.stringify(meta.progress);
-  const tensors = Object.fromEntries(
+  const tensors: Record<string, TensorSource> = Object.fromEntries(
     (Object.keys(TENSORS) as (keyof typeof TENSORS)[]).map((k) => [TENSORS[k], Tensor.fromFloat32(arrays[k], shape)]),
   );
   if (arrays.best) tensors[BEST_TENSOR] = Tensor.fromFloat32(arrays.best, shape);
+  if (snapshots && snapshots.infos.length > 0) {
+    metadata.snapshots = JSON.stringify(snapshots.infos);
+    // Each snapshot is read once (it may live on disk) when the writer reaches its first tensor.
+    let last: { step: number; arrays: SnapshotArrays } | undefined;
+    const part = (step: number, p: keyof SnapshotArrays) => (): Uint8Array => {
+      if (last?.step !== step) last = { step, arrays: snapshots.read(step) };
+      const a = last.arrays[p];
+      return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    };
+    for (const { step } of snapshots.infos)
+      for (const p of Object.keys(SNAPSHOT_PARTS) as (keyof SnapshotArrays)[])
+        tensors[snapshotKey(step, p)] = { dtype: "f32", shape, data: part(step, p) };
+  }
   try {
     writeSafetensors(file, tensors, metadata);
   } catch (e) {
@@ -89,7 +113,11 @@ export function readTunerCheckpoint(file: string): { meta: TunerCheckpointMeta; 
   return { meta, arrays };
 }
 
-function readSafetensorsCheckpoint(file: string): { meta: TunerCheckpointMeta; arrays: TunerArrays } {
+/** An opened tuner checkpoint (safetensors format) with its JSON metadata fields and f32 tensors. */
+function withCheckpoint<T>(
+  file: string,
+  use: (field: (k: string) => unknown, f32: (key: string) => Float32Array, ckpt: Checkpoint) => T,
+): T {
   let ckpt: Checkpoint;
   try {
     ckpt = openCheckpoint(file);
@@ -111,21 +139,54 @@ function readSafetensorsCheckpoint(file: string): { meta: TunerCheckpointMeta; a
         throw new TunerCheckpointError(`${file}: metadata key ${k} is not JSON: ${(e as Error).message}`, file);
       }
     };
-    const meta = Object.fromEntries(JSON_FIELDS.map((k) => [k, field(k)])) as Omit<TunerCheckpointMeta, "baseSha256">;
-    if (ckpt.metadata[OPTIONAL_JSON] !== undefined)
-      meta.progress = field(OPTIONAL_JSON) as TunerCheckpointMeta["progress"];
-    const f32 = (name: string): Float32Array => {
-      const t = ckpt.read(name);
-      if (t.dtype !== "f32") throw new TunerCheckpointError(`${file}: ${name} is ${t.dtype}, expected f32`, file);
+    const f32 = (key: string): Float32Array => {
+      if (!ckpt.has(key)) throw new TunerCheckpointError(`${file}: tensor ${key} is missing`, file);
+      const t = ckpt.read(key);
+      if (t.dtype !== "f32") throw new TunerCheckpointError(`${file}: ${key} is ${t.dtype}, expected f32`, file);
       return Float32Array.from(t.toFloat32());
     };
-    const arrays = {} as TunerArrays;
-    for (const k of Object.keys(TENSORS) as (keyof typeof TENSORS)[]) arrays[k] = f32(TENSORS[k]);
-    if (ckpt.keys().includes(BEST_TENSOR)) arrays.best = f32(BEST_TENSOR);
-    return { meta: { ...meta, baseSha256: ckpt.metadata.base_sha256 ?? "" }, arrays };
+    return use(field, f32, ckpt);
   } finally {
     ckpt.close();
   }
+}
+
+function readSafetensorsCheckpoint(file: string): { meta: TunerCheckpointMeta; arrays: TunerArrays } {
+  return withCheckpoint(file, (field, f32, ckpt) => {
+    const meta = Object.fromEntries(JSON_FIELDS.map((k) => [k, field(k)])) as Omit<TunerCheckpointMeta, "baseSha256">;
+    if (ckpt.metadata[OPTIONAL_JSON] !== undefined)
+      meta.progress = field(OPTIONAL_JSON) as TunerCheckpointMeta["progress"];
+    const arrays = {} as TunerArrays;
+    for (const k of Object.keys(TENSORS) as (keyof typeof TENSORS)[]) arrays[k] = f32(TENSORS[k]);
+    if (ckpt.has(BEST_TENSOR)) arrays.best = f32(BEST_TENSOR);
+    return { meta: { ...meta, baseSha256: ckpt.metadata.base_sha256 ?? "" }, arrays };
+  });
+}
+
+/** Hands each kept snapshot of a checkpoint to `sink`, in step order, one at a time (none in older files). */
+export function readCheckpointSnapshots(
+  file: string,
+  sink: (info: SnapshotInfo, arrays: SnapshotArrays) => void,
+): void {
+  const head = Buffer.alloc(8);
+  const fd = fs.openSync(file, "r");
+  try {
+    fs.readSync(fd, head, 0, 8, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (head.toString("latin1") === LEGACY_MAGIC) return;
+  withCheckpoint(file, (field, f32, ckpt) => {
+    if (ckpt.metadata.snapshots === undefined) return;
+    const infos = field("snapshots") as SnapshotInfo[];
+    const ok = (i: SnapshotInfo) => Number.isInteger(i?.step) && typeof i.sampler === "object" && i.sampler !== null;
+    if (!Array.isArray(infos) || !infos.every(ok))
+      throw new TunerCheckpointError(`${file}: metadata key snapshots is not a list of {step, sampler}`, file);
+    for (const info of infos) {
+      const part = (p: keyof SnapshotArrays) => f32(snapshotKey(info.step, p));
+      sink(info, { state: part("state"), m: part("m"), v: part("v") });
+    }
+  });
 }
 
 /** The first format: "RWKVTUNE", u32 JSON length, JSON (meta + array lengths), master, m, v. */

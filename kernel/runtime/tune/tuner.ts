@@ -13,10 +13,13 @@ import { describeDims, type StateDims } from "../model/dims";
 import { State, type StateSaveOptions } from "../model/state";
 import { countTargets, stepGradient, type StepGradient } from "./accumulate";
 import { Adam, clipGradNorm } from "./adam";
+import { planBranch, type BranchOptions } from "./branch";
+import { modelProvenance } from "./provenance";
 import { resolveTunerOptions } from "./options";
 import { learningRate } from "./schedule";
-import { readTunerCheckpoint, writeTunerCheckpoint } from "./tuner-checkpoint";
+import { readCheckpointSnapshots, readTunerCheckpoint, writeTunerCheckpoint } from "./tuner-checkpoint";
 import { RunResult, StepHistory, TunerStep, TuningRun } from "./run-summary";
+import { defaultSnapshotPolicy, SnapshotStore, type SnapshotArrays, type SnapshotInfo } from "./snapshots";
 import type { StepRecord, TunerOptions } from "./types";
 import { HeldOut, StopTracker } from "./validation";
 import { promptState } from "./warm-start";
@@ -39,25 +42,35 @@ export interface RunOptions extends RunObserver {
   signal?: AbortSignal;
   /** Whether the default observer (in a notebook: the live training view) follows the run; default true. */
   live?: boolean;
+  /** The live view also shows every head's state norm over the steps beside the loss; default false. */
+  liveState?: boolean;
 }
 
 const RUN_OPTIONS: Spec = {
   steps: is.int(0),
   signal: is.signal,
   live: is.boolean,
+  liveState: is.boolean,
   onStep: is.function,
   onEnd: is.function,
 };
 
-let defaultObserver: ((tuner: Tuner) => RunObserver) | undefined;
+type ObserverFactory = (tuner: Tuner, run: RunOptions) => RunObserver;
+let defaultObserver: ObserverFactory | undefined;
 
 /**
  * Installs the observer every run gets unless it passes `live: false`. The display layer installs
  * the live training view here, so the runtime draws nothing itself.
  */
-export function setDefaultRunObserver(factory: ((tuner: Tuner) => RunObserver) | undefined): void {
+export function setDefaultRunObserver(factory: ObserverFactory | undefined): void {
   defaultObserver = factory;
 }
+/** The k values of `steps` nearest to `step`, ascending. */
+function nearest(steps: number[], step: number, k = 2): number[] {
+  const byDistance = [...steps].sort((a, b) => Math.abs(a - step) - Math.abs(b - step) || a - b);
+  return byDistance.slice(0, k).sort((a, b) => a - b);
+}
+
 export interface EvalResult {
   tuned: number;
   zero: number;
@@ -95,6 +108,8 @@ export class Tuner {
   private readonly heldOut?: HeldOut;
   private readonly tracker: StopTracker;
   private warming = false;
+  /** The state over training: kept steps (see snapshots.ts), read by at(), branch() and plot.stateEvolution. */
+  readonly snapshots: SnapshotStore;
 
   constructor(
     readonly model: Model,
@@ -120,6 +135,13 @@ export class Tuner {
       magicPrime: o.magicPrime,
       lossMask: o.lossMask === "response",
     });
+    const policy = defaultSnapshotPolicy(o.totalSteps);
+    this.snapshots = new SnapshotStore(this.master.length, {
+      every: o.snapshotEvery ?? policy.every,
+      keep: o.snapshotKeep ?? policy.keep,
+      memoryMB: o.snapshotMemoryMB ?? policy.memoryMB,
+    });
+    this.snapshots.add({ step: 0, sampler: this.sampler.getState() }, this.optimizerArrays());
     if (o.validation)
       this.heldOut = HeldOut.draw(o.validation.dataset, {
         kind: o.sampler,
@@ -137,6 +159,9 @@ export class Tuner {
     this.warming = true;
     try {
       this.master.set((await promptState(this.model, text)).wkv);
+      // Step 0 of the kept snapshots is the warm state.
+      this.snapshots.clear();
+      this.snapshots.add({ step: 0, sampler: this.sampler.getState() }, this.optimizerArrays());
     } finally {
       this.warming = false;
     }
@@ -148,6 +173,11 @@ export class Tuner {
     const b = this.tracker.best;
     if (!b) return undefined;
     return { step: b.step, loss: b.loss, state: b.wkv && new State(this.model.config, { wkv: b.wkv.slice() }) };
+  }
+
+  /** The live arrays (not copies): the snapshot store copies what it keeps. */
+  private optimizerArrays(): SnapshotArrays {
+    return { state: this.master, m: this.adam.m, v: this.adam.v };
   }
 
   /** Optimizer steps taken so far. */
@@ -208,6 +238,7 @@ export class Tuner {
     });
     this.history.push(rec);
     await this.afterStep(rec, signal);
+    this.snapshots.onStep(this.steps, this.optimizerArrays(), this.sampler.getState());
     return rec;
   }
 
@@ -281,7 +312,7 @@ export class Tuner {
     const steps = opts.steps ?? Math.max(0, this.options.totalSteps - this.steps);
     const run = (this.lastRun = new TuningRun(this.steps, steps, this.options));
     const observers: RunObserver[] = [opts];
-    if (opts.live !== false && defaultObserver) observers.push(defaultObserver(this));
+    if (opts.live !== false && defaultObserver) observers.push(defaultObserver(this, opts));
     try {
       while (run.records.length < steps && !signal?.aborted && !this.stopped) {
         let rec: StepRecord;
@@ -305,6 +336,71 @@ export class Tuner {
       for (const o of observers) o.onEnd?.(this);
     }
     return RunResult.ofRun(run);
+  }
+
+  /** The steps at() can give: the kept snapshots and the current step, ascending. */
+  get keptSteps(): number[] {
+    const s = this.snapshots.steps;
+    return s[s.length - 1] === this.steps ? s : [...s, this.steps];
+  }
+
+  /** The tuned state after `step` steps (0: the start): the current step or a kept snapshot. */
+  at(step: number): State {
+    return new State(this.model.config, { wkv: this.pointAt(step).arrays.state });
+  }
+
+  /**
+   * A new tuner from step `step` of this one (see branch.ts): same state, moments and step count, with
+   * the changed options (lr, schedule, data, ...). Unchanged, it continues exactly as this run did.
+   */
+  branch(step: number, changes: BranchOptions = {}): Tuner {
+    const point = this.pointAt(step);
+    const plan = planBranch(this, changes, point.sampler);
+    const t = new Tuner(this.model, plan.data, {
+      ...plan.options,
+      initState: new State(this.model.config, { wkv: point.arrays.state }),
+    });
+    t.restore(
+      step,
+      point.arrays,
+      plan.sampler,
+      this.history.filter((r) => r.step <= step),
+    );
+    t.snapshots.add({ step, sampler: t.sampler.getState() }, t.optimizerArrays());
+    return t;
+  }
+
+  private pointAt(step: number): { arrays: SnapshotArrays; sampler: SnapshotInfo["sampler"] } {
+    if (step === this.steps) {
+      const a = this.optimizerArrays();
+      return { arrays: { state: a.state.slice(), m: a.m.slice(), v: a.v.slice() }, sampler: this.sampler.getState() };
+    }
+    if (!Number.isInteger(step) || step < 0 || step > this.steps)
+      throw new RangeError(`step ${step} is outside this run's steps 0..${this.steps}`);
+    const info = this.snapshots.info(step);
+    if (!info) {
+      const every = this.snapshots.policy.every;
+      throw new RangeError(
+        `step ${step} is not kept; the nearest kept steps are ${nearest(this.keptSteps, step).join(" and ")} ` +
+          `(a snapshot every ${every} step${every === 1 ? "" : "s"}, older ones thinned; see snapshotEvery)`,
+      );
+    }
+    return { arrays: this.snapshots.read(step), sampler: info.sampler };
+  }
+
+  /** Continues from a saved or kept point: moments, step count, sampler position, history; snapshots cleared. */
+  private restore(
+    steps: number,
+    arrays: Pick<SnapshotArrays, "m" | "v">,
+    sampler: SnapshotInfo["sampler"] | undefined,
+    history: StepRecord[],
+  ): void {
+    this.adam.m.set(arrays.m);
+    this.adam.v.set(arrays.v);
+    this.adam.t = steps;
+    if (sampler) this.sampler.setState(sampler);
+    this.history.push(...history.map((r) => new TunerStep(r)));
+    this.snapshots.clear();
   }
 
   /**
@@ -378,12 +474,9 @@ export class Tuner {
         best ? "the best state is kept only with keepBest: true" : "no validation has run yet: there is no best state",
         "best",
       );
-    const c = this.model.config;
     const last = this.history[this.history.length - 1];
     const provenance = {
-      model_version: `x0${c.version}0`,
-      dims: `L${c.nLayer} C${c.nEmbd} H${c.nHead} N${c.headSize} V${c.vocabSize}`,
-      base_sha256: await this.model.checkpointHash(),
+      ...(await modelProvenance(this.model)),
       steps: useBest ? best!.step : this.steps,
       final_loss: useBest ? best!.loss : last ? last.loss : "",
       ...(useBest ? { selected: "lowest validation loss" } : {}),
@@ -416,6 +509,7 @@ export class Tuner {
         progress: { best: best && { step: best.step, loss: best.loss }, stale, stopped: this.stopped },
       },
       { master: this.master, m: this.adam.m, v: this.adam.v, best: best?.wkv },
+      { infos: this.snapshots.steps.map((s) => this.snapshots.info(s)!), read: (s) => this.snapshots.read(s) },
     );
   }
 
@@ -446,11 +540,8 @@ export class Tuner {
       ...opts.validation,
     };
     const t = new Tuner(model, dataset, { ...options, validation, initState: new State(c, { wkv: arrays.master }) });
-    t.adam.m.set(arrays.m);
-    t.adam.v.set(arrays.v);
-    t.adam.t = meta.steps;
-    t.sampler.setState(meta.sampler);
-    t.history.push(...meta.history.map((r) => new TunerStep(r)));
+    t.restore(meta.steps, arrays, meta.sampler, meta.history);
+    readCheckpointSnapshots(file, (info, a) => t.snapshots.add(info, a));
     const p = meta.progress;
     if (p) {
       t.tracker.restore({ best: p.best && { ...p.best, wkv: arrays.best }, stale: p.stale });

@@ -91,6 +91,12 @@ export interface TunerOptions {
   keepBest: boolean;
   /** End run() early; the step's record says why (StepRecord.stopped). */
   stopWhen?: StopWhen;
+  /** Keep the state every this many steps (at, branch, plot.stateEvolution); default ~100 a run, 0: the start only. */
+  snapshotEvery?: number;
+  /** At most this many snapshots (default 100); older ones are thinned beyond it. */
+  snapshotKeep?: number;
+  /** MiB of snapshots kept in memory (default 256); older ones move to a temporary folder. */
+  snapshotMemoryMB?: number;
 }
 
 export interface ValidationOptions {

@@ -15,6 +15,18 @@ struct HeadLossScale {
   float l2wrap_scale = 0.f;
 };
 
+// Soft targets (distillation): on each counted row a teacher distribution q instead of one id.
+// Sparse: k (id, probability) pairs per row, id −1 = unused, ids unique within a row; the mass
+// r = 1 − Σq left over is one more class, "every id not listed". Dense: ids null, k = V, probs
+// [M, V]. Row loss −Σ q·log p − r·log p(rest), p(rest) = Σ of p over the ids not listed; gradient
+// w.r.t. the logits p − q on listed ids and p·(1 − r/p(rest)) on the others (ce_grad_scale times).
+struct SoftTargets {
+  const float* probs = nullptr;  // [M, k]
+  const int32_t* ids = nullptr;  // [M, k], or null for dense
+  int k = 0;
+  bool any() const { return probs != nullptr; }
+};
+
 // Number of targets that count (≠ −100): the denominator of the mean CE.
 inline long count_targets(long n, const int32_t* targets) {
   long c = 0;

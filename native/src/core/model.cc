@@ -9,6 +9,14 @@ void check_chunk(const TrainChunk& c, const Config& cfg) {
   if (bool(c.s0) == per_seq) throw RwkvError("training chunk: give either s0 or a state per sequence (init)");
   if (per_seq && !(c.init.att_x && c.init.wkv && c.init.ffn_x))
     throw RwkvError("training chunk: init needs attX, wkv and ffnX");
+  if (c.soft.any()) {
+    if (c.soft.k < 1 || c.soft.k > cfg.vocab)
+      throw RwkvError("training chunk: soft targets need 1 ≤ k ≤ vocab (" + std::to_string(cfg.vocab) + "), got k = " +
+                      std::to_string(c.soft.k));
+    if (!c.soft.ids && c.soft.k != cfg.vocab)
+      throw RwkvError("training chunk: dense soft targets (no ids) need k = vocab = " + std::to_string(cfg.vocab) +
+                      ", got " + std::to_string(c.soft.k));
+  }
   if (!c.layers.trained.empty()) {
     if (c.layers.trained.size() != size_t(cfg.n_layer))
       throw RwkvError("training chunk: the layer mask has " + std::to_string(c.layers.trained.size()) +

@@ -75,6 +75,9 @@ struct TrainChunk {
   // Explicit, so that chunks of one micro-batch share them: ce_grad_scale = 1/(valid targets of
   // the whole micro-batch), l2wrap_scale = 1e-4/(B·T of the whole sample) or 0.
   HeadLossScale scale;
+  // Teacher distributions instead of target ids on the counted rows (targets then only mark which
+  // rows count). CPU backend only.
+  SoftTargets soft;
   LayerSet layers;
   // CPU: MiB of layer activations the forward may keep for the backward instead of recomputing
   // them (−1: RWKV_ACT_CACHE_MB, else 512). The CUDA backend always recomputes.

@@ -197,7 +197,8 @@ LossResult CpuModel::train_chunk(const TrainChunk& c, const Cancel& cancel) cons
 
   LossResult res;
   Buf dx(backward ? MC : 0);
-  const HeadLossSum hs = head_loss(int(M), C, x, head_, c.targets, c.scale, backward ? dx.data() : nullptr, cancel);
+  const HeadLossSum hs = head_loss(int(M), C, x, head_, c.targets, c.scale, backward ? dx.data() : nullptr, cancel,
+                                   c.soft.any() ? &c.soft : nullptr);
   res.loss_sum = hs.ce_sum;
   res.n_targets = hs.n_targets;
   if (!backward) return res;

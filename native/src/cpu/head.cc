@@ -28,7 +28,7 @@ void head_logits(int M, int C, const float* x, const HeadWeights& w, float* logi
 }
 
 HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const int32_t* targets,
-                      const HeadLossScale& scale, float* dx, const Cancel& cancel) {
+                      const HeadLossScale& scale, float* dx, const Cancel& cancel, const SoftTargets* soft) {
   const int V = w.head.rows;
   for (int m = 0; m < M; ++m)
     if (targets[m] != kIgnoreTarget && (targets[m] < 0 || targets[m] >= V))
@@ -46,8 +46,14 @@ HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const 
     layer_norm(rows, C, xb, w.ln_w, w.ln_b, xn.data());
     mul(rows, xn.data(), C, w.head, true, z.data(), V, 0.f, w.prec);
     const auto row_loss = RWKV_PER_ISA(row_loss_grad);
+    const auto soft_row = RWKV_PER_ISA(soft_row_loss_grad);
     parallel_for(rows, [&](long b, long e) {
-      for (long r = b; r < e; ++r) ce[r] = row_loss(V, z.data() + r * V, targets[m0 + r], scale, dx != nullptr);
+      for (long r = b; r < e; ++r) {
+        float* zr = z.data() + r * V;
+        const long m = m0 + r;
+        ce[r] = soft ? soft_row(V, zr, *soft, m, targets[m] != kIgnoreTarget, scale, dx != nullptr)
+                     : row_loss(V, zr, targets[m], scale, dx != nullptr);
+      }
     });
     for (int r = 0; r < rows; ++r) out.ce_sum += ce[r];
     if (!dx) continue;

@@ -30,8 +30,10 @@ struct HeadLossSum {
 
 // Cross-entropy of LN_out(x)·headᵀ against targets [M] (−100 = ignored). When dx is non-null it
 // receives ∂/∂x [M, C] of (ce_grad_scale·CE_sum + L2Wrap term), overwriting it. Targets must be in
-// [0, V) or −100 (throws RwkvError otherwise). Checks `cancel` between row blocks.
+// [0, V) or −100 (throws RwkvError otherwise). With `soft` the counted rows are scored against its
+// teacher distributions instead (head.inc soft_row_loss_grad). Checks `cancel` between row blocks.
 HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const int32_t* targets,
-                      const HeadLossScale& scale, float* dx, const Cancel& cancel);
+                      const HeadLossScale& scale, float* dx, const Cancel& cancel,
+                      const SoftTargets* soft = nullptr);
 
 }  // namespace rwkv

@@ -102,6 +102,9 @@ LossResult CudaModel::train_chunk(const TrainChunk& c, const Cancel& cancel) con
   if (c.init.any() || c.final_state.any() || c.d_final.any() || c.d_init.any())
     throw RwkvError("CUDA model: chunked training (a state per sequence, final states, state gradients) is not "
                     "available on the CUDA backend yet; use device \"cpu\"");
+  if (c.soft.any())
+    throw RwkvError("CUDA model: soft targets (prompt compilation) are not available on the CUDA backend yet; load "
+                    "the model with device \"cpu\"");
   std::lock_guard<std::mutex> lock(mu_);
   const int B = c.B, T = c.T;
   const long M = long(B) * T;

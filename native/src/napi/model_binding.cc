@@ -218,7 +218,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
 
   // trainChunk({inputs, targets, batch, T, s0 | init, finalState?, dFinal?, dInit?, gradS0?,
-  //             ceGradScale, l2wrapScale, layers?, activationCacheMB?}, cancel?)
+  //             ceGradScale, l2wrapScale, soft?: {k, probs, ids?}, layers?, activationCacheMB?}, cancel?)
   Napi::Value TrainChunkCall(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const Config& c = model(env).config();
@@ -248,6 +248,21 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     ch.scale.l2wrap_scale = float(number_arg(o.Get("l2wrapScale"), "args.l2wrapScale"));
     ch.layers = layers_of(o.Get("layers"), "args.layers", c.n_layer);
     ch.act_cache_mb = cache_mb_of(o.Get("activationCacheMB"), "args.activationCacheMB");
+    if (!absent(o.Get("soft"))) {
+      const Napi::Object so = object_arg(o.Get("soft"), "args.soft { k, probs, ids? }");
+      ch.soft.k = int_arg(so.Get("k"), "args.soft.k", 1, c.vocab);
+      const size_t nk = n * size_t(ch.soft.k);
+      ch.soft.probs = typed_ptr<float>(so.Get("probs"), "args.soft.probs", nk);
+      ch.soft.ids = optional_ptr<int32_t>(so.Get("ids"), "args.soft.ids", nk);
+      if (ch.soft.ids)
+        for (size_t i = 0; i < nk; ++i)
+          if (ch.soft.ids[i] < -1 || ch.soft.ids[i] >= c.vocab)
+            throw Napi::RangeError::New(env, "args.soft.ids[" + std::to_string(i) + "] = " +
+                                                 std::to_string(ch.soft.ids[i]) + " is outside [0, " +
+                                                 std::to_string(c.vocab) + ") and is not -1 (unused)");
+      keep.push_back(so.Get("probs"));
+      if (ch.soft.ids) keep.push_back(so.Get("ids"));
+    }
     const Cancel cancel = cancel_of(info[1]);
     auto model = model_;
     return run_loss(env, std::move(keep), [=] { return model->train_chunk(ch, cancel); });
