@@ -31,7 +31,7 @@ export function stateBundle(s: State): MimeBundle {
   };
 }
 
-/** The model's file, shape, size, dtype and device as a two-column table. */
+/** The model's file, shape, size, dtype, device and compute as a two-column table. */
 export function modelBundle(m: Model): MimeBundle {
   const c = m.config;
   const rows: Array<[string, string]> = [
@@ -45,6 +45,7 @@ export function modelBundle(m: Model): MimeBundle {
     ["parameters", c.params.toLocaleString("en-US")],
     ["dtype", c.dtype],
     ["device", m.device],
+    ["compute", m.compute],
     ["default state", c.hasTimeState ? "merged time_state" : "zero"],
   ];
   const tr = ([k, v]: [string, string]) =>

@@ -1,10 +1,10 @@
 // `rwkv-nb tune`: state tuning on binidx data, with a progress line, a JSONL log of every step,
 // periodic saves, resume, and Ctrl-C that finishes cleanly (state + checkpoint saved).
 import * as fs from "node:fs";
-import { defineCommand, numberArg } from "../command";
+import { defineCommand, numberArg, MODEL_OPTIONS, MODEL_USAGE, modelArgs } from "../command";
 import { BinIdxDataset } from "../../runtime/data/binidx";
 import { formatDuration } from "../../runtime/data/progress";
-import { Model, type Device } from "../../runtime/model/model";
+import { Model } from "../../runtime/model/model";
 import { Tuner } from "../../runtime/tune/tuner";
 import type { StepRecord, TunerOptions } from "../../runtime/tune/types";
 import { checkWritableFolder } from "../../runtime/files";
@@ -12,7 +12,8 @@ import { checkWritableFolder } from "../../runtime/files";
 const usage = `usage: rwkv-nb tune <model> --data <binidx prefix> --out <state.pth> [--ctx-len 512] [--micro-bsz 1]
                    [--steps N | --epoch-steps N --epoch-count M] [--lr-init 1] [--lr-final 0.01] [--warmup-steps 0]
                    [--lr-schedule cos|exp] [--sampler pad|random|magic-prime] [--magic-prime P] [--seed 0]
-                   [--grad-clip 1] [--save-every N] [--resume <ckpt>] [--log <steps.jsonl>] [--device cpu|cuda|auto]
+                   [--grad-clip 1] [--save-every N] [--resume <ckpt>] [--log <steps.jsonl>]
+                   ${MODEL_USAGE}
 
 Trains the initial wkv state (RWKV-PEFT state tuning) and writes it to --out (.pth as PEFT, or
 .safetensors with provenance). Every step goes to --log (default <out>.jsonl); --save-every N
@@ -46,7 +47,7 @@ export const command = defineCommand({
     "save-every": { type: "string" },
     resume: { type: "string" },
     log: { type: "string" },
-    device: { type: "string", default: "auto" },
+    ...MODEL_OPTIONS,
   },
   async run({ values, positionals }) {
     if (positionals.length !== 1 || !values.data || !values.out) {
@@ -69,7 +70,7 @@ export const command = defineCommand({
     if (saveEvery < 0) throw new Error(`--save-every must be ≥ 0, got ${saveEvery}`);
 
     const data = BinIdxDataset.open(values.data);
-    const model = await Model.load(positionals[0], { device: values.device as Device | "auto" });
+    const model = await Model.load(positionals[0], modelArgs(values));
     try {
       const opts: Partial<TunerOptions> & { totalSteps: number } = {
         totalSteps,
