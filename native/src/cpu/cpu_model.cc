@@ -6,13 +6,15 @@
 #include <string>
 
 #include "cpu/norm.h"
+#include "cpu/profile.h"
+#include "cpu/scratch_buf.h"
 #include "cpu/rows.h"
 #include "cpu/vmath.h"
 
 namespace rwkv {
 namespace {
 
-using Buf = std::vector<float>;
+using Buf = ScratchBuf;
 
 constexpr int kSeqChunk = 256;  // inference rows per pass: bounds activation memory for long prompts
 
@@ -77,6 +79,8 @@ CpuModel::CpuModel(const Config& cfg, const Loader& ld, const CpuOptions& opt) :
   head_ = {ln_out_.w.data(), ln_out_.b.data(), ld.matrix("head.weight", V, C), opt.compute};
 }
 
+CpuModel::~CpuModel() { scratch_release(); }
+
 void CpuModel::embed(const int32_t* tokens, long M, float* x) const {
   const int C = this->C();
   for (long m = 0; m < M; ++m)
@@ -112,6 +116,7 @@ void CpuModel::sqrelu_ffn_backward(int M, const float* dout, const Mat& K, const
 void CpuModel::forward_seq(const int32_t* tokens, int T, StateRef st, float* logits, LogitsMode mode,
                            const Cancel& cancel) const {
   if (T <= 0) throw RwkvError("forward_seq: the token sequence is empty");
+  RWKV_REGION(Other);
   const int C = this->C(), V = cfg_.vocab, rows = std::min(T, kSeqChunk);
   const long S = cfg_.wkv_floats();
   Buf x(size_t(rows) * C), carry(size_t(rows) * carry_width());
@@ -138,6 +143,7 @@ void CpuModel::forward_rnn(int32_t token, StateRef state, float* logits) const {
 
 LossResult CpuModel::train_chunk(const TrainChunk& c, const Cancel& cancel) const {
   check_chunk(c, cfg_);
+  RWKV_REGION(Other);
   const int B = c.B, T = c.T, L = cfg_.n_layer, C = this->C();
   const long M = long(B) * T, MC = M * C, S = cfg_.wkv_floats();
   const bool backward = c.backward();

@@ -11,6 +11,7 @@
 #include "cpu/cpu_model.h"
 #include "cpu/norm.h"
 #include "cpu/rows.h"
+#include "cpu/scratch_buf.h"
 #include "cpu/token_shift.h"
 #include "cpu/vmath.h"
 #include "cpu/wkv7.h"
@@ -18,12 +19,13 @@
 namespace rwkv {
 namespace {
 
-using Buf = std::vector<float>;
+using Buf = ScratchBuf;            // temporaries and activations
+using Weights = std::vector<float>;  // a layer's vectors, loaded once
 using vmath::sigmoid;
 
 struct Layer {
   NormWeights ln1, ln2, lnx;
-  Buf mu_r, mu_w, mu_k, mu_v, mu_a, mu_g, w0, a0, v0, k_k, k_a, r_k, mu_ffn;
+  Weights mu_r, mu_w, mu_k, mu_v, mu_a, mu_g, w0, a0, v0, k_k, k_a, r_k, mu_ffn;
   Mat w1, w2, a1, a2, v1, v2, g1, g2, R, K, V, O, fK, fV;
   bool value_residual = false;  // layers ≥ 1
 };
@@ -136,7 +138,7 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
   const int m = int(M);
   Buf xa(MC), dlt(MC), mix(MC), lora(M * std::max({Dw_, Da_, Dv_, Dg_}));
   norm_shift(B, T, C, x, L.ln1.w.data(), L.ln1.b.data(), s.att_x, xa.data(), dlt.data());
-  auto mixed = [&](const Buf& mu) { shift_mix(M, C, xa.data(), dlt.data(), mu.data(), mix.data()); return mix.data(); };
+  auto mixed = [&](const Weights& mu) { shift_mix(M, C, xa.data(), dlt.data(), mu.data(), mix.data()); return mix.data(); };
   mul(m, mixed(L.mu_r), L.R, true, A.r.data());
   mul(m, mixed(L.mu_k), L.K, true, A.k0.data());
   mul(m, mixed(L.mu_v), L.V, true, A.v_pre.data());
@@ -313,7 +315,7 @@ void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
 
   // Gradients w.r.t. the six mixed inputs, each split into ∂L/∂xa and ∂L/∂(shift delta).
   Buf lora(M * std::max({Dw_, Da_, Dv_, Dg_})), dmix(MC), dxa(MC, 0.f), dd(MC, 0.f);
-  auto mix_back = [&](const Buf& mu) { shift_mix_backward(M, C, dmix.data(), mu.data(), dxa.data(), dd.data()); };
+  auto mix_back = [&](const Weights& mu) { shift_mix_backward(M, C, dmix.data(), mu.data(), dxa.data(), dd.data()); };
   mul(m, dr.data(), L.R, false, dmix.data());
   mix_back(L.mu_r);
   mul(m, dk0.data(), L.K, false, dmix.data());
