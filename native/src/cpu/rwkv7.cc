@@ -35,6 +35,10 @@ struct V7OperandsBackward {
   const float *wr, *wk, *wv, *wb, *z, *alpha, *kh, *k0, *nu, *vfirst, *v_pre, *knorm;
   float *dr, *dk, *dv, *ww, *wa, *dalpha, *dk0, *dv_pre;
 };
+struct V7Bonus {
+  int C, H, N;
+  const float *r_k, *r, *k, *v, *g;  // r_k [H, N]
+};
 
 }  // namespace
 }  // namespace rwkv
@@ -188,18 +192,9 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
 
   Buf& ug = a_op;  // reuse again: the operands are consumed
   group_norm(m, H, N, A.y.data(), L.lnx.w.data(), L.lnx.b.data(), A.yn.data());
-  for_rows(M, [&](long r) {
-    for (int h = 0; h < H; ++h) {
-      const long oh = r * C + long(h) * N;
-      float beta = 0.f;
-      for (int i = 0; i < N; ++i) beta += A.r[oh + i] * A.k[oh + i] * L.r_k[h * N + i];
-      A.beta[r * H + h] = beta;
-      for (int i = 0; i < N; ++i) {
-        A.yn[oh + i] += beta * A.v[oh + i];
-        ug[oh + i] = A.yn[oh + i] * A.g[oh + i];
-      }
-    }
-  });
+  const V7Bonus bonus{C, H, N, L.r_k.data(), A.r.data(), A.k.data(), A.v.data(), A.g.data()};
+  const auto bonus_rows = RWKV_PER_ISA(v7_bonus_rows);
+  parallel_for(M, [&](long r0, long r1) { bonus_rows(r0, r1, bonus, A.yn.data(), ug.data(), A.beta.data()); }, 8);
   mul(m, ug.data(), L.O, true, x, 1.f);
 }
 
@@ -234,32 +229,18 @@ void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
   // Output, gate, bonus.
   Buf dug(MC), dg(MC), dr(MC), dk(MC), dv(MC), dy(MC);
   mul(m, dx, L.O, false, dug.data());
-  for_rows(M, [&](long r) {
-    for (int h = 0; h < H; ++h) {
-      const long oh = r * C + long(h) * N;
-      float dbeta = 0.f;
-      const float beta = A.beta[r * H + h];
-      for (int i = 0; i < N; ++i) {
-        const float du = dug[oh + i] * A.g[oh + i];
-        dg[oh + i] = dug[oh + i] * A.yn[oh + i];
-        dy[oh + i] = du;  // ∂L/∂(GroupNorm output) for now
-        dbeta += du * A.v[oh + i];
-        dv[oh + i] = du * beta;
-      }
-      for (int i = 0; i < N; ++i) {
-        dr[oh + i] = dbeta * A.k[oh + i] * L.r_k[h * N + i];
-        dk[oh + i] = dbeta * A.r[oh + i] * L.r_k[h * N + i];
-      }
-    }
-  });
+  const V7Bonus bonus{C, H, N, L.r_k.data(), A.r.data(), A.k.data(), A.v.data(), A.g.data()};
+  const auto bonus_back = RWKV_PER_ISA(v7_bonus_backward_rows);
+  parallel_for(M, [&](long r0, long r1) {
+    bonus_back(r0, r1, bonus, A.yn.data(), A.beta.data(), dug.data(), dg.data(), dy.data(), dr.data(), dk.data(),
+               dv.data());
+  }, 8);
   group_norm_backward(m, H, N, A.y.data(), L.lnx.w.data(), dy.data(), dug.data(), false);  // dug ← ∂L/∂y
 
   // WKV, from the initial state wkv0 with ∂L/∂(final state) arriving in d.wkv.
   Buf a_op(MC), b_op(MC);
-  for_each(MC, [&](long i) {
-    a_op[i] = -A.kh[i];
-    b_op[i] = A.kh[i] * A.alpha[i];
-  });
+  const auto ab = RWKV_PER_ISA(v7_ab_range);
+  parallel_for(MC, [&](long i0, long i1) { ab(i0, i1, A.kh.data(), A.alpha.data(), a_op.data(), b_op.data()); }, 4096);
   Buf wr(MC), ww(MC), wk(MC), wv(MC), wa(MC), wb(MC);
   const Buf dsT(d.wkv, d.wkv + long(B) * H * N * N);
   wkv7_backward(B, T, H, N, {A.r.data(), A.what.data(), A.k.data(), A.v.data(), a_op.data(), b_op.data()}, wkv0,
