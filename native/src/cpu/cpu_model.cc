@@ -11,6 +11,9 @@
 #include "cpu/rows.h"
 #include "cpu/vmath.h"
 
+#define RWKV_PER_ISA_FILE "cpu/ffn.inc"
+#include "cpu/per_isa.h"
+
 namespace rwkv {
 namespace {
 
@@ -100,7 +103,8 @@ void CpuModel::sqrelu_ffn(int M, const float* xk, const Mat& K, const Mat& V, fl
   const long n = long(M) * K.rows;
   Buf h(n);
   mul(M, xk, K, true, hpre);
-  for_each(n, [&](long i) { const float q = vmath::relu(hpre[i]); h[i] = q * q; });
+  const auto act = RWKV_PER_ISA(relu_sq_range);
+  parallel_for(n, [&](long i0, long i1) { act(i0, i1, hpre, h.data()); }, 4096);
   mul(M, h.data(), V, true, out, beta);
 }
 
@@ -109,7 +113,8 @@ void CpuModel::sqrelu_ffn_backward(int M, const float* dout, const Mat& K, const
   const long n = long(M) * K.rows;
   Buf dh(n);
   mul(M, dout, V, false, dh.data());
-  for_each(n, [&](long i) { dh[i] *= 2.f * vmath::relu(hpre[i]); });
+  const auto act_backward = RWKV_PER_ISA(relu_sq_backward_range);
+  parallel_for(n, [&](long i0, long i1) { act_backward(i0, i1, hpre, dh.data()); }, 4096);
   mul(M, dh.data(), K, false, dxk);
 }
 
