@@ -5,17 +5,17 @@
 // through Debian's /usr/bin/python3 when torch is there, and the machine's limits (bench/machine.ts):
 // the sequence forward and the tuning step as a share of the fp32 GEMM limit (OpenBLAS sgemm 2048³
 // with its own kernel choice), RNN mode against the memory floor (weight bytes read per token at the
-// measured read bandwidth).
+// measured read bandwidth). The tuning step also runs with bf16 compute (bf16 weights, where the
+// CPU has AVX512_BF16), and each step's busy time is split by stage (the addon's profiler).
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Model } from "../kernel/runtime/model/model";
+import { Model, type Compute } from "../kernel/runtime/model/model";
 import { Tuner } from "../kernel/runtime/tune/tuner";
-import type { StepRecord } from "../kernel/runtime/tune/types";
 import { Dataset } from "../kernel/runtime/data/dataset";
 import { writeRandomCheckpoint } from "../kernel/runtime/model/random-checkpoint";
-import { native } from "../kernel/runtime/native";
+import { native, type StageName } from "../kernel/runtime/native";
 import type { BenchRow } from "./types";
 import { isRate, machineLimits } from "./machine";
 
@@ -48,22 +48,59 @@ function torchBaseline(file: string, threads: number): PyResult | string {
 // Peak RSS of the tuning step in a process of its own (load the model, one step): the bench
 // process itself has held other modules' big arrays (GEMM operands) by the time it gets here.
 const RSS_CHILD = `
-const [runtimeDir, file, ctx] = process.argv.slice(1);
+const [runtimeDir, file, ctx, compute] = process.argv.slice(1);
 const { Model } = require(runtimeDir + "/model/model");
 const { Tuner } = require(runtimeDir + "/tune/tuner");
 const { Dataset } = require(runtimeDir + "/data/dataset");
 (async () => {
-  const model = await Model.load(file, { device: "cpu" });
+  const model = await Model.load(file, { device: "cpu", compute });
   const V = model.config.vocabSize, T = Number(ctx);
   const tokens = Int32Array.from({ length: T + 1 }, (_, i) => (i * 7919) % V);
   await new Tuner(model, Dataset.fromDocs([tokens]), { ctxLen: T, totalSteps: 1 }).run({ live: false });
   console.log(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
 })();
 `;
-function tuningPeakRss(file: string): number {
+function tuningPeakRss(file: string, compute: Compute = "fp32"): number {
   const runtimeDir = path.join(__dirname, "..", "kernel", "runtime");
-  const out = execFileSync(process.execPath, ["-e", RSS_CHILD, runtimeDir, file, String(SEQ)], { encoding: "utf8" });
-  return JSON.parse(out.trim().split("\n").pop()!).maxRssBytes;
+  const args = ["-e", RSS_CHILD, runtimeDir, file, String(SEQ), compute];
+  return JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8" }).trim().split("\n").pop()!).maxRssBytes;
+}
+
+type Stages = Record<StageName, { wallS: number; cpuS: number }>;
+const STAGE_ORDER: StageName[] = ["gemm", "wkv", "norm", "other", "head", "adam"];
+const STAGE_LABEL: Record<StageName, string> = {
+  gemm: "GEMMs",
+  wkv: "WKV",
+  norm: "norms",
+  other: "elementwise+other",
+  head: "head/loss (less its GEMM)",
+  adam: "Adam",
+};
+
+/** TUNE_STEPS tuning steps of `model` with the stage profiler on: seconds and CPU-seconds per step, by stage. */
+async function profiledSteps(model: Model, tokens: Int32Array): Promise<{ s: number; cpuS: number; stages: Stages }> {
+  const tuner = new Tuner(model, Dataset.fromDocs([tokens]), { ctxLen: SEQ, totalSteps: TUNE_STEPS });
+  const addon = native();
+  addon.stageTimes(true);
+  addon.setProfiling(true);
+  const c = process.cpuUsage();
+  const recs = await tuner.run({ live: false }).finally(() => addon.setProfiling(false));
+  const d = process.cpuUsage(c);
+  const stages = addon.stageTimes(true);
+  for (const k of STAGE_ORDER) {
+    stages[k].wallS /= recs.length;
+    stages[k].cpuS /= recs.length;
+  }
+  const s = recs.reduce((a, r) => a + r.elapsedMs, 0) / recs.length / 1000;
+  return { s, cpuS: (d.user + d.system) / 1e6 / recs.length, stages };
+}
+
+/** "GEMMs 2.1 CPU-s (55%), WKV …": CPU time per step by stage, largest share of the busy time first. */
+function stageNote(st: Stages): string {
+  const total = STAGE_ORDER.reduce((a, k) => a + st[k].cpuS, 0);
+  return STAGE_ORDER.map(
+    (k) => `${STAGE_LABEL[k]} ${st[k].cpuS.toFixed(2)} CPU-s (${Math.round((100 * st[k].cpuS) / total)}%)`,
+  ).join(", ");
 }
 
 const ratio = (ours: number, theirs: number, higherIsBetter: boolean) =>
@@ -77,6 +114,48 @@ function workGflop(matrixParams: number, tokens: number) {
   const wkv = 9 * N_HEAD_SIZE * N_HEAD_SIZE * (SHAPE.nEmbd / N_HEAD_SIZE) * SHAPE.nLayer * tokens;
   const fwd = 2 * matrixParams * tokens + wkv;
   return { fwd: fwd / 1e9, step: (2 * fwd + 2 * wkv) / 1e9 };
+}
+
+/** The tuning step with bf16 compute beside fp32's (same weights, same run): time, stages, ratio, peak RSS. */
+async function bf16ComputeRows(
+  file: string,
+  tokens: Int32Array,
+  tag: string,
+  fp32: { s: number; cpuS: number },
+): Promise<BenchRow[]> {
+  const model = await Model.load(file, { device: "cpu", compute: "bf16" });
+  try {
+    await model.forward(tokens.subarray(0, 16)); // warm-up
+    const st = await profiledSteps(model, tokens);
+    return [
+      { group: "runtime", name: `tune step ctx ${SEQ} bsz 1 ${tag}, bf16 compute`, value: st.s, unit: "s" },
+      {
+        group: "stages",
+        name: `tune step by stage, bf16 compute, ${tag}`,
+        value: st.cpuS,
+        unit: "CPU-s",
+        note: stageNote(st.stages),
+      },
+      {
+        group: "runtime",
+        name: `tune step speed-up of bf16 compute over fp32 compute, ${tag}`,
+        value: fp32.cpuS / st.cpuS,
+        unit: "×",
+        note:
+          `by CPU time (${fp32.cpuS.toFixed(2)} / ${st.cpuS.toFixed(2)} CPU-s); ` +
+          `by wall clock ${(fp32.s / st.s).toFixed(2)}× (target ≥ 1.6×)`,
+      },
+      {
+        group: "runtime",
+        name: `peak RSS of a process that loads the model and runs one tuning step ${tag}, bf16 compute`,
+        value: tuningPeakRss(file, "bf16") / 1e6,
+        unit: "MB",
+        note: "target ≤ 1200 MB",
+      },
+    ];
+  } finally {
+    model.dispose();
+  }
 }
 
 export async function runRuntimeBench(): Promise<BenchRow[]> {
@@ -116,10 +195,8 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
       const tokens = Int32Array.from({ length: SEQ + 1 }, (_, i) => (i * 7919) % SHAPE.vocabSize);
       try {
         await model.forward(tokens.subarray(0, 16)); // warm-up
-        const tuner = new Tuner(model, Dataset.fromDocs([tokens]), { ctxLen: SEQ, totalSteps: TUNE_STEPS });
-        let recs: readonly StepRecord[] = [];
-        const stepCpuS = (await cpuSecondsOf(async () => (recs = await tuner.run({ live: false })))) / recs.length;
-        const stepS = recs.reduce((a, r) => a + r.elapsedMs, 0) / recs.length / 1000;
+        const fp32Step = await profiledSteps(model, tokens);
+        const { s: stepS, cpuS: stepCpuS } = fp32Step;
         const rssMb = tuningPeakRss(file) / 1e6;
         // All logits, as PyTorch's baseline and the issue's sequence-forward target compute them.
         let t0 = performance.now();
@@ -164,6 +241,15 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
             `${note(stepS, typeof py === "string" ? undefined : py.tune_step_s, false)}; ` +
             limitNote(work.step, stepS, stepCpuS),
         });
+        rows.push({
+          group: "stages",
+          name: `tune step by stage, fp32 compute, ${tag}`,
+          value: stepCpuS,
+          unit: "CPU-s",
+          note: stageNote(fp32Step.stages),
+        });
+        if (dtype === "bf16" && native().info().bf16Compute)
+          rows.push(...(await bf16ComputeRows(file, tokens, tag, fp32Step)));
         rows.push({
           group: "runtime",
           name: `peak RSS of a process that loads the model and runs one tuning step ${tag}`,

@@ -8,6 +8,7 @@ export {
   Model,
   meanCrossEntropy,
   type Device,
+  type Compute,
   type LoadOptions,
   type ForwardOptions,
   type ForwardResult,

@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { TokenizerKind, TokenizerOptions } from "../runtime/tokenizer";
+import type { Compute, Device } from "../runtime/model/model";
 
 export interface Command {
   name: string;
@@ -64,4 +65,21 @@ export function tokenizerArgs(v: { tokenizer?: string; vocab?: string }, modelPa
   if (kind !== undefined && kind !== "world" && kind !== "bytes")
     throw new Error(`--tokenizer must be world or bytes, got '${kind as string}'`);
   return { kind, vocab: v.vocab, modelPath };
+}
+
+/** The options of every command that loads a model: where it runs and the arithmetic of its products. */
+export const MODEL_OPTIONS = {
+  device: { type: "string", default: "auto" },
+  compute: { type: "string" },
+} as const;
+export const MODEL_USAGE = "[--device cpu|cuda|auto] [--compute fp32|bf16]";
+
+/** Model.load's device and compute from --device/--compute (compute: the device's default when absent). */
+export function modelArgs(v: { device?: string; compute?: string }): { device: Device | "auto"; compute?: Compute } {
+  const { device = "auto", compute } = v;
+  if (device !== "cpu" && device !== "cuda" && device !== "auto")
+    throw new Error(`--device must be cpu, cuda or auto, got '${device}'`);
+  if (compute !== undefined && compute !== "fp32" && compute !== "bf16")
+    throw new Error(`--compute must be fp32 or bf16, got '${compute}'`);
+  return { device, compute };
 }

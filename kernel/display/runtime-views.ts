@@ -48,7 +48,7 @@ export function stateBundle(s: State): MimeBundle {
   };
 }
 
-/** The model's file, shape, size, dtype and device as a two-column table. */
+/** The model's file, shape, size, dtype, device and compute as a two-column table. */
 export function modelBundle(m: Model): MimeBundle {
   const c = m.config;
   const rows: Array<[string, string]> = [
@@ -62,6 +62,7 @@ export function modelBundle(m: Model): MimeBundle {
     ["parameters", c.params.toLocaleString("en-US")],
     ["dtype", c.dtype],
     ["device", m.device],
+    ["compute", m.compute],
     ["default state", c.hasTimeState ? "merged time_state" : "zero"],
   ];
   // A built-in model (Model.demo()) says what it is and what it cannot do.

@@ -38,6 +38,9 @@ export interface NativeState {
 }
 /** Cancellation flag: an Int32Array(1) the addon polls between layers/chunks; set [0]=1 to abort. */
 export type CancelFlag = Int32Array;
+/** The stages the CPU backend's profiler times (native/src/cpu/profile.h). */
+export type StageName = "other" | "gemm" | "wkv" | "norm" | "head" | "adam";
+
 /** Arithmetic of the CPU backend's products: fp32, or bf16 products with fp32 sums (AVX512_BF16). */
 export type Compute = "f32" | "bf16";
 
@@ -211,6 +214,13 @@ export interface AdamOptions {
 export interface NativeAddon {
   info(): NativeInfo;
   setThreads(n: number): number;
+  /** Busy time per stage of the CPU backend from now on (bench; off by default); see stageTimes. */
+  setProfiling(on: boolean): boolean;
+  /**
+   * Seconds per stage since the last reset (wall and process CPU time, exclusive: "gemm" inside the
+   * head counts as gemm; "other" is what no stage claims: elementwise passes, token shift, copies).
+   */
+  stageTimes(reset?: boolean): Record<StageName, { wallS: number; cpuS: number }>;
   /** Forces a SIMD path for every kernel from now on; throws when this CPU cannot run it. */
   setSimd(path: SimdPath): SimdPath;
   /**

@@ -1,8 +1,8 @@
 // `rwkv-nb eval`: loss/perplexity of a token sequence, optionally from a state file, with the raw
 // logits, the final state and the gradient of the loss w.r.t. the initial wkv state as files.
 import * as fs from "node:fs";
-import { defineCommand } from "../command";
-import { Model, meanCrossEntropy, type Device } from "../../runtime/model/model";
+import { defineCommand, MODEL_OPTIONS, MODEL_USAGE, modelArgs } from "../command";
+import { Model, meanCrossEntropy } from "../../runtime/model/model";
 import { State } from "../../runtime/model/state";
 import { timeStateTensors, writeTensors } from "../../runtime/tune/state-file";
 import { timeStateKey } from "../../runtime/model/config";
@@ -10,7 +10,8 @@ import { Tensor } from "../../runtime/tensor";
 import { checkWritableFolder, writeFileAtomic } from "../../runtime/files";
 
 const usage = `usage: rwkv-nb eval <model> --tokens <ids.json> [--state <file>] [--logits out.f32]
-                    [--final-state out.safetensors] [--grad out.safetensors] [--mode seq|rnn] [--device cpu|cuda|auto]
+                    [--final-state out.safetensors] [--grad out.safetensors] [--mode seq|rnn]
+                    ${MODEL_USAGE}
 
 Prints {"loss","ppl","tokens"}: mean next-token cross entropy over positions 0..T-2 of the
 token ids in the JSON array file. --logits writes raw little-endian float32 [T,V]; --final-state
@@ -52,7 +53,7 @@ export const command = defineCommand({
     "final-state": { type: "string" },
     grad: { type: "string" },
     mode: { type: "string", default: "seq" },
-    device: { type: "string", default: "auto" },
+    ...MODEL_OPTIONS,
   },
   async run({ values, positionals }) {
     if (positionals.length !== 1 || !values.tokens) {
@@ -63,7 +64,7 @@ export const command = defineCommand({
     if (mode !== "seq" && mode !== "rnn") throw new Error(`--mode must be seq or rnn, got '${mode}'`);
     for (const out of [values.logits, values["final-state"], values.grad]) if (out) checkWritableFolder(out);
     const tokens = readTokens(values.tokens);
-    const model = await Model.load(positionals[0], { device: values.device as Device | "auto" });
+    const model = await Model.load(positionals[0], modelArgs(values));
     try {
       const start = values.state ? await State.fromStateFile(model, values.state) : model.defaultState;
       const T = tokens.length;

@@ -1,11 +1,20 @@
 // `rwkv-nb generate`: streams a completion of --prompt to stdout.
-import { defineCommand, numberArg, tokenizerArgs, TOKENIZER_OPTIONS } from "../command";
-import { Model, type Device } from "../../runtime/model/model";
+import {
+  defineCommand,
+  numberArg,
+  tokenizerArgs,
+  TOKENIZER_OPTIONS,
+  MODEL_OPTIONS,
+  MODEL_USAGE,
+  modelArgs,
+} from "../command";
+import { Model } from "../../runtime/model/model";
 import { State } from "../../runtime/model/state";
 
 const usage = `usage: rwkv-nb generate <model> --prompt <text> [--state <file>] [--max-tokens 200] [--temperature 1]
                         [--top-p 0.85] [--top-k 0] [--seed S] [--stop <text>]... [--vocab <file>]
-                        [--tokenizer world|bytes] [--device cpu|cuda|auto]`;
+                        [--tokenizer world|bytes]
+                        ${MODEL_USAGE}`;
 
 export const command = defineCommand({
   name: "generate",
@@ -21,7 +30,7 @@ export const command = defineCommand({
     "top-k": { type: "string" },
     seed: { type: "string" },
     stop: { type: "string", multiple: true },
-    device: { type: "string", default: "auto" },
+    ...MODEL_OPTIONS,
   },
   async run({ values, positionals }) {
     if (positionals.length !== 1 || values.prompt === undefined) {
@@ -30,7 +39,7 @@ export const command = defineCommand({
     }
     const { kind, vocab } = tokenizerArgs(values);
     const model = await Model.load(positionals[0], {
-      device: values.device as Device | "auto",
+      ...modelArgs(values),
       tokenizer: kind,
       vocab,
     });

@@ -2,10 +2,10 @@
 // its validation), periodic saves, resume, early stop, and Ctrl-C that finishes cleanly (state +
 // checkpoint saved).
 import * as fs from "node:fs";
-import { defineCommand, numberArg } from "../command";
+import { defineCommand, numberArg, MODEL_OPTIONS, MODEL_USAGE, modelArgs } from "../command";
 import { BinIdxDataset } from "../../runtime/data/binidx";
 import { formatDuration } from "../../runtime/data/progress";
-import { Model, type Device } from "../../runtime/model/model";
+import { Model } from "../../runtime/model/model";
 import { State } from "../../runtime/model/state";
 import { parseLayers } from "../../runtime/tune/layers";
 import { Tuner } from "../../runtime/tune/tuner";
@@ -16,10 +16,11 @@ const usage = `usage: rwkv-nb tune <model> --data <binidx prefix> --out <state.p
                    [--steps N | --epoch-steps N --epoch-count M] [--lr-init 1] [--lr-final 0.01] [--warmup-steps 0]
                    [--lr-schedule cos|exp] [--sampler pad|random|magic-prime] [--magic-prime P] [--seed 0]
                    [--padding trim|peft]
-                   [--grad-clip 1] [--save-every N] [--resume <ckpt>] [--log <steps.jsonl>] [--device cpu|cuda|auto]
+                   [--grad-clip 1] [--save-every N] [--resume <ckpt>] [--log <steps.jsonl>]
                    [--accumulate K] [--chunk-len 512] [--layers 8-11] [--loss-mask none|response]
                    [--validation <binidx prefix> [--val-every 10] [--val-samples 16] [--keep-best]
                     [--stop-loss X] [--patience N [--min-delta D]]] [--init-state <state file> | --init-prompt <text>]
+                   ${MODEL_USAGE}
 
 Trains the initial wkv state (RWKV-PEFT state tuning) and writes it to --out (.pth as PEFT, or
 .safetensors with provenance). Every step goes to --log (default <out>.jsonl); --save-every N
@@ -67,7 +68,7 @@ export const command = defineCommand({
     "save-every": { type: "string" },
     resume: { type: "string" },
     log: { type: "string" },
-    device: { type: "string", default: "auto" },
+    ...MODEL_OPTIONS,
     accumulate: { type: "string" },
     "chunk-len": { type: "string" },
     layers: { type: "string" },
@@ -114,7 +115,7 @@ export const command = defineCommand({
     const stopLoss = numOpt("stop-loss", values["stop-loss"]),
       patience = intOpt("patience", values.patience),
       minDelta = numOpt("min-delta", values["min-delta"]);
-    const model = await Model.load(positionals[0], { device: values.device as Device | "auto" });
+    const model = await Model.load(positionals[0], modelArgs(values));
     try {
       const initState = values["init-state"]
         ? await State.fromStateFile(model, values["init-state"])

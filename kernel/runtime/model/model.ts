@@ -33,6 +33,12 @@ import { DEMO_ABOUT, DEMO_FILES } from "./demo";
 import { generate, type GenerateOptions } from "./generate";
 
 export type Device = "cpu" | "cuda";
+/**
+ * The arithmetic of the model's matrix products. "fp32" (the CPU default): fp32 products and sums.
+ * "bf16": activations rounded to bf16, multiplied with the bf16 weights into fp32 sums (AVX512_BF16
+ * `vdpbf16ps` on CPU; tensor cores on CUDA, which always compute so). README: its measured error.
+ */
+export type Compute = "fp32" | "bf16";
 export interface LoadOptions {
   device?: Device | "auto";
   /**
@@ -44,6 +50,8 @@ export interface LoadOptions {
   vocab?: string;
   /** nf4/int8 frozen matrices for state tuning on CUDA (docs/spec.md §3.9); default "none". */
   quant?: Quant;
+  /** Default "fp32" on CPU, "bf16" on CUDA; "bf16" on CPU needs bf16 weights and AVX512_BF16. */
+  compute?: Compute;
 }
 export interface ForwardOptions {
   state?: State;
@@ -61,6 +69,7 @@ const LOAD_OPTIONS: Spec = {
   tokenizer: is.either(is.oneOf("world", "bytes"), isTokenizer),
   vocab: is.string,
   quant: is.oneOf("none", "nf4", "int8"),
+  compute: is.oneOf("fp32", "bf16"),
 };
 const STATE_OPTIONS: Spec = { state: is.instance(State), signal: is.signal };
 const FORWARD_OPTIONS: Spec = {
@@ -89,6 +98,27 @@ function resolveDevice(want: Device | "auto"): Device {
   return cuda.available ? "cuda" : "cpu";
 }
 
+/** The compute a device runs for `want`, or an OptionsError saying why it cannot (no silent fallback). */
+function resolveCompute(want: Compute | undefined, device: Device, cfg: ModelConfig, file: string): Compute {
+  if (device === "cuda") {
+    if (want === "fp32")
+      throw new OptionsError(
+        'compute "fp32" is not available on CUDA: its products are bf16 on tensor cores',
+        "compute",
+      );
+    return "bf16";
+  }
+  if (want !== "bf16") return "fp32";
+  const info = native().info();
+  if (!info.bf16Compute) {
+    const cpu = info.cpu.features.includes("avx512_bf16") ? `the SIMD path "${info.simd}"` : "this CPU";
+    throw new OptionsError(`compute "bf16" needs AVX512_BF16 (vdpbf16ps), which ${cpu} lacks; use "fp32"`, "compute");
+  }
+  if (cfg.dtype !== "bf16")
+    throw new OptionsError(`compute "bf16" needs bf16 weights; ${file} holds ${cfg.dtype}`, "compute");
+  return "bf16";
+}
+
 export class Model {
   private tok?: Tokenizer;
   private wasDisposed = false;
@@ -101,6 +131,8 @@ export class Model {
     readonly config: ModelConfig,
     /** Where the weights live and the model runs. */
     readonly device: Device,
+    /** The arithmetic of its products (LoadOptions.compute). */
+    readonly compute: Compute,
     private readonly nativeModel: NativeModel,
     private readonly reader: Checkpoint,
     private readonly timeState: Float32Array | undefined,
@@ -114,6 +146,7 @@ export class Model {
     const reader = openCheckpoint(file);
     try {
       const detected = detectConfig(reader);
+      const compute = resolveCompute(opts.compute, device, detected, file);
       const tensors: Record<string, NativeTensor> = {};
       const states: Float32Array[] = [];
       for (const name of reader.keys()) {
@@ -128,8 +161,11 @@ export class Model {
         tensors[name] = { dtype: t.dtype, shape: [...t.shape], data: t.data };
       }
       const timeState = Model.mergedTimeState(detected, states, file);
-      const nativeModel = native().createModel(detected, tensors, device, { quant: opts.quant ?? "none" });
-      const model = new Model(path.resolve(file), detected, device, nativeModel, reader, timeState, {
+      const nativeModel = native().createModel(detected, tensors, device, {
+        quant: opts.quant ?? "none",
+        compute: compute === "fp32" ? "f32" : "bf16",
+      });
+      const model = new Model(path.resolve(file), detected, device, compute, nativeModel, reader, timeState, {
         tokenizer: opts.tokenizer,
         vocab: opts.vocab,
       });

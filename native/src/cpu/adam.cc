@@ -2,11 +2,13 @@
 
 #include <cmath>
 
+#include "cpu/profile.h"
 #include "cpu/threadpool.h"
 
 namespace rwkv {
 
 void adam_step(long n, float* p, float* m, float* v, const float* g, const AdamParams& o) {
+  RWKV_REGION(Adam);
   // Scalars exactly as torch computes them (step_size and the √ of the second bias correction).
   const float b1 = float(o.beta1), b2 = float(o.beta2), eps = float(o.eps);
   const float step_size = float(o.lr / (1.0 - std::pow(o.beta1, double(o.step))));

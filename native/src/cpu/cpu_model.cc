@@ -9,13 +9,18 @@
 #endif
 
 #include "cpu/norm.h"
+#include "cpu/profile.h"
+#include "cpu/scratch_buf.h"
 #include "cpu/rows.h"
 #include "cpu/vmath.h"
+
+#define RWKV_PER_ISA_FILE "cpu/ffn.inc"
+#include "cpu/per_isa.h"
 
 namespace rwkv {
 namespace {
 
-using Buf = std::vector<float>;
+using Buf = ScratchBuf;
 
 constexpr int kSeqChunk = 256;  // inference rows per pass: bounds activation memory for long prompts
 
@@ -92,6 +97,8 @@ CpuModel::CpuModel(const Config& cfg, const Loader& ld, const CpuOptions& opt) :
   head_ = {ln_out_.w.data(), ln_out_.b.data(), ld.matrix("head.weight", V, C), opt.compute};
 }
 
+CpuModel::~CpuModel() { scratch_release(); }
+
 void CpuModel::embed(const int32_t* tokens, long M, float* x) const {
   const int C = this->C();
   for (long m = 0; m < M; ++m)
@@ -111,7 +118,8 @@ void CpuModel::sqrelu_ffn(int M, const float* xk, const Mat& K, const Mat& V, fl
   const long n = long(M) * K.rows;
   Buf h(n);
   mul(M, xk, K, true, hpre);
-  for_each(n, [&](long i) { const float q = vmath::relu(hpre[i]); h[i] = q * q; });
+  const auto act = RWKV_PER_ISA(relu_sq_range);
+  parallel_for(n, [&](long i0, long i1) { act(i0, i1, hpre, h.data()); }, 4096);
   mul(M, h.data(), V, true, out, beta);
 }
 
@@ -120,13 +128,15 @@ void CpuModel::sqrelu_ffn_backward(int M, const float* dout, const Mat& K, const
   const long n = long(M) * K.rows;
   Buf dh(n);
   mul(M, dout, V, false, dh.data());
-  for_each(n, [&](long i) { dh[i] *= 2.f * vmath::relu(hpre[i]); });
+  const auto act_backward = RWKV_PER_ISA(relu_sq_backward_range);
+  parallel_for(n, [&](long i0, long i1) { act_backward(i0, i1, hpre, dh.data()); }, 4096);
   mul(M, dh.data(), K, false, dxk);
 }
 
 void CpuModel::forward_seq(const int32_t* tokens, int T, StateRef st, float* logits, LogitsMode mode,
                            const Cancel& cancel) const {
   if (T <= 0) throw RwkvError("forward_seq: the token sequence is empty");
+  RWKV_REGION(Other);
   const int C = this->C(), V = cfg_.vocab, rows = std::min(T, kSeqChunk);
   const long S = cfg_.wkv_floats();
   Buf x(size_t(rows) * C), carry(size_t(rows) * carry_width());
@@ -154,6 +164,7 @@ void CpuModel::forward_rnn(int32_t token, StateRef state, float* logits) const {
 LossResult CpuModel::train_chunk(const TrainChunk& c, const Cancel& cancel) const {
   const ReleaseFreedMemory release;  // declared first: runs after every buffer below is freed
   check_chunk(c, cfg_);
+  RWKV_REGION(Other);
   const int B = c.B, T = c.T, L = cfg_.n_layer, C = this->C();
   const long M = long(B) * T, MC = M * C, S = cfg_.wkv_floats();
   const bool backward = c.backward();

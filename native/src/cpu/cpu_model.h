@@ -47,6 +47,8 @@ class CpuModel : public Model {
                    const Cancel& cancel) const final;
   void forward_rnn(int32_t token, StateRef state, float* logits) const final;
   LossResult train_chunk(const TrainChunk& chunk, const Cancel& cancel) const final;
+  // Frees the cached temporaries (cpu/scratch_buf.h) that every model's calls share.
+  ~CpuModel() override;
 
  protected:
   // Checks the config and loads emb, ln0 and the output end; the subclass loads its layers.

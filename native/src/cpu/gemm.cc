@@ -2,6 +2,7 @@
 
 #include "cpu/gemm_kernels.h"
 #include "cpu/isa.h"
+#include "cpu/profile.h"
 
 namespace rwkv {
 
@@ -28,6 +29,7 @@ bool bf16_compute_available() { return active_isa() == Isa::Avx512 && cpu_featur
 void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType bt, int ldb,
             bool trans_b, float* C, int ldc, float beta, Precision prec) {
   if (M <= 0 || N <= 0) return;
+  RWKV_STAGE(Gemm);
   const gemm::BOperand b{B, bt, ldb, trans_b};
   const bool bf16 = prec == Precision::BF16 && bt == DType::BF16 && bf16_compute_available();
   if (M <= gemm::kGemvMaxRows || K == 0) gemm::gemv(M, N, K, A, lda, b, C, ldc, beta, bf16);

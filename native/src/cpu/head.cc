@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "cpu/norm.h"
+#include "cpu/profile.h"
+#include "cpu/scratch_buf.h"
 #include "cpu/threadpool.h"
 #include "cpu/vmath.h"
 
@@ -22,13 +24,15 @@ constexpr long kBlockLogits = 16l << 20;
 }  // namespace
 
 void head_logits(int M, int C, const float* x, const HeadWeights& w, float* logits) {
-  std::vector<float> xn(size_t(M) * C);
+  RWKV_STAGE(Head);
+  ScratchBuf xn(size_t(M) * C);
   layer_norm(M, C, x, w.ln_w, w.ln_b, xn.data());
   mul(M, xn.data(), C, w.head, true, logits, w.head.rows, 0.f, w.prec);
 }
 
 HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const int32_t* targets,
                       const HeadLossScale& scale, float* dx, const Cancel& cancel, const SoftTargets* soft) {
+  RWKV_STAGE(Head);
   const int V = w.head.rows;
   for (int m = 0; m < M; ++m)
     if (targets[m] != kIgnoreTarget && (targets[m] < 0 || targets[m] >= V))
@@ -37,7 +41,7 @@ HeadLossSum head_loss(int M, int C, const float* x, const HeadWeights& w, const 
   HeadLossSum out;
   out.n_targets = count_targets(M, targets);
   const int bm = int(std::min<long>(M, std::max<long>(16, kBlockLogits / V)));
-  std::vector<float> xn(size_t(bm) * C), z(size_t(bm) * V), dxn(size_t(bm) * C);
+  ScratchBuf xn(size_t(bm) * C), z(size_t(bm) * V), dxn(size_t(bm) * C);
   std::vector<double> ce(bm);
   for (int m0 = 0; m0 < M; m0 += bm) {
     check_cancel(cancel);

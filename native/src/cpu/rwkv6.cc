@@ -11,6 +11,7 @@
 #include "cpu/cpu_model.h"
 #include "cpu/norm.h"
 #include "cpu/rows.h"
+#include "cpu/scratch_buf.h"
 #include "cpu/token_shift.h"
 #include "cpu/vmath.h"
 #include "cpu/wkv6.h"
@@ -18,14 +19,15 @@
 namespace rwkv {
 namespace {
 
-using Buf = std::vector<float>;
+using Buf = ScratchBuf;            // temporaries and activations
+using Weights = std::vector<float>;  // a layer's vectors, loaded once
 using vmath::sigmoid;
 
 enum Branch { kW = 0, kK, kV, kR, kG, kBranches };  // time_maa_w1/w2 chunk order
 
 struct Layer {
   NormWeights ln1, ln2, lnx;
-  Buf maa_x, maa[kBranches], decay, u, fmaa_k, fmaa_r;  // u = time_faaaa [H·N]
+  Weights maa_x, maa[kBranches], decay, u, fmaa_k, fmaa_r;  // u = time_faaaa [H·N]
   Mat maa_w1, maa_w2, decay_w1, decay_w2, R, K, V, G, O, fK, fR, fV;  // maa_w2: [5·Dm, C] (file [5, Dm, C])
 };
 

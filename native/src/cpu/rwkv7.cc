@@ -11,6 +11,7 @@
 #include "cpu/cpu_model.h"
 #include "cpu/norm.h"
 #include "cpu/rows.h"
+#include "cpu/scratch_buf.h"
 #include "cpu/token_shift.h"
 #include "cpu/vmath.h"
 #include "cpu/wkv7.h"
@@ -18,12 +19,42 @@
 namespace rwkv {
 namespace {
 
-using Buf = std::vector<float>;
-using vmath::sigmoid;
+// The pointers of the per-token passes in rwkv7_rows.inc ([M, C] rows unless noted).
+struct V7Operands {
+  int C, H, N;
+  bool value_residual;
+  const float *w0, *a0, *v0, *k_a, *k_k;  // [C] weights
+  const float *k0, *v_pre;
+  float *z, *what, *alpha, *nu, *v, *k, *vfirst, *kh, *a_op, *b_op;
+  float* knorm;  // [M, H]
+};
+struct V7OperandsBackward {
+  int C, H, N;
+  bool value_residual;
+  const float *k_a, *k_k;  // [C] weights
+  const float *wr, *wk, *wv, *wb, *z, *alpha, *kh, *k0, *nu, *vfirst, *v_pre, *knorm;
+  float *dr, *dk, *dv, *ww, *wa, *dalpha, *dk0, *dv_pre;
+};
+struct V7Bonus {
+  int C, H, N;
+  const float *r_k, *r, *k, *v, *g;  // r_k [H, N]
+};
+
+}  // namespace
+}  // namespace rwkv
+
+#define RWKV_PER_ISA_FILE "cpu/rwkv7_rows.inc"
+#include "cpu/per_isa.h"
+
+namespace rwkv {
+namespace {
+
+using Buf = ScratchBuf;            // temporaries and activations
+using Weights = std::vector<float>;  // a layer's vectors, loaded once
 
 struct Layer {
   NormWeights ln1, ln2, lnx;
-  Buf mu_r, mu_w, mu_k, mu_v, mu_a, mu_g, w0, a0, v0, k_k, k_a, r_k, mu_ffn;
+  Weights mu_r, mu_w, mu_k, mu_v, mu_a, mu_g, w0, a0, v0, k_k, k_a, r_k, mu_ffn;
   Mat w1, w2, a1, a2, v1, v2, g1, g2, R, K, V, O, fK, fV;
   bool value_residual = false;  // layers ≥ 1
 };
@@ -46,18 +77,6 @@ struct Acts final : LayerActs {
     return n * sizeof(float);
   }
 };
-
-// z ← z + w0;  ŵ = −softplus(−z) − 0.5 (the decay soft clamp, docs/spec.md §1.3 step 7).
-inline void decay_input(int C, float* __restrict z, const float* __restrict w0, float* __restrict w_hat) {
-  for (int c = 0; c < C; ++c) {
-    z[c] += w0[c];
-    w_hat[c] = -vmath::softplus(-z[c]) - 0.5f;
-  }
-}
-// x ← σ(x + bias)
-inline void bias_sigmoid(int C, float* __restrict x, const float* __restrict bias) {
-  for (int c = 0; c < C; ++c) x[c] = sigmoid(x[c] + bias[c]);
-}
 
 class Rwkv7 final : public CpuModel {
  public:
@@ -135,8 +154,11 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
   const long M = long(B) * T, MC = M * C;
   const int m = int(M);
   Buf xa(MC), dlt(MC), mix(MC), lora(M * std::max({Dw_, Da_, Dv_, Dg_}));
-  norm_shift(B, T, C, x, L.ln1.w.data(), L.ln1.b.data(), s.att_x, xa.data(), dlt.data());
-  auto mixed = [&](const Buf& mu) { shift_mix(M, C, xa.data(), dlt.data(), mu.data(), mix.data()); return mix.data(); };
+  layer_norm(m, C, x, L.ln1.w.data(), L.ln1.b.data(), xa.data());
+  auto mixed = [&](const Weights& mu) {
+    shift_mix_from(B, T, C, xa.data(), s.att_x, mu.data(), mix.data());
+    return mix.data();
+  };
   mul(m, mixed(L.mu_r), L.R, true, A.r.data());
   mul(m, mixed(L.mu_k), L.K, true, A.k0.data());
   mul(m, mixed(L.mu_v), L.V, true, A.v_pre.data());
@@ -145,63 +167,34 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
     mul(m, lora.data(), L.v2, false, A.nu.data());
   }
   mul(m, mixed(L.mu_w), L.w1, false, A.hw.data());
-  for_each(M * Dw_, [&](long i) { A.hw[i] = vmath::tanh(A.hw[i]); });
+  const auto tanh_range = RWKV_PER_ISA(tanh_range);
+  parallel_for(M * Dw_, [&](long i0, long i1) { tanh_range(i0, i1, A.hw.data()); }, 4096);
   mul(m, A.hw.data(), L.w2, false, A.z.data());
   mul(m, mixed(L.mu_a), L.a1, false, lora.data());
   mul(m, lora.data(), L.a2, false, A.alpha.data());
   mul(m, mixed(L.mu_g), L.g1, false, A.gg.data());
-  for_each(M * Dg_, [&](long i) { A.gg[i] = sigmoid(A.gg[i]); });
+  last_rows(B, T, C, xa.data(), s.att_x);  // the mixes are done: the shift state moves on
+  const auto sigmoid_range = RWKV_PER_ISA(sigmoid_range);
+  parallel_for(M * Dg_, [&](long i0, long i1) { sigmoid_range(i0, i1, A.gg.data()); }, 4096);
   mul(m, A.gg.data(), L.g2, false, A.g.data());
 
   Buf& a_op = xa;  // reuse: xa and dlt are not needed any more
   Buf& b_op = dlt;
-  for_rows(M, [&](long r) {
-    const long o = r * C;
-    decay_input(C, A.z.data() + o, L.w0.data(), A.what.data() + o);
-    bias_sigmoid(C, A.alpha.data() + o, L.a0.data());
-    if (L.value_residual) bias_sigmoid(C, A.nu.data() + o, L.v0.data());
-    for (int c = 0; c < C; ++c) {
-      if (L.value_residual) {
-        const float nu = A.nu[o + c];
-        A.v[o + c] = A.v_pre[o + c] + (vfirst[o + c] - A.v_pre[o + c]) * nu;
-      } else {
-        vfirst[o + c] = A.v_pre[o + c];
-        A.v[o + c] = A.v_pre[o + c];
-      }
-      A.k[o + c] = A.k0[o + c] * (1.f + (A.alpha[o + c] - 1.f) * L.k_a[c]);
-    }
-    for (int h = 0; h < H; ++h) {
-      const long oh = o + long(h) * N;
-      float ss = 0.f;
-      for (int i = 0; i < N; ++i) { const float q = A.k0[oh + i] * L.k_k[h * N + i]; ss += q * q; }
-      const float nrm = std::max(std::sqrt(ss), 1e-12f);
-      A.knorm[r * H + h] = nrm;
-      for (int i = 0; i < N; ++i) {
-        const float kh = A.k0[oh + i] * L.k_k[h * N + i] / nrm;
-        A.kh[oh + i] = kh;
-        a_op[oh + i] = -kh;
-        b_op[oh + i] = kh * A.alpha[oh + i];
-      }
-    }
-  });
+  const V7Operands ops{C, H, N, L.value_residual, L.w0.data(), L.a0.data(), L.v0.data(), L.k_a.data(),
+                       L.k_k.data(), A.k0.data(), A.v_pre.data(), A.z.data(), A.what.data(), A.alpha.data(),
+                       A.nu.data(), A.v.data(), A.k.data(), vfirst, A.kh.data(), a_op.data(), b_op.data(),
+                       A.knorm.data()};
+  const auto operands = RWKV_PER_ISA(v7_operands_rows);
+  parallel_for(M, [&](long r0, long r1) { operands(r0, r1, ops); }, 8);
 
   wkv7_forward(B, T, H, N, {A.r.data(), A.what.data(), A.k.data(), A.v.data(), a_op.data(), b_op.data()}, s.wkv,
                A.y.data());
 
   Buf& ug = a_op;  // reuse again: the operands are consumed
   group_norm(m, H, N, A.y.data(), L.lnx.w.data(), L.lnx.b.data(), A.yn.data());
-  for_rows(M, [&](long r) {
-    for (int h = 0; h < H; ++h) {
-      const long oh = r * C + long(h) * N;
-      float beta = 0.f;
-      for (int i = 0; i < N; ++i) beta += A.r[oh + i] * A.k[oh + i] * L.r_k[h * N + i];
-      A.beta[r * H + h] = beta;
-      for (int i = 0; i < N; ++i) {
-        A.yn[oh + i] += beta * A.v[oh + i];
-        ug[oh + i] = A.yn[oh + i] * A.g[oh + i];
-      }
-    }
-  });
+  const V7Bonus bonus{C, H, N, L.r_k.data(), A.r.data(), A.k.data(), A.v.data(), A.g.data()};
+  const auto bonus_rows = RWKV_PER_ISA(v7_bonus_rows);
+  parallel_for(M, [&](long r0, long r1) { bonus_rows(r0, r1, bonus, A.yn.data(), ug.data(), A.beta.data()); }, 8);
   mul(m, ug.data(), L.O, true, x, 1.f);
 }
 
@@ -209,9 +202,10 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
 void Rwkv7::channel_mix(const Layer& L, int B, int T, float* x, const LayerState& s, Acts& A) const {
   const int C = this->C();
   const long M = long(B) * T, MC = M * C;
-  Buf xf(MC), dlt(MC), xk(MC);
-  norm_shift(B, T, C, x, L.ln2.w.data(), L.ln2.b.data(), s.ffn_x, xf.data(), dlt.data());
-  shift_mix(M, C, xf.data(), dlt.data(), L.mu_ffn.data(), xk.data());
+  Buf xf(MC), xk(MC);
+  layer_norm(int(M), C, x, L.ln2.w.data(), L.ln2.b.data(), xf.data());
+  shift_mix_from(B, T, C, xf.data(), s.ffn_x, L.mu_ffn.data(), xk.data());
+  last_rows(B, T, C, xf.data(), s.ffn_x);
   sqrelu_ffn(int(M), xk.data(), L.fK, L.fV, A.hpre.data(), x, 1.f);
 }
 
@@ -235,32 +229,18 @@ void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
   // Output, gate, bonus.
   Buf dug(MC), dg(MC), dr(MC), dk(MC), dv(MC), dy(MC);
   mul(m, dx, L.O, false, dug.data());
-  for_rows(M, [&](long r) {
-    for (int h = 0; h < H; ++h) {
-      const long oh = r * C + long(h) * N;
-      float dbeta = 0.f;
-      const float beta = A.beta[r * H + h];
-      for (int i = 0; i < N; ++i) {
-        const float du = dug[oh + i] * A.g[oh + i];
-        dg[oh + i] = dug[oh + i] * A.yn[oh + i];
-        dy[oh + i] = du;  // ∂L/∂(GroupNorm output) for now
-        dbeta += du * A.v[oh + i];
-        dv[oh + i] = du * beta;
-      }
-      for (int i = 0; i < N; ++i) {
-        dr[oh + i] = dbeta * A.k[oh + i] * L.r_k[h * N + i];
-        dk[oh + i] = dbeta * A.r[oh + i] * L.r_k[h * N + i];
-      }
-    }
-  });
+  const V7Bonus bonus{C, H, N, L.r_k.data(), A.r.data(), A.k.data(), A.v.data(), A.g.data()};
+  const auto bonus_back = RWKV_PER_ISA(v7_bonus_backward_rows);
+  parallel_for(M, [&](long r0, long r1) {
+    bonus_back(r0, r1, bonus, A.yn.data(), A.beta.data(), dug.data(), dg.data(), dy.data(), dr.data(), dk.data(),
+               dv.data());
+  }, 8);
   group_norm_backward(m, H, N, A.y.data(), L.lnx.w.data(), dy.data(), dug.data(), false);  // dug ← ∂L/∂y
 
   // WKV, from the initial state wkv0 with ∂L/∂(final state) arriving in d.wkv.
   Buf a_op(MC), b_op(MC);
-  for_each(MC, [&](long i) {
-    a_op[i] = -A.kh[i];
-    b_op[i] = A.kh[i] * A.alpha[i];
-  });
+  const auto ab = RWKV_PER_ISA(v7_ab_range);
+  parallel_for(MC, [&](long i0, long i1) { ab(i0, i1, A.kh.data(), A.alpha.data(), a_op.data(), b_op.data()); }, 4096);
   Buf wr(MC), ww(MC), wk(MC), wv(MC), wa(MC), wb(MC);
   const Buf dsT(d.wkv, d.wkv + long(B) * H * N * N);
   wkv7_backward(B, T, H, N, {A.r.data(), A.what.data(), A.k.data(), A.v.data(), a_op.data(), b_op.data()}, wkv0,
@@ -273,47 +253,18 @@ void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
   Buf& dk0 = a_op;
   Buf& dalpha = b_op;
   Buf& dv_pre = dy;
-  for_rows(M, [&](long r) {
-    const long o = r * C;
-    for (int c = 0; c < C; ++c) {
-      dr[o + c] += wr[o + c];
-      dk[o + c] += wk[o + c];
-      dv[o + c] += wv[o + c];
-      ww[o + c] *= sigmoid(-A.z[o + c]);  // dŵ/dz = σ(−z)
-    }
-    for (int h = 0; h < H; ++h) {
-      const long oh = o + long(h) * N;
-      float dot = 0.f;
-      float* dkh = wa.data() + oh;
-      for (int i = 0; i < N; ++i) {
-        const float al = A.alpha[oh + i];
-        dkh[i] = -wa[oh + i] + wb[oh + i] * al;
-        dalpha[oh + i] = wb[oh + i] * A.kh[oh + i] + dk[oh + i] * A.k0[oh + i] * L.k_a[h * N + i];
-        dot += dkh[i] * A.kh[oh + i];
-      }
-      const float nrm = A.knorm[r * H + h];
-      const bool clamped = nrm <= 1e-12f;
-      for (int i = 0; i < N; ++i) {
-        const float dkappa = clamped ? dkh[i] / nrm : (dkh[i] - A.kh[oh + i] * dot) / nrm;
-        dk0[oh + i] = dk[oh + i] * (1.f + (A.alpha[oh + i] - 1.f) * L.k_a[h * N + i]) + dkappa * L.k_k[h * N + i];
-        dalpha[oh + i] *= A.alpha[oh + i] * (1.f - A.alpha[oh + i]);
-      }
-    }
-    for (int c = 0; c < C; ++c) {
-      const float dvc = dv[o + c];
-      if (L.value_residual) {
-        const float nu = A.nu[o + c];
-        dv_pre[o + c] = dvc * (1.f - nu);
-        dv[o + c] = dvc * (vfirst[o + c] - A.v_pre[o + c]) * nu * (1.f - nu);
-      } else {
-        dv_pre[o + c] = dvc;
-      }
-    }
-  });
+  const V7OperandsBackward ob{C, H, N, L.value_residual, L.k_a.data(), L.k_k.data(), wr.data(), wk.data(),
+                              wv.data(), wb.data(), A.z.data(), A.alpha.data(), A.kh.data(), A.k0.data(),
+                              A.nu.data(), vfirst, A.v_pre.data(), A.knorm.data(), dr.data(), dk.data(), dv.data(),
+                              ww.data(), wa.data(), dalpha.data(), dk0.data(), dv_pre.data()};
+  const auto operands_backward = RWKV_PER_ISA(v7_operands_backward_rows);
+  parallel_for(M, [&](long r0, long r1) { operands_backward(r0, r1, ob); }, 8);
 
   // Gradients w.r.t. the six mixed inputs, each split into ∂L/∂xa and ∂L/∂(shift delta).
   Buf lora(M * std::max({Dw_, Da_, Dv_, Dg_})), dmix(MC), dxa(MC, 0.f), dd(MC, 0.f);
-  auto mix_back = [&](const Buf& mu) { shift_mix_backward(M, C, dmix.data(), mu.data(), dxa.data(), dd.data()); };
+  auto mix_back = [&](const Weights& mu) {
+    shift_mix_backward(M, C, dmix.data(), mu.data(), dxa.data(), dd.data());
+  };
   mul(m, dr.data(), L.R, false, dmix.data());
   mix_back(L.mu_r);
   mul(m, dk0.data(), L.K, false, dmix.data());

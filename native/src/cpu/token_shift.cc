@@ -3,7 +3,10 @@
 #include <cstring>
 
 #include "cpu/norm.h"
-#include "cpu/rows.h"
+#include "cpu/threadpool.h"
+
+#define RWKV_PER_ISA_FILE "cpu/token_shift.inc"
+#include "cpu/per_isa.h"
 
 namespace rwkv {
 
@@ -21,13 +24,17 @@ void norm_shift_backward(int B, int T, int C, const float* x, const float* ln_w,
   layer_norm_backward(B * T, C, x, ln_w, dxn, dx, true);
 }
 
+// Rows per task: a row is C floats of work, so a few rows amortise a task's cost.
+constexpr long kGrain = 8;
+
 void token_shift(int B, int T, int C, const float* x, const float* prev0, float* d) {
-  for_rows(long(B) * T, [&](long m) {
-    const float* __restrict cur = x + m * C;
-    const float* __restrict prev = m % T ? cur - C : prev0 + (m / T) * C;
-    float* __restrict o = d + m * C;
-    for (int c = 0; c < C; ++c) o[c] = prev[c] - cur[c];
-  });
+  const auto k = RWKV_PER_ISA(token_shift_rows);
+  parallel_for(long(B) * T, [&](long m0, long m1) { k(m0, m1, T, C, x, prev0, d); }, kGrain);
+}
+
+void shift_mix_from(int B, int T, int C, const float* x, const float* prev0, const float* mu, float* out) {
+  const auto k = RWKV_PER_ISA(shift_mix_from_rows);
+  parallel_for(long(B) * T, [&](long m0, long m1) { k(m0, m1, T, C, x, prev0, mu, out); }, kGrain);
 }
 
 void last_rows(int B, int T, int C, const float* x, float* out) {
@@ -35,37 +42,18 @@ void last_rows(int B, int T, int C, const float* x, float* out) {
 }
 
 void shift_mix(long M, int C, const float* x, const float* d, const float* mu, float* out) {
-  for_rows(M, [&](long m) {
-    const float* __restrict xm = x + m * C;
-    const float* __restrict dm = d + m * C;
-    float* __restrict o = out + m * C;
-    for (int c = 0; c < C; ++c) o[c] = xm[c] + dm[c] * mu[c];
-  });
+  const auto k = RWKV_PER_ISA(shift_mix_rows);
+  parallel_for(M, [&](long m0, long m1) { k(m0, m1, C, x, d, mu, out); }, kGrain);
 }
 
 void shift_mix_backward(long M, int C, const float* dout, const float* mu, float* dx, float* dd) {
-  for_rows(M, [&](long m) {
-    const float* __restrict g = dout + m * C;
-    float* __restrict gx = dx + m * C;
-    float* __restrict gd = dd + m * C;
-    for (int c = 0; c < C; ++c) {
-      gx[c] += g[c];
-      gd[c] += g[c] * mu[c];
-    }
-  });
+  const auto k = RWKV_PER_ISA(shift_mix_backward_rows);
+  parallel_for(M, [&](long m0, long m1) { k(m0, m1, C, dout, mu, dx, dd); }, kGrain);
 }
 
 void token_shift_backward(int B, int T, int C, const float* dd, float* dx, float* dprev0) {
-  for_rows(long(B) * T, [&](long m) {
-    const float* __restrict cur = dd + m * C;
-    float* __restrict g = dx + m * C;
-    if ((m + 1) % T) {
-      const float* __restrict next = cur + C;
-      for (int c = 0; c < C; ++c) g[c] += next[c] - cur[c];
-    } else {
-      for (int c = 0; c < C; ++c) g[c] -= cur[c];
-    }
-  });
+  const auto k = RWKV_PER_ISA(token_shift_backward_rows);
+  parallel_for(long(B) * T, [&](long m0, long m1) { k(m0, m1, T, C, dd, dx); }, kGrain);
   if (dprev0)
     for (int b = 0; b < B; ++b) std::memcpy(dprev0 + long(b) * C, dd + long(b) * T * C, C * sizeof(float));
 }

@@ -1,8 +1,8 @@
 // Token shift, the part of every RWKV layer that looks one token back (docs/spec.md §1.3 step 1, §2.2):
 // over B sequences of T rows, d[b,t] = prev[b,t] − x[b,t] with prev[b,t] = x[b,t−1], and at t = 0
 // the carried shift state prev0[b] (the previous chunk's last row; zeros when a sample starts).
-// Mixes x + d⊙μ feed the projections. Forward and backward are separate small passes over rows so
-// they can be fused or vectorised later without touching the layer code.
+// Mixes x + d⊙μ feed the projections. The passes over rows run on the SIMD path in use
+// (token_shift.inc); shift_mix_from fuses the shift into the mix where the delta is not kept.
 #pragma once
 
 namespace rwkv {
@@ -20,6 +20,8 @@ void norm_shift_backward(int B, int T, int C, const float* x, const float* ln_w,
 void token_shift(int B, int T, int C, const float* x, const float* prev0, float* d);
 // out[b] = x[b, T−1]: the shift state the next chunk starts from.
 void last_rows(int B, int T, int C, const float* x, float* out);
+// out = x + (prev − x)⊙μ, prev as in token_shift: token_shift then shift_mix, without d in memory.
+void shift_mix_from(int B, int T, int C, const float* x, const float* prev0, const float* mu, float* out);
 // out = x + d⊙μ over M rows (μ [C], one coefficient per channel).
 void shift_mix(long M, int C, const float* x, const float* d, const float* mu, float* out);
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "cpu/profile.h"
 #include "cpu/isa.h"
 #include "cpu/threadpool.h"
 #include "cpu/wkv_kernels.h"
@@ -168,6 +169,7 @@ wkv::Wkv6Head head_of(const Wkv6Shape& s, const float* r, const float* k, const 
 void wkv6_forward(const Wkv6Shape& s, const float* r, const float* k, const float* v, const float* w,
                   const float* u, float* state, float* y, float* checkpoints, WkvImpl impl) {
   check_shape(s);
+  RWKV_STAGE(Wkv);
   impl = wkv_choose(impl, WkvOp::V6Forward, s.T, s.N);
   if (impl == WkvImpl::Reference) return forward_reference(s, r, k, v, w, u, state, y, checkpoints);
   const wkv::Kernels& K = wkv::kernels(active_isa());
@@ -194,6 +196,7 @@ void wkv6_backward(const Wkv6Shape& s, const float* r, const float* k, const flo
                    const float* u, const float* checkpoints, const float* dy, float* dstate, float* dr,
                    float* dk, float* dv, float* dw, float* du, WkvImpl impl) {
   check_shape(s);
+  RWKV_STAGE(Wkv);
   impl = wkv_choose(impl, WkvOp::V6Backward, s.T, s.N);
   if (impl == WkvImpl::Reference)
     return backward_reference(s, r, k, v, w, u, checkpoints, dy, dstate, dr, dk, dv, dw, du);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cpu/isa.h"
+#include "cpu/profile.h"
 #include "cpu/threadpool.h"
 #include "cpu/vmath.h"
 #include "cpu/wkv_kernels.h"
@@ -175,6 +176,7 @@ wkv::Wkv7Head head_of(int T, int H, int N, const Wkv7In& in, long pair) {
 }  // namespace
 
 void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y, WkvImpl impl) {
+  RWKV_STAGE(Wkv);
   impl = wkv_choose(impl, WkvOp::V7Forward, T, N);
   if (impl == WkvImpl::Reference) return forward_reference(B, T, H, N, in, state, y);
   const wkv::Kernels& K = wkv::kernels(active_isa());
@@ -199,6 +201,7 @@ void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, fl
 
 void wkv7_backward(int B, int T, int H, int N, const Wkv7In& in, const float* s0, const float* dy,
                    const float* dsT, const Wkv7Grad& grad, float* ds0, WkvImpl impl) {
+  RWKV_STAGE(Wkv);
   impl = wkv_choose(impl, WkvOp::V7Backward, T, N);
   if (impl == WkvImpl::Reference) return backward_reference(B, T, H, N, in, s0, dy, dsT, grad, ds0);
   const wkv::Kernels& K = wkv::kernels(active_isa());

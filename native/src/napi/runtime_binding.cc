@@ -1,6 +1,7 @@
 // Process-level facts and settings: SIMD level, threads, CUDA availability.
 #include "cpu/gemm.h"
 #include "cpu/isa.h"
+#include "cpu/profile.h"
 #include "cpu/threadpool.h"
 #include "napi/args.h"
 #include "napi/registry.h"
@@ -79,7 +80,30 @@ Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), isa_name(active_isa()));
 }
 
+// setProfiling(on): busy time per stage from now on (cpu/profile.h); returns on.
+Napi::Value SetProfiling(const Napi::CallbackInfo& info) {
+  if (!info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setProfiling(on): on must be true or false");
+  set_profiling(info[0].As<Napi::Boolean>().Value());
+  return info[0];
+}
+
+// stageTimes(reset?): {stage: {wallS, cpuS}} since the last reset.
+Napi::Value StageTimes(const Napi::CallbackInfo& info) {
+  StageTime t[int(Stage::Count)];
+  stage_times(t, info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value());
+  auto out = Napi::Object::New(info.Env());
+  for (int i = 0; i < int(Stage::Count); ++i) {
+    auto o = Napi::Object::New(info.Env());
+    o.Set("wallS", t[i].wall_s);
+    o.Set("cpuS", t[i].cpu_s);
+    out.Set(stage_name(Stage(i)), o);
+  }
+  return out;
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("setProfiling", Napi::Function::New(env, SetProfiling, "setProfiling"));
+  exports.Set("stageTimes", Napi::Function::New(env, StageTimes, "stageTimes"));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

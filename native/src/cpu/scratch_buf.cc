@@ -1,0 +1,56 @@
+#include "cpu/scratch_buf.h"
+
+#include <map>
+#include <mutex>
+
+namespace rwkv {
+namespace {
+
+constexpr size_t kMinCached = size_t(256) << 10;
+
+struct Cache {
+  std::mutex mu;
+  std::multimap<size_t, void*> blocks;  // by size
+  size_t bytes = 0;
+};
+Cache& cache() {
+  static Cache* c = new Cache;  // never destroyed: blocks may be given back during static destruction
+  return *c;
+}
+
+}  // namespace
+
+void* scratch_take(size_t bytes) {
+  if (bytes < kMinCached) return nullptr;
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  const auto it = c.blocks.find(bytes);
+  if (it == c.blocks.end()) return nullptr;
+  void* p = it->second;
+  c.blocks.erase(it);
+  c.bytes -= bytes;
+  return p;
+}
+
+void scratch_give(void* p, size_t bytes) {
+  if (bytes >= kMinCached) {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mu);
+    if (c.bytes + bytes <= kScratchCacheBytes) {
+      c.blocks.emplace(bytes, p);
+      c.bytes += bytes;
+      return;
+    }
+  }
+  ::operator delete(p);
+}
+
+void scratch_release() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  for (auto& [bytes, p] : c.blocks) ::operator delete(p);
+  c.blocks.clear();
+  c.bytes = 0;
+}
+
+}  // namespace rwkv

@@ -1,0 +1,41 @@
+// The CPU layers' temporaries: std::vector<float> whose big blocks come back from a process-wide
+// cache of freed blocks rather than from malloc. Why: glibc gives libuv's worker threads arenas of
+// their own and hands their freed memory back to the OS, so every training step page-faulted its
+// temporaries in again (0.1B step, measured: ~117k minor faults, 1.4 of 4.4 CPU-seconds). A call
+// frees blocks of the sizes the next one asks for, so blocks are kept by exact size (≥ 256 KiB;
+// smaller ones go to malloc), up to kScratchCacheBytes in all; past that a freed block is released.
+#pragma once
+#include <cstddef>
+#include <new>
+#include <vector>
+
+namespace rwkv {
+
+constexpr size_t kScratchCacheBytes = size_t(512) << 20;
+
+// A cached block of exactly `bytes`, or nullptr; give back: keep it (or free it past the cap).
+void* scratch_take(size_t bytes);
+void scratch_give(void* p, size_t bytes);
+// Frees every cached block (a model's dispose).
+void scratch_release();
+
+template <typename T>
+struct ScratchAllocator {
+  using value_type = T;
+  ScratchAllocator() = default;
+  template <typename U>
+  ScratchAllocator(const ScratchAllocator<U>&) {}
+  T* allocate(size_t n) {
+    if (void* p = scratch_take(n * sizeof(T))) return static_cast<T*>(p);
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, size_t n) { scratch_give(p, n * sizeof(T)); }
+  template <typename U>
+  bool operator==(const ScratchAllocator<U>&) const { return true; }
+  template <typename U>
+  bool operator!=(const ScratchAllocator<U>&) const { return false; }
+};
+
+using ScratchBuf = std::vector<float, ScratchAllocator<float>>;
+
+}  // namespace rwkv
