@@ -83,7 +83,7 @@ test(
 
       const same = run.branch(6);
       assert.equal(same.steps, 6);
-      assert.deepEqual(same.history, run.history.slice(0, 6));
+      assert.deepEqual([...same.history], run.history.slice(0, 6));
       assert.deepEqual(same.snapshots.steps, [6]);
       await same.run({ live: false });
       assert.equal(same.steps, 12);
