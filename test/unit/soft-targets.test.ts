@@ -3,7 +3,8 @@
 // w.r.t. the initial state as the float64-weighted sum of hard-target gradients (the soft loss is
 // linear in the teacher: −Σ q·log p, and −log p(rest) = Σ over the rest of (p_v/p(rest))·(−log p_v)
 // in gradient), for dense targets and for top-k targets with a remainder class. One-hot soft
-// targets equal hard targets, and teacherTargets builds what the head expects.
+// targets equal hard targets, and teacherTargets builds what the head expects. The loss and the
+// one-hot check run on every SIMD path of the head's row kernels.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Model, State, IGNORE_TARGET } from "../../kernel";
@@ -11,6 +12,7 @@ import { teacherTargets } from "../../kernel/runtime/tune/soft-targets";
 import type { NativeSoftTargets } from "../../kernel/runtime/native";
 import { GoldenSet } from "../helpers/golden";
 import { goldenModelSkip } from "../helpers/golden-model";
+import { forEachSimdPath } from "../helpers/simd";
 
 const skip = goldenModelSkip();
 
@@ -84,7 +86,7 @@ function rowCE(lp: Float64Array, soft: NativeSoftTargets, m: number): number {
 }
 
 test(
-  "soft-target loss equals the float64 cross entropy of the model's logits (dense and top-k + rest)",
+  "soft-target loss equals the float64 cross entropy of the model's logits (dense, top-k + rest; every SIMD path)",
   { skip },
   async () => {
     const model = await load();
@@ -97,24 +99,32 @@ test(
       const mask = new Int32Array(B * T);
       mask[4] = IGNORE_TARGET; // a row that does not count
       const s0 = startState(model, 11);
-      const lp = [0, 1].map(async (b) =>
-        logSoftmax((await model.forward(inputs.subarray(b * T, (b + 1) * T), { state: s0, logits: "all" })).logits!, V),
-      );
-      const rows = (await Promise.all(lp)).flat();
-      for (const kind of ["dense", 5, 40] as const) {
-        const soft = randomTargets(B * T, V, kind, 5);
-        const got = await model.gradToState(
-          { inputs, targets: mask, batch: B, T, nTargets: B * T - 1 },
-          { state: s0, soft },
+      await forEachSimdPath(async () => {
+        const lp = [0, 1].map(async (b) =>
+          logSoftmax(
+            (await model.forward(inputs.subarray(b * T, (b + 1) * T), { state: s0, logits: "all" })).logits!,
+            V,
+          ),
         );
-        let ref = 0;
-        rows.forEach((row, m) => {
-          if (mask[m] !== IGNORE_TARGET) ref += rowCE(row, soft, m);
-        });
-        ref /= B * T - 1;
-        assert.ok(Math.abs(got.loss - ref) < 2e-5 * Math.max(1, ref), `${kind}: native ${got.loss} vs float64 ${ref}`);
-        assert.equal(got.nTargets, B * T - 1);
-      }
+        const rows = (await Promise.all(lp)).flat();
+        for (const kind of ["dense", 5, 40] as const) {
+          const soft = randomTargets(B * T, V, kind, 5);
+          const got = await model.gradToState(
+            { inputs, targets: mask, batch: B, T, nTargets: B * T - 1 },
+            { state: s0, soft },
+          );
+          let ref = 0;
+          rows.forEach((row, m) => {
+            if (mask[m] !== IGNORE_TARGET) ref += rowCE(row, soft, m);
+          });
+          ref /= B * T - 1;
+          assert.ok(
+            Math.abs(got.loss - ref) < 2e-5 * Math.max(1, ref),
+            `${kind}: native ${got.loss} vs float64 ${ref}`,
+          );
+          assert.equal(got.nTargets, B * T - 1);
+        }
+      });
     } finally {
       model.dispose();
     }
@@ -178,12 +188,17 @@ test(
       const inputs = Int32Array.from({ length: T }, (_, i) => 97 + i);
       const targets = Int32Array.from({ length: T }, (_, i) => 98 + i);
       const s0 = startState(model, 5);
-      const hard = await model.gradToState({ inputs, targets, batch: 1, T, nTargets: T }, { state: s0 });
       const oneHot = { k: 1, probs: new Float32Array(T).fill(1), ids: targets.slice() };
-      const soft = await model.gradToState({ inputs, targets, batch: 1, T, nTargets: T }, { state: s0, soft: oneHot });
-      assert.ok(Math.abs(soft.loss - hard.loss) < 1e-6 * hard.loss, `${soft.loss} vs ${hard.loss}`);
-      const scale = Math.max(...Array.from(hard.grad, Math.abs));
-      hard.grad.forEach((g, i) => assert.ok(Math.abs(soft.grad[i] - g) < 1e-5 * scale, `element ${i}`));
+      await forEachSimdPath(async () => {
+        const hard = await model.gradToState({ inputs, targets, batch: 1, T, nTargets: T }, { state: s0 });
+        const soft = await model.gradToState(
+          { inputs, targets, batch: 1, T, nTargets: T },
+          { state: s0, soft: oneHot },
+        );
+        assert.ok(Math.abs(soft.loss - hard.loss) < 1e-6 * hard.loss, `${soft.loss} vs ${hard.loss}`);
+        const scale = Math.max(...Array.from(hard.grad, Math.abs));
+        hard.grad.forEach((g, i) => assert.ok(Math.abs(soft.grad[i] - g) < 1e-5 * scale, `element ${i}`));
+      });
 
       const logits = (await model.forward(inputs, { state: s0, logits: "all" })).logits!;
       const lp = logSoftmax(logits, V);

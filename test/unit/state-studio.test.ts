@@ -50,7 +50,10 @@ test.before(async () => {
   await tuner.saveState(files.pth);
   await tuner.saveState(files.st);
 });
-test.after(() => model?.dispose());
+test.after(() => {
+  model?.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 test(
   "compareStates on three states: loss table, replies with one seed, distances per layer, rich display",

@@ -12,6 +12,7 @@ import { goldenModelSkip } from "../helpers/golden-model";
 
 const skip = goldenModelSkip();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-time-travel-"));
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const setup = tutorialSetup({});
 const texts = (file: string) =>
   fs
