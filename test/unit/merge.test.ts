@@ -43,9 +43,12 @@ test("a state of another model is refused and no output is written", async () =>
     mergeState(v7.file("model_bf16.pth"), v7.file("state_peft_bf16.pth"), v7.file("model_bf16.pth")),
     /must differ from the inputs/,
   );
+  // A missing output folder would be created; a file where the folder should be is refused.
+  const blocker = path.join(tmp, "a-file");
+  fs.writeFileSync(blocker, "");
   await assert.rejects(
-    mergeState(v7.file("model_bf16.pth"), v7.file("state_peft_bf16.pth"), path.join(tmp, "nope", "m.pth")),
-    /does not exist/,
+    mergeState(v7.file("model_bf16.pth"), v7.file("state_peft_bf16.pth"), path.join(blocker, "m.pth")),
+    /is not a folder/,
   );
   assert.equal(fs.existsSync(out), false);
   assert.deepEqual(

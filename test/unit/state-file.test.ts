@@ -71,7 +71,10 @@ test("a state for another model is refused, naming the mismatch; nothing is writ
   assert.throws(() => readTimeStates(dims, g.file("model_bf16.pth")), /has no blocks\.\{l\}\.att\.time_state keys/);
   assert.throws(() => readTimeStates(dims, path.join(tmp, "missing.pth")), /does not exist/);
   const s = randomState();
-  await assert.rejects(s.save(path.join(tmp, "no-such-dir", "x.pth")), /does not exist/);
+  // A missing folder is created; a file where the folder should be is refused.
+  const blocker = path.join(tmp, "a-file");
+  fs.writeFileSync(blocker, "");
+  await assert.rejects(s.save(path.join(blocker, "x.pth")), /is not a folder/);
   const keep = path.join(tmp, "keep.pth");
   await s.save(keep);
   const before = fs.readFileSync(keep);
