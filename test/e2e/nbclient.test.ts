@@ -51,13 +51,17 @@ test("nbconvert --execute: streams, results, displays, a figure and a live view"
   assert.ok(c2.some((o) => joined(o.data?.["text/markdown"] as string) === "*md*"));
   const fig = c2.find((o) => o.output_type === "execute_result")!;
   assert.ok(fig.data!["application/vnd.plotly.v1+json"]);
-  assert.match(joined(fig.data!["text/html"] as string), /Plotly\.newPlot/);
+  // The HTML stands alone: a static picture, and a script that loads plotly.js (not inlined) and draws.
+  const figHtml = joined(fig.data!["text/html"] as string);
+  assert.match(figHtml, /class="rwkv-static"><img [^>]*src="data:image\/svg\+xml;base64,/);
+  assert.match(figHtml, /\.newPlot\(plot,f\.data,f\.layout,f\.config\)/);
+  assert.ok(figHtml.length < 100_000, `the figure's HTML is ${figHtml.length} characters: does it carry plotly.js?`);
   assert.match(joined(fig.data!["text/plain"] as string), /Figure "demo chart"/);
   // The live view ends as one output holding the final figure (nbclient applies the updates).
   const live = c3.filter((o) => o.output_type === "display_data");
   assert.equal(live.length, 1);
   const liveFig = live[0].data!["application/vnd.plotly.v1+json"] as { layout: { title: { text: string } } };
-  assert.match(liveFig.layout.title.text, /step 8\/8/);
+  assert.equal(liveFig.layout.title.text, "steps 1–8 of the 8-step schedule");
   assert.deepEqual(
     c4.map((o) => joined(o.data?.["text/plain"] as string)),
     ["progress 3/3"],

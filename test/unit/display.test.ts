@@ -269,7 +269,7 @@ test("training figure: raw and smoothed loss, validation loss when measured, lr 
   );
   assert.equal(f.data[2].yaxis, "y2");
   assert.equal((f.layout.yaxis2 as { title: { text: string } }).title.text, "learning rate");
-  assert.equal(trainingTitle(h, { totalSteps: 10 }), "steps 1–4 of a 10-step schedule · loss 4.0000 → 1.0000");
+  assert.equal(trainingTitle(h, { totalSteps: 10 }), "steps 1–4 of the 10-step schedule · loss 4.0000 → 1.0000");
   const v = trainingFigure(
     h.map((r) => (r.step % 2 ? r : { ...r, validationLoss: 3 / r.step })),
     { totalSteps: 10 },

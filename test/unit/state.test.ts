@@ -42,5 +42,9 @@ test("display bundle has an HTML table and a text fallback", () => {
   s.head(0, 0).fill(0.5);
   const b = toBundle(s);
   assert.match(String(b["text/plain"]), /layer 0: \|wkv\| 2\.0000/);
-  assert.match(String(b["text/html"]), /<table>.*‖wkv‖/s);
+  // The norm figure shows ‖wkv‖ per layer and head; the table is there only when the token shifts are set.
+  assert.match(String(b["text/html"]), /token shifts zero.*class="rwkv-figure".*class="rwkv-static"><img /s);
+  assert.doesNotMatch(String(b["text/html"]), /<table>/);
+  s.attX.fill(0.25);
+  assert.match(String(toBundle(s)["text/html"]), /<table>.*‖wkv‖.*‖att shift‖.*class="rwkv-figure"/s);
 });

@@ -43,7 +43,7 @@ export function trainingHeadline(
   if (!last) return [run ? `training: ${run.progressText()}` : "training: no steps yet", undefined];
   if (run) return [run.progressText(), `loss ${last.loss.toFixed(4)} · ${Math.round(last.tokensPerSecond)} tok/s`];
   const total = opts.totalSteps;
-  const span = `steps ${history[0].step}–${last.step}${total ? ` of a ${total}-step schedule` : ""}`;
+  const span = `steps ${history[0].step}–${last.step}${total ? ` of the ${total}-step schedule` : ""}`;
   return [span, `loss ${history[0].loss.toFixed(4)} → ${last.loss.toFixed(4)}`];
 }
 
