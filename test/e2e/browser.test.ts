@@ -6,11 +6,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { chromium } from "playwright-core";
+import { CHROMIUM, launchChromium } from "../helpers/chromium";
 import { FIXTURES, jupyterEnv, missingJupyter, readNotebook } from "./jupyter-env";
 import { startServer } from "./jupyter-server";
 
-const CHROMIUM = "/usr/bin/chromium";
 const skip = missingJupyter("notebook") ?? (fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed`);
 
 declare const document: { querySelectorAll(sel: string): ArrayLike<unknown> };
@@ -29,16 +28,7 @@ declare const Jupyter: {
 test("classic Notebook 6.4 renders the plotly figure from rwkv-ts", { skip, timeout: 150_000 }, async (t) => {
   const server = await startServer("notebook");
   fs.copyFileSync(path.join(FIXTURES, "display.ipynb"), path.join(server.env.workDir, "display.ipynb"));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--no-first-run",
-      "--disable-background-networking",
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
     const errors: string[] = [];
@@ -93,10 +83,7 @@ test(
     const server = await startServer("notebook");
     const file = path.join(server.env.workDir, "figures.ipynb");
     fs.copyFileSync(path.join(FIXTURES, "figures.ipynb"), file);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
       const errors: string[] = [];
@@ -201,10 +188,7 @@ test(
   { skip, timeout: 150_000 },
   async () => {
     const j = jupyterEnv();
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    const browser = await launchChromium();
     try {
       fs.copyFileSync(path.join(FIXTURES, "display.ipynb"), path.join(j.workDir, "display.ipynb"));
       const r = spawnSync(
@@ -234,16 +218,7 @@ test(
 test("Run All in classic Notebook 6.4 stops at the cell that fails", { skip, timeout: 150_000 }, async (t) => {
   const server = await startServer("notebook");
   fs.copyFileSync(path.join(FIXTURES, "errors.ipynb"), path.join(server.env.workDir, "errors.ipynb"));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--no-first-run",
-      "--disable-background-networking",
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     await page.goto(`${server.url}/notebooks/errors.ipynb?token=${server.token}`);

@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { chromium } from "playwright-core";
+import { CHROMIUM, launchChromium } from "../helpers/chromium";
 import { jupyterEnv, missingJupyter, ROOT } from "./jupyter-env";
 
-const CHROMIUM = "/usr/bin/chromium";
 const skip = missingJupyter("nbconvert") ?? (fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed`);
 
 const cells = [
@@ -34,19 +33,7 @@ test(
   { skip, timeout: 300_000 },
   async () => {
     const je = jupyterEnv();
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const nb = {
         cells: [

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { CHROMIUM, launchChromium } from "../helpers/chromium";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const has = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
@@ -16,7 +17,7 @@ const skipJupyter = has("jupyter", ["nbconvert", "--version"])
   : "jupyter nbconvert (Debian jupyter-nbconvert) is not installed";
 const skipBrowser =
   skipJupyter ||
-  (!fs.existsSync("/usr/bin/chromium")
+  (!fs.existsSync(CHROMIUM)
     ? "Debian chromium is not installed"
     : has("jupyter", ["notebook", "--version"])
       ? false
@@ -175,21 +176,7 @@ test(
       ],
       { env, stdio: "ignore" },
     );
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when the browser check runs
-    const { chromium } = require("playwright-core") as typeof import("playwright-core");
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       for (let i = 0; i < 100; i++) {
         const ok = await fetch(`http://127.0.0.1:${port}/api?token=${token}`).then(

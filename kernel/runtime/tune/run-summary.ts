@@ -4,7 +4,7 @@
 // schedule, samples that are mostly padding). The runtime computes; the display layer draws.
 import { inspect } from "node:util";
 import { formatDuration } from "../data/progress";
-import { learningRate } from "./schedule";
+import { learningRate, scheduleOf } from "./schedule";
 import type { StepRecord, TunerOptions } from "./types";
 
 /** Milliseconds on a monotonic clock. */
@@ -118,13 +118,7 @@ export class TuningRun {
   /** The learning rate of every step after the schedule's last. */
   get lrPastSchedule(): number {
     const o = this.options;
-    return learningRate(o.totalSteps, {
-      kind: o.lrSchedule,
-      lrInit: o.lrInit,
-      lrFinal: o.lrFinal,
-      totalSteps: o.totalSteps,
-      warmupSteps: o.warmupSteps,
-    });
+    return learningRate(o.totalSteps, scheduleOf(o));
   }
 
   record(r: StepRecord): void {

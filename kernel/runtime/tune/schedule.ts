@@ -30,6 +30,12 @@ export function expLr(step: number, lrInit: number, lrFinal: number, totalSteps:
   return lr;
 }
 
+/** The schedule of a tuner's options (TunerOptions names its kind lrSchedule). */
+export function scheduleOf(o: Omit<ScheduleOptions, "kind"> & { lrSchedule: LrSchedule }): ScheduleOptions {
+  const { lrInit, lrFinal, totalSteps, warmupSteps, lrSchedule } = o;
+  return { kind: lrSchedule, lrInit, lrFinal, totalSteps, warmupSteps };
+}
+
 export function learningRate(step: number, o: ScheduleOptions): number {
   switch (o.kind) {
     case "cos":

@@ -16,7 +16,7 @@ import { Adam, clipGradNorm } from "./adam";
 import { planBranch, type BranchOptions } from "./branch";
 import { modelProvenance } from "./provenance";
 import { resolveTunerOptions } from "./options";
-import { learningRate } from "./schedule";
+import { learningRate, scheduleOf } from "./schedule";
 import { readCheckpointSnapshots, readTunerCheckpoint, writeTunerCheckpoint } from "./tuner-checkpoint";
 import { RunResult, StepHistory, TunerStep, TuningRun } from "./run-summary";
 import { defaultSnapshotPolicy, SnapshotStore, type SnapshotArrays, type SnapshotInfo } from "./snapshots";
@@ -193,14 +193,7 @@ export class Tuner {
 
   /** The learning rate of the next step. */
   get lr(): number {
-    const o = this.options;
-    return learningRate(this.steps, {
-      kind: o.lrSchedule,
-      lrInit: o.lrInit,
-      lrFinal: o.lrFinal,
-      totalSteps: o.totalSteps,
-      warmupSteps: o.warmupSteps,
-    });
+    return learningRate(this.steps, scheduleOf(this.options));
   }
 
   /**
