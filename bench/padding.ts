@@ -8,16 +8,7 @@ import type { BenchRow } from "./types";
 import { Dataset, nextBatch, createSampler, Model, Tuner, type Batch, type State, type TunerInit } from "../kernel";
 import { DEMO_FILES } from "../kernel/runtime/model/demo";
 import { tutorialPlan, type TutorialPlan } from "../kernel/tutorial";
-
-const relL2 = (a: Float32Array, b: Float32Array): number => {
-  let d = 0,
-    n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d / n);
-};
+import { relativeL2 } from "../kernel/runtime/math";
 
 /** Wall seconds and CPU seconds of the whole process (the native threads included): the CPU ratio
  * stays meaningful on a machine shared with other jobs. */
@@ -46,7 +37,7 @@ async function compareBatch(model: Model, trim: Batch, peft: Batch, state: State
     {
       group: "padding",
       name: `${label}: grad rel L2 trim vs peft`,
-      value: relL2(t.grad, p.grad),
+      value: relativeL2(t.grad, p.grad),
       unit: "",
       note: shape,
     },
@@ -113,7 +104,7 @@ async function compareRuns(model: Model, data: Dataset, plan: TutorialPlan, sche
     {
       group: "padding",
       name: "demo run: state rel L2 trim vs peft",
-      value: relL2(a.t.state.wkv, b.t.state.wkv),
+      value: relativeL2(a.t.state.wkv, b.t.state.wkv),
       unit: "",
       note,
     },

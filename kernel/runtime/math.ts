@@ -8,6 +8,17 @@ export function l2Norm(a: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
+/** ‖a − b‖ / ‖b‖ in float64: how far `a` is from `b`, relative to `b`. */
+export function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0,
+    n = 0;
+  for (let i = 0; i < b.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
 function maxOf(x: ArrayLike<number>): number {
   let max = -Infinity;
   for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];

@@ -80,3 +80,8 @@ export function maxAbs(a: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
 }
+
+/** Largest element difference relative to the largest element of `want`. */
+export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  return maxAbsDiff(got, want) / maxAbs(want);
+}

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { batchOf, createSampler, Dataset, Model, nextBatch, Tuner, type Sample } from "../../kernel";
 import { GoldenSet } from "../helpers/golden";
+import { relativeL2 } from "../../kernel/runtime/math";
 import { goldenModelSkip } from "../helpers/golden-model";
 
 const skip = goldenModelSkip();
@@ -61,21 +62,12 @@ test(
       assert.equal(trim.T, docs[1].length);
       const state = model.newState();
       state.wkv.forEach((_, i, a) => (a[i] = Math.sin(i) * 0.3)); // a non-zero tuned state
-      const rel = (a: Float32Array, b: Float32Array) => {
-        let d = 0,
-          n = 0;
-        for (let i = 0; i < a.length; i++) {
-          d += (a[i] - b[i]) ** 2;
-          n += b[i] ** 2;
-        }
-        return Math.sqrt(d / n);
-      };
       for (const l2wrap of [false, true]) {
         const t = await model.gradToState(trim, { state, l2wrap }),
           p = await model.gradToState(peft, { state, l2wrap });
         assert.equal(t.nTargets, p.nTargets);
         assert.ok(Math.abs(t.loss - p.loss) <= 1e-6 * p.loss, `loss ${t.loss} vs ${p.loss}`);
-        const r = rel(t.grad, p.grad);
+        const r = relativeL2(t.grad, p.grad);
         // Without L2Wrap the trimmed positions contribute nothing: equal up to float summation order.
         if (!l2wrap) assert.ok(r < 1e-5, `CE gradients differ by ${r}`);
         // With it, only the ignored positions' term is missing: a small but non-zero difference.

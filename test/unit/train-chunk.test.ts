@@ -12,6 +12,7 @@ import type { ModelDims } from "../../kernel/runtime/model/dims";
 import type { NativeBatchState, NativeModel, NativeTensor } from "../../kernel/runtime/native";
 import { native } from "../../kernel/runtime/native";
 import { checkpointTensors } from "../helpers/golden-model";
+import { relErr } from "../helpers/golden";
 
 const L = 4,
   C = 128,
@@ -91,15 +92,6 @@ function slice<A extends Int32Array>(a: A, t0: number, n: number): Int32Array {
   const out = new Int32Array(B * n);
   for (let b = 0; b < B; b++) out.set(a.subarray(b * T + t0, b * T + t0 + n), b * n);
   return out;
-}
-function relErr(got: Float32Array, want: Float32Array): number {
-  let d = 0,
-    m = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i] - want[i]));
-    m = Math.max(m, Math.abs(want[i]));
-  }
-  return d / m;
 }
 function layerRows(g: Float32Array, l: number): Float32Array {
   return g.subarray(l * S, (l + 1) * S);

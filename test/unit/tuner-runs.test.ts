@@ -18,6 +18,7 @@ import {
 } from "../../kernel";
 import { HeldOut } from "../../kernel/runtime/tune/validation";
 import { goldenModelSkip } from "../helpers/golden-model";
+import { relErr } from "../helpers/golden";
 
 const skip = goldenModelSkip();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-tuner-runs-"));
@@ -64,16 +65,6 @@ function noiseState(seed: number): State {
       wkv: Float32Array.from({ length: L * S }, () => (r() - 0.5) * 0.6),
     },
   );
-}
-/** Largest element difference relative to the largest element of `want`. */
-function relErr(got: Float32Array, want: Float32Array): number {
-  let d = 0,
-    m = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i] - want[i]));
-    m = Math.max(m, Math.abs(want[i]));
-  }
-  return d / m;
 }
 const rows = (g: Float32Array, l: number) => g.subarray(l * S, (l + 1) * S);
 
