@@ -1,6 +1,6 @@
 // Syntax questions about one cell's source, answered by the TypeScript parser that tslab checks
 // and emits cells with: is it complete, does it use top-level `for await`, which call is the
-// cursor inside, is it IPython's `exit`/`quit`.
+// cursor inside, is it IPython's `exit`/`quit`; and one rewrite before tslab converts a cell.
 import type * as TS from "@tslab/typescript-for-tslab";
 import { tslabTypeScript } from "./resolve";
 
@@ -103,4 +103,25 @@ export function exitCommand(code: string): "exit" | "quit" | undefined {
 export function helpQuery(code: string): string | undefined {
   const m = /^\s*(\?{0,2})\s*([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*(\?{0,2})\s*$/.exec(code);
   return m && (m[1] || m[3]) ? m[2] : undefined;
+}
+
+/**
+ * The cell with every shorthand property (`{ name }`) written out (`{ name: name }`). tslab's
+ * converter renames the names that earlier cells declared, but not inside a shorthand property, so
+ * `({ model })` threw "model is not defined" for a model from an earlier cell. Line numbers stay.
+ */
+export function expandShorthandProperties(code: string): string {
+  if (!code.includes("{")) return code;
+  const ts = tslabTypeScript();
+  const ends: Array<{ end: number; name: string }> = [];
+  const visit = (n: TS.Node): void => {
+    if (ts.isShorthandPropertyAssignment(n) && !n.objectAssignmentInitializer)
+      ends.push({ end: n.name.end, name: n.name.text });
+    ts.forEachChild(n, visit);
+  };
+  visit(parse(code));
+  let out = code;
+  for (const { end, name } of ends.sort((a, b) => b.end - a.end))
+    out = `${out.slice(0, end)}: ${name}${out.slice(end)}`;
+  return out;
 }

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import type * as vm from "node:vm";
 import type { Converter, CompletionInfo } from "tslab/dist/converter";
 import type { Executor } from "tslab/dist/executor";
-import { calleeAt, hasTopLevelForAwait } from "./cell-syntax";
+import { calleeAt, expandShorthandProperties, hasTopLevelForAwait } from "./cell-syntax";
 import { installPackageResolution, PACKAGE_NAME } from "./resolve";
 
 export interface CellError {
@@ -61,7 +61,7 @@ export class CellExecutor {
     const { createConverter } = require("tslab/dist/converter") as typeof import("tslab/dist/converter");
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
     const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
-    this.node = withTopLevelForAwait(createConverter({ isJS: false, isBrowser: false }));
+    this.node = withCellFixes(createConverter({ isJS: false, isBrowser: false }));
     const diags = this.node.addModule(GLOBALS_MODULE, GLOBALS_SOURCE);
     if (diags.length > 0)
       process.stderr.write(`rwkv-ts: globals typing: ${diags.map((d) => d.messageText).join("; ")}\n`);
@@ -167,14 +167,15 @@ function nameNextScript(filename: string, onCode: (code: string) => void): { don
 }
 
 /**
- * tslab wraps a cell in an async function only for a top-level `await` expression; a top-level
- * `for await` needs the same wrapper, or Node rejects it ("Unexpected reserved word").
+ * What tslab's converter misses: shorthand properties of earlier cells' names (expanded first), and
+ * a top-level `for await`, which needs the async wrapper tslab gives only to a top-level `await`
+ * expression, or Node rejects it ("Unexpected reserved word").
  */
-function withTopLevelForAwait(conv: Converter): Converter {
+function withCellFixes(conv: Converter): Converter {
   return {
     ...conv,
     convert(prevDecl, src) {
-      const r = conv.convert(prevDecl, src);
+      const r = conv.convert(prevDecl, expandShorthandProperties(src));
       if (r.output && !r.hasToplevelAwait && hasTopLevelForAwait(src)) r.hasToplevelAwait = true;
       return r;
     },

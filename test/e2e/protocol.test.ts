@@ -233,6 +233,15 @@ await new Promise((_, reject) =>
     assert.deepEqual(byType(r.iopub, "execute_result")[0].content.data, { "text/plain": "true" });
   });
 
+  test("a shorthand property of an earlier cell's name works ({ name }, as in Node's REPL)", async () => {
+    await k.execute("const shortA = 41;\nlet shortB = 'b';");
+    const r = await k.execute("const picked = { shortA, shortB, c: shortA + 1 };\n({ ...picked, shortA })");
+    assert.equal(r.reply.content.status, "ok", JSON.stringify(byType(r.iopub, "error")[0]?.content));
+    assert.deepEqual(byType(r.iopub, "execute_result")[0].content.data, {
+      "text/plain": "{ shortA: 41, shortB: 'b', c: 42 }",
+    });
+  });
+
   test("top-level for await over an async generator streams each piece", async () => {
     const r = await k.execute(`async function* pieces() {
   yield "Arr";

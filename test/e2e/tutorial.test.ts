@@ -103,10 +103,10 @@ test(
       // Figures load plotly.js from the kernelspec: a notebook no longer carries its 4.8 MB. Notebook 07's
       // state-evolution figure carries 120 000 matrix values for its slider (twice: as plotly JSON and in
       // its HTML), so it gets a bound of its own.
-      const text = fs.readFileSync(path.join(work, "executed", nb), "utf8");
-      const bytes = Buffer.byteLength(text);
+      const saved = fs.readFileSync(path.join(work, "executed", nb), "utf8");
+      const bytes = Buffer.byteLength(saved);
       t.diagnostic(`${nb}: ${bytes} bytes executed`);
-      assert.ok(!text.includes("plotly.js v"), `${nb} carries plotly.js itself`);
+      assert.ok(!saved.includes("plotly.js v"), `${nb} carries plotly.js itself`);
       const limit = nb.startsWith("07") ? 4_000_000 : 1_000_000;
       assert.ok(bytes < limit, `${nb} is ${bytes} bytes executed (limit ${limit})`);
       executed.set(nb, cells);

@@ -2,7 +2,14 @@
 // the call around the cursor for inspection, exit/quit; and how failed cells are shown.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { calleeAt, exitCommand, hasTopLevelForAwait, helpQuery, isComplete } from "../../kernel/jupyter/cell-syntax";
+import {
+  calleeAt,
+  exitCommand,
+  expandShorthandProperties,
+  hasTopLevelForAwait,
+  helpQuery,
+  isComplete,
+} from "../../kernel/jupyter/cell-syntax";
 import type { CellSource } from "../../kernel/jupyter/executor";
 import { fullTracebacks, interruptMessage, userTraceback } from "../../kernel/jupyter/traceback";
 
@@ -146,4 +153,13 @@ test("interruptMessage names the cancelled step when the error carries it", () =
   assert.equal(interruptMessage(e), "step 12 cancelled, state unchanged");
   assert.equal(interruptMessage(new Error("aborted")), "interrupted by the user");
   assert.equal(interruptMessage(undefined), "interrupted by the user");
+});
+
+test("expandShorthandProperties: { a } becomes { a: a }; destructuring, defaults and strings stay", () => {
+  assert.equal(expandShorthandProperties("f({ a, b: 1, c });"), "f({ a: a, b: 1, c: c });");
+  assert.equal(expandShorthandProperties("const x = {\n  model,\n};"), "const x = {\n  model: model,\n};");
+  assert.equal(expandShorthandProperties("const { a, b } = o;"), "const { a, b } = o;");
+  assert.equal(expandShorthandProperties("({ a = 1 } = o);"), "({ a = 1 } = o);");
+  assert.equal(expandShorthandProperties('const s = "{ a }";'), 'const s = "{ a }";');
+  assert.equal(expandShorthandProperties("1 + 2"), "1 + 2");
 });
