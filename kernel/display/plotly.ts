@@ -72,7 +72,7 @@ var root=document.getElementById(id);if(!root)return;
 var plot=root.querySelector(".rwkv-plot"),still=root.querySelector(".rwkv-static");
 var hint=root.querySelector(".rwkv-hint");
 function draw(P){plot.style.display="block";if(still)still.style.display="none";
-P.newPlot(plot,f.data,f.layout,f.config);}
+P.newPlot(plot,f);}
 if(window.Plotly){draw(window.Plotly);return;}
 if(!window.__rwkvPlotly){
 var urls=[];
