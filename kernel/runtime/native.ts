@@ -210,6 +210,16 @@ export interface AdamOptions {
   step: number;
 }
 
+type F32 = Float32Array;
+/** The operands of an RWKV-6 WKV op, in the bindings' order (CPU and CUDA alike). */
+type Wkv6Inputs = [shape: Wkv6Shape, r: F32, k: F32, v: F32, w: F32, u: F32];
+/** dy and dS_T in (dstate, ds0 out), then the operands' gradients (du summed over the batch). */
+type Wkv6Grads = [dy: F32, dstate: F32, dr: F32, dk: F32, dv: F32, dw: F32, du: F32 | null];
+/** The operands of an RWKV-7 WKV op, in the bindings' order (CPU and CUDA alike). */
+type Wkv7Inputs = [shape: Wkv6Shape, r: F32, w: F32, k: F32, v: F32, a: F32, b: F32];
+/** The operands' gradients and ds0. */
+type Wkv7Grads = [dr: F32, dw: F32, dk: F32, dv: F32, da: F32, db: F32, ds0: F32];
+
 /** The addon's exports; each binding file's members are declared here with their types. */
 export interface NativeAddon {
   info(): NativeInfo;
@@ -242,69 +252,13 @@ export interface NativeAddon {
    * RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints
    * for wkv6Backward (opts.checkpoints, filled in place, when given).
    */
-  wkv6Forward(
-    shape: Wkv6Shape,
-    r: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    w: Float32Array,
-    u: Float32Array,
-    state: Float32Array,
-    y: Float32Array,
-    opts?: WkvOptions & { checkpoints?: Float32Array },
-  ): Float32Array;
+  wkv6Forward(...args: [...Wkv6Inputs, state: F32, y: F32, opts?: WkvOptions & { checkpoints?: F32 }]): F32;
   /** Its backward: dstate holds dS_T on entry, ds0 on exit; dw is w.r.t. the decay values; du summed over the batch. */
-  wkv6Backward(
-    shape: Wkv6Shape,
-    r: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    w: Float32Array,
-    u: Float32Array,
-    checkpoints: Float32Array,
-    dy: Float32Array,
-    dstate: Float32Array,
-    dr: Float32Array,
-    dk: Float32Array,
-    dv: Float32Array,
-    dw: Float32Array,
-    du: Float32Array | null,
-    opts?: WkvOptions,
-  ): void;
+  wkv6Backward(...args: [...Wkv6Inputs, checkpoints: F32, ...Wkv6Grads, opts?: WkvOptions]): void;
   /** RWKV-7 WKV op (test/bench binding, synchronous); w = ŵ (decay exp(−exp(ŵ))); state in = s0, out = final state. */
-  wkv7Forward(
-    shape: Wkv6Shape,
-    r: Float32Array,
-    w: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    a: Float32Array,
-    b: Float32Array,
-    state: Float32Array,
-    y: Float32Array,
-    opts?: WkvOptions,
-  ): void;
+  wkv7Forward(...args: [...Wkv7Inputs, state: F32, y: F32, opts?: WkvOptions]): void;
   /** Its backward: gradients of Σy·dy (+ Σ S_T·dsT) w.r.t. every input (dw w.r.t. ŵ) and ds0 [B,H,N,N] (per batch). */
-  wkv7Backward(
-    shape: Wkv6Shape,
-    r: Float32Array,
-    w: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    a: Float32Array,
-    b: Float32Array,
-    s0: Float32Array,
-    dy: Float32Array,
-    dsT: Float32Array | null,
-    dr: Float32Array,
-    dw: Float32Array,
-    dk: Float32Array,
-    dv: Float32Array,
-    da: Float32Array,
-    db: Float32Array,
-    ds0: Float32Array,
-    opts?: WkvOptions,
-  ): void;
+  wkv7Backward(...args: [...Wkv7Inputs, s0: F32, dy: F32, dsT: F32 | null, ...Wkv7Grads, opts?: WkvOptions]): void;
   /** The whole file mapped read-only-to-disk (private copy-on-write) as an ArrayBuffer; unmapped when collected. */
   mmapFile(path: string): ArrayBuffer;
   /** Synchronous GEMM on caller-owned arrays, for tests and benchmarks. */
@@ -321,61 +275,10 @@ export interface NativeAddon {
    * CUDA builds only: single CUDA ops on host arrays, mirroring wkv7Forward, wkv7Backward,
    * wkv6Forward, wkv6Backward and matmul (N = 64; backwards recompute from s0, no dsT).
    */
-  cudaWkv7Forward?(
-    shape: Wkv6Shape,
-    r: Float32Array,
-    w: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    a: Float32Array,
-    b: Float32Array,
-    state: Float32Array,
-    y: Float32Array,
-  ): void;
-  cudaWkv7Backward?(
-    shape: Wkv6Shape,
-    r: Float32Array,
-    w: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    a: Float32Array,
-    b: Float32Array,
-    s0: Float32Array,
-    dy: Float32Array,
-    dr: Float32Array,
-    dw: Float32Array,
-    dk: Float32Array,
-    dv: Float32Array,
-    da: Float32Array,
-    db: Float32Array,
-    ds0: Float32Array,
-  ): void;
-  cudaWkv6Forward?(
-    shape: Wkv6Shape,
-    r: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    w: Float32Array,
-    u: Float32Array,
-    state: Float32Array,
-    y: Float32Array,
-  ): void;
-  cudaWkv6Backward?(
-    shape: Wkv6Shape,
-    r: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    w: Float32Array,
-    u: Float32Array,
-    s0: Float32Array,
-    dy: Float32Array,
-    dstate: Float32Array,
-    dr: Float32Array,
-    dk: Float32Array,
-    dv: Float32Array,
-    dw: Float32Array,
-    du: Float32Array | null,
-  ): void;
+  cudaWkv7Forward?(...args: [...Wkv7Inputs, state: F32, y: F32]): void;
+  cudaWkv7Backward?(...args: [...Wkv7Inputs, s0: F32, dy: F32, ...Wkv7Grads]): void;
+  cudaWkv6Forward?(...args: [...Wkv6Inputs, state: F32, y: F32]): void;
+  cudaWkv6Backward?(...args: [...Wkv6Inputs, s0: F32, ...Wkv6Grads]): void;
   cudaMatmul?(args: {
     m: number;
     n: number;
