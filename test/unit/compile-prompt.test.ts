@@ -12,16 +12,12 @@ import * as path from "node:path";
 import { Model, State, compilePrompt, replies, stateAfterText, toBundle, type CompileRecord } from "../../kernel";
 import { showsPirateStyle, tutorialSetup } from "../../kernel/tutorial";
 import { goldenModelSkip } from "../helpers/golden-model";
+import { jsonlTexts } from "../helpers/texts";
 
 const skip = goldenModelSkip();
 const setup = tutorialSetup({});
 const PIRATE = "System: You are a pirate.\n\n";
-const texts = (file: string) =>
-  fs
-    .readFileSync(file, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => (JSON.parse(l) as { text: string }).text);
+const texts = jsonlTexts;
 
 test(
   "the pirate prompt compiles into a state: KL falls ≥ 80% from the zero state, ≥ 8/10 pirate replies",

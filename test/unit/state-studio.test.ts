@@ -21,16 +21,12 @@ import {
 } from "../../kernel";
 import { showsPirateStyle, tutorialSetup } from "../../kernel/tutorial";
 import { goldenModelSkip } from "../helpers/golden-model";
+import { jsonlTexts } from "../helpers/texts";
 
 const skip = goldenModelSkip();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-studio-"));
 const setup = tutorialSetup({});
-const texts = (file: string) =>
-  fs
-    .readFileSync(file, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => (JSON.parse(l) as { text: string }).text);
+const texts = jsonlTexts;
 
 let model: Model;
 let tuned: State;

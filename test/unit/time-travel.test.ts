@@ -9,17 +9,13 @@ import * as path from "node:path";
 import { Dataset, Model, Tuner, openCheckpoint, type TokenDataset } from "../../kernel";
 import { tutorialSetup } from "../../kernel/tutorial";
 import { goldenModelSkip } from "../helpers/golden-model";
+import { jsonlTexts } from "../helpers/texts";
 
 const skip = goldenModelSkip();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rwkv-time-travel-"));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const setup = tutorialSetup({});
-const texts = (file: string) =>
-  fs
-    .readFileSync(file, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => (JSON.parse(l) as { text: string }).text);
+const texts = jsonlTexts;
 const opts = { ctxLen: 32, microBsz: 2, totalSteps: 12, seed: 3, snapshotEvery: 3 };
 
 function sameRun(a: Tuner, b: Tuner, from: number, to: number): void {

@@ -1,9 +1,9 @@
 // tutorialPlan: notebook 3's settings from the model's size and the data's document lengths.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
 import { Dataset, demoFiles, type Model, type ModelConfig } from "../../kernel";
 import { tutorialPlan } from "../../kernel/tutorial";
+import { jsonlTexts } from "../helpers/texts";
 
 /** A model as the plan sees it: dims, parameter count, device (no weights). */
 function fakeModel(c: { nLayer: number; nEmbd: number; vocabSize: number; params: number }): Model {
@@ -21,11 +21,7 @@ const chat = docsOf(Array.from({ length: 400 }, (_, i) => 20 + ((i * 7) % 37)));
 const cpu2 = { flopsPerSecond: 80e9 }; // two CPU threads, the development machine's estimate
 
 test("the demo model on its pirate data: pad sampler, ctx covering every document, the tested 60 steps", () => {
-  const texts = fs
-    .readFileSync(demoFiles.data, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => (JSON.parse(l) as { text: string }).text);
+  const texts = jsonlTexts(demoFiles.data);
   const data = Dataset.fromDocs(texts.map((t) => [...Buffer.from(t)].map((b) => b + 1).concat(0)));
   const plan = tutorialPlan(demoFiles.model, data, cpu2);
   assert.deepEqual(
