@@ -54,7 +54,7 @@ test("nbconvert --execute: streams, results, displays, a figure and a live view"
   // The HTML stands alone: a static picture, and a script that loads plotly.js (not inlined) and draws.
   const figHtml = joined(fig.data!["text/html"] as string);
   assert.match(figHtml, /class="rwkv-static"><img [^>]*src="data:image\/svg\+xml;base64,/);
-  assert.match(figHtml, /\.newPlot\(plot,f\.data,f\.layout,f\.config\)/);
+  assert.match(figHtml, /\.newPlot\(plot,f\)/); // the whole figure: data, layout, config and frames
   assert.ok(figHtml.length < 100_000, `the figure's HTML is ${figHtml.length} characters: does it carry plotly.js?`);
   assert.match(joined(fig.data!["text/plain"] as string), /Figure "demo chart"/);
   // The live view ends as one output holding the final figure (nbclient applies the updates).
