@@ -22,7 +22,7 @@ namespace {
 
 using Buf = ScratchBuf;
 
-constexpr int kSeqChunk = 256;  // inference rows per pass: bounds activation memory for long prompts
+constexpr int kSeqChunk = 512;  // inference rows per pass: bounds activation memory for long prompts
 
 long act_cache_mb(long requested) {
   if (requested >= 0) return requested;

@@ -3,6 +3,8 @@
 #include <map>
 #include <mutex>
 
+#include "core/huge_pages.h"
+
 namespace rwkv {
 namespace {
 
@@ -29,6 +31,12 @@ void* scratch_take(size_t bytes) {
   void* p = it->second;
   c.blocks.erase(it);
   c.bytes -= bytes;
+  return p;
+}
+
+void* scratch_new(size_t bytes) {
+  void* p = ::operator new(bytes);
+  advise_huge_pages(p, bytes);
   return p;
 }
 

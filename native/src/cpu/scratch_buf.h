@@ -15,6 +15,8 @@ constexpr size_t kScratchCacheBytes = size_t(512) << 20;
 
 // A cached block of exactly `bytes`, or nullptr; give back: keep it (or free it past the cap).
 void* scratch_take(size_t bytes);
+// A new block (big ones advised onto huge pages: core/huge_pages.h).
+void* scratch_new(size_t bytes);
 void scratch_give(void* p, size_t bytes);
 // Frees every cached block (a model's dispose).
 void scratch_release();
@@ -27,7 +29,7 @@ struct ScratchAllocator {
   ScratchAllocator(const ScratchAllocator<U>&) {}
   T* allocate(size_t n) {
     if (void* p = scratch_take(n * sizeof(T))) return static_cast<T*>(p);
-    return static_cast<T*>(::operator new(n * sizeof(T)));
+    return static_cast<T*>(scratch_new(n * sizeof(T)));
   }
   void deallocate(T* p, size_t n) { scratch_give(p, n * sizeof(T)); }
   template <typename U>
