@@ -22,5 +22,12 @@ if (files.length === 0) {
   console.error("no test files found under dist/test (run `npm run build:ts`)");
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...files], { stdio: "inherit", cwd: root });
+// The CPU layers' temporaries start as NaN bits in tests, so that one read before it is written
+// fails the golden checks instead of reading whatever the last call left (native/src/cpu/scratch_buf.h).
+const env = { RWKV_SCRATCH_POISON: "1", ...process.env };
+const r = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...files], {
+  stdio: "inherit",
+  cwd: root,
+  env,
+});
 process.exit(r.status ?? 1);

@@ -30,10 +30,11 @@ long act_cache_mb(long requested) {
   return env && *env ? std::max(0L, std::strtol(env, nullptr, 10)) : 512;
 }
 
-// One layer's state for the B sequences of a call, owned.
+// One layer's state for the B sequences of a call, owned; zero until loaded (a state-tuning call
+// sets only the wkv part: its token shifts start at zero).
 struct LayerBuf {
   Buf att, wkv, ffn;
-  LayerBuf(int B, long C, long S) : att(size_t(B) * C), wkv(size_t(B) * S), ffn(size_t(B) * C) {}
+  LayerBuf(int B, long C, long S) : att(size_t(B) * C, 0.f), wkv(size_t(B) * S, 0.f), ffn(size_t(B) * C, 0.f) {}
   LayerState view() { return {att.data(), wkv.data(), ffn.data()}; }
 };
 

@@ -1,5 +1,7 @@
 #include "cpu/scratch_buf.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -8,7 +10,7 @@
 namespace rwkv {
 namespace {
 
-constexpr size_t kMinCached = size_t(256) << 10;
+constexpr size_t kMinCached = size_t(32) << 10;
 
 struct Cache {
   std::mutex mu;
@@ -38,6 +40,14 @@ void* scratch_new(size_t bytes) {
   void* p = ::operator new(bytes);
   advise_huge_pages(p, bytes);
   return p;
+}
+
+void scratch_poison(void* p, size_t bytes) {
+  static const bool on = [] {
+    const char* e = std::getenv("RWKV_SCRATCH_POISON");
+    return e && *e && *e != '0';
+  }();
+  if (on) std::memset(p, 0xff, bytes);
 }
 
 void scratch_give(void* p, size_t bytes) {
