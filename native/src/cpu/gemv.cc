@@ -14,6 +14,21 @@
 #include "cpu/per_isa.h"
 
 namespace rwkv::gemm {
+namespace {
+
+// A's M rows, each rearranged as its (K+1)/2 even-offset elements then its K/2 odd-offset ones, into
+// a per-thread buffer [M, K] (for gemv.inc's dot4_bf16_split).
+const float* split_rows(int M, int K, const float* A, long lda) {
+  thread_local std::unique_ptr<float[]> buf;
+  thread_local long size = 0;
+  if (long(M) * K > size) buf.reset(new float[size = long(M) * K]);
+  const long odd0 = (K + 1) / 2;
+  for (int m = 0; m < M; ++m)
+    for (int k = 0; k < K; ++k) buf[m * long(K) + (k % 2 ? odd0 : 0) + k / 2] = A[m * lda + k];
+  return buf.get();
+}
+
+}  // namespace
 
 void gemv(int M, int N, int K, const float* A, long lda, const BOperand& B, float* C, long ldc, float beta,
           bool bf16) {
@@ -41,6 +56,15 @@ void gemv(int M, int N, int K, const float* A, long lda, const BOperand& B, floa
   }
 #endif
   (void)bf16;
+  if (B.type == DType::BF16 && B.trans && K > 0) {  // bf16 weights, fp32 compute: see dot4_bf16_split
+    const float* a = split_rows(M, K, A, lda);
+    const auto kernel = RWKV_PER_ISA(gemv_bf16_split_cols);
+    parallel_for(units, [&](long u0, long u1) {
+      const auto [n0, n1] = cols(u0, u1);
+      kernel(M, n0, n1, K, a, K, B, C, ldc, beta);
+    }, grain);
+    return;
+  }
   dispatch_dtype(B.type, [&](auto tag) {
     const auto kernel = RWKV_PER_ISA(gemv_cols<decltype(tag)::value>);
     parallel_for(units, [&](long u0, long u1) {
