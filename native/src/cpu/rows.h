@@ -11,10 +11,4 @@ void for_rows(long M, F&& fn) {
   parallel_for(M, [&](long m0, long m1) { for (long m = m0; m < m1; ++m) fn(m); }, 8);
 }
 
-// fn(i) for every element i in [0, n), in parallel (elementwise passes over whole buffers).
-template <typename F>
-void for_each(long n, F&& fn) {
-  parallel_for(n, [&](long b, long e) { for (long i = b; i < e; ++i) fn(i); }, 4096);
-}
-
 }  // namespace rwkv

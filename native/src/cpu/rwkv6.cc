@@ -10,18 +10,21 @@
 
 #include "cpu/cpu_model.h"
 #include "cpu/norm.h"
-#include "cpu/rows.h"
 #include "cpu/scratch_buf.h"
+#include "cpu/threadpool.h"
 #include "cpu/token_shift.h"
 #include "cpu/vmath.h"
 #include "cpu/wkv6.h"
+
+#define RWKV_PER_ISA_FILE "cpu/rwkv6_rows.inc"
+#include "cpu/per_isa.h"
 
 namespace rwkv {
 namespace {
 
 using Buf = ScratchBuf;            // temporaries and activations
 using Weights = std::vector<float>;  // a layer's vectors, loaded once
-using vmath::sigmoid;
+constexpr long kRowGrain = 8, kElemGrain = 4096;  // parallel_for grains: rows of [M, C], elements
 
 enum Branch { kW = 0, kK, kV, kR, kG, kBranches };  // time_maa_w1/w2 chunk order
 
@@ -133,29 +136,25 @@ void Rwkv6::time_mix(const Layer& L, int B, int T, float* x, const LayerState& s
 
   // Data-dependent mixing: m = tanh((xa + d⊙maa_x)·w1), per branch mix_i = maa_i + m_i·w2_i.
   shift_mix(M, C, xa.data(), A.dlt.data(), L.maa_x.data(), xi.data());
+  const auto tanh_range = RWKV_PER_ISA(tanh_range);
+  const auto branch_mix = RWKV_PER_ISA(v6_branch_mix_rows);
+  const auto decay_rows = RWKV_PER_ISA(v6_decay_rows);
   mul(m, xi.data(), L.maa_w1, false, A.m1.data());
-  for_each(M * D5, [&](long i) { A.m1[i] = vmath::tanh(A.m1[i]); });
+  parallel_for(M * D5, [&](long i0, long i1) { tanh_range(i0, i1, A.m1.data()); }, kElemGrain);
   for (int i = 0; i < kBranches; ++i) {
     float* mix = &A.mix[i * MC];
     mul(m, A.m1.data() + i * Dm_, D5, L.maa_w2.rows_slice(i * Dm_, Dm_), false, mix, C);
-    for_rows(M, [&](long r) {
-      const float *xr = &xa[r * C], *dr = &A.dlt[r * C];
-      float *mr = mix + r * C, *o = &xi[r * C];
-      for (int c = 0; c < C; ++c) { mr[c] += L.maa[i][c]; o[c] = xr[c] + dr[c] * mr[c]; }
-    });
+    parallel_for(M, [&](long r0, long r1) {
+      branch_mix(r0, r1, C, xa.data(), A.dlt.data(), L.maa[i].data(), mix, xi.data());
+    }, kRowGrain);
     switch (i) {
       case kW:
         mul(m, xi.data(), L.decay_w1, false, A.hw.data());
-        for_each(M * Dd_, [&](long j) { A.hw[j] = vmath::tanh(A.hw[j]); });
+        parallel_for(M * Dd_, [&](long i0, long i1) { tanh_range(i0, i1, A.hw.data()); }, kElemGrain);
         mul(m, A.hw.data(), L.decay_w2, false, A.what.data());
-        for_rows(M, [&](long r) {
-          for (int c = 0; c < C; ++c) {
-            const float wh = A.what[r * C + c] + L.decay[c];
-            A.what[r * C + c] = wh;
-            const float e = vmath::exp(wh);  // exact 0 past fp32 range (vmath::exp saturates)
-            A.w[r * C + c] = e > 87.f ? 0.f : vmath::exp(-e);
-          }
-        });
+        parallel_for(M, [&](long r0, long r1) {
+          decay_rows(r0, r1, C, L.decay.data(), A.what.data(), A.w.data());
+        }, kRowGrain);
         break;
       case kK: mul(m, xi.data(), L.K, true, A.k.data()); break;
       case kV: mul(m, xi.data(), L.V, true, A.v.data()); break;
@@ -167,7 +166,8 @@ void Rwkv6::time_mix(const Layer& L, int B, int T, float* x, const LayerState& s
   wkv6_forward(shape(B, T), A.r.data(), A.k.data(), A.v.data(), A.w.data(), L.u.data(), s.wkv, A.y.data(),
                A.ckpt.empty() ? nullptr : A.ckpt.data());
   group_norm(m, H(), N(), A.y.data(), L.lnx.w.data(), L.lnx.b.data(), A.yn.data());
-  for_each(MC, [&](long i) { xi[i] = A.yn[i] * A.gpre[i] * sigmoid(A.gpre[i]); });
+  const auto gate = RWKV_PER_ISA(v6_gate_range);
+  parallel_for(MC, [&](long i0, long i1) { gate(i0, i1, A.yn.data(), A.gpre.data(), xi.data()); }, kElemGrain);
   mul(m, xi.data(), L.O, true, x, 1.f);
 }
 
@@ -181,10 +181,8 @@ void Rwkv6::channel_mix(const Layer& L, int B, int T, float* x, const LayerState
   shift_mix(M, C, xf.data(), dlt.data(), L.fmaa_k.data(), xk.data());
   mul(int(M), xr.data(), L.fR, true, A.rs.data());
   sqrelu_ffn(int(M), xk.data(), L.fK, L.fV, A.hpre.data(), A.kv.data(), 0.f);
-  for_each(MC, [&](long i) {
-    A.rs[i] = sigmoid(A.rs[i]);
-    x[i] += A.rs[i] * A.kv[i];
-  });
+  const auto out = RWKV_PER_ISA(v6_channel_out_range);
+  parallel_for(MC, [&](long i0, long i1) { out(i0, i1, A.kv.data(), A.rs.data(), x); }, kElemGrain);
 }
 
 // dx: ∂/∂(layer output) → ∂/∂x1 (the residual after the time mix); d.ffn_x: final → initial.
@@ -192,10 +190,10 @@ void Rwkv6::channel_mix_backward(const Layer& L, int B, int T, const Acts& A, fl
   const int C = this->C();
   const long M = long(B) * T, MC = M * C;
   Buf drs(MC), dkv(MC), dmix(MC), dxf(MC, 0.f), dd(MC, 0.f);
-  for_each(MC, [&](long i) {
-    drs[i] = dx[i] * A.kv[i] * A.rs[i] * (1.f - A.rs[i]);  // ∂/∂(x_r·Rᵀ)
-    dkv[i] = dx[i] * A.rs[i];
-  });
+  const auto out_back = RWKV_PER_ISA(v6_channel_out_backward_range);
+  parallel_for(MC, [&](long i0, long i1) {
+    out_back(i0, i1, dx, A.kv.data(), A.rs.data(), drs.data(), dkv.data());
+  }, kElemGrain);
   sqrelu_ffn_backward(int(M), dkv.data(), L.fK, L.fV, A.hpre.data(), dmix.data());
   shift_mix_backward(M, C, dmix.data(), L.fmaa_k.data(), dxf.data(), dd.data());
   mul(int(M), drs.data(), L.fR, false, dmix.data());
@@ -213,11 +211,10 @@ void Rwkv6::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
   // Output and gate: dx → ∂/∂(yn ⊙ silu(gpre)).
   Buf dgy(MC), dyn(MC), dgpre(MC), dy(MC);
   mul(m, dx, L.O, false, dgy.data());
-  for_each(MC, [&](long i) {
-    const float s = sigmoid(A.gpre[i]), gp = A.gpre[i];
-    dyn[i] = dgy[i] * gp * s;
-    dgpre[i] = dgy[i] * A.yn[i] * s * (1.f + gp * (1.f - s));  // silu'
-  });
+  const auto gate_back = RWKV_PER_ISA(v6_gate_backward_range);
+  parallel_for(MC, [&](long i0, long i1) {
+    gate_back(i0, i1, dgy.data(), A.yn.data(), A.gpre.data(), dyn.data(), dgpre.data());
+  }, kElemGrain);
   group_norm_backward(m, H(), N(), A.y.data(), L.lnx.w.data(), dyn.data(), dy.data(), false);
 
   // WKV: d.wkv is ∂L/∂(final state) in, ∂L/∂(initial state) out.
@@ -229,14 +226,17 @@ void Rwkv6::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
 
   // Back through the five mixed inputs x_i = xa + d⊙mix_i, collecting ∂/∂xa and ∂/∂(shift delta).
   Buf dxi(MC), dhw(M * Dd_), dm1(M * D5), dxa(MC, 0.f), dd(MC, 0.f);
+  const auto decay_back = RWKV_PER_ISA(v6_decay_backward_range);
+  const auto tanh_back = RWKV_PER_ISA(tanh_backward_range);
+  const auto branch_back = RWKV_PER_ISA(v6_branch_backward_range);
   for (int i = 0; i < kBranches; ++i) {
     switch (i) {
       case kW:
-        // ŵ → decay = exp(−exp(ŵ)): dŵ = dw·decay·(−exp(ŵ)); a decay that underflowed to 0 has
-        // zero slope (and exp(ŵ) may be inf: avoid 0·inf).
-        for_each(MC, [&](long j) { dw[j] *= A.w[j] == 0.f ? 0.f : -A.w[j] * vmath::exp(A.what[j]); });
+        parallel_for(MC, [&](long j0, long j1) {
+          decay_back(j0, j1, A.w.data(), A.what.data(), dw.data());
+        }, kElemGrain);
         mul(m, dw.data(), L.decay_w2, true, dhw.data());
-        for_each(M * Dd_, [&](long j) { dhw[j] *= 1.f - A.hw[j] * A.hw[j]; });
+        parallel_for(M * Dd_, [&](long j0, long j1) { tanh_back(j0, j1, A.hw.data(), dhw.data()); }, kElemGrain);
         mul(m, dhw.data(), L.decay_w1, true, dxi.data());
         break;
       case kK: mul(m, dk.data(), L.K, false, dxi.data()); break;
@@ -245,14 +245,12 @@ void Rwkv6::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
       case kG: mul(m, dgpre.data(), L.G, false, dxi.data()); break;
     }
     const float* mix = &A.mix[i * MC];
-    for_each(MC, [&](long j) {
-      dxa[j] += dxi[j];
-      dd[j] += dxi[j] * mix[j];
-      dxi[j] *= A.dlt[j];  // now ∂/∂mix_i = ∂/∂(m_i·w2_i)
-    });
+    parallel_for(MC, [&](long j0, long j1) {  // dxi becomes ∂/∂mix_i = ∂/∂(m_i·w2_i)
+      branch_back(j0, j1, mix, A.dlt.data(), dxi.data(), dxa.data(), dd.data());
+    }, kElemGrain);
     mul(m, dxi.data(), C, L.maa_w2.rows_slice(i * Dm_, Dm_), true, dm1.data() + i * Dm_, D5);
   }
-  for_each(M * D5, [&](long j) { dm1[j] *= 1.f - A.m1[j] * A.m1[j]; });
+  parallel_for(M * D5, [&](long j0, long j1) { tanh_back(j0, j1, A.m1.data(), dm1.data()); }, kElemGrain);
   mul(m, dm1.data(), L.maa_w1, true, dxi.data());  // ∂/∂(xa + d⊙maa_x)
   shift_mix_backward(M, C, dxi.data(), L.maa_x.data(), dxa.data(), dd.data());
   norm_shift_backward(B, T, C, x_in, L.ln1.w.data(), dxa.data(), dd.data(), d.att_x, dx);

@@ -10,8 +10,8 @@
 
 #include "cpu/cpu_model.h"
 #include "cpu/norm.h"
-#include "cpu/rows.h"
 #include "cpu/scratch_buf.h"
+#include "cpu/threadpool.h"
 #include "cpu/token_shift.h"
 #include "cpu/vmath.h"
 #include "cpu/wkv7.h"
@@ -262,6 +262,8 @@ void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
 
   // Gradients w.r.t. the six mixed inputs, each split into ∂L/∂xa and ∂L/∂(shift delta).
   Buf lora(M * std::max({Dw_, Da_, Dv_, Dg_})), dmix(MC), dxa(MC, 0.f), dd(MC, 0.f);
+  const auto tanh_back = RWKV_PER_ISA(tanh_backward_range);
+  const auto sigmoid_back = RWKV_PER_ISA(sigmoid_backward_range);
   auto mix_back = [&](const Weights& mu) {
     shift_mix_backward(M, C, dmix.data(), mu.data(), dxa.data(), dd.data());
   };
@@ -276,14 +278,14 @@ void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
   }
   mix_back(L.mu_v);
   mul(m, ww.data(), L.w2, true, lora.data());
-  for_each(M * Dw_, [&](long i) { lora[i] *= 1.f - A.hw[i] * A.hw[i]; });
+  parallel_for(M * Dw_, [&](long i0, long i1) { tanh_back(i0, i1, A.hw.data(), lora.data()); }, 4096);
   mul(m, lora.data(), L.w1, true, dmix.data());
   mix_back(L.mu_w);
   mul(m, dalpha.data(), L.a2, true, lora.data());
   mul(m, lora.data(), L.a1, true, dmix.data());
   mix_back(L.mu_a);
   mul(m, dg.data(), L.g2, true, lora.data());
-  for_each(M * Dg_, [&](long i) { lora[i] *= A.gg[i] * (1.f - A.gg[i]); });
+  parallel_for(M * Dg_, [&](long i0, long i1) { sigmoid_back(i0, i1, A.gg.data(), lora.data()); }, 4096);
   mul(m, lora.data(), L.g1, true, dmix.data());
   mix_back(L.mu_g);
   norm_shift_backward(B, T, C, x_in, L.ln1.w.data(), dxa.data(), dd.data(), d.att_x, dx);
