@@ -25,7 +25,7 @@ def main():
     idx = torch.randint(0, V, (1, T + 1), generator=g)
     out = {"torch": torch.__version__, "threads": threads}
     with torch.no_grad():
-        model(idx[:, :16])  # warm-up
+        model(idx[:, :T])  # warm-up: the same forward, untimed (as bench/runtime.ts does)
         t0 = time.perf_counter()
         model(idx[:, :T])
         out["seq_s"] = time.perf_counter() - t0
