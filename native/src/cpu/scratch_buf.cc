@@ -5,7 +5,7 @@
 #include <map>
 #include <mutex>
 
-#include "core/huge_pages.h"
+#include "core/host_memory.h"
 
 namespace rwkv {
 namespace {
@@ -20,6 +20,12 @@ struct Cache {
 Cache& cache() {
   static Cache* c = new Cache;  // never destroyed: blocks may be given back during static destruction
   return *c;
+}
+
+// Back to the allocator, which may hand the memory to code that a child process does need.
+void release(void* p, size_t bytes) {
+  if (bytes >= kMinCached) advise_no_fork(p, bytes, false);
+  ::operator delete(p);
 }
 
 }  // namespace
@@ -39,6 +45,7 @@ void* scratch_take(size_t bytes) {
 void* scratch_new(size_t bytes) {
   void* p = ::operator new(bytes);
   advise_huge_pages(p, bytes);
+  if (bytes >= kMinCached) advise_no_fork(p, bytes, true);
   return p;
 }
 
@@ -60,13 +67,13 @@ void scratch_give(void* p, size_t bytes) {
       return;
     }
   }
-  ::operator delete(p);
+  release(p, bytes);
 }
 
 void scratch_release() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  for (auto& [bytes, p] : c.blocks) ::operator delete(p);
+  for (auto& [bytes, p] : c.blocks) release(p, bytes);
   c.blocks.clear();
   c.bytes = 0;
 }

@@ -17,7 +17,8 @@ constexpr size_t kScratchCacheBytes = size_t(512) << 20;
 
 // A cached block of exactly `bytes`, or nullptr; give back: keep it (or free it past the cap).
 void* scratch_take(size_t bytes);
-// A new block (big ones advised onto huge pages: core/huge_pages.h).
+// A new block: big ones advised onto huge pages, cacheable ones kept out of forked children
+// (core/host_memory.h).
 void* scratch_new(size_t bytes);
 // RWKV_SCRATCH_POISON=1: every block handed out is filled with NaN bits first, so that a buffer read
 // before it is written shows up in the results (the tests run the golden checks this way).

@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-#include "core/huge_pages.h"
+#include "core/host_memory.h"
 #include "core/tensor.h"
 
 namespace rwkv::napi {
@@ -55,7 +55,7 @@ T* typed_ptr(const Napi::Value& v, const std::string& what, size_t min_len = 0) 
 }
 
 // typed_ptr for an output the call writes: the typed array's whole backing store is advised onto
-// huge pages first (a fresh big Float32Array has no pages yet; core/huge_pages.h says why).
+// huge pages first (a fresh big Float32Array has no pages yet; core/host_memory.h says why).
 template <typename T>
 T* output_ptr(const Napi::Value& v, const std::string& what, size_t min_len = 0) {
   T* p = typed_ptr<T>(v, what, min_len);
