@@ -23,6 +23,7 @@ const SHAPE = { version: 7 as const, nLayer: 12, nEmbd: 768, vocabSize: 65536 };
 const SEQ = 512,
   RNN_TOKENS = 32, // PyTorch's per-token baseline (~0.15 s a token)
   OUR_RNN_TOKENS = 128, // ours: more tokens for a steadier rate
+  SEQ_RUNS = 3, // sequence forwards timed on each side (the median; bench_runtime.py's SEQ_RUNS)
   TUNE_STEPS = 2;
 const PY = "/usr/bin/python3";
 
@@ -261,19 +262,23 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
         const fp32Step = await profiledSteps(model, tokens);
         const { s: stepS, cpuS: stepCpuS } = fp32Step;
         const rssMb = tuningPeakRss(file) / 1e6;
-        // All logits, as PyTorch's baseline and the sequence-forward target compute them;
-        // both time a second forward of the whole prompt (the first one's fresh pages cost each side
-        // hundreds of ms of page faults on some VMs, which a session pays once).
+        // All logits, as PyTorch's baseline and the sequence-forward target compute them.
+        // Both sides take the median of SEQ_RUNS forwards after an untimed one (the first one's
+        // fresh pages cost each side hundreds of ms of page faults on some VMs, once a session).
         await model.forward(tokens.subarray(0, SEQ), { logits: "all" });
-        let t0 = performance.now();
-        const seqCpuS = await cpuSecondsOf(() => model.forward(tokens.subarray(0, SEQ), { logits: "all" }));
-        const seqS = (performance.now() - t0) / 1000,
+        const seqRuns: { s: number; cpuS: number }[] = [];
+        for (let i = 0; i < SEQ_RUNS; i++) {
+          const t = performance.now();
+          const cpuS = await cpuSecondsOf(() => model.forward(tokens.subarray(0, SEQ), { logits: "all" }));
+          seqRuns.push({ s: (performance.now() - t) / 1000, cpuS });
+        }
+        const { s: seqS, cpuS: seqCpuS } = seqRuns.sort((a, b) => a.s - b.s)[SEQ_RUNS >> 1],
           seqTokS = SEQ / seqS;
         // RNN mode as generation runs it: every token's logits, so the head is read per token, as
         // the memory floor counts it and as PyTorch's per-token baseline computes it.
         // (After a few untimed tokens: each libuv worker thread's first call sets up its buffers.)
         await model.forward(tokens.subarray(0, 16), { mode: "rnn", logits: "all" });
-        t0 = performance.now();
+        const t0 = performance.now();
         await model.forward(tokens.subarray(16, 16 + OUR_RNN_TOKENS), { mode: "rnn", logits: "all" });
         const rnnTokS = OUR_RNN_TOKENS / ((performance.now() - t0) / 1000);
         const floorTokS = isRate(lim.readBw) ? (lim.readBw.wall * 1e9) / tokenBytes : undefined;
