@@ -261,6 +261,11 @@ export interface NativeAddon {
   wkv7Backward(...args: [...Wkv7Inputs, s0: F32, dy: F32, dsT: F32 | null, ...Wkv7Grads, opts?: WkvOptions]): void;
   /** The whole file mapped read-only-to-disk (private copy-on-write) as an ArrayBuffer; unmapped when collected. */
   mmapFile(path: string): ArrayBuffer;
+  /**
+   * A Float32Array of n elements for an output the runtime fills (logits), on memory recycled from
+   * the CPU block cache: a fresh array pays a page fault per 4 KiB on first write. Its contents are unset.
+   */
+  outputFloat32(n: number): Float32Array;
   /** Synchronous GEMM on caller-owned arrays, for tests and benchmarks. */
   matmul(args: MatmulArgs): void;
   /**

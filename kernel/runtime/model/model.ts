@@ -284,7 +284,8 @@ export class Model {
     if (opts.state) this.checkState(opts.state);
     const state = opts.state ? opts.state.clone() : this.defaultState;
     const V = this.config.vocabSize;
-    const logits = want === "none" ? undefined : new Float32Array(want === "all" ? t.length * V : V);
+    // On recycled memory: a fresh [T, V] array's first-touch page faults can cost more than the forward.
+    const logits = want === "none" ? undefined : native().outputFloat32(want === "all" ? t.length * V : V);
     await this.run(t, state, logits, want, mode, resolveSignal(opts.signal));
     return { logits, state };
   }
