@@ -19,7 +19,7 @@ import {
   type Quant,
 } from "../native";
 import { openCheckpoint, type Checkpoint } from "../checkpoint";
-import { describeDims } from "./dims";
+import { describeDims, sameStateDims } from "./dims";
 import { detectConfig, timeStateLayer, type ModelConfig } from "./config";
 import {
   loadTokenizer,
@@ -270,7 +270,7 @@ export class Model {
 
   private checkState(s: State): void {
     const c = this.config;
-    if (s.nLayer !== c.nLayer || s.nEmbd !== c.nEmbd || s.nHead !== c.nHead || s.headSize !== c.headSize) {
+    if (!sameStateDims(s, c)) {
       throw new OptionsError(`state dims ${describeDims(s)} do not match the model's ${describeDims(c)}`, "state");
     }
   }

@@ -2,7 +2,7 @@
 // token), the wkv matrices [head][value][key] and the ffn token shift (ln2 output), all fp32.
 import { OptionsError } from "../errors";
 import { l2Norm } from "../math";
-import { describeDims } from "./dims";
+import { describeDims, sameStateDims } from "./dims";
 import type { NativeState } from "../native";
 import { readTimeStates, saveStateFile, type StateSaveOptions } from "../tune/state-file";
 import type { StateDims } from "./config";
@@ -130,12 +130,7 @@ export class State implements NativeState {
     w.forEach((x, i) => checkWeight(x, `weights[${i}]`));
     const first = states[0];
     for (const s of states)
-      if (
-        s.nLayer !== first.nLayer ||
-        s.nEmbd !== first.nEmbd ||
-        s.nHead !== first.nHead ||
-        s.headSize !== first.headSize
-      )
+      if (!sameStateDims(s, first))
         throw new OptionsError(
           `State.mix: states of ${describeDims(first)} and ${describeDims(s)} cannot mix`,
           "states",

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { openCheckpoint } from "../checkpoint";
 import { OptionsError, StateFileError } from "../errors";
-import { describeDims, type ModelDims, type StateDims } from "../model/dims";
+import { describeDims, sameStateDims, type ModelDims, type StateDims } from "../model/dims";
 import { State } from "../model/state";
 import { readTimeStates } from "./state-file";
 
@@ -85,12 +85,7 @@ export async function checkProvenance(model: StateTarget, file: string): Promise
 export async function resolveState(model: StateTarget, source: StateSource, name = "state"): Promise<State> {
   const c = model.config;
   if (source instanceof State) {
-    if (
-      source.nLayer !== c.nLayer ||
-      source.nEmbd !== c.nEmbd ||
-      source.nHead !== c.nHead ||
-      source.headSize !== c.headSize
-    )
+    if (!sameStateDims(source, c))
       throw new OptionsError(
         `${name}: a state of ${describeDims(source)} does not fit the model's ${describeDims(c)}`,
         name,

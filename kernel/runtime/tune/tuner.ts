@@ -9,7 +9,7 @@ import { AbortError, DataError, OptionsError, TunerCheckpointError } from "../er
 import { createSampler, nextBatch, type Batch, type Sampler } from "../data/samplers";
 import type { TokenDataset } from "../data/dataset";
 import type { Model } from "../model/model";
-import { describeDims, type StateDims } from "../model/dims";
+import { describeDims, sameStateDims, type StateDims } from "../model/dims";
 import { State, type StateSaveOptions } from "../model/state";
 import { countTargets, stepGradient, type StepGradient } from "./accumulate";
 import { Adam, clipGradNorm } from "./adam";
@@ -520,7 +520,7 @@ export class Tuner {
     const { meta, arrays } = readTunerCheckpoint(file);
     const c = model.config,
       d = meta.dims;
-    if (d.nLayer !== c.nLayer || d.nHead !== c.nHead || d.headSize !== c.headSize || d.nEmbd !== c.nEmbd) {
+    if (!sameStateDims(d, c)) {
       throw new TunerCheckpointError(
         `${file} was made for a model with ${describeDims(d)}; this model is ${describeDims(c)}`,
         file,

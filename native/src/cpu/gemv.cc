@@ -22,9 +22,8 @@ const float* split_rows(int M, int K, const float* A, long lda) {
   thread_local std::unique_ptr<float[]> buf;
   thread_local long size = 0;
   if (long(M) * K > size) buf.reset(new float[size = long(M) * K]);
-  const long odd0 = (K + 1) / 2;
   for (int m = 0; m < M; ++m)
-    for (int k = 0; k < K; ++k) buf[m * long(K) + (k % 2 ? odd0 : 0) + k / 2] = A[m * lda + k];
+    for (int k = 0; k < K; ++k) buf[m * long(K) + gemm::split_index(k, K)] = A[m * lda + k];
   return buf.get();
 }
 

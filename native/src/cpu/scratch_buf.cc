@@ -49,12 +49,15 @@ void* scratch_new(size_t bytes) {
   return p;
 }
 
-void scratch_poison(void* p, size_t bytes) {
-  static const bool on = [] {
+void* scratch_alloc(size_t bytes) {
+  static const bool poison = [] {
     const char* e = std::getenv("RWKV_SCRATCH_POISON");
     return e && *e && *e != '0';
   }();
-  if (on) std::memset(p, 0xff, bytes);
+  void* p = scratch_take(bytes);
+  if (!p) p = scratch_new(bytes);
+  if (poison) std::memset(p, 0xff, bytes);
+  return p;
 }
 
 void scratch_give(void* p, size_t bytes) {

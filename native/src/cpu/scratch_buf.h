@@ -20,9 +20,10 @@ void* scratch_take(size_t bytes);
 // A new block: big ones advised onto huge pages, cacheable ones kept out of forked children
 // (core/host_memory.h).
 void* scratch_new(size_t bytes);
-// RWKV_SCRATCH_POISON=1: every block handed out is filled with NaN bits first, so that a buffer read
-// before it is written shows up in the results (the tests run the golden checks this way).
-void scratch_poison(void* p, size_t bytes);
+// A block to hand out: a cached one of this size, else a new one. Under RWKV_SCRATCH_POISON=1 it is
+// filled with NaN bits first, so that a buffer read before it is written shows up in the results
+// (the tests run this way).
+void* scratch_alloc(size_t bytes);
 void scratch_give(void* p, size_t bytes);
 // Frees every cached block (a model's dispose).
 void scratch_release();
@@ -34,10 +35,7 @@ struct ScratchAllocator {
   template <typename U>
   ScratchAllocator(const ScratchAllocator<U>&) {}
   T* allocate(size_t n) {
-    void* p = scratch_take(n * sizeof(T));
-    if (!p) p = scratch_new(n * sizeof(T));
-    scratch_poison(p, n * sizeof(T));
-    return static_cast<T*>(p);
+    return static_cast<T*>(scratch_alloc(n * sizeof(T)));
   }
   void deallocate(T* p, size_t n) { scratch_give(p, n * sizeof(T)); }
   // Buf(n) and resize(n) leave the floats unset (most temporaries are outputs: zeroing them was 7%

@@ -11,7 +11,6 @@
 #include <string>
 #include <utility>
 
-#include "core/host_memory.h"
 #include "core/tensor.h"
 
 namespace rwkv::napi {
@@ -52,16 +51,6 @@ T* typed_ptr(const Napi::Value& v, const std::string& what, size_t min_len = 0) 
     throw Napi::RangeError::New(v.Env(), what + " has " + std::to_string(n) + " elements, needs " +
                                              std::to_string(min_len));
   return v.As<Napi::TypedArrayOf<T>>().Data();
-}
-
-// typed_ptr for an output the call writes: the typed array's whole backing store is advised onto
-// huge pages first (a fresh big Float32Array has no pages yet; core/host_memory.h says why).
-template <typename T>
-T* output_ptr(const Napi::Value& v, const std::string& what, size_t min_len = 0) {
-  T* p = typed_ptr<T>(v, what, min_len);
-  Napi::ArrayBuffer b = v.As<Napi::TypedArray>().ArrayBuffer();
-  advise_huge_pages(b.Data(), b.ByteLength());
-  return p;
 }
 
 // typed_ptr, or null when the argument is null or undefined.

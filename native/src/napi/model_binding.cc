@@ -174,7 +174,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     float* logits = nullptr;
     if (mode != LogitsMode::None) {
       if (absent(info[2])) throw Napi::TypeError::New(env, "logits must be a Float32Array for mode \"" + ms + "\"");
-      logits = output_ptr<float>(info[2], "logits", mode == LogitsMode::All ? T * V : V);
+      logits = typed_ptr<float>(info[2], "logits", mode == LogitsMode::All ? T * V : V);
     }
     const Cancel cancel = cancel_of(info[4]);
     auto model = model_;
@@ -187,7 +187,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     const int32_t token = int_arg(info[0], "token", 0, m.config().vocab - 1);
     Keep keep{info[2]};
     const StateRef st = state_of(info[1], keep);
-    float* logits = absent(info[2]) ? nullptr : output_ptr<float>(info[2], "logits", size_t(m.config().vocab));
+    float* logits = optional_ptr<float>(info[2], "logits", size_t(m.config().vocab));
     auto model = model_;
     return run(env, std::move(keep), [=] { model->forward_rnn(token, st, logits); });
   }

@@ -16,9 +16,7 @@ Napi::Value OutputFloat32(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const size_t n = size_t(int_arg(info[0], "outputFloat32(n): n", 1));
   const size_t bytes = n * sizeof(float);
-  void* p = scratch_take(bytes);
-  if (!p) p = scratch_new(bytes);
-  scratch_poison(p, bytes);
+  void* p = scratch_alloc(bytes);
   auto buf = Napi::ArrayBuffer::New(
       env, p, bytes,
       [](Napi::Env, void* data, size_t* size) {
