@@ -120,7 +120,7 @@ void CpuModel::sqrelu_ffn(int M, const float* xk, const Mat& K, const Mat& V, fl
   Buf h(n);
   mul(M, xk, K, true, hpre);
   const auto act = RWKV_PER_ISA(relu_sq_range);
-  parallel_for(n, [&](long i0, long i1) { act(i0, i1, hpre, h.data()); }, 4096);
+  parallel_for(n, [&](long i0, long i1) { act(i0, i1, hpre, h.data()); }, kElemGrain);
   mul(M, h.data(), V, true, out, beta);
 }
 
@@ -130,7 +130,7 @@ void CpuModel::sqrelu_ffn_backward(int M, const float* dout, const Mat& K, const
   Buf dh(n);
   mul(M, dout, V, false, dh.data());
   const auto act_backward = RWKV_PER_ISA(relu_sq_backward_range);
-  parallel_for(n, [&](long i0, long i1) { act_backward(i0, i1, hpre, dh.data()); }, 4096);
+  parallel_for(n, [&](long i0, long i1) { act_backward(i0, i1, hpre, dh.data()); }, kElemGrain);
   mul(M, dh.data(), K, false, dxk);
 }
 

@@ -10,6 +10,7 @@
 
 #include "cpu/cpu_model.h"
 #include "cpu/norm.h"
+#include "cpu/rows.h"
 #include "cpu/scratch_buf.h"
 #include "cpu/threadpool.h"
 #include "cpu/token_shift.h"
@@ -24,7 +25,6 @@ namespace {
 
 using Buf = ScratchBuf;            // temporaries and activations
 using Weights = std::vector<float>;  // a layer's vectors, loaded once
-constexpr long kRowGrain = 8, kElemGrain = 4096;  // parallel_for grains: rows of [M, C], elements
 
 enum Branch { kW = 0, kK, kV, kR, kG, kBranches };  // time_maa_w1/w2 chunk order
 

@@ -10,6 +10,7 @@
 
 #include "cpu/cpu_model.h"
 #include "cpu/norm.h"
+#include "cpu/rows.h"
 #include "cpu/scratch_buf.h"
 #include "cpu/threadpool.h"
 #include "cpu/token_shift.h"
@@ -168,14 +169,14 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
   }
   mul(m, mixed(L.mu_w), L.w1, false, A.hw.data());
   const auto tanh_range = RWKV_PER_ISA(tanh_range);
-  parallel_for(M * Dw_, [&](long i0, long i1) { tanh_range(i0, i1, A.hw.data()); }, 4096);
+  parallel_for(M * Dw_, [&](long i0, long i1) { tanh_range(i0, i1, A.hw.data()); }, kElemGrain);
   mul(m, A.hw.data(), L.w2, false, A.z.data());
   mul(m, mixed(L.mu_a), L.a1, false, lora.data());
   mul(m, lora.data(), L.a2, false, A.alpha.data());
   mul(m, mixed(L.mu_g), L.g1, false, A.gg.data());
   last_rows(B, T, C, xa.data(), s.att_x);  // the mixes are done: the shift state moves on
   const auto sigmoid_range = RWKV_PER_ISA(sigmoid_range);
-  parallel_for(M * Dg_, [&](long i0, long i1) { sigmoid_range(i0, i1, A.gg.data()); }, 4096);
+  parallel_for(M * Dg_, [&](long i0, long i1) { sigmoid_range(i0, i1, A.gg.data()); }, kElemGrain);
   mul(m, A.gg.data(), L.g2, false, A.g.data());
 
   Buf& a_op = xa;  // reuse: xa and dlt are not needed any more
@@ -185,7 +186,7 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
                        A.nu.data(), A.v.data(), A.k.data(), vfirst, A.kh.data(), a_op.data(), b_op.data(),
                        A.knorm.data()};
   const auto operands = RWKV_PER_ISA(v7_operands_rows);
-  parallel_for(M, [&](long r0, long r1) { operands(r0, r1, ops); }, 8);
+  parallel_for(M, [&](long r0, long r1) { operands(r0, r1, ops); }, kRowGrain);
 
   wkv7_forward(B, T, H, N, {A.r.data(), A.what.data(), A.k.data(), A.v.data(), a_op.data(), b_op.data()}, s.wkv,
                A.y.data());
@@ -194,7 +195,9 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
   group_norm(m, H, N, A.y.data(), L.lnx.w.data(), L.lnx.b.data(), A.yn.data());
   const V7Bonus bonus{C, H, N, L.r_k.data(), A.r.data(), A.k.data(), A.v.data(), A.g.data()};
   const auto bonus_rows = RWKV_PER_ISA(v7_bonus_rows);
-  parallel_for(M, [&](long r0, long r1) { bonus_rows(r0, r1, bonus, A.yn.data(), ug.data(), A.beta.data()); }, 8);
+  parallel_for(M, [&](long r0, long r1) {
+    bonus_rows(r0, r1, bonus, A.yn.data(), ug.data(), A.beta.data());
+  }, kRowGrain);
   mul(m, ug.data(), L.O, true, x, 1.f);
 }
 
@@ -234,13 +237,15 @@ void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
   parallel_for(M, [&](long r0, long r1) {
     bonus_back(r0, r1, bonus, A.yn.data(), A.beta.data(), dug.data(), dg.data(), dy.data(), dr.data(), dk.data(),
                dv.data());
-  }, 8);
+  }, kRowGrain);
   group_norm_backward(m, H, N, A.y.data(), L.lnx.w.data(), dy.data(), dug.data(), false);  // dug ← ∂L/∂y
 
   // WKV, from the initial state wkv0 with ∂L/∂(final state) arriving in d.wkv.
   Buf a_op(MC), b_op(MC);
   const auto ab = RWKV_PER_ISA(v7_ab_range);
-  parallel_for(MC, [&](long i0, long i1) { ab(i0, i1, A.kh.data(), A.alpha.data(), a_op.data(), b_op.data()); }, 4096);
+  parallel_for(MC, [&](long i0, long i1) {
+    ab(i0, i1, A.kh.data(), A.alpha.data(), a_op.data(), b_op.data());
+  }, kElemGrain);
   Buf wr(MC), ww(MC), wk(MC), wv(MC), wa(MC), wb(MC);
   const Buf dsT(d.wkv, d.wkv + long(B) * H * N * N);
   wkv7_backward(B, T, H, N, {A.r.data(), A.what.data(), A.k.data(), A.v.data(), a_op.data(), b_op.data()}, wkv0,
@@ -258,7 +263,7 @@ void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
                               A.nu.data(), vfirst, A.v_pre.data(), A.knorm.data(), dr.data(), dk.data(), dv.data(),
                               ww.data(), wa.data(), dalpha.data(), dk0.data(), dv_pre.data()};
   const auto operands_backward = RWKV_PER_ISA(v7_operands_backward_rows);
-  parallel_for(M, [&](long r0, long r1) { operands_backward(r0, r1, ob); }, 8);
+  parallel_for(M, [&](long r0, long r1) { operands_backward(r0, r1, ob); }, kRowGrain);
 
   // Gradients w.r.t. the six mixed inputs, each split into ∂L/∂xa and ∂L/∂(shift delta).
   Buf lora(M * std::max({Dw_, Da_, Dv_, Dg_})), dmix(MC), dxa(MC, 0.f), dd(MC, 0.f);
@@ -278,14 +283,14 @@ void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
   }
   mix_back(L.mu_v);
   mul(m, ww.data(), L.w2, true, lora.data());
-  parallel_for(M * Dw_, [&](long i0, long i1) { tanh_back(i0, i1, A.hw.data(), lora.data()); }, 4096);
+  parallel_for(M * Dw_, [&](long i0, long i1) { tanh_back(i0, i1, A.hw.data(), lora.data()); }, kElemGrain);
   mul(m, lora.data(), L.w1, true, dmix.data());
   mix_back(L.mu_w);
   mul(m, dalpha.data(), L.a2, true, lora.data());
   mul(m, lora.data(), L.a1, true, dmix.data());
   mix_back(L.mu_a);
   mul(m, dg.data(), L.g2, true, lora.data());
-  parallel_for(M * Dg_, [&](long i0, long i1) { sigmoid_back(i0, i1, A.gg.data(), lora.data()); }, 4096);
+  parallel_for(M * Dg_, [&](long i0, long i1) { sigmoid_back(i0, i1, A.gg.data(), lora.data()); }, kElemGrain);
   mul(m, lora.data(), L.g1, true, dmix.data());
   mix_back(L.mu_g);
   norm_shift_backward(B, T, C, x_in, L.ln1.w.data(), dxa.data(), dd.data(), d.att_x, dx);
