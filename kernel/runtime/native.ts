@@ -262,8 +262,9 @@ export interface NativeAddon {
   /** The whole file mapped read-only-to-disk (private copy-on-write) as an ArrayBuffer; unmapped when collected. */
   mmapFile(path: string): ArrayBuffer;
   /**
-   * A Float32Array of n elements for an output the runtime fills (logits), on memory recycled from
-   * the CPU block cache: a fresh array pays a page fault per 4 KiB on first write. Its contents are unset.
+   * A Float32Array of n elements on memory recycled from the CPU block cache (big ones on huge
+   * pages), for an array written whole right away: logits the runtime fills, kept copies of the
+   * state. A fresh array pays a page fault per 4 KiB on first write. Its contents are unset.
    */
   outputFloat32(n: number): Float32Array;
   /** Synchronous GEMM on caller-owned arrays, for tests and benchmarks. */

@@ -17,6 +17,8 @@ import {
   writeRandomCheckpoint,
 } from "../../kernel";
 import { HeldOut } from "../../kernel/runtime/tune/validation";
+import { stepGradient } from "../../kernel/runtime/tune/accumulate";
+import type { Batch } from "../../kernel/runtime/data/samplers";
 import { goldenModelSkip } from "../helpers/golden-model";
 import { relErr } from "../helpers/golden";
 
@@ -379,6 +381,42 @@ test(
         () => new Tuner(model, Dataset.fromDocs(docs), { ctxLen: 64, totalSteps: 1, initPrompt: "x" }),
         /initPrompt is read only with initState: "prompt"/,
       );
+    } finally {
+      model.dispose();
+    }
+  },
+);
+
+test(
+  "a step's gradient written into a reused buffer equals a fresh one (micro-batches, chunks, a layer subset)",
+  { skip },
+  async () => {
+    const model = await load();
+    try {
+      const r = xorshift(9);
+      const batch = (B: number, T: number): Batch => {
+        const inputs = Int32Array.from({ length: B * T }, () => 1 + Math.floor(r() * (V - 1)));
+        const targets = Int32Array.from(inputs, (_, i) => (i % 5 === 2 ? -100 : inputs[(i + 1) % inputs.length]));
+        return { inputs, targets, batch: B, T, nTargets: targets.filter((t) => t >= 0).length };
+      };
+      const batches = [batch(2, 70), batch(1, 70)];
+      const s0 = noiseState(10).wkv;
+      const o = { l2wrap: true, chunkLen: 32, layers: [1, 3] };
+      const fresh = await stepGradient(model, batches, s0, o);
+      const into = new Float32Array(s0.length).fill(Number.NaN); // stale contents must all be replaced
+      const reused = await stepGradient(model, batches, s0, { ...o, into });
+      assert.equal(reused.grad, into, "the gradient is the buffer given");
+      assert.equal(reused.loss, fresh.loss);
+      assert.deepEqual(reused.grad, fresh.grad);
+      assert.ok(
+        rows(reused.grad, 0).every((x) => x === 0),
+        "an untrained layer's rows are zeros",
+      );
+      assert.ok(
+        rows(reused.grad, 1).some((x) => x !== 0),
+        "a trained layer's rows are not",
+      );
+      await assert.rejects(stepGradient(model, batches, s0, { ...o, into: new Float32Array(5) }), RangeError);
     } finally {
       model.dispose();
     }

@@ -11,6 +11,8 @@ export interface StepGradientOptions {
   chunkLen: number;
   layers?: number[];
   signal?: AbortSignal;
+  /** Where to write the gradient (s0's length; its contents are replaced). Default: a new array. */
+  into?: Float32Array;
 }
 
 export interface StepGradient {
@@ -40,14 +42,17 @@ export async function stepGradient(
   // L2Wrap keeps PEFT's factor of the full samples, also for trimmed batches (docs/spec.md §3.12).
   const positions = batches.reduce((a, b) => a + b.batch * (b.sampleT ?? b.T), 0);
   const scales = { ceGradScale: 1 / valid, l2wrapScale: o.l2wrap ? 1e-4 / positions : 0 };
-  const grad = new Float32Array(s0.length);
+  if (o.into && o.into.length !== s0.length)
+    throw new RangeError(`the gradient buffer has ${o.into.length} numbers, expected ${s0.length}`);
+  const grad = o.into ?? new Float32Array(s0.length);
   let lossSum = 0;
-  for (const b of batches) {
+  for (const [i, b] of batches.entries()) {
     const r = await chunkedBatch(model, b, s0, grad, {
       ...scales,
       chunkLen: o.chunkLen,
       layers: o.layers,
       signal: o.signal,
+      gradMode: i === 0 ? "write" : "add",
     });
     lossSum += r.lossSum;
   }

@@ -23,6 +23,11 @@ export interface ChunkedOptions {
   ceGradScale: number;
   /** L2Wrap factor 1e-4 / (positions of the whole optimizer step), or 0. */
   l2wrapScale: number;
+  /**
+   * "add" (default): the gradient is added into `grad`. "write": it overwrites `grad`, which then
+   * needs no zeroing and the call no temporary (a step's first micro-batch).
+   */
+  gradMode?: "add" | "write";
   signal?: AbortSignal;
 }
 
@@ -57,7 +62,8 @@ function batchState(d: StateDims, B: number): NativeBatchState {
 
 /**
  * Loss of one micro-batch from the shared initial wkv `s0`, and with `grad` its gradient, added
- * into `grad` ([L,H,N,N]; the layers not trained get nothing). Without `grad`: a forward pass only.
+ * into `grad` or written over it (o.gradMode; [L,H,N,N]; the layers not trained get nothing, or
+ * zeros). Without `grad`: a forward pass only.
  */
 export async function chunkedBatch(
   model: ChunkModel,
@@ -90,8 +96,10 @@ export async function chunkedBatch(
   }
   if (!grad) return { lossSum, nTargets, calls };
 
-  // Backward, last chunk first; dFinal of chunk k is the dInit of chunk k + 1.
-  const gradS0 = new Float32Array(grad.length);
+  // Backward, last chunk first; dFinal of chunk k is the dInit of chunk k + 1. The first chunk's
+  // call writes the whole gradient (fresh 2–10 MB arrays cost page faults: written in place when it may).
+  const write = o.gradMode === "write";
+  const gradS0 = write ? grad : new Float32Array(grad.length);
   let dFinal: NativeBatchState | undefined;
   for (let k = chunks.length - 1; k >= 0; k--) {
     const dInit = k > 0 ? batchState(model.config, B) : undefined;
@@ -104,6 +112,6 @@ export async function chunkedBatch(
     }
     dFinal = dInit;
   }
-  for (let i = 0; i < grad.length; i++) grad[i] += gradS0[i];
+  if (!write) for (let i = 0; i < grad.length; i++) grad[i] += gradS0[i];
   return { lossSum, nTargets, calls };
 }

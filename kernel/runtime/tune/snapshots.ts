@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { SamplerState } from "../data/samplers";
 import { writeFileAtomic } from "../files";
+import { native } from "../native";
 
 /** What one kept step holds: the state [L,H,N,N] and the Adam moments of the same shape. */
 export interface SnapshotArrays {
@@ -34,6 +35,14 @@ interface Entry extends SnapshotInfo {
   arrays?: SnapshotArrays;
   file?: string;
 }
+
+/** A copy on recycled memory: a kept step copies three state-sized arrays, whose fresh pages would fault. */
+function copyOf(a: Float32Array): Float32Array {
+  const c = native().outputFloat32(a.length);
+  c.set(a);
+  return c;
+}
+const copyArrays = (a: SnapshotArrays): SnapshotArrays => ({ state: copyOf(a.state), m: copyOf(a.m), v: copyOf(a.v) });
 
 /** Temporary folders of live stores; removed when their store is collected or the process exits. */
 const folders = new Set<string>();
@@ -97,7 +106,7 @@ export class SnapshotStore {
     const e: Entry = {
       step: info.step,
       sampler: { ...info.sampler },
-      arrays: { state: arrays.state.slice(), m: arrays.m.slice(), v: arrays.v.slice() },
+      arrays: copyArrays(arrays),
     };
     let i = this.entries.length;
     while (i > 0 && this.entries[i - 1].step > e.step) i--;
@@ -111,7 +120,7 @@ export class SnapshotStore {
   read(step: number): SnapshotArrays {
     const e = this.entries.find((x) => x.step === step);
     if (!e) throw new RangeError(`step ${step} is not kept`);
-    if (e.arrays) return { state: e.arrays.state.slice(), m: e.arrays.m.slice(), v: e.arrays.v.slice() };
+    if (e.arrays) return copyArrays(e.arrays);
     const buf = fs.readFileSync(e.file!);
     const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     const n = this.size;

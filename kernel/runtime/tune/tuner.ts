@@ -104,6 +104,8 @@ export class Tuner {
   stopped?: { step: number; reason: string };
   private readonly master: Float32Array;
   private readonly adam: Adam;
+  /** step()'s gradient, reused: clipping and Adam consume it before the next step overwrites it. */
+  private stepGrad?: Float32Array;
   private readonly sampler: Sampler;
   private readonly heldOut?: HeldOut;
   private readonly tracker: StopTracker;
@@ -208,7 +210,7 @@ export class Tuner {
     const samplerBefore = this.sampler.getState();
     let r: StepGradient;
     try {
-      r = await this.nextGradient(signal);
+      r = await this.nextGradient(signal, (this.stepGrad ??= new Float32Array(this.master.length)));
     } catch (e) {
       this.sampler.setState(samplerBefore);
       throw e instanceof AbortError ? new AbortError(e.reason, { step: this.steps + 1 }) : e;
@@ -249,13 +251,14 @@ export class Tuner {
     }
   }
 
-  private nextGradient(signal?: AbortSignal): Promise<StepGradient> {
+  private nextGradient(signal?: AbortSignal, into?: Float32Array): Promise<StepGradient> {
     const o = this.options;
     return stepGradient(this.model, this.drawBatches(), this.master, {
       l2wrap: o.l2wrap,
       chunkLen: o.chunkLen,
       layers: o.layers,
       signal,
+      into,
     });
   }
 

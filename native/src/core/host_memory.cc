@@ -24,7 +24,7 @@ void advise_inside(void* p, size_t bytes, uintptr_t page, int advice) {
 
 void advise_huge_pages(void* p, size_t bytes) {
 #if defined(MADV_HUGEPAGE)
-  if (p && bytes >= kHugePageMinBytes) advise_inside(p, bytes, uintptr_t(2) << 20, MADV_HUGEPAGE);
+  if (p && bytes >= kHugePageBytes) advise_inside(p, bytes, kHugePageBytes, MADV_HUGEPAGE);
 #else
   (void)p, (void)bytes;
 #endif

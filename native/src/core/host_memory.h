@@ -12,8 +12,9 @@
 
 namespace rwkv {
 
-// Buffers below this are left alone: too few whole 2 MiB pages inside to matter.
-constexpr size_t kHugePageMinBytes = size_t(4) << 20;
+// A huge page; buffers smaller than one are left alone. Callers that want every whole 2 MiB of a
+// buffer to be huge allocate it on a kHugePageBytes boundary (cpu/scratch_buf.cc).
+constexpr size_t kHugePageBytes = size_t(2) << 20;
 
 // Advises the whole 2 MiB pages inside [p, p + bytes) to be huge pages when first touched. Pages
 // already touched keep their size. Call it before the first write.

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <new>
 
 #include "core/host_memory.h"
 
@@ -11,6 +12,10 @@ namespace rwkv {
 namespace {
 
 constexpr size_t kMinCached = size_t(32) << 10;
+
+// Blocks of a huge page or more start on a huge-page boundary, so that all their whole 2 MiB are
+// huge pages: a [L,H,N,N] state array of the 0.1B shape (2.4 MB) then faults in 93 pages, not 576.
+bool huge_aligned(size_t bytes) { return bytes >= kHugePageBytes; }
 
 struct Cache {
   std::mutex mu;
@@ -25,7 +30,8 @@ Cache& cache() {
 // Back to the allocator, which may hand the memory to code that a child process does need.
 void release(void* p, size_t bytes) {
   if (bytes >= kMinCached) advise_no_fork(p, bytes, false);
-  ::operator delete(p);
+  if (huge_aligned(bytes)) ::operator delete(p, std::align_val_t(kHugePageBytes));
+  else ::operator delete(p);
 }
 
 }  // namespace
@@ -43,7 +49,7 @@ void* scratch_take(size_t bytes) {
 }
 
 void* scratch_new(size_t bytes) {
-  void* p = ::operator new(bytes);
+  void* p = huge_aligned(bytes) ? ::operator new(bytes, std::align_val_t(kHugePageBytes)) : ::operator new(bytes);
   advise_huge_pages(p, bytes);
   if (bytes >= kMinCached) advise_no_fork(p, bytes, true);
   return p;
