@@ -255,10 +255,19 @@ export interface NativeAddon {
   wkv6Forward(...args: [...Wkv6Inputs, state: F32, y: F32, opts?: WkvOptions & { checkpoints?: F32 }]): F32;
   /** Its backward: dstate holds dS_T on entry, ds0 on exit; dw is w.r.t. the decay values; du summed over the batch. */
   wkv6Backward(...args: [...Wkv6Inputs, checkpoints: F32, ...Wkv6Grads, opts?: WkvOptions]): void;
-  /** RWKV-7 WKV op (test/bench binding, synchronous); w = ŵ (decay exp(−exp(ŵ))); state in = s0, out = final state. */
-  wkv7Forward(...args: [...Wkv7Inputs, state: F32, y: F32, opts?: WkvOptions]): void;
-  /** Its backward: gradients of Σy·dy (+ Σ S_T·dsT) w.r.t. every input (dw w.r.t. ŵ) and ds0 [B,H,N,N] (per batch). */
-  wkv7Backward(...args: [...Wkv7Inputs, s0: F32, dy: F32, dsT: F32 | null, ...Wkv7Grads, opts?: WkvOptions]): void;
+  /**
+   * RWKV-7 WKV op (test/bench binding, synchronous); w = ŵ (decay exp(−exp(ŵ))); state in = s0, out = final state.
+   * opts.saved, when given, receives what the backward needs (per (sequence, head): T·N sa values, then the
+   * state before every 16-step chunk).
+   */
+  wkv7Forward(...args: [...Wkv7Inputs, state: F32, y: F32, opts?: WkvOptions & { saved?: F32 }]): void;
+  /**
+   * Its backward: gradients of Σy·dy (+ Σ S_T·dsT) w.r.t. every input (dw w.r.t. ŵ) and ds0 [B,H,N,N] (per
+   * batch). With opts.saved (a forward's, same inputs and s0) it skips its own forward pass.
+   */
+  wkv7Backward(
+    ...args: [...Wkv7Inputs, s0: F32, dy: F32, dsT: F32 | null, ...Wkv7Grads, opts?: WkvOptions & { saved?: F32 }]
+  ): void;
   /** The whole file mapped read-only-to-disk (private copy-on-write) as an ArrayBuffer; unmapped when collected. */
   mmapFile(path: string): ArrayBuffer;
   /**

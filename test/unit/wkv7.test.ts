@@ -34,6 +34,13 @@ interface Result {
   grads: Record<string, Float32Array>;
 }
 
+/** Floats of what a forward saves for the backward (cpu/wkv7.h): per pair T·N sa values, then a state per chunk. */
+const savedFloats = (sh: Wkv6Shape) => sh.B * sh.H * (sh.T * sh.N + Math.ceil(sh.T / 16) * sh.N * sh.N);
+
+/**
+ * Forward and backward with `impl`. With `savedFrom`, the forward runs that variant and saves for the
+ * backward, which then skips its own forward pass (training runs a sequential forward, a chunked backward).
+ */
 function runNative(
   sh: Wkv6Shape,
   x: Inputs,
@@ -41,15 +48,20 @@ function runNative(
   dy: Float32Array,
   dsT: Float32Array | null,
   impl: WkvImpl,
+  savedFrom?: WkvImpl,
 ): Result {
   const n = sh.B * sh.T * sh.H * sh.N;
   const y = new Float32Array(n),
     sT = Float32Array.from(s0);
-  A!.wkv7Forward(sh, x.r, x.w, x.k, x.v, x.a, x.b, sT, y, { impl });
+  const saved = savedFrom ? new Float32Array(savedFloats(sh)).fill(Number.NaN) : undefined;
+  A!.wkv7Forward(sh, x.r, x.w, x.k, x.v, x.a, x.b, sT, y, { impl: savedFrom ?? impl, saved });
   const g: Record<string, Float32Array> = {};
   for (const k of ["dr", "dw", "dk", "dv", "da", "db"]) g[k] = new Float32Array(n);
   g.ds0 = new Float32Array(s0.length);
-  A!.wkv7Backward(sh, x.r, x.w, x.k, x.v, x.a, x.b, s0, dy, dsT, g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0, { impl });
+  A!.wkv7Backward(sh, x.r, x.w, x.k, x.v, x.a, x.b, s0, dy, dsT, g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0, {
+    impl,
+    saved,
+  });
   return { y, sT, grads: g };
 }
 
@@ -154,6 +166,11 @@ for (const layer of [0, 1]) {
       forEachWkvVariant(A!, (tag, impl) => {
         compare(`${tag} ${p} gradA`, runNative(sh, x, s0, dy, null, impl), { y, sT, grads: gradsOf("gradA") });
         compare(`${tag} ${p} gradB`, runNative(sh, x, s0, dy, dsT, impl), { y, sT, grads: gradsOf("gradB") });
+        compare(`${tag} ${p} gradB, saved by the forward`, runNative(sh, x, s0, dy, dsT, impl, "sequential"), {
+          y,
+          sT,
+          grads: gradsOf("gradB"),
+        });
       });
     },
   );
@@ -201,9 +218,12 @@ for (const sh of SHAPES) {
       const { x, s0, dy, dsT } = randomInputs(sh, 12345 + sh.N);
       for (const d of [null, dsT]) {
         const want = reference(sh, x, s0, dy, d);
-        forEachWkvVariant(A!, (tag, impl) =>
-          compare(`${tag} ${d ? "gradB" : "gradA"}`, runNative(sh, x, s0, dy, d, impl), want),
-        );
+        forEachWkvVariant(A!, (tag, impl) => {
+          const g = d ? "gradB" : "gradA";
+          compare(`${tag} ${g}`, runNative(sh, x, s0, dy, d, impl), want);
+          for (const from of ["reference", "sequential", "chunked"] as const)
+            compare(`${tag} ${g}, saved by a ${from} forward`, runNative(sh, x, s0, dy, d, impl, from), want);
+        });
       }
     },
   );

@@ -65,15 +65,19 @@ struct Acts final : LayerActs {
   Buf r, k0, v_pre, k, v, kh, what, z, alpha, g, nu, y, yn, x1;  // [M, C]
   Buf knorm, beta;                                                // [M, H]
   Buf hw, gg, hpre;                                               // [M, Dw], [M, Dg], [M, F]
-  Acts(long M, int C, int H, int F, int Dw, int Dg) {
+  Buf wkv_saved;  // what the WKV forward keeps for its backward (cpu/wkv7.h; training only)
+  Acts(long M, int C, int H, int F, int Dw, int Dg, size_t saved_floats) {
     for (Buf* b : {&r, &k0, &v_pre, &k, &v, &kh, &what, &z, &alpha, &g, &nu, &y, &yn, &x1}) b->resize(M * C);
     knorm.resize(M * H); beta.resize(M * H);
     hw.resize(M * Dw); gg.resize(M * Dg); hpre.resize(M * F);
+    wkv_saved.resize(saved_floats);
   }
+  float* saved() { return wkv_saved.empty() ? nullptr : wkv_saved.data(); }
+  const float* saved() const { return wkv_saved.empty() ? nullptr : wkv_saved.data(); }
   size_t bytes() const override {
     size_t n = 0;
     for (const Buf* b : {&r, &k0, &v_pre, &k, &v, &kh, &what, &z, &alpha, &g, &nu, &y, &yn, &x1, &knorm, &beta, &hw,
-                         &gg, &hpre})
+                         &gg, &hpre, &wkv_saved})
       n += b->size();
     return n * sizeof(float);
   }
@@ -85,8 +89,9 @@ class Rwkv7 final : public CpuModel {
 
  private:
   void load(const Loader& ld);
-  std::unique_ptr<LayerActs> new_acts(int B, int T, bool) const override {
-    return std::make_unique<Acts>(long(B) * T, C(), H(), F(), Dw_, Dg_);
+  std::unique_ptr<LayerActs> new_acts(int B, int T, bool for_backward) const override {
+    return std::make_unique<Acts>(long(B) * T, C(), H(), F(), Dw_, Dg_,
+                                  for_backward ? wkv7_saved_floats(B, T, H(), N()) : 0);
   }
   int carry_width() const override { return C(); }  // v_first
   void layer_forward(int l, int B, int T, float* x, float* carry, const LayerState& s, LayerActs& a) const override;
@@ -189,7 +194,7 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
   parallel_for(M, [&](long r0, long r1) { operands(r0, r1, ops); }, kRowGrain);
 
   wkv7_forward(B, T, H, N, {A.r.data(), A.what.data(), A.k.data(), A.v.data(), a_op.data(), b_op.data()}, s.wkv,
-               A.y.data());
+               A.y.data(), A.saved());
 
   Buf& ug = a_op;  // reuse again: the operands are consumed
   group_norm(m, H, N, A.y.data(), L.lnx.w.data(), L.lnx.b.data(), A.yn.data());
@@ -249,7 +254,8 @@ void Rwkv7::time_mix_backward(const Layer& L, int B, int T, const float* x_in, c
   Buf wr(MC), ww(MC), wk(MC), wv(MC), wa(MC), wb(MC);
   const Buf dsT(d.wkv, d.wkv + long(B) * H * N * N);
   wkv7_backward(B, T, H, N, {A.r.data(), A.what.data(), A.k.data(), A.v.data(), a_op.data(), b_op.data()}, wkv0,
-                dug.data(), dsT.data(), {wr.data(), ww.data(), wk.data(), wv.data(), wa.data(), wb.data()}, d.wkv);
+                dug.data(), dsT.data(), {wr.data(), ww.data(), wk.data(), wv.data(), wa.data(), wb.data()}, d.wkv,
+                A.saved());
   if (!need_dx) return;
 
   // Back through the kernel operands to the projections. Reuses: a_op → dk0, b_op → dalpha,

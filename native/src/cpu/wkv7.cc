@@ -139,18 +139,21 @@ void backward_head(int T, int N, long C, const Wkv7In& in, long base, const floa
   }
 }
 
-void forward_reference(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y) {
+void forward_reference(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y, float* saved) {
   const long C = long(H) * N, NN = long(N) * N;
+  const size_t pair_floats = wkv7_saved_pair_floats(T, N);
   parallel_for(long(B) * H, [&](long p0, long p1) {
     std::vector<float> decay(N);
     for (long p = p0; p < p1; ++p) {
       const long b = p / H, h = p % H;
       float* S = state + p * NN;
+      float *sa = saved ? saved + p * pair_floats : nullptr, *ck = sa ? sa + long(T) * N : nullptr;
       for (int t = 0; t < T; ++t) {
+        if (ck && t % kWkv7Chunk == 0) std::memcpy(ck + (t / kWkv7Chunk) * NN, S, NN * sizeof(float));
         const long off = (b * T + t) * C + h * N;
         const HeadStep st = at(in, off);
         decay_of(N, st.w, decay.data());
-        step(N, S, st, decay.data(), nullptr, y + off);
+        step(N, S, st, decay.data(), sa ? sa + long(t) * N : nullptr, y + off);
       }
     }
   });
@@ -175,15 +178,23 @@ wkv::Wkv7Head head_of(int T, int H, int N, const Wkv7In& in, long pair) {
 
 }  // namespace
 
-void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y, WkvImpl impl) {
+size_t wkv7_saved_pair_floats(int T, int N) {
+  const size_t chunks = (size_t(T) + kWkv7Chunk - 1) / kWkv7Chunk;
+  return size_t(T) * N + chunks * N * N;
+}
+
+void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y, float* saved,
+                  WkvImpl impl) {
   RWKV_STAGE(Wkv);
   impl = wkv_choose(impl, WkvOp::V7Forward, T, N);
-  if (impl == WkvImpl::Reference) return forward_reference(B, T, H, N, in, state, y);
+  if (impl == WkvImpl::Reference) return forward_reference(B, T, H, N, in, state, y, saved);
   const wkv::Kernels& K = wkv::kernels(active_isa());
   const long C = long(H) * N, NN = long(N) * N;
+  const size_t pair_floats = wkv7_saved_pair_floats(T, N);
+  const auto saved_of = [&](long p) { return saved ? saved + p * pair_floats : nullptr; };
   if (impl == WkvImpl::Chunked) {
     parallel_for(long(B) * H, [&](long p0, long p1) {
-      for (long p = p0; p < p1; ++p) K.v7_forward_chunked(head_of(T, H, N, in, p), state + p * NN, y);
+      for (long p = p0; p < p1; ++p) K.v7_forward_chunked(head_of(T, H, N, in, p), state + p * NN, y, saved_of(p));
     });
     return;
   }
@@ -194,22 +205,24 @@ void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, fl
   parallel_for(long(B) * H * slabs, [&](long x0, long x1) {
     for (long x = x0; x < x1; ++x) {
       const long p = x / slabs;
-      K.v7_forward_seq(head_of(T, H, N, in, p), int(x % slabs) * slab, decay, state + p * NN, y);
+      K.v7_forward_seq(head_of(T, H, N, in, p), int(x % slabs) * slab, decay, state + p * NN, y, saved_of(p));
     }
   });
 }
 
 void wkv7_backward(int B, int T, int H, int N, const Wkv7In& in, const float* s0, const float* dy,
-                   const float* dsT, const Wkv7Grad& grad, float* ds0, WkvImpl impl) {
+                   const float* dsT, const Wkv7Grad& grad, float* ds0, const float* saved, WkvImpl impl) {
   RWKV_STAGE(Wkv);
   impl = wkv_choose(impl, WkvOp::V7Backward, T, N);
   if (impl == WkvImpl::Reference) return backward_reference(B, T, H, N, in, s0, dy, dsT, grad, ds0);
   const wkv::Kernels& K = wkv::kernels(active_isa());
   const auto run = impl == WkvImpl::Chunked ? K.v7_backward_chunked : K.v7_backward_seq;
   const long NN = long(N) * N;
+  const size_t pair_floats = wkv7_saved_pair_floats(T, N);
   parallel_for(long(B) * H, [&](long p0, long p1) {
     for (long p = p0; p < p1; ++p)
-      run(head_of(T, H, N, in, p), s0 + p * NN, dy, dsT ? dsT + p * NN : nullptr, grad, ds0 + p * NN);
+      run(head_of(T, H, N, in, p), s0 + p * NN, dy, dsT ? dsT + p * NN : nullptr, grad, ds0 + p * NN,
+          saved ? saved + p * pair_floats : nullptr);
   });
 }
 

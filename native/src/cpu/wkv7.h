@@ -7,21 +7,33 @@
 // [B, H, N, N]. Work is spread over the B·H (sequence, head) pairs (the sequential forward also
 // over slabs of value channels).
 #pragma once
+#include <cstddef>
+
 #include "core/wkv.h"
 #include "cpu/wkv_impl.h"
 
 namespace rwkv {
 
-// state: in = initial state, out = final state. y [B, T, H·N]. impl picks the variant (Auto: the
-// fastest for the call; a head size the SIMD kernels lack runs the reference).
-void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y,
+// The backward recomputes states from checkpoints every kWkv7Chunk steps, not stored for all T.
+constexpr int kWkv7Chunk = 16;
+
+// What a forward can keep for its backward, which otherwise runs a forward pass of its own: per
+// (sequence, head) pair, the sa_t = S_{t−1}·a_t rows [T][N], then the state before every chunk
+// [chunks][N][N] ([value][key]). Pair p's part starts at p · wkv7_saved_pair_floats(T, N).
+size_t wkv7_saved_pair_floats(int T, int N);
+inline size_t wkv7_saved_floats(int B, int T, int H, int N) { return size_t(B) * H * wkv7_saved_pair_floats(T, N); }
+
+// state: in = initial state, out = final state. y [B, T, H·N]. saved: null, or wkv7_saved_floats()
+// floats, written. impl picks the variant (Auto: the fastest for the call; a head size the SIMD
+// kernels lack runs the reference).
+void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y, float* saved = nullptr,
                   WkvImpl impl = WkvImpl::Auto);
 
 // Gradients of Σ y·dy (+ Σ S_T·dsT when dsT is non-null) w.r.t. every input (overwritten) and
-// the initial state s0 → ds0 [B, H, N, N]. States are recomputed from checkpoints every
-// kWkv7Chunk steps, not stored for all T.
-constexpr int kWkv7Chunk = 16;
+// the initial state s0 → ds0 [B, H, N, N]. saved: null, or what wkv7_forward wrote for the same
+// inputs and s0 (the fast variants then skip their forward pass; the reference ignores it).
 void wkv7_backward(int B, int T, int H, int N, const Wkv7In& in, const float* s0, const float* dy,
-                   const float* dsT, const Wkv7Grad& grad, float* ds0, WkvImpl impl = WkvImpl::Auto);
+                   const float* dsT, const Wkv7Grad& grad, float* ds0, const float* saved = nullptr,
+                   WkvImpl impl = WkvImpl::Auto);
 
 }  // namespace rwkv

@@ -42,14 +42,16 @@ struct Kernels {
   // decay[x] = exp(−exp(w_hat[x])) for x < n (RWKV-7's per-step decay from its log-log input).
   void (*v7_decay)(long n, const float* w_hat, float* decay);
   // Value channels [i0, i0 + forward_slab(N)) of the head: state [N][N] in → out, y rows written.
-  // decay: v7_decay of the call's w at the same offsets as the inputs.
-  void (*v7_forward_seq)(const Wkv7Head& h, int i0, const float* decay, float* state, float* y);
-  void (*v7_forward_chunked)(const Wkv7Head& h, float* state, float* y);
-  // Gradients of one head (the contract of cpu/wkv7.h); dsT may be null.
+  // decay: v7_decay of the call's w at the same offsets as the inputs. saved: null, or this head's
+  // part of cpu/wkv7.h's saved layout (sa rows, then checkpoints), its channels [i0, …) written.
+  void (*v7_forward_seq)(const Wkv7Head& h, int i0, const float* decay, float* state, float* y, float* saved);
+  void (*v7_forward_chunked)(const Wkv7Head& h, float* state, float* y, float* saved);
+  // Gradients of one head (the contract of cpu/wkv7.h); dsT may be null; saved: null (the kernel
+  // runs its own forward pass) or this head's part, as a forward wrote it.
   void (*v7_backward_seq)(const Wkv7Head& h, const float* s0, const float* dy, const float* dsT, const Wkv7Grad& g,
-                          float* ds0);
+                          float* ds0, const float* saved);
   void (*v7_backward_chunked)(const Wkv7Head& h, const float* s0, const float* dy, const float* dsT,
-                              const Wkv7Grad& g, float* ds0);
+                              const Wkv7Grad& g, float* ds0, const float* saved);
 
   // ck: null or this head's checkpoints [chunks][N][N] (the state before each chunk), written.
   void (*v6_forward_seq)(const Wkv6Head& h, int i0, float* state, float* y, float* ck);

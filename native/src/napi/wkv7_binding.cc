@@ -17,20 +17,27 @@ Wkv7In inputs(const Napi::CallbackInfo& info, const OpShape& s) {
           typed_ptr<float>(info[4], "v", n), typed_ptr<float>(info[5], "a", n), typed_ptr<float>(info[6], "b", n)};
 }
 
-// wkv7Forward(shape, r, w, k, v, a, b, state, y, opts?): state in = s0, out = final state.
+// opts.saved: what the forward keeps for the backward (cpu/wkv7.h), wkv7_saved_floats() floats, or absent.
+float* saved_arg(const Napi::Value& opts, const OpShape& s) {
+  if (!opts.IsObject()) return nullptr;
+  return optional_ptr<float>(opts.As<Napi::Object>().Get("saved"), "opts.saved", wkv7_saved_floats(s.B, s.T, s.H, s.N));
+}
+
+// wkv7Forward(shape, r, w, k, v, a, b, state, y, opts?): state in = s0, out = final state; opts.saved written.
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const OpShape s = op_shape(info[0], "wkv7");
   const Wkv7In in = inputs(info, s);
   float* state = typed_ptr<float>(info[7], "state", s.state());
   float* y = typed_ptr<float>(info[8], "y", s.rows());
   const WkvOptions o = wkv_options(info[9]);
+  float* saved = saved_arg(info[9], s);
   guard(info.Env(), [&] {
-    for (int i = 0; i < o.repeat; ++i) wkv7_forward(s.B, s.T, s.H, s.N, in, state, y, o.impl);
+    for (int i = 0; i < o.repeat; ++i) wkv7_forward(s.B, s.T, s.H, s.N, in, state, y, saved, o.impl);
   });
   return info.Env().Undefined();
 }
 
-// wkv7Backward(shape, r, w, k, v, a, b, s0, dy, dsT | null, dr, dw, dk, dv, da, db, ds0, opts?)
+// wkv7Backward(shape, r, w, k, v, a, b, s0, dy, dsT | null, dr, dw, dk, dv, da, db, ds0, opts?); opts.saved read.
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   const OpShape s = op_shape(info[0], "wkv7");
   const size_t n = s.rows(), ns = s.state();
@@ -43,8 +50,9 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
                    typed_ptr<float>(info[14], "da", n), typed_ptr<float>(info[15], "db", n)};
   float* ds0 = typed_ptr<float>(info[16], "ds0", ns);
   const WkvOptions o = wkv_options(info[17]);
+  const float* saved = saved_arg(info[17], s);
   guard(info.Env(), [&] {
-    for (int i = 0; i < o.repeat; ++i) wkv7_backward(s.B, s.T, s.H, s.N, in, s0, dy, dsT, g, ds0, o.impl);
+    for (int i = 0; i < o.repeat; ++i) wkv7_backward(s.B, s.T, s.H, s.N, in, s0, dy, dsT, g, ds0, saved, o.impl);
   });
   return info.Env().Undefined();
 }
