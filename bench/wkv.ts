@@ -44,8 +44,21 @@ function random(n: number, lo: number, hi: number): Float32Array {
   return a;
 }
 
-type Op = "RWKV-7 forward" | "RWKV-7 backward" | "RWKV-6 forward" | "RWKV-6 backward";
-const OPS: Op[] = ["RWKV-7 forward", "RWKV-7 backward", "RWKV-6 forward", "RWKV-6 backward"];
+// "given the forward's saves": the backward as a training step runs it, from what the forward kept
+// (cpu/wkv7.h), without a forward pass of its own; the reference ignores them.
+type Op =
+  | "RWKV-7 forward"
+  | "RWKV-7 backward"
+  | "RWKV-7 backward given the forward's saves"
+  | "RWKV-6 forward"
+  | "RWKV-6 backward";
+const OPS: Op[] = [
+  "RWKV-7 forward",
+  "RWKV-7 backward",
+  "RWKV-7 backward given the forward's saves",
+  "RWKV-6 forward",
+  "RWKV-6 backward",
+];
 
 /** One call of each op on fixed random operands of the model's ranges. */
 function makeOps(A: NativeAddon): Record<Op, (impl: WkvImpl, repeat: number) => void> {
@@ -68,10 +81,18 @@ function makeOps(A: NativeAddon): Record<Op, (impl: WkvImpl, repeat: number) => 
     ds = new Float32Array(ns);
   const g = Array.from({ length: 6 }, () => new Float32Array(n));
   const ck = A.wkv6Forward(sh, r, k, v, decay, u, Float32Array.from(s0), y);
+  const saved = new Float32Array(B * H * (T * N + Math.ceil(T / 16) * N * N));
+  A.wkv7Forward(sh, r, wHat, k, v, a, b, Float32Array.from(s0), y, { saved });
   return {
     "RWKV-7 forward": (impl, repeat) => A.wkv7Forward(sh, r, wHat, k, v, a, b, state.fill(0), y, { impl, repeat }),
     "RWKV-7 backward": (impl, repeat) =>
       A.wkv7Backward(sh, r, wHat, k, v, a, b, s0, dy, null, g[0], g[1], g[2], g[3], g[4], g[5], ds, { impl, repeat }),
+    "RWKV-7 backward given the forward's saves": (impl, repeat) =>
+      A.wkv7Backward(sh, r, wHat, k, v, a, b, s0, dy, null, g[0], g[1], g[2], g[3], g[4], g[5], ds, {
+        impl,
+        repeat,
+        saved,
+      }),
     "RWKV-6 forward": (impl, repeat) => {
       A.wkv6Forward(sh, r, k, v, decay, u, state.fill(0), y, { impl, repeat, checkpoints: ck });
     },
@@ -105,7 +126,12 @@ export async function runWkvBench(): Promise<BenchRow[]> {
         });
         for (const path of paths) {
           A.setSimd(path);
-          const auto = A.wkvChoice(op.startsWith("RWKV-7") ? 7 : 6, op.endsWith("backward"), SHAPE);
+          const auto = A.wkvChoice(
+            op.startsWith("RWKV-7") ? 7 : 6,
+            op.includes("backward"),
+            SHAPE,
+            op.includes("saves"),
+          );
           for (const impl of ["sequential", "chunked"] as const) {
             const t = timeOp((repeat) => ops[op](impl, repeat));
             rows.push({

@@ -247,7 +247,7 @@ export interface NativeAddon {
   /** One bias-corrected Adam update (torch.optim.Adam, no weight decay) in place on p, m, v. */
   adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, opts: AdamOptions): void;
   /** The WKV variant an "auto" call of that op and shape runs on the active SIMD path (RWKV_WKV counts). */
-  wkvChoice(version: 6 | 7, backward: boolean, shape: Wkv6Shape): Exclude<WkvImpl, "auto">;
+  wkvChoice(version: 6 | 7, backward: boolean, shape: Wkv6Shape, saved?: boolean): Exclude<WkvImpl, "auto">;
   /**
    * RWKV-6 WKV op (test/bench binding, synchronous); w = decay values; returns the chunk checkpoints
    * for wkv6Backward (opts.checkpoints, filled in place, when given).

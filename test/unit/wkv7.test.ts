@@ -230,8 +230,8 @@ for (const sh of SHAPES) {
 }
 
 test(
-  "wkvChoice names what auto runs: sequential forwards, chunked RWKV-7 backwards on AVX2/AVX-512, " +
-    "the reference for odd heads",
+  "wkvChoice names what auto runs: sequential forwards, chunked RWKV-7 backwards on AVX2/AVX-512 " +
+    "(on every path given the forward's saves), the reference for odd heads",
   {
     skip: skipNative || (process.env.RWKV_WKV ? "RWKV_WKV forces a variant" : false),
   },
@@ -244,6 +244,8 @@ test(
         assert.equal(A!.wkvChoice(7, false, sh), "sequential", path);
         assert.equal(A!.wkvChoice(7, true, sh), path === "portable" ? "sequential" : "chunked", path);
         assert.equal(A!.wkvChoice(7, true, { ...sh, T: 15 }), "sequential", `${path}: shorter than a chunk`);
+        assert.equal(A!.wkvChoice(7, true, sh, true), "chunked", `${path}: given the forward's saves`);
+        assert.equal(A!.wkvChoice(7, true, { ...sh, T: 15 }, true), "sequential", `${path}: saves, one short chunk`);
         assert.equal(A!.wkvChoice(6, false, sh), "sequential", path);
         assert.equal(A!.wkvChoice(6, true, sh), "sequential", path);
         assert.equal(A!.wkvChoice(6, true, { ...sh, N: 12 }), "reference", `${path}: no kernel for N = 12`);

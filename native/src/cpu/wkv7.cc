@@ -213,7 +213,7 @@ void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, fl
 void wkv7_backward(int B, int T, int H, int N, const Wkv7In& in, const float* s0, const float* dy,
                    const float* dsT, const Wkv7Grad& grad, float* ds0, const float* saved, WkvImpl impl) {
   RWKV_STAGE(Wkv);
-  impl = wkv_choose(impl, WkvOp::V7Backward, T, N);
+  impl = wkv_choose(impl, saved ? WkvOp::V7BackwardSaved : WkvOp::V7Backward, T, N);
   if (impl == WkvImpl::Reference) return backward_reference(B, T, H, N, in, s0, dy, dsT, grad, ds0);
   const wkv::Kernels& K = wkv::kernels(active_isa());
   const auto run = impl == WkvImpl::Chunked ? K.v7_backward_chunked : K.v7_backward_seq;

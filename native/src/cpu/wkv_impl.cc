@@ -52,12 +52,15 @@ WkvImpl wkv_choose(WkvImpl asked, WkvOp op, int T, int N) {
   //   channels into slabs, which keeps every thread busy when B·H is small.
   // - The RWKV-7 backward runs in chunks (given a whole chunk) where the vectors are wide enough
   //   for its register-tiled products: AVX-512 11.4 vs 15.4 ms, AVX2 22.1 vs 22.8-24.1 ms;
-  //   the portable (SSE) path is faster step by step (37 vs 40 ms).
+  //   the portable (SSE) path is faster step by step (37 vs 40 ms). Given the forward's saves
+  //   (training: the chunk form then skips its own forward pass) chunks win on every path:
+  //   AVX-512 7.2 vs 11.2 ms, AVX2 13.8 vs 16.6 ms, portable 24.4 vs 27.4 ms (1 thread, 2026-12-04).
   // - The RWKV-6 backward runs step by step: its chunk form is faster (5.0 vs 8.6 ms) but derives
   //   ∂L/∂w as ∂L/∂ln w / w, which keeps fewer digits where decays are small, and the gain is
   //   under 1% of a tuning step.
   const bool wide = active_isa() != Isa::Portable;
-  return op == WkvOp::V7Backward && wide && T >= wkv::kChunk ? WkvImpl::Chunked : WkvImpl::Sequential;
+  const bool chunked = op == WkvOp::V7BackwardSaved || (op == WkvOp::V7Backward && wide);
+  return chunked && T >= wkv::kChunk ? WkvImpl::Chunked : WkvImpl::Sequential;
 }
 
 }  // namespace rwkv

@@ -18,7 +18,8 @@ enum class WkvImpl : int { Auto = 0, Reference = 1, Sequential = 2, Chunked = 3 
 const char* wkv_impl_name(WkvImpl impl);  // "auto", "reference", "sequential", "chunked"
 bool parse_wkv_impl(const std::string& name, WkvImpl* out);
 
-enum class WkvOp : int { V7Forward, V7Backward, V6Forward, V6Backward };
+// V7BackwardSaved: an RWKV-7 backward given what its forward saved (cpu/wkv7.h), as training runs it.
+enum class WkvOp : int { V7Forward, V7Backward, V7BackwardSaved, V6Forward, V6Backward };
 
 // The variant a call of `op` over T steps with head size N runs on the active SIMD path: `asked`
 // unless Auto; for Auto, RWKV_WKV when set (an unknown value throws RwkvError), else the rule in

@@ -57,14 +57,15 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// wkvChoice(version 6 | 7, backward, shape) → the variant an "auto" call of that op and shape runs on
-// the active SIMD path ("reference", "sequential" or "chunked"; RWKV_WKV counts).
+// wkvChoice(version 6 | 7, backward, shape, saved?) → the variant an "auto" call of that op and shape
+// runs on the active SIMD path ("reference", "sequential" or "chunked"; RWKV_WKV counts). saved: an
+// RWKV-7 backward given its forward's saves.
 Napi::Value Choice(const Napi::CallbackInfo& info) {
   const int version = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
   if (version != 6 && version != 7) throw Napi::TypeError::New(info.Env(), "wkvChoice: version must be 6 or 7");
-  const bool backward = info[1].ToBoolean();
+  const bool backward = info[1].ToBoolean(), saved = info[3].ToBoolean();
   const OpShape s = op_shape(info[2], "wkvChoice");
-  const WkvOp op = version == 7 ? (backward ? WkvOp::V7Backward : WkvOp::V7Forward)
+  const WkvOp op = version == 7 ? (backward ? (saved ? WkvOp::V7BackwardSaved : WkvOp::V7Backward) : WkvOp::V7Forward)
                                 : (backward ? WkvOp::V6Backward : WkvOp::V6Forward);
   WkvImpl impl = WkvImpl::Auto;
   guard(info.Env(), [&] { impl = wkv_choose(WkvImpl::Auto, op, s.T, s.N); });
