@@ -4,6 +4,7 @@
 // (core/host_memory.h), where a recycled block has its pages already. The contents are unset (NaN
 // bits under RWKV_SCRATCH_POISON): the calls that take it write every element they return.
 #include <cstddef>
+#include <cstdint>
 
 #include "cpu/scratch_buf.h"
 #include "napi/args.h"
@@ -17,9 +18,13 @@ Napi::Value OutputFloat32(const Napi::CallbackInfo& info) {
   const size_t n = size_t(int_arg(info[0], "outputFloat32(n): n", 1));
   const size_t bytes = n * sizeof(float);
   void* p = scratch_alloc(bytes);
+  // Counted as external memory, so that V8's collector weighs these arrays by their size (a kept
+  // snapshot holds three state-sized ones) as it does its own ArrayBuffers.
+  Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(bytes));
   auto buf = Napi::ArrayBuffer::New(
       env, p, bytes,
-      [](Napi::Env, void* data, size_t* size) {
+      [](Napi::Env e, void* data, size_t* size) {
+        Napi::MemoryManagement::AdjustExternalMemory(e, -int64_t(*size));
         scratch_give(data, *size);
         delete size;
       },
