@@ -76,6 +76,7 @@ class CpuModel : public Model {
   void mul(int M, const float* A, const Mat& W, bool trans, float* C, float beta = 0.f) const {
     mul(M, A, trans ? W.cols : W.rows, W, trans, C, trans ? W.rows : W.cols, beta);
   }
+  void mul_batch(int M, std::initializer_list<MulJob> jobs) const { rwkv::mul_batch(M, jobs, prec_); }
 
   // The square-ReLU key/value of both versions' channel mix: out (+)= relu(xk·Kᵀ)²·Vᵀ (beta 0 or 1),
   // keeping the pre-activation hpre [M, F] for the backward; and its input gradient dxk.

@@ -1,5 +1,7 @@
 #include "cpu/gemm.h"
 
+#include <stdexcept>
+
 #include "cpu/gemm_kernels.h"
 #include "cpu/isa.h"
 #include "cpu/profile.h"
@@ -34,6 +36,28 @@ void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType b
   const bool bf16 = prec == Precision::BF16 && bt == DType::BF16 && bf16_compute_available();
   if (M <= gemm::kGemvMaxRows || K == 0) gemm::gemv(M, N, K, A, lda, b, C, ldc, beta, bf16);
   else gemm::gemm_packed(M, N, K, A, lda, b, C, ldc, beta, bf16);
+}
+
+void matmul_batch(int M, const MatmulJob* jobs, int count, Precision prec) {
+  if (M <= 0) return;
+  if (M > gemm::kGemvMaxRows) {
+    for (int i = 0; i < count; ++i) {
+      const MatmulJob& j = jobs[i];
+      matmul(M, j.N, j.K, j.A, j.lda, j.B, j.b_type, j.ldb, j.trans_b, j.C, j.ldc, j.beta, prec);
+    }
+    return;
+  }
+  RWKV_STAGE(Gemm);
+  gemm::GemvJob g[16];
+  if (count > 16) throw std::invalid_argument("matmul_batch: at most 16 products");
+  int n = 0;
+  for (int i = 0; i < count; ++i) {
+    const MatmulJob& j = jobs[i];
+    if (j.N <= 0) continue;
+    const bool bf16 = prec == Precision::BF16 && j.b_type == DType::BF16 && bf16_compute_available();
+    g[n++] = {j.N, j.K, j.A, j.lda, {j.B, j.b_type, j.ldb, j.trans_b}, j.C, j.ldc, j.beta, bf16};
+  }
+  gemm::gemv_batch(M, g, n);
 }
 
 }  // namespace rwkv

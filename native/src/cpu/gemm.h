@@ -24,6 +24,24 @@ bool bf16_compute_available();
 void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType b_type, int ldb,
             bool trans_b, float* C, int ldc, float beta, Precision prec = Precision::F32);
 
+// One product of a batch, with matmul's arguments (its M is the batch's).
+struct MatmulJob {
+  int N, K;
+  const float* A;
+  int lda;
+  const void* B;
+  DType b_type;
+  int ldb;
+  bool trans_b;
+  float* C;
+  int ldc;
+  float beta;
+};
+// Independent products with the same M (no job reads what another writes), with matmul's results.
+// Many rows run them one after another; the GEMV path (M ≤ 8) runs them in one parallel region,
+// the threads streaming the matrices back to back (RNN mode: a layer's R, K and V, its LoRAs).
+void matmul_batch(int M, const MatmulJob* jobs, int count, Precision prec = Precision::F32);
+
 // Convenience for a whole 2-D weight view.
 inline void matmul(int M, const float* A, const TensorView& W, bool trans_b, float* C, float beta,
                    Precision prec = Precision::F32) {

@@ -25,6 +25,18 @@ constexpr int kGemvMaxRows = 8;
 void gemm_packed(int M, int N, int K, const float* A, long lda, const BOperand& B, float* C, long ldc, float beta,
                  bool bf16);
 void gemv(int M, int N, int K, const float* A, long lda, const BOperand& B, float* C, long ldc, float beta, bool bf16);
+// Several GEMVs of M rows in one parallel region (see rwkv::matmul_batch); bf16 per job as in gemv.
+struct GemvJob {
+  int N, K;
+  const float* A;
+  long lda;
+  BOperand B;
+  float* C;
+  long ldc;
+  float beta;
+  bool bf16;
+};
+void gemv_batch(int M, const GemvJob* jobs, int count);
 
 // One element of B converted to fp32 (scalar edges and the portable fallback).
 template <DType T>

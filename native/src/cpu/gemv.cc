@@ -1,13 +1,17 @@
 // Matrix products with a few rows of A (RNN / generation mode): memory-bound, so B is streamed
-// exactly once in its stored dtype (bf16 weights move half the bytes), threads split N, and the
-// few A rows are re-read from L1 for every block of B. The kernels, per SIMD path, are in gemv.inc.
+// exactly once in its stored dtype (bf16 weights move half the bytes), threads split the bytes of B
+// (of all the products of a batch, in one parallel region), and the few A rows are re-read from L1
+// for every block of B. The kernels, per SIMD path, are in gemv.inc.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <type_traits>
+#include <vector>
 
 #include "cpu/gemm_kernels.h"
+#include "cpu/scratch_buf.h"
 #include "cpu/threadpool.h"
 
 #define RWKV_PER_ISA_FILE "cpu/gemv.inc"
@@ -17,60 +21,90 @@ namespace rwkv::gemm {
 namespace {
 
 // A's M rows, each rearranged as its (K+1)/2 even-offset elements then its K/2 odd-offset ones, into
-// a per-thread buffer [M, K] (for gemv.inc's dot4_bf16_split).
-const float* split_rows(int M, int K, const float* A, long lda) {
-  thread_local std::unique_ptr<float[]> buf;
-  thread_local long size = 0;
-  if (long(M) * K > size) buf.reset(new float[size = long(M) * K]);
+// dst [M, K] (for gemv.inc's dot4_bf16_split).
+void split_rows(int M, int K, const float* A, long lda, float* dst) {
   for (int m = 0; m < M; ++m)
-    for (int k = 0; k < K; ++k) buf[m * long(K) + gemm::split_index(k, K)] = A[m * lda + k];
-  return buf.get();
+    for (int k = 0; k < K; ++k) dst[m * long(K) + gemm::split_index(k, K)] = A[m * lda + k];
 }
+
+// One job made ready to run: its A prepared for its kernel, its columns in blocks (units) of the
+// kernel's width, and `run` computing units [u0, u1).
+struct Planned {
+  long units = 0, unit_bytes = 0;
+  std::function<void(long, long)> run;
+};
 
 }  // namespace
 
 void gemv(int M, int N, int K, const float* A, long lda, const BOperand& B, float* C, long ldc, float beta,
           bool bf16) {
-  // Threads take column blocks aligned to the kernels' widths; blocks of B under ~64 KB are not
-  // worth waking another thread for.
-  const long block = RWKV_PER_ISA(unit_cols)(B.trans);
-  const long units = (N + block - 1) / block;
-  const long bytes_per_unit = block * K * long(dtype_size(B.type));
-  const long grain = std::max<long>(1, (64 * 1024) / std::max<long>(1, bytes_per_unit));
-  const auto cols = [&](long u0, long u1) { return std::pair<int, int>(u0 * block, std::min<long>(N, u1 * block)); };
+  const GemvJob job{N, K, A, lda, B, C, ldc, beta, bf16};
+  gemv_batch(M, &job, 1);
+}
+
+void gemv_batch(int M, const GemvJob* jobs, int count) {
+  // Prepared copies of A, one per job that needs one (split rows, or rows rounded to bf16).
+  std::vector<ScratchBuf> prepared(count);
+  std::vector<Planned> plan(count);
+  for (int i = 0; i < count; ++i) {
+    const GemvJob& j = jobs[i];
+    const long block = RWKV_PER_ISA(unit_cols)(j.B.trans);
+    Planned& p = plan[i];
+    p.units = (j.N + block - 1) / block;
+    p.unit_bytes = std::max<long>(1, block * j.K * long(dtype_size(j.B.type)));
+    const auto cols = [N = j.N, block](long u0, long u1) {
+      return std::pair<int, int>(int(u0 * block), int(std::min<long>(N, u1 * block)));
+    };
 #ifdef RWKV_X86
-  // bf16 compute: A's rows rounded to bf16 once, then bf16 dot products against B as stored.
-  if (bf16 && K > 0) {
-    const long ld = (K + 31) / 32 * 32;
-    thread_local std::unique_ptr<uint16_t[]> abuf;
-    thread_local long abuf_size = 0;
-    if (M * ld > abuf_size) abuf.reset(new uint16_t[abuf_size = M * ld]);
-    avx512::round_rows_bf16(M, K, A, lda, abuf.get(), ld);
-    const uint16_t* a = abuf.get();
-    parallel_for(units, [&](long u0, long u1) {
-      const auto [n0, n1] = cols(u0, u1);
-      avx512::gemv_bf16_cols(M, n0, n1, K, a, ld, B, C, ldc, beta);
-    }, grain);
-    return;
-  }
+    // bf16 compute: A's rows rounded to bf16 once, then bf16 dot products against B as stored.
+    if (j.bf16 && j.K > 0) {
+      const long ld = (j.K + 31) / 32 * 32;
+      prepared[i].resize(size_t(M) * ld / 2 + 1);  // ld bf16 values per row
+      uint16_t* a = reinterpret_cast<uint16_t*>(prepared[i].data());
+      avx512::round_rows_bf16(M, j.K, j.A, j.lda, a, ld);
+      p.run = [=, &j](long u0, long u1) {
+        const auto [n0, n1] = cols(u0, u1);
+        avx512::gemv_bf16_cols(M, n0, n1, j.K, a, ld, j.B, j.C, j.ldc, j.beta);
+      };
+      continue;
+    }
 #endif
-  (void)bf16;
-  if (B.type == DType::BF16 && B.trans && K > 0) {  // bf16 weights, fp32 compute: see dot4_bf16_split
-    const float* a = split_rows(M, K, A, lda);
-    const auto kernel = RWKV_PER_ISA(gemv_bf16_split_cols);
-    parallel_for(units, [&](long u0, long u1) {
-      const auto [n0, n1] = cols(u0, u1);
-      kernel(M, n0, n1, K, a, K, B, C, ldc, beta);
-    }, grain);
-    return;
+    if (j.B.type == DType::BF16 && j.B.trans && j.K > 0) {  // bf16 weights, fp32 compute: dot4_bf16_split
+      prepared[i].resize(size_t(M) * j.K);
+      float* a = prepared[i].data();
+      split_rows(M, j.K, j.A, j.lda, a);
+      const auto kernel = RWKV_PER_ISA(gemv_bf16_split_cols);
+      p.run = [=, &j](long u0, long u1) {
+        const auto [n0, n1] = cols(u0, u1);
+        kernel(M, n0, n1, j.K, a, j.K, j.B, j.C, j.ldc, j.beta);
+      };
+      continue;
+    }
+    dispatch_dtype(j.B.type, [&](auto tag) {
+      const auto kernel = RWKV_PER_ISA(gemv_cols<decltype(tag)::value>);
+      p.run = [=, &j](long u0, long u1) {
+        const auto [n0, n1] = cols(u0, u1);
+        kernel(M, n0, n1, j.K, j.A, j.lda, j.B, j.C, j.ldc, j.beta);
+      };
+    });
   }
-  dispatch_dtype(B.type, [&](auto tag) {
-    const auto kernel = RWKV_PER_ISA(gemv_cols<decltype(tag)::value>);
-    parallel_for(units, [&](long u0, long u1) {
-      const auto [n0, n1] = cols(u0, u1);
-      kernel(M, n0, n1, K, A, lda, B, C, ldc, beta);
-    }, grain);
-  });
+  // The threads split the jobs' bytes of B: thread ranges are counted in 256-byte steps of the
+  // jobs laid end to end, and each job's part of a range is the units that start inside it.
+  // Ranges under ~64 KB of B are not worth waking another thread for.
+  constexpr long kStep = 256;
+  std::vector<long> start(count + 1, 0);  // in steps
+  for (int i = 0; i < count; ++i) start[i + 1] = start[i] + (plan[i].units * plan[i].unit_bytes + kStep - 1) / kStep;
+  const auto unit_at = [&](int i, long step) {  // the first unit of job i starting at or after `step`
+    const long bytes = std::max<long>(0, step - start[i]) * kStep;
+    return std::min(plan[i].units, (bytes + plan[i].unit_bytes - 1) / plan[i].unit_bytes);
+  };
+  parallel_for(start[count], [&](long s0, long s1) {
+    for (int i = 0; i < count; ++i) {
+      if (start[i + 1] <= s0 || start[i] >= s1) continue;
+      const long u0 = s0 <= start[i] ? 0 : unit_at(i, s0), u1 = s1 >= start[i + 1] ? plan[i].units : unit_at(i, s1);
+      if (u1 > u0) plan[i].run(u0, u1);
+    }
+  }, (64 * 1024) / kStep);
 }
 
 }  // namespace rwkv::gemm

@@ -2,6 +2,7 @@
 // as stored) and the product of fp32 activations with it.
 #pragma once
 #include <cstddef>
+#include <initializer_list>
 
 #include "core/tensor.h"
 #include "cpu/gemm.h"
@@ -25,6 +26,28 @@ inline void mul(int M, const float* A, int lda, const Mat& W, bool trans, float*
                 Precision prec) {
   const int N = trans ? W.rows : W.cols, K = trans ? W.cols : W.rows;
   matmul(M, N, K, A, lda, W.data, W.dtype, W.cols, trans, C, ldc, beta, prec);
+}
+
+// One product of mul_batch: C = A·op(W) (+ C when beta is 1), A and C whole rows of their widths.
+struct MulJob {
+  const float* A;
+  const Mat* W;
+  bool trans;
+  float* C;
+  float beta = 0.f;
+};
+// Independent products with the same M, as mul would compute them (gemm.h's matmul_batch): on the
+// GEMV path (a few rows: RNN mode) in one parallel region.
+inline void mul_batch(int M, std::initializer_list<MulJob> jobs, Precision prec) {
+  MatmulJob js[16];
+  int n = 0;
+  for (const MulJob& j : jobs) {
+    if (!j.W) continue;  // an absent product (e.g. layer 0's value LoRA)
+    const Mat& W = *j.W;
+    const int N = j.trans ? W.rows : W.cols, K = j.trans ? W.cols : W.rows;
+    js[n++] = {N, K, j.A, K, W.data, W.dtype, W.cols, j.trans, j.C, N, j.beta};
+  }
+  matmul_batch(M, js, n, prec);
 }
 
 }  // namespace rwkv

@@ -159,33 +159,33 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
   const int C = this->C(), H = this->H(), N = this->N();
   const long M = long(B) * T, MC = M * C;
   const int m = int(M);
-  Buf xa(MC), dlt(MC), mix(MC), lora(M * std::max({Dw_, Da_, Dv_, Dg_}));
+  // The six token-shift mixes, then their products in two batches (the LoRAs' inner activations
+  // between them): in RNN mode each batch is one parallel region streaming its matrices back to back.
+  Buf xa(MC), mr(MC), mk(MC), mv(MC), mw(MC), ma(MC), mg(MC), lora_v(M * Dv_), lora_a(M * Da_);
   layer_norm(m, C, x, L.ln1.w.data(), L.ln1.b.data(), xa.data());
-  auto mixed = [&](const Weights& mu) {
-    shift_mix_from(B, T, C, xa.data(), s.att_x, mu.data(), mix.data());
-    return mix.data();
-  };
-  mul(m, mixed(L.mu_r), L.R, true, A.r.data());
-  mul(m, mixed(L.mu_k), L.K, true, A.k0.data());
-  mul(m, mixed(L.mu_v), L.V, true, A.v_pre.data());
-  if (L.value_residual) {
-    mul(m, mix.data(), L.v1, false, lora.data());
-    mul(m, lora.data(), L.v2, false, A.nu.data());
-  }
-  mul(m, mixed(L.mu_w), L.w1, false, A.hw.data());
+  for (auto [mu, out] : {std::pair{&L.mu_r, &mr}, {&L.mu_k, &mk}, {&L.mu_v, &mv}, {&L.mu_w, &mw}, {&L.mu_a, &ma},
+                         {&L.mu_g, &mg}})
+    shift_mix_from(B, T, C, xa.data(), s.att_x, mu->data(), out->data());
+  last_rows(B, T, C, xa.data(), s.att_x);  // the mixes are done: the shift state moves on
+  const bool vr = L.value_residual;
+  mul_batch(m, {{mr.data(), &L.R, true, A.r.data()},
+                {mk.data(), &L.K, true, A.k0.data()},
+                {mv.data(), &L.V, true, A.v_pre.data()},
+                {mv.data(), vr ? &L.v1 : nullptr, false, lora_v.data()},
+                {mw.data(), &L.w1, false, A.hw.data()},
+                {ma.data(), &L.a1, false, lora_a.data()},
+                {mg.data(), &L.g1, false, A.gg.data()}});
   const auto tanh_range = RWKV_PER_ISA(tanh_range);
   parallel_for(M * Dw_, [&](long i0, long i1) { tanh_range(i0, i1, A.hw.data()); }, kElemGrain);
-  mul(m, A.hw.data(), L.w2, false, A.z.data());
-  mul(m, mixed(L.mu_a), L.a1, false, lora.data());
-  mul(m, lora.data(), L.a2, false, A.alpha.data());
-  mul(m, mixed(L.mu_g), L.g1, false, A.gg.data());
-  last_rows(B, T, C, xa.data(), s.att_x);  // the mixes are done: the shift state moves on
   const auto sigmoid_range = RWKV_PER_ISA(sigmoid_range);
   parallel_for(M * Dg_, [&](long i0, long i1) { sigmoid_range(i0, i1, A.gg.data()); }, kElemGrain);
-  mul(m, A.gg.data(), L.g2, false, A.g.data());
+  mul_batch(m, {{lora_v.data(), vr ? &L.v2 : nullptr, false, A.nu.data()},
+                {A.hw.data(), &L.w2, false, A.z.data()},
+                {lora_a.data(), &L.a2, false, A.alpha.data()},
+                {A.gg.data(), &L.g2, false, A.g.data()}});
 
-  Buf& a_op = xa;  // reuse: xa and dlt are not needed any more
-  Buf& b_op = dlt;
+  Buf& a_op = xa;  // reuse: xa and mr are not needed any more
+  Buf& b_op = mr;
   const V7Operands ops{C, H, N, L.value_residual, L.w0.data(), L.a0.data(), L.v0.data(), L.k_a.data(),
                        L.k_k.data(), A.k0.data(), A.v_pre.data(), A.z.data(), A.what.data(), A.alpha.data(),
                        A.nu.data(), A.v.data(), A.k.data(), vfirst, A.kh.data(), a_op.data(), b_op.data(),
