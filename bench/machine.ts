@@ -96,6 +96,11 @@ export interface MachineLimits {
 
 let limits: MachineLimits | undefined;
 
+/** The memory read rate now: all threads (at most 2) summing a 512 MiB buffer. */
+export function measureReadBandwidth(): Measured {
+  return runBaseline(["read", String(Math.min(2, os.cpus().length)), "512"]);
+}
+
 /** Measured once per process. */
 export function machineLimits(): MachineLimits {
   if (limits) return limits;
@@ -107,7 +112,7 @@ export function machineLimits(): MachineLimits {
     for (const isa of ["avx512", "avx2"] as const) peak[isa][t] = runBaseline(["peak", String(t), isa]);
     copyBw[t] = runBaseline(["copy", String(t), "512"]);
   }
-  const readBw = runBaseline(["read", String(maxThreads), "512"]);
+  const readBw = measureReadBandwidth();
   const b = baseline();
   const sgemmLimit: Measured = b.openblas
     ? runBaseline(["sgemm", String(maxThreads), "2048", "2048", "2048", "0"], envWithoutOpenblasOverrides())

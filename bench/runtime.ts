@@ -18,7 +18,7 @@ import { Dataset } from "../kernel/runtime/data/dataset";
 import { writeRandomCheckpoint } from "../kernel/runtime/model/random-checkpoint";
 import { native, type StageName } from "../kernel/runtime/native";
 import type { BenchRow } from "./types";
-import { isRate, machineLimits, runBaseline } from "./machine";
+import { isRate, machineLimits, measureReadBandwidth } from "./machine";
 
 const SHAPE = { version: 7 as const, nLayer: 12, nEmbd: 768, vocabSize: 65536 };
 const SEQ = 512,
@@ -68,12 +68,6 @@ function tuningPeakRss(file: string, compute: Compute = "fp32"): number {
   const runtimeDir = path.join(__dirname, "..", "kernel", "runtime");
   const args = ["-e", RSS_CHILD, runtimeDir, file, String(SEQ), compute];
   return JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8" }).trim().split("\n").pop()!).maxRssBytes;
-}
-
-/** The machine's memory read rate now (GB/s, all threads; bench/machine.ts's `read` baseline), or undefined. */
-function readBandwidth(): number | undefined {
-  const m = runBaseline(["read", String(Math.min(2, os.cpus().length)), "512"]);
-  return isRate(m) ? m.wall : undefined;
 }
 
 type Stages = Record<StageName, { wallS: number; cpuS: number }>;
@@ -311,11 +305,15 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
         // of the two): on a shared VM the memory bandwidth swings by 2× within minutes, so a rate
         // measured at the start of the run can belong to another machine state.
         await model.forward(tokens.subarray(0, 16), { mode: "rnn", logits: "all" });
-        const bwBefore = readBandwidth();
+        const readGBsNow = () => {
+          const m = measureReadBandwidth();
+          return isRate(m) ? m.wall : undefined;
+        };
+        const bwBefore = readGBsNow();
         const t0 = performance.now();
         await model.forward(tokens.subarray(16, 16 + OUR_RNN_TOKENS), { mode: "rnn", logits: "all" });
         const rnnTokS = OUR_RNN_TOKENS / ((performance.now() - t0) / 1000);
-        const bwAfter = readBandwidth();
+        const bwAfter = readGBsNow();
         const readGBs = Math.max(bwBefore ?? 0, bwAfter ?? 0);
         const floorTokS = readGBs > 0 ? (readGBs * 1e9) / tokenBytes : undefined;
         const py = torchBaseline(file, threads);

@@ -81,7 +81,7 @@ function makeOps(A: NativeAddon): Record<Op, (impl: WkvImpl, repeat: number) => 
     ds = new Float32Array(ns);
   const g = Array.from({ length: 6 }, () => new Float32Array(n));
   const ck = A.wkv6Forward(sh, r, k, v, decay, u, Float32Array.from(s0), y);
-  const saved = new Float32Array(B * H * (T * N + Math.ceil(T / 16) * N * N));
+  const saved = new Float32Array(A.wkv7SavedFloats(sh));
   A.wkv7Forward(sh, r, wHat, k, v, a, b, Float32Array.from(s0), y, { saved });
   return {
     "RWKV-7 forward": (impl, repeat) => A.wkv7Forward(sh, r, wHat, k, v, a, b, state.fill(0), y, { impl, repeat }),

@@ -261,6 +261,8 @@ export interface NativeAddon {
    * state before every 16-step chunk).
    */
   wkv7Forward(...args: [...Wkv7Inputs, state: F32, y: F32, opts?: WkvOptions & { saved?: F32 }]): void;
+  /** The length of wkv7Forward's opts.saved for a shape. */
+  wkv7SavedFloats(shape: Wkv6Shape): number;
   /**
    * Its backward: gradients of Σy·dy (+ Σ S_T·dsT) w.r.t. every input (dw w.r.t. ŵ) and ds0 [B,H,N,N] (per
    * batch). With opts.saved (a forward's, same inputs and s0) it skips its own forward pass.

@@ -34,9 +34,6 @@ interface Result {
   grads: Record<string, Float32Array>;
 }
 
-/** Floats of what a forward saves for the backward (cpu/wkv7.h): per pair T·N sa values, then a state per chunk. */
-const savedFloats = (sh: Wkv6Shape) => sh.B * sh.H * (sh.T * sh.N + Math.ceil(sh.T / 16) * sh.N * sh.N);
-
 /**
  * Forward and backward with `impl`. With `savedFrom`, the forward runs that variant and saves for the
  * backward, which then skips its own forward pass (training runs a sequential forward, a chunked backward).
@@ -53,7 +50,7 @@ function runNative(
   const n = sh.B * sh.T * sh.H * sh.N;
   const y = new Float32Array(n),
     sT = Float32Array.from(s0);
-  const saved = savedFrom ? new Float32Array(savedFloats(sh)).fill(Number.NaN) : undefined;
+  const saved = savedFrom ? new Float32Array(A!.wkv7SavedFloats(sh)).fill(Number.NaN) : undefined;
   A!.wkv7Forward(sh, x.r, x.w, x.k, x.v, x.a, x.b, sT, y, { impl: savedFrom ?? impl, saved });
   const g: Record<string, Float32Array> = {};
   for (const k of ["dr", "dw", "dk", "dv", "da", "db"]) g[k] = new Float32Array(n);

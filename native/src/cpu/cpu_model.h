@@ -74,7 +74,7 @@ class CpuModel : public Model {
     rwkv::mul(M, A, lda, W, trans, C, ldc, beta, prec_);
   }
   void mul(int M, const float* A, const Mat& W, bool trans, float* C, float beta = 0.f) const {
-    mul(M, A, trans ? W.cols : W.rows, W, trans, C, trans ? W.rows : W.cols, beta);
+    mul(M, A, W.k_of(trans), W, trans, C, W.n_of(trans), beta);
   }
   void mul_batch(int M, std::initializer_list<MulJob> jobs) const { rwkv::mul_batch(M, jobs, prec_); }
 

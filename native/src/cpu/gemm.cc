@@ -1,6 +1,6 @@
 #include "cpu/gemm.h"
 
-#include <stdexcept>
+#include <vector>
 
 #include "cpu/gemm_kernels.h"
 #include "cpu/isa.h"
@@ -26,6 +26,13 @@ void matmul_reference(int M, int N, int K, const float* A, int lda, const void* 
 
 bool bf16_compute_available() { return active_isa() == Isa::Avx512 && cpu_features().avx512_bf16; }
 
+namespace {
+// Whether a product with B of type bt runs the bf16 kernels under prec (see Precision).
+bool bf16_kernels(Precision prec, DType bt) {
+  return prec == Precision::BF16 && bt == DType::BF16 && bf16_compute_available();
+}
+}  // namespace
+
 // Few rows: stream B once (memory-bound). Many rows: pack and block for the FMA units.
 // (K = 0 goes the GEMV way too: it still has to write beta·C.)
 void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType bt, int ldb,
@@ -33,7 +40,7 @@ void matmul(int M, int N, int K, const float* A, int lda, const void* B, DType b
   if (M <= 0 || N <= 0) return;
   RWKV_STAGE(Gemm);
   const gemm::BOperand b{B, bt, ldb, trans_b};
-  const bool bf16 = prec == Precision::BF16 && bt == DType::BF16 && bf16_compute_available();
+  const bool bf16 = bf16_kernels(prec, bt);
   if (M <= gemm::kGemvMaxRows || K == 0) gemm::gemv(M, N, K, A, lda, b, C, ldc, beta, bf16);
   else gemm::gemm_packed(M, N, K, A, lda, b, C, ldc, beta, bf16);
 }
@@ -48,16 +55,14 @@ void matmul_batch(int M, const MatmulJob* jobs, int count, Precision prec) {
     return;
   }
   RWKV_STAGE(Gemm);
-  gemm::GemvJob g[16];
-  if (count > 16) throw std::invalid_argument("matmul_batch: at most 16 products");
-  int n = 0;
+  std::vector<gemm::GemvJob> g;
   for (int i = 0; i < count; ++i) {
     const MatmulJob& j = jobs[i];
     if (j.N <= 0) continue;
-    const bool bf16 = prec == Precision::BF16 && j.b_type == DType::BF16 && bf16_compute_available();
-    g[n++] = {j.N, j.K, j.A, j.lda, {j.B, j.b_type, j.ldb, j.trans_b}, j.C, j.ldc, j.beta, bf16};
+    g.push_back({j.N, j.K, j.A, j.lda, {j.B, j.b_type, j.ldb, j.trans_b}, j.C, j.ldc, j.beta,
+                 bf16_kernels(prec, j.b_type)});
   }
-  gemm::gemv_batch(M, g, n);
+  gemm::gemv_batch(M, g.data(), int(g.size()));
 }
 
 }  // namespace rwkv

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <initializer_list>
+#include <vector>
 
 #include "core/tensor.h"
 #include "cpu/gemm.h"
@@ -14,6 +15,9 @@ struct Mat {
   DType dtype = DType::F32;
   int rows = 0, cols = 0;
   // Rows [r0, r0 + n) as a matrix of their own.
+  // N and K of a product with it: trans (A·Wᵀ, W an nn.Linear [out, in]) or not (A·W, W [in, out]).
+  int n_of(bool trans) const { return trans ? rows : cols; }
+  int k_of(bool trans) const { return trans ? cols : rows; }
   Mat rows_slice(int r0, int n) const {
     return {static_cast<const char*>(data) + size_t(r0) * cols * dtype_size(dtype), dtype, n, cols};
   }
@@ -24,8 +28,7 @@ struct Mat {
 // orientation of the same weight.
 inline void mul(int M, const float* A, int lda, const Mat& W, bool trans, float* C, int ldc, float beta,
                 Precision prec) {
-  const int N = trans ? W.rows : W.cols, K = trans ? W.cols : W.rows;
-  matmul(M, N, K, A, lda, W.data, W.dtype, W.cols, trans, C, ldc, beta, prec);
+  matmul(M, W.n_of(trans), W.k_of(trans), A, lda, W.data, W.dtype, W.cols, trans, C, ldc, beta, prec);
 }
 
 // One product of mul_batch: C = A·op(W) (+ C when beta is 1), A and C whole rows of their widths.
@@ -39,15 +42,14 @@ struct MulJob {
 // Independent products with the same M, as mul would compute them (gemm.h's matmul_batch): on the
 // GEMV path (a few rows: RNN mode) in one parallel region.
 inline void mul_batch(int M, std::initializer_list<MulJob> jobs, Precision prec) {
-  MatmulJob js[16];
-  int n = 0;
+  std::vector<MatmulJob> js;
   for (const MulJob& j : jobs) {
     if (!j.W) continue;  // an absent product (e.g. layer 0's value LoRA)
     const Mat& W = *j.W;
-    const int N = j.trans ? W.rows : W.cols, K = j.trans ? W.cols : W.rows;
-    js[n++] = {N, K, j.A, K, W.data, W.dtype, W.cols, j.trans, j.C, N, j.beta};
+    const int N = W.n_of(j.trans), K = W.k_of(j.trans);
+    js.push_back({N, K, j.A, K, W.data, W.dtype, W.cols, j.trans, j.C, N, j.beta});
   }
-  matmul_batch(M, js, n, prec);
+  matmul_batch(M, js.data(), int(js.size()), prec);
 }
 
 }  // namespace rwkv

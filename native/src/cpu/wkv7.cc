@@ -7,6 +7,7 @@
 
 #include "cpu/isa.h"
 #include "cpu/profile.h"
+#include "cpu/scratch_buf.h"
 #include "cpu/threadpool.h"
 #include "cpu/vmath.h"
 #include "cpu/wkv_kernels.h"
@@ -141,19 +142,18 @@ void backward_head(int T, int N, long C, const Wkv7In& in, long base, const floa
 
 void forward_reference(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y, float* saved) {
   const long C = long(H) * N, NN = long(N) * N;
-  const size_t pair_floats = wkv7_saved_pair_floats(T, N);
   parallel_for(long(B) * H, [&](long p0, long p1) {
     std::vector<float> decay(N);
     for (long p = p0; p < p1; ++p) {
       const long b = p / H, h = p % H;
       float* S = state + p * NN;
-      float *sa = saved ? saved + p * pair_floats : nullptr, *ck = sa ? sa + long(T) * N : nullptr;
+      float *sa = wkv7_saved_pair(saved, p, T, N), *ck = wkv7_saved_checkpoints(sa, T, N);
       for (int t = 0; t < T; ++t) {
         if (ck && t % kWkv7Chunk == 0) std::memcpy(ck + (t / kWkv7Chunk) * NN, S, NN * sizeof(float));
         const long off = (b * T + t) * C + h * N;
         const HeadStep st = at(in, off);
         decay_of(N, st.w, decay.data());
-        step(N, S, st, decay.data(), sa ? sa + long(t) * N : nullptr, y + off);
+        step(N, S, st, decay.data(), sa ? sa + long(t) * N : nullptr, y ? y + off : nullptr);
       }
     }
   });
@@ -178,11 +178,6 @@ wkv::Wkv7Head head_of(int T, int H, int N, const Wkv7In& in, long pair) {
 
 }  // namespace
 
-size_t wkv7_saved_pair_floats(int T, int N) {
-  const size_t chunks = (size_t(T) + kWkv7Chunk - 1) / kWkv7Chunk;
-  return size_t(T) * N + chunks * N * N;
-}
-
 void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, float* y, float* saved,
                   WkvImpl impl) {
   RWKV_STAGE(Wkv);
@@ -190,11 +185,10 @@ void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, fl
   if (impl == WkvImpl::Reference) return forward_reference(B, T, H, N, in, state, y, saved);
   const wkv::Kernels& K = wkv::kernels(active_isa());
   const long C = long(H) * N, NN = long(N) * N;
-  const size_t pair_floats = wkv7_saved_pair_floats(T, N);
-  const auto saved_of = [&](long p) { return saved ? saved + p * pair_floats : nullptr; };
   if (impl == WkvImpl::Chunked) {
     parallel_for(long(B) * H, [&](long p0, long p1) {
-      for (long p = p0; p < p1; ++p) K.v7_forward_chunked(head_of(T, H, N, in, p), state + p * NN, y, saved_of(p));
+      for (long p = p0; p < p1; ++p)
+        K.v7_forward_chunked(head_of(T, H, N, in, p), state + p * NN, y, wkv7_saved_pair(saved, p, T, N));
     });
     return;
   }
@@ -205,7 +199,8 @@ void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, fl
   parallel_for(long(B) * H * slabs, [&](long x0, long x1) {
     for (long x = x0; x < x1; ++x) {
       const long p = x / slabs;
-      K.v7_forward_seq(head_of(T, H, N, in, p), int(x % slabs) * slab, decay, state + p * NN, y, saved_of(p));
+      K.v7_forward_seq(head_of(T, H, N, in, p), int(x % slabs) * slab, decay, state + p * NN, y,
+                       wkv7_saved_pair(saved, p, T, N));
     }
   });
 }
@@ -215,14 +210,20 @@ void wkv7_backward(int B, int T, int H, int N, const Wkv7In& in, const float* s0
   RWKV_STAGE(Wkv);
   impl = wkv_choose(impl, saved ? WkvOp::V7BackwardSaved : WkvOp::V7Backward, T, N);
   if (impl == WkvImpl::Reference) return backward_reference(B, T, H, N, in, s0, dy, dsT, grad, ds0);
+  const long NN = long(N) * N;
+  ScratchBuf own;  // without the forward's saves: this variant's forward pass makes them first
+  if (!saved) {
+    own.resize(wkv7_saved_floats(B, T, H, N));
+    ScratchBuf state(s0, s0 + B * H * NN);
+    wkv7_forward(B, T, H, N, in, state.data(), nullptr, own.data(), impl);
+    saved = own.data();
+  }
   const wkv::Kernels& K = wkv::kernels(active_isa());
   const auto run = impl == WkvImpl::Chunked ? K.v7_backward_chunked : K.v7_backward_seq;
-  const long NN = long(N) * N;
-  const size_t pair_floats = wkv7_saved_pair_floats(T, N);
   parallel_for(long(B) * H, [&](long p0, long p1) {
     for (long p = p0; p < p1; ++p)
-      run(head_of(T, H, N, in, p), s0 + p * NN, dy, dsT ? dsT + p * NN : nullptr, grad, ds0 + p * NN,
-          saved ? saved + p * pair_floats : nullptr);
+      run(head_of(T, H, N, in, p), dy, dsT ? dsT + p * NN : nullptr, grad, ds0 + p * NN,
+          wkv7_saved_pair(saved, p, T, N));
   });
 }
 

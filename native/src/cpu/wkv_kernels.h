@@ -46,12 +46,12 @@ struct Kernels {
   // part of cpu/wkv7.h's saved layout (sa rows, then checkpoints), its channels [i0, …) written.
   void (*v7_forward_seq)(const Wkv7Head& h, int i0, const float* decay, float* state, float* y, float* saved);
   void (*v7_forward_chunked)(const Wkv7Head& h, float* state, float* y, float* saved);
-  // Gradients of one head (the contract of cpu/wkv7.h); dsT may be null; saved: null (the kernel
-  // runs its own forward pass) or this head's part, as a forward wrote it.
-  void (*v7_backward_seq)(const Wkv7Head& h, const float* s0, const float* dy, const float* dsT, const Wkv7Grad& g,
-                          float* ds0, const float* saved);
-  void (*v7_backward_chunked)(const Wkv7Head& h, const float* s0, const float* dy, const float* dsT,
-                              const Wkv7Grad& g, float* ds0, const float* saved);
+  // Gradients of one head (the contract of cpu/wkv7.h) from this head's part of what its forward
+  // saved (it holds the initial state as the first checkpoint); dsT may be null.
+  void (*v7_backward_seq)(const Wkv7Head& h, const float* dy, const float* dsT, const Wkv7Grad& g, float* ds0,
+                          const float* saved);
+  void (*v7_backward_chunked)(const Wkv7Head& h, const float* dy, const float* dsT, const Wkv7Grad& g, float* ds0,
+                              const float* saved);
 
   // ck: null or this head's checkpoints [chunks][N][N] (the state before each chunk), written.
   void (*v6_forward_seq)(const Wkv6Head& h, int i0, float* state, float* y, float* ck);

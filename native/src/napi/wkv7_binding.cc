@@ -72,7 +72,14 @@ Napi::Value Choice(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), wkv_impl_name(impl));
 }
 
+// wkv7SavedFloats(shape): how many floats opts.saved holds (cpu/wkv7.h's layout).
+Napi::Value SavedFloats(const Napi::CallbackInfo& info) {
+  const OpShape s = op_shape(info[0], "wkv7SavedFloats");
+  return Napi::Number::New(info.Env(), double(wkv7_saved_floats(s.B, s.T, s.H, s.N)));
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("wkv7SavedFloats", Napi::Function::New(env, SavedFloats, "wkv7SavedFloats"));
   exports.Set("wkvChoice", Napi::Function::New(env, Choice, "wkvChoice"));
   exports.Set("wkv7Forward", Napi::Function::New(env, Forward, "wkv7Forward"));
   exports.Set("wkv7Backward", Napi::Function::New(env, Backward, "wkv7Backward"));
