@@ -47,7 +47,7 @@ inline float load1(const void* p, long i) {
 }
 
 // Where element k of a row of K values lies once the row is split into its (K+1)/2 even-offset
-// elements followed by its K/2 odd-offset ones (gemv.cc's split_rows, gemv.inc's dot4_bf16_split).
+// elements followed by its K/2 odd-offset ones (gemv.cc's split_rows, gemv.inc's row_bf16_split).
 inline long split_index(long k, long K) { return (k % 2 ? (K + 1) / 2 : 0) + k / 2; }
 
 // Prefetch of element i of an operand of dtype t (a hint: it never faults, also past the end).

@@ -20,7 +20,7 @@ namespace rwkv::gemm {
 namespace {
 
 // A's M rows, each rearranged as its (K+1)/2 even-offset elements then its K/2 odd-offset ones, into
-// dst [M, K] (for gemv.inc's dot4_bf16_split).
+// dst [M, K] (for gemv.inc's row_bf16_split).
 void split_rows(int M, int K, const float* A, long lda, float* dst) {
   for (int m = 0; m < M; ++m)
     for (int k = 0; k < K; ++k) dst[m * long(K) + gemm::split_index(k, K)] = A[m * lda + k];
@@ -68,7 +68,7 @@ void gemv_batch(int M, const GemvJob* jobs, int count) {
       continue;
     }
 #endif
-    if (j.B.type == DType::BF16 && j.B.trans && j.K > 0) {  // bf16 weights, fp32 compute: dot4_bf16_split
+    if (j.B.type == DType::BF16 && j.B.trans && j.K > 0) {  // bf16 weights, fp32 compute: row_bf16_split
       prepared[i].resize(size_t(M) * j.K);
       float* a = prepared[i].data();
       split_rows(M, j.K, j.A, j.lda, a);
