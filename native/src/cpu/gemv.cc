@@ -3,6 +3,7 @@
 // (of all the products of a batch, in one parallel region), and the few A rows are re-read from L1
 // for every block of B. The kernels, per SIMD path, are in gemv.inc.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -87,9 +88,9 @@ void gemv_batch(int M, const GemvJob* jobs, int count) {
       };
     });
   }
-  // The threads split the jobs' bytes of B: thread ranges are counted in 256-byte steps of the
-  // jobs laid end to end, and each job's part of a range is the units that start inside it.
-  // Ranges under ~64 KB of B are not worth waking another thread for.
+  // The threads share the jobs' bytes of B, counted in 256-byte steps of the jobs laid end to end;
+  // each job's part of a range of steps is the units that start inside it, so any partition of the
+  // steps computes every unit once, and a column's result never depends on who computed it.
   constexpr long kStep = 256;
   std::vector<long> start(count + 1, 0);  // in steps
   for (int i = 0; i < count; ++i) start[i + 1] = start[i] + (plan[i].units * plan[i].unit_bytes + kStep - 1) / kStep;
@@ -97,13 +98,32 @@ void gemv_batch(int M, const GemvJob* jobs, int count) {
     const long bytes = std::max<long>(0, step - start[i]) * kStep;
     return std::min(plan[i].units, (bytes + plan[i].unit_bytes - 1) / plan[i].unit_bytes);
   };
-  parallel_for(start[count], [&](long s0, long s1) {
+  const auto run_steps = [&](long s0, long s1) {
     for (int i = 0; i < count; ++i) {
       if (start[i + 1] <= s0 || start[i] >= s1) continue;
       const long u0 = s0 <= start[i] ? 0 : unit_at(i, s0), u1 = s1 >= start[i + 1] ? plan[i].units : unit_at(i, s1);
       if (u1 > u0) plan[i].run(u0, u1);
     }
-  }, (64 * 1024) / kStep);
+  };
+  // Pieces are claimed as threads get to them, each the remaining steps over twice the threads
+  // (guided scheduling), down to ~64 KB of B: a fixed half each left the region waiting on the
+  // thread that started late or streamed slower (RNN decode on the 2-vCPU VM: the pool's worker
+  // started ~5 µs after the caller and its half took ~10% longer, every region). Pieces shrink
+  // geometrically, so a thread's stream restarts only a few times a region.
+  const long total = start[count], min_piece = (64 * 1024) / kStep;
+  const int threads = int(std::min<long>(num_threads(), (total + min_piece - 1) / min_piece));
+  if (threads <= 1) return run_steps(0, total);
+  std::atomic<long> next{0};
+  parallel_for(threads, [&](long, long) {
+    for (long s0 = next.load(std::memory_order_relaxed);;) {
+      if (s0 >= total) return;
+      const long s1 = std::min(total, s0 + std::max(min_piece, (total - s0) / (2 * threads)));
+      if (next.compare_exchange_weak(s0, s1, std::memory_order_relaxed)) {
+        run_steps(s0, s1);
+        s0 = next.load(std::memory_order_relaxed);
+      }
+    }
+  });
 }
 
 }  // namespace rwkv::gemm
