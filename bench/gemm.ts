@@ -157,7 +157,7 @@ export async function runGemmBench(): Promise<BenchRow[]> {
     `memory read (512 MiB), ${threadsLabel(maxThreads)}`,
     lim.readBw,
     "GB/s",
-    isRate(lim.readBw) ? `busy ${round(lim.readBw.busy)}` : "",
+    isRate(lim.readBw) ? `${lim.readBw.label} loads; busy ${round(lim.readBw.busy)}` : "",
   );
   const widest: "avx512" | "avx2" = isRate(lim.peak.avx512[1]) ? "avx512" : "avx2";
   const peakOf = (path: SimdPath, t: number): { isa: string; m: Measured | undefined } => {

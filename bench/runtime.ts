@@ -305,9 +305,12 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
         // of the two): on a shared VM the memory bandwidth swings by 2× within minutes, so a rate
         // measured at the start of the run can belong to another machine state.
         await model.forward(tokens.subarray(0, 16), { mode: "rnn", logits: "all" });
+        let readLoads = "";
         const readGBsNow = () => {
           const m = measureReadBandwidth();
-          return isRate(m) ? m.wall : undefined;
+          if (!isRate(m)) return undefined;
+          readLoads = m.label ?? "";
+          return m.wall;
         };
         const bwBefore = readGBsNow();
         const t0 = performance.now();
@@ -338,7 +341,7 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
             (floorTokS
               ? `${Math.round((100 * rnnTokS) / floorTokS)}% of the memory floor ${floorTokS.toFixed(0)} tok/s ` +
                 `(${(tokenBytes / 1e6).toFixed(0)} MB per token at ${readGBs.toFixed(1)} GB/s, the higher of ` +
-                `the read rates just before / after the decode: ` +
+                `the read rates (${readLoads} loads) just before / after the decode: ` +
                 `${bwBefore?.toFixed(1)} / ${bwAfter?.toFixed(1)} GB/s)`
               : "memory floor n/a"),
         });
