@@ -199,12 +199,14 @@ function randomInputs(sh: Wkv6Shape, seed: number) {
 }
 
 // Head sizes the SIMD kernels take (64, 32, 16) and one that some paths hand to the reference (8);
-// lengths below, at and across the 16-step chunk.
+// lengths below, at and across the 16-step chunk, and single steps (RNN mode's own kernel).
 const SHAPES: Wkv6Shape[] = [
   { B: 2, T: 37, H: 3, N: 8 },
   { B: 2, T: 37, H: 2, N: 64 },
   { B: 1, T: 16, H: 1, N: 32 },
   { B: 3, T: 5, H: 1, N: 16 },
+  { B: 2, T: 1, H: 3, N: 64 },
+  { B: 1, T: 1, H: 2, N: 16 },
 ];
 for (const sh of SHAPES) {
   test(

@@ -192,9 +192,16 @@ void wkv7_forward(int B, int T, int H, int N, const Wkv7In& in, float* state, fl
     });
     return;
   }
-  // Sequential: the decays once for all rows, then one task per (pair, slab of value channels).
+  // Sequential: the decays once for all rows, then one task per (pair, slab of value channels), or
+  // per pair for a single step (RNN mode).
   WKV_SCRATCH(decay, size_t(B) * T * C);
   parallel_for(long(B) * T, [&](long r0, long r1) { K.v7_decay((r1 - r0) * C, in.w + r0 * C, decay + r0 * C); });
+  if (T == 1 && !saved) {
+    parallel_for(long(B) * H, [&](long p0, long p1) {
+      for (long p = p0; p < p1; ++p) K.v7_step(head_of(T, H, N, in, p), decay, state + p * NN, y);
+    });
+    return;
+  }
   const int slab = K.forward_slab(N), slabs = N / slab;
   parallel_for(long(B) * H * slabs, [&](long x0, long x1) {
     for (long x = x0; x < x1; ++x) {

@@ -41,6 +41,9 @@ struct Kernels {
 
   // decay[x] = exp(−exp(w_hat[x])) for x < n (RWKV-7's per-step decay from its log-log input).
   void (*v7_decay)(long n, const float* w_hat, float* decay);
+  // One step (T = 1, no saves) of the whole head, in place on its state [N][N] (a supported N);
+  // decay as for v7_forward_seq.
+  void (*v7_step)(const Wkv7Head& h, const float* decay, float* state, float* y);
   // Value channels [i0, i0 + forward_slab(N)) of the head: state [N][N] in → out, y rows written.
   // decay: v7_decay of the call's w at the same offsets as the inputs. saved: null, or this head's
   // part of cpu/wkv7.h's saved layout (sa rows, then checkpoints), its channels [i0, …) written.
