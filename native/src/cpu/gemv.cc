@@ -22,8 +22,8 @@ namespace {
 
 // A's M rows, each rearranged as its (K+1)/2 even-offset elements then its K/2 odd-offset ones, into
 // dst [M, K] (for gemv.inc's row_bf16_split; gemm::split_index is where element k goes). A plain
-// deinterleave the compiler vectorises: through split_index, element by element, it cost ~1 µs a
-// row of 768, a few times a layer (a fifth of the RNN decode's time outside the kernels).
+// deinterleave the compiler vectorises: element by element through split_index it was a third of
+// a call's set-up (RNN decode of the 0.1B model: 3.1 → 2.1 µs a region before its threads start).
 void split_rows(int M, int K, const float* A, long lda, float* dst) {
   const int half = (K + 1) / 2;
   for (int m = 0; m < M; ++m) {
