@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One prepared run of the CUDA backend on a GPU machine: build the addon for this card, run the CUDA
-# tests, then the benchmark (bench/gpu.ts). Run from anywhere inside a copy of this repo's working tree.
-# Needs: nvcc + CUDA toolkit, cmake ≥ 3.18, g++, Node ≥ 20 with node_modules (node-addon-api,
-# node-api-headers, typescript unless dist/ is already built). Nothing is downloaded.
-# Env: OUT (folder for results), NODE (node binary), RWKV_GOLDEN (another golden set), BENCH_ARGS (extra
-# arguments for bench/gpu.js, e.g. "--sizes 0.1B --ctx 512"), BUILD_DIR.
+# tests (with cuBLAS and with our own GEMM kernel), then the benchmark (bench/gpu.ts). Every step runs
+# even when an earlier one failed, so that one run shows everything; the exit code is 0 only when all
+# passed. Run from anywhere inside a copy of this repo's working tree. bench/GPU.md says what it needs.
+# Env: OUT (folder for results), NODE (node binary), RWKV_CUBLAS (a libcublas path, or "off"),
+# RWKV_GOLDEN (another golden set), BENCH_ARGS (extra arguments for bench/gpu.js), BUILD_DIR.
+# With GPU_SH_REHEARSE=1 it stops before the steps that need a GPU (the rehearsal on a CPU machine).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
@@ -14,60 +15,91 @@ mkdir -p "$OUT"
 LOG="$OUT/gpu-run.log"
 exec > >(tee -a "$LOG") 2>&1
 say() { echo "[gpu.sh $(date -u +%H:%M:%S)] $*"; }
-fail() { say "FAILED: $1"; exit "${2:-1}"; }
+FAILED=()
+failed() { say "FAILED: $1"; FAILED+=("$1"); }
+finish() {
+  if [ ${#FAILED[@]} -eq 0 ]; then say "all steps passed"; exit 0; fi
+  say "failed steps: ${FAILED[*]}"
+  exit 1
+}
 
 # --- what this machine has --------------------------------------------------------------------------
-command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader || say "nvidia-smi not found"
+nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader 2>/dev/null \
+  || say "nvidia-smi: no GPU visible"
 NVCC=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null | head -1)
-[ -n "$NVCC" ] || fail "nvcc not found (PATH and /usr/local/cuda/bin): the CUDA toolkit is needed to build"
-say "nvcc: $NVCC ($("$NVCC" --version | tail -1))"
-command -v cmake >/dev/null || fail "cmake not found"
+[ -n "$NVCC" ] && say "nvcc: $NVCC ($("$NVCC" --version | tail -1))" || say "nvcc not found"
+
+# Node: the machine's own, else the one carried xz-compressed in .gpu/node.xz (bench/GPU.md).
 NODE=${NODE:-$(command -v node || true)}
-for cand in "$ROOT/.tools/node/bin/node" "$ROOT/.tools/node"; do [ -z "$NODE" ] && [ -x "$cand" ] && NODE=$cand; done
-NODE_OK=0
-if [ -n "$NODE" ]; then
-  NODE_MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-  if [ "$NODE_MAJOR" -ge 20 ]; then NODE_OK=1; say "node: $NODE ($("$NODE" --version))"; else say "node $NODE is too old (need ≥ 20)"; fi
-else
-  say "Node.js not found (PATH, \$NODE, .tools/node/bin/node): building only; carry a Node ≥ 20 binary in .tools/node/bin/node to test and benchmark"
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ -z "$NODE" ] || [ "$(node_major "$NODE")" -lt 20 ]; then
+  if [ -f .gpu/node.xz ]; then
+    NODE=/tmp/rwkv-node/node
+    mkdir -p /tmp/rwkv-node
+    python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],"wb"))' \
+      .gpu/node.xz "$NODE" && chmod +x "$NODE" || NODE=""
+  else
+    NODE=""
+  fi
 fi
-NAPI_INC="$ROOT/node_modules/node-api-headers/include"
-ADDON_INC="$ROOT/node_modules/node-addon-api"
-[ -f "$NAPI_INC/node_api.h" ] || fail "node_modules/node-api-headers is missing (carry node_modules or at least node-api-headers + node-addon-api)"
-[ -f "$ADDON_INC/napi.h" ] || fail "node_modules/node-addon-api is missing"
+[ -n "$NODE" ] && [ "$(node_major "$NODE")" -ge 20 ] && say "node: $NODE ($("$NODE" --version))" \
+  || { failed "no Node ≥ 20 (PATH, \$NODE, .gpu/node.xz)"; finish; }
+
+# cuBLAS: the loader's path, else the first libcublas under the CUDA folders or /opt (Python's
+# nvidia-cublas wheel); its folder goes on LD_LIBRARY_PATH for its libcublasLt.
+if [ -z "${RWKV_CUBLAS:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.1[23]'; then
+  f=$(find /usr/local/cuda*/ /opt /usr/lib -name 'libcublas.so.1[23]*' 2>/dev/null | sort | head -1)
+  [ -n "$f" ] && export RWKV_CUBLAS=$f LD_LIBRARY_PATH="$(dirname "$f")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+say "RWKV_CUBLAS=${RWKV_CUBLAS:-<loader path>}"
 
 # --- build for this card ----------------------------------------------------------------------------
+NAPI_INC="$ROOT/node_modules/node-api-headers/include"
+ADDON_INC="$ROOT/node_modules/node-addon-api"
 CAP=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')
 ARCHS=${CAP:+${CAP}-real}
 ARCHS=${ARCHS:-"80-real;90-real"}
-say "building into $BUILD_DIR for CUDA architectures $ARCHS"
-T0=$(date +%s)
-cmake -S native -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRWKV_CUDA=ON "-DRWKV_CUDA_ARCHS=$ARCHS" \
-  "-DCMAKE_CUDA_COMPILER=$NVCC" "-DNODE_API_INCLUDE=$NAPI_INC" "-DNODE_ADDON_API_INCLUDE=$ADDON_INC" >"$OUT/cmake.log" 2>&1 \
-  || { tail -30 "$OUT/cmake.log"; fail "cmake configure"; }
-cmake --build "$BUILD_DIR" --parallel "$(nproc)" >"$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; fail "build"; }
-say "built in $(( $(date +%s) - T0 )) s: $BUILD_DIR/rwkv_native.node"
-export RWKV_NATIVE="$BUILD_DIR/rwkv_native.node"
-[ "$NODE_OK" = 1 ] || fail "no usable Node.js: stopping after the build" 2
-
-# --- TypeScript -------------------------------------------------------------------------------------
-if [ -f node_modules/typescript/bin/tsc ]; then
-  "$NODE" node_modules/typescript/bin/tsc -p . >"$OUT/tsc.log" 2>&1 || say "tsc reported errors (see tsc.log); using what it emitted"
+ADDON=""
+if [ -n "$NVCC" ] && [ -f "$NAPI_INC/node_api.h" ] && [ -f "$ADDON_INC/napi.h" ]; then
+  say "building into $BUILD_DIR for CUDA architectures $ARCHS"
+  T0=$(date +%s)
+  if cmake -S native -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRWKV_CUDA=ON "-DRWKV_CUDA_ARCHS=$ARCHS" \
+    "-DCMAKE_CUDA_COMPILER=$NVCC" "-DNODE_API_INCLUDE=$NAPI_INC" "-DNODE_ADDON_API_INCLUDE=$ADDON_INC" \
+    >"$OUT/cmake.log" 2>&1 && cmake --build "$BUILD_DIR" --parallel "$(nproc)" >"$OUT/build.log" 2>&1; then
+    ADDON="$BUILD_DIR/rwkv_native.node"
+    say "built in $(($(date +%s) - T0)) s"
+  else
+    tail -20 "$OUT/cmake.log"; grep -E "error" "$OUT/build.log" | head -30
+    failed "build on this machine"
+  fi
+else
+  failed "build on this machine (needs nvcc and node_modules/node-api-headers + node-addon-api)"
 fi
-[ -f dist/test/unit/cuda.test.js ] && [ -f dist/bench/gpu.js ] || fail "dist/ has no compiled tests/bench (no typescript in node_modules and no dist/ carried)"
-"$NODE" -e 'const i=require(process.env.RWKV_NATIVE).info(); console.log(JSON.stringify(i.cuda)); if(!i.cuda.available) process.exit(3)' \
-  || fail "the addon sees no usable CUDA device (see the line above)" 3
+if [ -z "$ADDON" ] && [ -f .gpu/rwkv_native.node ]; then
+  ADDON="$ROOT/.gpu/rwkv_native.node"
+  say "using the carried build .gpu/rwkv_native.node"
+fi
+[ -n "$ADDON" ] || { failed "no addon"; finish; }
+export RWKV_NATIVE="$ADDON"
+[ -f dist/test/unit/cuda.test.js ] && [ -f dist/bench/gpu.js ] \
+  || { failed "dist/ has no compiled tests/bench (build it with npm run build:ts and carry it)"; finish; }
+"$NODE" -e 'const i=require(process.env.RWKV_NATIVE).info(); console.log(JSON.stringify(i.cuda)); if(!i.cuda.available) process.exit(3)'
+CUDA_RC=$?
+if [ "${GPU_SH_REHEARSE:-0}" = 1 ]; then say "rehearsal: stopping before the GPU steps (addon: $ADDON)"; finish; fi
+[ "$CUDA_RC" = 0 ] || { failed "the addon sees no usable CUDA device (see the line above)"; finish; }
 
-# --- tests --------------------------------------------------------------------------------------------
+# --- tests: with cuBLAS (where loaded), then with our own GEMM kernel ----------------------------------
 say "golden data: ${RWKV_GOLDEN:-test/golden/data (in the tree)}"
-TEST_RC=0
-timeout 300 "$NODE" --test dist/test/unit/cuda-ops.test.js dist/test/unit/cuda.test.js 2>&1 | tee "$OUT/tests.log" | tail -60
-TEST_RC=${PIPESTATUS[0]}
-say "tests exit code $TEST_RC"
+TESTS="dist/test/unit/cuda-ops.test.js dist/test/unit/cuda.test.js"
+# shellcheck disable=SC2086
+timeout 240 "$NODE" --test --test-reporter=spec $TESTS >"$OUT/tests.log" 2>&1 || failed "CUDA tests (default GEMM path)"
+grep -E "^(✔|✖|﹣)|^ℹ (tests|pass|fail|skipped)|not ok" "$OUT/tests.log" | head -40
+# shellcheck disable=SC2086
+RWKV_CUBLAS=off timeout 240 "$NODE" --test --test-reporter=spec $TESTS >"$OUT/tests-own-gemm.log" 2>&1 \
+  || failed "CUDA tests (RWKV_CUBLAS=off: own GEMM kernel)"
+grep -E "^ℹ (tests|pass|fail|skipped)" "$OUT/tests-own-gemm.log"
 
 # --- benchmark ----------------------------------------------------------------------------------------
 # shellcheck disable=SC2086
-timeout 480 "$NODE" dist/bench/gpu.js --out "$OUT/gpu-bench.json" ${BENCH_ARGS:-}
-BENCH_RC=$?
-say "bench exit code $BENCH_RC; results in $OUT"
-[ "$TEST_RC" = 0 ] && [ "$BENCH_RC" = 0 ]
+timeout 420 "$NODE" dist/bench/gpu.js --out "$OUT/gpu-bench.json" ${BENCH_ARGS:-} || failed "bench"
+finish

@@ -1,8 +1,9 @@
 // GPU benchmark of the CUDA backend (RWKV-7, random weights): forward tokens/s and state-tuning step
-// time at several ctx lengths for the 0.1B/0.4B/1.5B World shapes, peak GPU memory, and how much of
-// the bf16 GEMM rate the model's GEMMs reach. Prints a table; writes JSON with --out.
-// Usage: node dist/bench/gpu.js [--sizes 0.1B,0.4B,1.5B] [--ctx 512,1024] [--reps 3]
-//        [--quant none|nf4|int8] [--budget-s 420] [--out file.json]
+// time for the 0.1B/1.5B/2.9B World shapes with bf16 and nf4 weights, peak GPU memory beside
+// RWKV-PEFT's published table, and the rate of the step's GEMMs (timed with CUDA events) beside the
+// card's bf16 rate as cuBLAS reaches it on 8192³. Prints a table; writes JSON with --out.
+// Usage: node dist/bench/gpu.js [--sizes 0.1B,1.5B,2.9B] [--ctx 1024] [--reps 3]
+//        [--quant none,nf4] [--budget-s 420] [--out file.json]
 // Weights are made in memory (a random-bf16 pool tiled over each tensor) rather than through a
 // checkpoint file: the 1.5B file would be 3 GB of disk and minutes of writing on a borrowed card.
 import * as fs from "node:fs";
@@ -24,7 +25,14 @@ const SHAPES: Shape[] = [
   { name: "0.1B", L: 12, C: 768, Dw: 64, Da: 64, Dv: 32, Dg: 128 },
   { name: "0.4B", L: 24, C: 1024, Dw: 64, Da: 64, Dv: 32, Dg: 128 },
   { name: "1.5B", L: 24, C: 2048, Dw: 96, Da: 96, Dv: 64, Dg: 256 },
+  { name: "2.9B", L: 32, C: 2560, Dw: 96, Da: 96, Dv: 64, Dg: 320 },
 ];
+// RWKV-PEFT's README: GPU memory of state tuning at ctx 1024, batch 1 (GB), by weight storage.
+const PEFT_GB: Record<string, Record<string, number>> = {
+  "0.1B": { none: 2.6, nf4: 2.5 },
+  "1.5B": { none: 5.3, nf4: 3.7 },
+  "2.9B": { none: 8.2, nf4: 4.7 },
+};
 const V = 65536,
   N = 64;
 // Dense bf16 tensor-core peak (fp32 accumulate) from vendor datasheets, TFLOP/s, by device-name match.
@@ -162,10 +170,10 @@ async function timeIt(reps: number, fn: () => Promise<unknown>): Promise<number>
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      sizes: { type: "string", default: SHAPES.map((s) => s.name).join(",") },
-      ctx: { type: "string", default: "512,1024" },
+      sizes: { type: "string", default: "0.1B,1.5B,2.9B" },
+      ctx: { type: "string", default: "1024" },
       reps: { type: "string", default: "3" },
-      quant: { type: "string", default: "none" },
+      quant: { type: "string", default: "none,nf4" },
       "budget-s": { type: "string", default: "420" },
       out: { type: "string" },
     },
@@ -180,96 +188,126 @@ async function main(): Promise<void> {
     reps = Math.max(1, Number(values.reps)),
     budget = Number(values["budget-s"]) * 1e3;
   const ctxs = values.ctx!.split(",").map(Number),
+    quants = values.quant!.split(","),
     started = Date.now();
   const peak = PEAK_TFLOPS.find(([re]) => re.test(dev.name))?.[1] ?? null;
-  const gemmSec = addon.cudaTimeGemm({ M: 4096, N: 4096, K: 4096, reps: 10 });
-  const kernelTflops = (2 * 4096 ** 3) / gemmSec / 1e12;
+  const tflops = (n: number, impl: "auto" | "own", quant: "none" | "nf4" = "none") =>
+    (2 * n ** 3) / addon.cudaTimeGemm({ M: n, N: n, K: n, reps: 10, impl, quant }) / 1e12;
+  // The card's bf16 rate as a library reaches it: cuBLAS on 8192³ (our own kernel where none is loaded).
+  const gemm = {
+    path: info.cuda.gemm ?? "own",
+    cublas: info.cuda.cublas ?? "",
+    card8192: tflops(8192, "auto"),
+    auto4096: tflops(4096, "auto"),
+    own4096: tflops(4096, "own"),
+    nf4own4096: tflops(4096, "own", "nf4"),
+  };
+  const cardRate = gemm.card8192;
   console.log(
-    `${dev.name} (cc ${dev.computeCapability}, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB); ` +
-      `GEMM kernel 4096³ bf16: ${kernelTflops.toFixed(1)} TFLOP/s` +
-      (peak
-        ? ` = ${((100 * kernelTflops) / peak).toFixed(0)}% of the ${peak} TFLOP/s datasheet peak`
-        : " (datasheet peak unknown)"),
+    `${dev.name} (cc ${dev.computeCapability}, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB); GEMMs via ` +
+      `${gemm.path} [${gemm.cublas}]; bf16 TFLOP/s: 8192³ ${cardRate.toFixed(0)}` +
+      (peak ? ` (${((100 * cardRate) / peak).toFixed(0)}% of the ${peak} datasheet peak)` : "") +
+      `, 4096³ ${gemm.auto4096.toFixed(0)}, own kernel 4096³ ${gemm.own4096.toFixed(0)}, ` +
+      `own kernel nf4 4096³ ${gemm.nf4own4096.toFixed(0)}`,
   );
   const rows: Record<string, unknown>[] = [];
   for (const name of values.sizes!.split(",")) {
     const s = SHAPES.find((x) => x.name === name);
     if (!s) throw new Error(`--sizes: unknown size ${name} (known: ${SHAPES.map((x) => x.name).join(", ")})`);
-    if (Date.now() - started > budget) {
-      rows.push({ size: name, skipped: "time budget" });
-      continue;
-    }
-    const { model, config } = buildModel(s, values.quant!);
-    const fl = gemmFlops(s),
-      HNN = (config.nEmbd / N) * N * N * config.nLayer;
-    try {
-      for (const T of ctxs) {
-        if (Date.now() - started > budget) {
-          rows.push({ size: name, ctx: T, skipped: "time budget" });
-          continue;
-        }
-        addon.cudaResetPeakMemory();
-        const tok = randomTokens(T + 1, T);
-        const state = {
-          attX: new Float32Array(config.nLayer * config.nEmbd),
-          wkv: new Float32Array(HNN),
-          ffnX: new Float32Array(config.nLayer * config.nEmbd),
-        };
-        const logits = new Float32Array(V);
-        const fwd = await timeIt(reps, () => {
-          state.wkv.fill(0);
-          return model.forwardSeq(tok.subarray(0, T), state, logits, "last");
-        });
-        const s0 = new Float32Array(HNN),
-          grad = new Float32Array(HNN);
-        let loss = NaN;
-        const step = await timeIt(reps, async () => {
-          const r = await model.lossAndGrad(tok.subarray(0, T), tok.subarray(1, T + 1), 1, T, s0, grad, {
-            l2wrap: true,
-          });
-          loss = r.lossSum / r.nTargets;
-        });
-        const mem = addon.cudaMemoryStats();
-        // Training step: forward twice (checkpointed recompute) + input-gradient backward ≈ 3× the layer
-        // GEMMs; the head runs forward and backward once (2×).
-        const stepFlops = T * (3 * fl.layers + 2 * fl.head),
-          fwdFlops = T * fl.layers + fl.head;
-        const stepTflops = stepFlops / step / 1e12;
-        rows.push({
-          size: name,
-          ctx: T,
-          quant: values.quant,
-          forwardTokPerS: Math.round(T / fwd),
-          stepMs: +(step * 1e3).toFixed(1),
-          loss: +loss.toFixed(4),
-          peakGiB: +(mem.peakUsed / 2 ** 30).toFixed(2),
-          fwdGemmTflops: +(fwdFlops / fwd / 1e12).toFixed(1),
-          stepGemmTflops: +stepTflops.toFixed(1),
-          stepShareOfKernel: +(stepTflops / kernelTflops).toFixed(2),
-          stepShareOfPeak: peak ? +(stepTflops / peak).toFixed(3) : null,
-        });
-        console.log(JSON.stringify(rows[rows.length - 1]));
+    for (const quant of quants) {
+      if (Date.now() - started > budget) {
+        rows.push({ size: name, quant, skipped: "time budget" });
+        continue;
       }
-    } finally {
-      model.dispose();
+      const t0 = Date.now();
+      const { model, config } = buildModel(s, quant);
+      const loadS = (Date.now() - t0) / 1e3;
+      const fl = gemmFlops(s),
+        HNN = (config.nEmbd / N) * N * N * config.nLayer;
+      try {
+        for (const T of ctxs) {
+          if (Date.now() - started > budget) {
+            rows.push({ size: name, quant, ctx: T, skipped: "time budget" });
+            continue;
+          }
+          addon.cudaResetPeakMemory();
+          const tok = randomTokens(T + 1, T);
+          const state = {
+            attX: new Float32Array(config.nLayer * config.nEmbd),
+            wkv: new Float32Array(HNN),
+            ffnX: new Float32Array(config.nLayer * config.nEmbd),
+          };
+          const logits = new Float32Array(V);
+          const fwd = await timeIt(reps, () => {
+            state.wkv.fill(0);
+            return model.forwardSeq(tok.subarray(0, T), state, logits, "last");
+          });
+          const s0 = new Float32Array(HNN),
+            grad = new Float32Array(HNN);
+          let loss = NaN;
+          const stepOnce = async () => {
+            const r = await model.lossAndGrad(tok.subarray(0, T), tok.subarray(1, T + 1), 1, T, s0, grad, {
+              l2wrap: true,
+            });
+            loss = r.lossSum / r.nTargets;
+          };
+          const step = await timeIt(reps, stepOnce);
+          addon.cudaGemmProfile(true);
+          await stepOnce();
+          const prof = addon.cudaGemmProfile(false);
+          const mem = addon.cudaMemoryStats();
+          const inStep = prof.flops / prof.seconds / 1e12;
+          const peftGB = PEFT_GB[name]?.[quant];
+          rows.push({
+            size: name,
+            ctx: T,
+            quant,
+            loadS: +loadS.toFixed(1),
+            forwardTokPerS: Math.round(T / fwd),
+            stepMs: +(step * 1e3).toFixed(1),
+            stepTokPerS: Math.round(T / step),
+            loss: +loss.toFixed(4),
+            // Buffers the backend held at once (weights + working memory), and the whole device's use
+            // after the step (CUDA context, cuBLAS workspace and memory pools included).
+            peakGB: +(mem.peakUsed / 1e9).toFixed(2),
+            deviceUsedGB: +((mem.total - mem.free) / 1e9).toFixed(2),
+            peftGB: peftGB ?? null,
+            peakOfPeft: peftGB ? +(mem.peakUsed / 1e9 / peftGB).toFixed(2) : null,
+            gemmCalls: prof.calls,
+            gemmShareOfStep: +(prof.seconds / step).toFixed(2),
+            gemmTflopsInStep: +inStep.toFixed(1),
+            gemmShareOfCard: +(inStep / cardRate).toFixed(2),
+            // Counted flops (layers 3×: forward, recompute, backward; head 2×) over the whole step time.
+            stepTflops: +((T * (3 * fl.layers + 2 * fl.head)) / step / 1e12).toFixed(1),
+            fwdTflops: +((T * fl.layers + fl.head) / fwd / 1e12).toFixed(1),
+          });
+          console.log(JSON.stringify(rows[rows.length - 1]));
+        }
+      } finally {
+        model.dispose();
+      }
     }
   }
-  console.log("\n| size | ctx | fwd tok/s | step ms | peak GiB | step GEMM TFLOP/s | of kernel rate | of peak |");
-  console.log("|---|---|---|---|---|---|---|---|");
+  console.log(
+    "\n| size | weights | ctx | fwd tok/s | step ms | step tok/s | peak GB (PEFT) | device GB | " +
+      "GEMM TFLOP/s in step | of card | GEMM share of step |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     if (r.skipped) {
-      console.log(`| ${r.size} | ${r.ctx ?? "-"} | skipped: ${r.skipped} | | | | | |`);
+      console.log(`| ${r.size} | ${r.quant} | ${r.ctx ?? "-"} | skipped: ${r.skipped} | | | | | | | |`);
       continue;
     }
     console.log(
-      `| ${r.size} | ${r.ctx} | ${r.forwardTokPerS} | ${r.stepMs} | ${r.peakGiB} | ${r.stepGemmTflops} | ` +
-        `${r.stepShareOfKernel} | ${r.stepShareOfPeak ?? "?"} |`,
+      `| ${r.size} | ${r.quant} | ${r.ctx} | ${r.forwardTokPerS} | ${r.stepMs} | ${r.stepTokPerS} | ` +
+        `${r.peakGB} (${r.peftGB ?? "?"}: ${r.peakOfPeft ?? "?"}) | ${r.deviceUsedGB} | ${r.gemmTflopsInStep} | ` +
+        `${r.gemmShareOfCard} | ${r.gemmShareOfStep} |`,
     );
   }
   const report = {
     device: dev,
     runtimeVersion: info.cuda.runtimeVersion,
-    gemmKernelTflops: kernelTflops,
+    gemm,
     datasheetPeakTflops: peak,
     rows,
   };

@@ -19,7 +19,17 @@ export interface NativeInfo {
   /** What this CPU offers: its name, its SIMD-relevant features, and the paths it can run (best first). */
   cpu: { brand: string; features: string[]; simdPaths: SimdPath[] };
   threads: number;
-  cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; reason?: string; runtimeVersion?: number };
+  cuda: {
+    compiled: boolean;
+    available: boolean;
+    devices: CudaDevice[];
+    reason?: string;
+    runtimeVersion?: number;
+    /** Where a device is usable: bf16 GEMMs through cuBLAS (loaded at run time) or our own kernel. */
+    gemm?: "cublas" | "own";
+    /** The cuBLAS library loaded and its version, or why none is used (RWKV_CUBLAS). */
+    cublas?: string;
+  };
 }
 
 export type NativeDType = "f32" | "bf16" | "f16";
@@ -286,8 +296,17 @@ export interface NativeAddon {
    */
   cudaMemoryStats(): { free: number; total: number; peakUsed: number };
   cudaResetPeakMemory(): void;
+  /** true: time every GEMM call from now; false: stop and return the GEMMs' device time and flops. */
+  cudaGemmProfile(start: boolean): { calls: number; seconds: number; flops: number };
   /** Seconds per call of the CUDA GEMM (fp32 A [M,K] · bf16/quantised Wᵀ [N,K]) on random data; throws without CUDA. */
-  cudaTimeGemm(args: { M: number; N: number; K: number; quant?: "none" | "nf4" | "int8"; reps?: number }): number;
+  cudaTimeGemm(args: {
+    M: number;
+    N: number;
+    K: number;
+    quant?: "none" | "nf4" | "int8";
+    reps?: number;
+    impl?: "auto" | "own";
+  }): number;
   /**
    * CUDA builds only: single CUDA ops on host arrays, mirroring wkv7Forward, wkv7Backward,
    * wkv6Forward, wkv6Backward and matmul (N = 64; backwards recompute from s0, no dsT).

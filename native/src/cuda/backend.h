@@ -25,7 +25,14 @@ MemoryStats memory_stats();
 void reset_peak_memory();
 
 // Seconds per call of the backend's GEMM on random data: C[M,N] = A[M,K]·Wᵀ with fp32 A and a bf16
-// (or quantised) W [N,K], averaged over `reps` calls after one warm-up (benchmarks only).
-double time_gemm(int M, int N, int K, Quant quant, int reps);
+// (or quantised) W [N,K], averaged over `reps` calls after one warm-up (benchmarks only). own_kernel
+// times our WMMA kernel even where cuBLAS is loaded.
+double time_gemm(int M, int N, int K, Quant quant, int reps, bool own_kernel = false);
+
+// GEMM profiling (benchmarks only): between start and stop every GEMM call of the backend is timed with
+// CUDA events; stop waits for them and sums the GEMMs' device time and counted flops (2·M·N·K).
+struct GemmProfile { long calls = 0; double seconds = 0, flops = 0; };
+void gemm_profile_start();
+GemmProfile gemm_profile_stop();
 
 }  // namespace rwkv::cuda

@@ -35,7 +35,10 @@ const TensorView& CudaModel::tensor(const TensorMap& t, const std::string& name)
 CudaModel::CudaModel(const Config& cfg, const TensorMap& t)
     : s_(new_stream()), store_(s_), C_(cfg.n_embd), H_(cfg.n_head), V_(cfg.vocab), L_(cfg.n_layer) {
   cfg_ = cfg;
-  emb_ = store_.bf16(tensor(t, "emb.weight"));
+  const TensorView& emb = tensor(t, "emb.weight");
+  emb_.resize(size_t(emb.numel()));
+  for (size_t i = 0; i < emb_.size(); ++i)
+    emb_[i] = emb.dtype == DType::BF16 ? static_cast<const uint16_t*>(emb.data)[i] : f32_to_bf16(emb.at(long(i)));
   ln0_w_ = store_.vec(tensor(t, "blocks.0.ln0.weight"));
   ln0_b_ = store_.vec(tensor(t, "blocks.0.ln0.bias"));
   head_.ln_w = store_.vec(tensor(t, "ln_out.weight"));
@@ -48,8 +51,14 @@ CudaModel::~CudaModel() {
   cudaStreamDestroy(s_);
 }
 
-void CudaModel::embed_ln0(int M, float* x) const {
-  embed(M, C_, tokens_.get(), emb_, x, s_);
+void CudaModel::embed_ln0(const int32_t* tokens, int M, float* x) const {
+  const size_t C = size_t(C_);
+  emb_rows_.resize(size_t(M) * C);
+  for (int i = 0; i < M; ++i)
+    std::copy_n(emb_.data() + size_t(tokens[i]) * C, C, emb_rows_.data() + size_t(i) * C);
+  // From pageable memory the copy has left emb_rows_ when this returns, so the next call may refill it.
+  emb_rows_dev_.upload(reinterpret_cast<const __nv_bfloat16*>(emb_rows_.data()), emb_rows_.size(), s_);
+  widen_bf16(long(M) * C_, emb_rows_dev_.get(), x, s_);
   norm_forward(M, C_, C_, x, ln0_w_, ln0_b_, x, kLayerNormEps, s_);
 }
 
@@ -66,9 +75,8 @@ void CudaModel::forward_seq(const int32_t* tokens, int T, StateRef state, float*
     const int n = std::min(kSeqChunk, T - t0);
     reserve(size_t(n), false);
     x_.resize(size_t(2) * n * C);
-    tokens_.upload(tokens + t0, size_t(n), s_);
     float *x = x_.get(), *x2 = x_.get() + size_t(n) * C;
-    embed_ln0(n, x);
+    embed_ln0(tokens + t0, n, x);
     for (int l = 0; l < L_; ++l) {
       check_cancel(cancel);
       float *att = att_x_.get() + size_t(l) * C, *ffn = ffn_x_.get() + size_t(l) * C;
@@ -123,12 +131,11 @@ LossResult CudaModel::train_chunk(const TrainChunk& c, const Cancel& cancel) con
   wkv_.resize(size_t(B) * HNN); ds0_.resize(size_t(B) * HNN);
   ck_.resize(wkv7_checkpoint_floats(B, H_, T));
   scratch_.resize(wkv7_scratch_floats(B, H_));  // ≥ the WKV6 backward's need too
-  tokens_.upload(c.inputs, size_t(M), s_);
   targets_.upload(c.targets, size_t(M), s_);
   s0_.upload(c.s0, L_ * HNN, s_);
   grad_.resize(L_ * HNN);
 
-  embed_ln0(int(M), x_.get());
+  embed_ln0(c.inputs, int(M), x_.get());
   for (int l = 0; l < L_; ++l) {
     check_cancel(cancel);
     broadcast(B, long(HNN), s0_.get() + l * HNN, wkv_.get(), s_);

@@ -6,6 +6,7 @@
 // steps) and back-propagating to that layer's initial wkv state.
 #pragma once
 #include <mutex>
+#include <vector>
 
 #include "core/model.h"
 #include "cuda/head.cuh"
@@ -52,12 +53,15 @@ class CudaModel : public Model {
   mutable DeviceBuffer<float> dx_, ck_, scratch_, ds0_;
 
  private:
-  void embed_ln0(int M, float* x) const;
-  const __nv_bfloat16* emb_ = nullptr;
+  // x [M,C] = ln0(embedding rows of the host tokens).
+  void embed_ln0(const int32_t* tokens, int M, float* x) const;
+  std::vector<uint16_t> emb_;  // [V,C] bf16 bits, host memory
+  mutable std::vector<uint16_t> emb_rows_;
+  mutable DeviceBuffer<__nv_bfloat16> emb_rows_dev_;
   const float *ln0_w_ = nullptr, *ln0_b_ = nullptr;
   HeadDevice head_;
   mutable HeadScratch hs_;
-  mutable DeviceBuffer<int32_t> tokens_, targets_;
+  mutable DeviceBuffer<int32_t> targets_;
   mutable DeviceBuffer<float> x_, xtmp_, wkv_, att_x_, ffn_x_, logits_, s0_, grad_;
 };
 

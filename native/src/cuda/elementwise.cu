@@ -6,10 +6,9 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__global__ void embed_k(long n, int C, const int32_t* __restrict__ tok, const __nv_bfloat16* __restrict__ emb,
-                        float* __restrict__ x) {
+__global__ void widen_bf16_k(long n, const __nv_bfloat16* __restrict__ src, float* __restrict__ x) {
   const long i = blockIdx.x * long(blockDim.x) + threadIdx.x;
-  if (i < n) x[i] = __bfloat162float(emb[long(tok[i / C]) * C + i % C]);
+  if (i < n) x[i] = __bfloat162float(src[i]);
 }
 
 __device__ __forceinline__ float prev_of(const float* x, const float* prev0, long i, long row, int T, int C, int c) {
@@ -106,10 +105,9 @@ __global__ void add_row_vector_k(long n, int C, const float* __restrict__ v, flo
 
 }  // namespace
 
-void embed(int M, int C, const int32_t* tokens, const __nv_bfloat16* emb, float* x, cudaStream_t s) {
-  const long n = long(M) * C;
-  embed_k<<<blocks_for(n, kThreads), kThreads, 0, s>>>(n, C, tokens, emb, x);
-  check_launch("embed");
+void widen_bf16(long n, const __nv_bfloat16* src, float* x, cudaStream_t s) {
+  widen_bf16_k<<<blocks_for(n, kThreads), kThreads, 0, s>>>(n, src, x);
+  check_launch("widen_bf16");
 }
 
 void shift_mix(int M, int T, int C, const float* x, const float* prev0, const Mixes& mix, cudaStream_t s) {

@@ -1,5 +1,5 @@
 // Element-wise and row-wise steps both RWKV versions' CUDA layers use, forward and backward: the
-// embedding gather, token shift (static and data-dependent mixes), activations, products, and the
+// embedding rows' widening, token shift (static and data-dependent mixes), activations, products, and the
 // batch broadcast/sum of states. Rows are tokens: M = B·T rows of C channels, sequences of T
 // consecutive rows. Every pointer is device memory.
 #pragma once
@@ -16,8 +16,8 @@ constexpr int kMaxMix = 6;
 struct Mixes { const float* mu[kMaxMix]; const float* m[kMaxMix]; float* out[kMaxMix]; int n; };
 struct MixGrads { const float* mu[kMaxMix]; const float* m[kMaxMix]; const float* d[kMaxMix]; int n; };
 
-// x [M,C] = LN0 input: bf16 embedding rows of the tokens.
-void embed(int M, int C, const int32_t* tokens, const __nv_bfloat16* emb, float* x, cudaStream_t s);
+// x [n] = src [n] widened to fp32 (the embedding rows of a call, gathered on the host).
+void widen_bf16(long n, const __nv_bfloat16* src, float* x, cudaStream_t s);
 
 // Token shift: out_μ = x + (prev − x)·μ with prev = the row before in the same sequence, or
 // prev0 [C] (null = zeros) at a sequence start.

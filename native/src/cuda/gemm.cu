@@ -1,5 +1,10 @@
 #include <mma.h>
 
+#include <mutex>
+#include <vector>
+
+#include "cuda/backend.h"
+#include "cuda/cublas.cuh"
 #include "cuda/gemm.cuh"
 
 namespace rwkv::cuda {
@@ -98,11 +103,46 @@ __global__ void gemv_n(int M, int N, int K, const float* __restrict__ A, int lda
   for (int m = 0; m < M; ++m) { float* out = C + long(m) * ldc + n; *out = beta != 0.f ? *out + acc[m] : acc[m]; }
 }
 
-}  // namespace
+__global__ void to_bf16_k(long n, int K, const float* __restrict__ A, int lda, __nv_bfloat16* __restrict__ out) {
+  const long i = blockIdx.x * long(blockDim.x) + threadIdx.x;
+  if (i < n) out[i] = __float2bfloat16(A[(i / K) * lda + i % K]);
+}
 
-void gemm(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, bool trans_b, float* C, int ldc,
-          float beta, cudaStream_t stream) {
-  if (M <= 0 || N <= 0) return;
+// The bf16 copy of A lives for one call, in stream-ordered memory: no buffer shared between streams.
+bool gemm_cublas(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, bool trans_b, float* C, int ldc,
+                 float beta, cudaStream_t stream) {
+  if (!cublas_info().loaded) return false;
+  const size_t bytes = size_t(M) * K * sizeof(__nv_bfloat16);
+  __nv_bfloat16* a16 = nullptr;
+  check(cudaMallocAsync(reinterpret_cast<void**>(&a16), bytes, stream), "cudaMallocAsync");
+  note_device_bytes(long(bytes));
+  try {
+    to_bf16_rows(M, K, A, lda, a16, stream);
+    cublas_gemm(M, N, K, a16, K, W.bf16, W.cols, trans_b, C, ldc, beta, stream);
+  } catch (...) {
+    cudaFreeAsync(a16, stream);
+    note_device_bytes(-long(bytes));
+    throw;
+  }
+  check(cudaFreeAsync(a16, stream), "cudaFreeAsync");
+  note_device_bytes(-long(bytes));
+  return true;
+}
+
+// Benchmark profiling (backend.h): an event pair around every GEMM while on.
+struct Profile {
+  std::mutex mu;
+  bool on = false;
+  std::vector<cudaEvent_t> events;  // start, end, start, end, ...
+  double flops = 0;
+};
+Profile& profile() {
+  static Profile p;
+  return p;
+}
+
+void gemm_run(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, bool trans_b, float* C, int ldc,
+              float beta, cudaStream_t stream, GemmImpl impl) {
   if (M <= kSmallM) {  // fp32 products of the (dequantised) weights: no bf16 rounding of A here
     if (trans_b) {
       gemv_t<<<blocks_for(N, 8), 256, 0, stream>>>(M, N, K, A, lda, W, C, ldc, beta);
@@ -112,9 +152,65 @@ void gemm(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, b
     check_launch("gemv");
     return;
   }
+  if (impl == GemmImpl::Auto && W.kind == Quant::None &&
+      gemm_cublas(M, N, K, A, lda, W, trans_b, C, ldc, beta, stream))
+    return;
   const dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
   gemm_wmma<<<grid, kThreads, 0, stream>>>(M, N, K, A, lda, W, trans_b, C, ldc, beta);
   check_launch("gemm_wmma");
+}
+
+}  // namespace
+
+void to_bf16_rows(int M, int K, const float* A, int lda, __nv_bfloat16* out, cudaStream_t stream) {
+  const long n = long(M) * K;
+  to_bf16_k<<<blocks_for(n, 256), 256, 0, stream>>>(n, K, A, lda, out);
+  check_launch("to_bf16");
+}
+
+void gemm_profile_start() {
+  Profile& p = profile();
+  std::lock_guard<std::mutex> lock(p.mu);
+  for (cudaEvent_t e : p.events) cudaEventDestroy(e);
+  p.events.clear();
+  p.flops = 0;
+  p.on = true;
+}
+
+GemmProfile gemm_profile_stop() {
+  Profile& p = profile();
+  std::lock_guard<std::mutex> lock(p.mu);
+  p.on = false;
+  GemmProfile out;
+  out.calls = long(p.events.size() / 2);
+  out.flops = p.flops;
+  for (size_t i = 0; i + 1 < p.events.size(); i += 2) {
+    check(cudaEventSynchronize(p.events[i + 1]), "gemm profile");
+    float ms = 0.f;
+    check(cudaEventElapsedTime(&ms, p.events[i], p.events[i + 1]), "cudaEventElapsedTime");
+    out.seconds += double(ms) / 1e3;
+  }
+  for (cudaEvent_t e : p.events) cudaEventDestroy(e);
+  p.events.clear();
+  return out;
+}
+
+void gemm(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, bool trans_b, float* C, int ldc,
+          float beta, cudaStream_t stream, GemmImpl impl) {
+  if (M <= 0 || N <= 0) return;
+  Profile& p = profile();
+  cudaEvent_t ev[2] = {nullptr, nullptr};
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    if (p.on) {
+      for (cudaEvent_t& e : ev) check(cudaEventCreate(&e), "cudaEventCreate");
+      p.events.insert(p.events.end(), ev, ev + 2);
+      p.flops += 2.0 * M * N * K;
+    }
+  }
+  if (ev[0]) check(cudaEventRecord(ev[0], stream), "cudaEventRecord");
+  gemm_run(M, N, K, A, lda, W, trans_b, C, ldc, beta, stream, impl);
+  if (ev[1]) check(cudaEventRecord(ev[1], stream), "cudaEventRecord");
 }
 
 }  // namespace rwkv::cuda

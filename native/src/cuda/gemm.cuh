@@ -1,6 +1,8 @@
-// GEMMs of the CUDA backend: fp32 activations times a frozen weight (bf16 or nf4/int8, dequantised
-// while loading the tile), bf16 tensor cores (WMMA 16×16×16) with fp32 accumulation; up to 8 rows
-// (RNN mode) go through an fp32 GEMV that reads each weight once.
+// GEMMs of the CUDA backend: fp32 activations times a frozen weight, bf16 tensor cores with fp32
+// accumulation. bf16 weights go through cuBLAS where it is loaded (cublas.h), with the activations
+// rounded to bf16 first; nf4/int8 weights, and bf16 ones without cuBLAS, through our WMMA kernel
+// (16×16×16), which dequantises while loading its tile. Up to 8 rows (RNN mode) go through an fp32
+// GEMV that reads each weight once.
 #pragma once
 #include "cuda/device_weight.cuh"
 
@@ -8,8 +10,13 @@ namespace rwkv::cuda {
 
 // C[M,N] = A[M,K] · op(W) + beta·C, op(W) = Wᵀ when trans_b (W stored [N,K], an nn.Linear weight)
 // and W otherwise (W stored [K,N]). Same contract as the CPU rwkv::matmul; beta is 0 or 1.
+// impl Own skips cuBLAS (benchmarks compare the two).
+enum class GemmImpl { Auto, Own };
 void gemm(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, bool trans_b, float* C,
-          int ldc, float beta, cudaStream_t stream);
+          int ldc, float beta, cudaStream_t stream, GemmImpl impl = GemmImpl::Auto);
+
+// out [M,K] (contiguous) = A [M,K] (row stride lda) rounded to bf16.
+void to_bf16_rows(int M, int K, const float* A, int lda, __nv_bfloat16* out, cudaStream_t stream);
 
 // Whole-weight convenience: N and K come from the weight's shape.
 inline void gemm(int M, const float* A, const DeviceWeight& W, bool trans_b, float* C, float beta,

@@ -1,4 +1,4 @@
-// time_gemm (backend.h): the GEMM kernel alone on random data, timed with CUDA events.
+// time_gemm (backend.h): the GEMM alone on random data, timed with CUDA events.
 #include "cuda/backend.h"
 #include "cuda/gemm.cuh"
 #include "cuda/quant.cuh"
@@ -15,11 +15,6 @@ __global__ void fill_uniform(long n, float* x, unsigned seed) {
   x[i] = float(h >> 8) * (2.f / 16777216.f) - 1.f;
 }
 
-__global__ void to_bf16(long n, const float* x, __nv_bfloat16* y) {
-  const long i = blockIdx.x * long(blockDim.x) + threadIdx.x;
-  if (i < n) y[i] = __float2bfloat16(x[i]);
-}
-
 // Destroys the events on every path (the calls below may throw).
 struct Events {
   cudaEvent_t a{}, b{};
@@ -29,7 +24,7 @@ struct Events {
 
 }  // namespace
 
-double time_gemm(int M, int N, int K, Quant quant, int reps) {
+double time_gemm(int M, int N, int K, Quant quant, int reps, bool own_kernel) {
   if (M < 1 || N < 1 || K < 1 || reps < 1) throw RwkvError("time_gemm: sizes and reps must be positive");
   const long na = long(M) * K, nw = long(N) * K;
   DeviceBuffer<float> A{size_t(na)}, Wf{size_t(nw)}, C{size_t(long(M) * N)};
@@ -38,15 +33,16 @@ double time_gemm(int M, int N, int K, Quant quant, int reps) {
   DeviceBuffer<float> absmax;
   fill_uniform<<<blocks_for(na, 256), 256>>>(na, A.get(), 1);
   fill_uniform<<<blocks_for(nw, 256), 256>>>(nw, Wf.get(), 2);
-  to_bf16<<<blocks_for(nw, 256), 256>>>(nw, Wf.get(), Wb.get());
   check_launch("time_gemm fill");
+  to_bf16_rows(N, K, Wf.get(), K, Wb.get(), nullptr);
   DeviceWeight W;
   W.rows = N; W.cols = K; W.bf16 = Wb.get();
   if (quant != Quant::None) W = quantize(Wb.get(), N, K, quant, codes, absmax, nullptr);
   Events ev;
-  gemm(M, N, K, A.get(), K, W, true, C.get(), N, 0.f, nullptr);
+  const GemmImpl impl = own_kernel ? GemmImpl::Own : GemmImpl::Auto;
+  gemm(M, N, K, A.get(), K, W, true, C.get(), N, 0.f, nullptr, impl);
   check(cudaEventRecord(ev.a), "cudaEventRecord");
-  for (int r = 0; r < reps; ++r) gemm(M, N, K, A.get(), K, W, true, C.get(), N, 0.f, nullptr);
+  for (int r = 0; r < reps; ++r) gemm(M, N, K, A.get(), K, W, true, C.get(), N, 0.f, nullptr, impl);
   check(cudaEventRecord(ev.b), "cudaEventRecord");
   check(cudaEventSynchronize(ev.b), "time_gemm");
   float ms = 0.f;

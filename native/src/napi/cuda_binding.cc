@@ -121,23 +121,47 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
 }
 #endif
 
-// cudaTimeGemm({M, N, K, quant?: "none"|"nf4"|"int8", reps?}) → seconds per GEMM call.
+// cudaTimeGemm({M, N, K, quant?: "none"|"nf4"|"int8", reps?, impl?: "auto"|"own"}) → seconds per GEMM call;
+// impl "own" times our WMMA kernel where cuBLAS would be used.
 Napi::Value TimeGemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Napi::Object o = object_arg(info[0], "cudaTimeGemm({M, N, K, quant?, reps?}): argument");
+  const Napi::Object o = object_arg(info[0], "cudaTimeGemm({M, N, K, quant?, reps?, impl?}): argument");
   auto num = [&](const char* k) { return int_arg(o.Get(k), std::string("cudaTimeGemm: ") + k, 1); };
   const int M = num("M"), N = num("N"), K = num("K");
   const int reps = int_arg(o.Get("reps"), "cudaTimeGemm: reps", 1, INT_MAX, 10);
 #ifdef RWKV_WITH_CUDA
   const rwkv::cuda::Quant quant = quant_of(o.Get("quant"), "cudaTimeGemm");
-  return Napi::Number::New(env, guard(env, [&] { return rwkv::cuda::time_gemm(M, N, K, quant, reps); }));
+  const bool own = choice_arg(o.Get("impl"), "cudaTimeGemm: impl", {"auto", "own"}, "auto") == "own";
+  return Napi::Number::New(env, guard(env, [&] { return rwkv::cuda::time_gemm(M, N, K, quant, reps, own); }));
 #else
   (void)M; (void)N; (void)K; (void)reps;
   throw Napi::Error::New(env, "cudaTimeGemm: this build has no CUDA backend");
 #endif
 }
 
+// cudaGemmProfile(true) starts timing every GEMM call; cudaGemmProfile(false) stops and returns
+// {calls, seconds, flops} (device time of the GEMMs alone). Without the CUDA backend: zeros.
+Napi::Value GemmProfile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool start = info.Length() > 0 && info[0].ToBoolean();
+  double calls = 0, seconds = 0, flops = 0;
+#ifdef RWKV_WITH_CUDA
+  if (start) {
+    guard(env, [] { rwkv::cuda::gemm_profile_start(); });
+  } else {
+    const auto p = guard(env, [] { return rwkv::cuda::gemm_profile_stop(); });
+    calls = double(p.calls); seconds = p.seconds; flops = p.flops;
+  }
+#endif
+  auto out = Napi::Object::New(env);
+  out.Set("calls", calls);
+  out.Set("seconds", seconds);
+  out.Set("flops", flops);
+  return out;
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("cudaGemmProfile", Napi::Function::New(env, GemmProfile, "cudaGemmProfile"));
   exports.Set("cudaMemoryStats", Napi::Function::New(env, MemoryStats, "cudaMemoryStats"));
   exports.Set("cudaTimeGemm", Napi::Function::New(env, TimeGemm, "cudaTimeGemm"));
   exports.Set("cudaResetPeakMemory", Napi::Function::New(env, ResetPeak, "cudaResetPeakMemory"));

@@ -7,6 +7,7 @@
 #include "napi/registry.h"
 #include "napi/worker.h"
 #ifdef RWKV_WITH_CUDA
+#include "cuda/cublas.h"
 #include "cuda/device.h"
 #endif
 
@@ -56,6 +57,11 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   cuda.Set("available", !devs.empty());
   cuda.Set("runtimeVersion", rwkv::cuda::runtime_version());
   if (devs.empty()) cuda.Set("reason", why);
+  if (!devs.empty()) {  // loading cuBLAS starts a CUDA context: only where there is a device
+    const auto& cb = rwkv::cuda::cublas_info();
+    cuda.Set("gemm", cb.loaded ? "cublas" : "own");
+    cuda.Set("cublas", cb.detail);
+  }
 #else
   cuda.Set("compiled", false);
   cuda.Set("available", false);
