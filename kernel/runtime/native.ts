@@ -305,7 +305,8 @@ export interface NativeAddon {
     K: number;
     quant?: "none" | "nf4" | "int8";
     reps?: number;
-    impl?: "auto" | "own";
+    /** "auto": as the model calls it; "own": our WMMA kernel; "cublas": the library alone on bf16 inputs. */
+    impl?: "auto" | "own" | "cublas";
   }): number;
   /**
    * CUDA builds only: single CUDA ops on host arrays, mirroring wkv7Forward, wkv7Backward,

@@ -24,10 +24,12 @@ struct MemoryStats { size_t free = 0, total = 0, peak_used = 0; };
 MemoryStats memory_stats();
 void reset_peak_memory();
 
-// Seconds per call of the backend's GEMM on random data: C[M,N] = A[M,K]·Wᵀ with fp32 A and a bf16
-// (or quantised) W [N,K], averaged over `reps` calls after one warm-up (benchmarks only). own_kernel
-// times our WMMA kernel even where cuBLAS is loaded.
-double time_gemm(int M, int N, int K, Quant quant, int reps, bool own_kernel = false);
+// Seconds per call of a GEMM on random data, C[M,N] = A[M,K]·Wᵀ with a bf16 (or quantised) W [N,K],
+// averaged over `reps` calls after one warm-up (benchmarks only). Backend: the backend's GEMM as the
+// model calls it (fp32 A, rounded to bf16 on the way); Own: our WMMA kernel even where cuBLAS is
+// loaded; Library: cuBLAS alone on bf16 A, the card's rate as the library reaches it.
+enum class TimedGemm { Backend, Own, Library };
+double time_gemm(int M, int N, int K, Quant quant, int reps, TimedGemm what = TimedGemm::Backend);
 
 // GEMM profiling (benchmarks only): between start and stop every GEMM call of the backend is timed with
 // CUDA events; stop waits for them and sums the GEMMs' device time and counted flops (2·M·N·K).

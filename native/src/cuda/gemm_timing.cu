@@ -1,5 +1,6 @@
 // time_gemm (backend.h): the GEMM alone on random data, timed with CUDA events.
 #include "cuda/backend.h"
+#include "cuda/cublas.cuh"
 #include "cuda/gemm.cuh"
 #include "cuda/quant.cuh"
 
@@ -24,7 +25,7 @@ struct Events {
 
 }  // namespace
 
-double time_gemm(int M, int N, int K, Quant quant, int reps, bool own_kernel) {
+double time_gemm(int M, int N, int K, Quant quant, int reps, TimedGemm what) {
   if (M < 1 || N < 1 || K < 1 || reps < 1) throw RwkvError("time_gemm: sizes and reps must be positive");
   const long na = long(M) * K, nw = long(N) * K;
   DeviceBuffer<float> A{size_t(na)}, Wf{size_t(nw)}, C{size_t(long(M) * N)};
@@ -38,11 +39,24 @@ double time_gemm(int M, int N, int K, Quant quant, int reps, bool own_kernel) {
   DeviceWeight W;
   W.rows = N; W.cols = K; W.bf16 = Wb.get();
   if (quant != Quant::None) W = quantize(Wb.get(), N, K, quant, codes, absmax, nullptr);
+  DeviceBuffer<__nv_bfloat16> Ab;
+  if (what == TimedGemm::Library) {
+    if (!cublas_info().loaded || quant != Quant::None)
+      throw RwkvError("time_gemm: the library GEMM needs cuBLAS (" + cublas_info().detail + ") and bf16 weights");
+    Ab.resize(size_t(na));
+    to_bf16_rows(M, K, A.get(), K, Ab.get(), nullptr);
+  }
+  const auto once = [&] {
+    if (what == TimedGemm::Library)
+      cublas_gemm(M, N, K, Ab.get(), K, Wb.get(), K, true, C.get(), N, 0.f, nullptr);
+    else
+      gemm(M, N, K, A.get(), K, W, true, C.get(), N, 0.f, nullptr,
+           what == TimedGemm::Own ? GemmImpl::Own : GemmImpl::Auto);
+  };
   Events ev;
-  const GemmImpl impl = own_kernel ? GemmImpl::Own : GemmImpl::Auto;
-  gemm(M, N, K, A.get(), K, W, true, C.get(), N, 0.f, nullptr, impl);
+  once();
   check(cudaEventRecord(ev.a), "cudaEventRecord");
-  for (int r = 0; r < reps; ++r) gemm(M, N, K, A.get(), K, W, true, C.get(), N, 0.f, nullptr, impl);
+  for (int r = 0; r < reps; ++r) once();
   check(cudaEventRecord(ev.b), "cudaEventRecord");
   check(cudaEventSynchronize(ev.b), "time_gemm");
   float ms = 0.f;

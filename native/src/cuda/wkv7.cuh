@@ -1,6 +1,6 @@
 // The RWKV-7 WKV recurrence on the GPU; same ABI as cpu/wkv7.h (ŵ log-log decay, a = −κ̂, b = κ̂·α,
-// [B,T,H·N] rows, [B,H,N,N] states in [value][key] order). One block per (sequence, head), one
-// thread per value row i holding S[i][·] in registers; fp32 throughout. N must be 64.
+// [B,T,H·N] rows, [B,H,N,N] states in [value][key] order). One block per (sequence, head), four
+// threads per value row i, each holding a quarter of S[i][·] in registers; fp32 throughout. N must be 64.
 #pragma once
 #include <cuda_runtime.h>
 

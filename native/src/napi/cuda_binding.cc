@@ -121,8 +121,8 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
 }
 #endif
 
-// cudaTimeGemm({M, N, K, quant?: "none"|"nf4"|"int8", reps?, impl?: "auto"|"own"}) → seconds per GEMM call;
-// impl "own" times our WMMA kernel where cuBLAS would be used.
+// cudaTimeGemm({M, N, K, quant?: "none"|"nf4"|"int8", reps?, impl?: "auto"|"own"|"cublas"}) → seconds per
+// GEMM call: "auto" as the model calls it, "own" our WMMA kernel, "cublas" the library alone on bf16 A.
 Napi::Value TimeGemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Napi::Object o = object_arg(info[0], "cudaTimeGemm({M, N, K, quant?, reps?, impl?}): argument");
@@ -131,8 +131,11 @@ Napi::Value TimeGemm(const Napi::CallbackInfo& info) {
   const int reps = int_arg(o.Get("reps"), "cudaTimeGemm: reps", 1, INT_MAX, 10);
 #ifdef RWKV_WITH_CUDA
   const rwkv::cuda::Quant quant = quant_of(o.Get("quant"), "cudaTimeGemm");
-  const bool own = choice_arg(o.Get("impl"), "cudaTimeGemm: impl", {"auto", "own"}, "auto") == "own";
-  return Napi::Number::New(env, guard(env, [&] { return rwkv::cuda::time_gemm(M, N, K, quant, reps, own); }));
+  const std::string impl = choice_arg(o.Get("impl"), "cudaTimeGemm: impl", {"auto", "own", "cublas"}, "auto");
+  const auto what = impl == "own"      ? rwkv::cuda::TimedGemm::Own
+                    : impl == "cublas" ? rwkv::cuda::TimedGemm::Library
+                                       : rwkv::cuda::TimedGemm::Backend;
+  return Napi::Number::New(env, guard(env, [&] { return rwkv::cuda::time_gemm(M, N, K, quant, reps, what); }));
 #else
   (void)M; (void)N; (void)K; (void)reps;
   throw Napi::Error::New(env, "cudaTimeGemm: this build has no CUDA backend");
