@@ -102,4 +102,28 @@ grep -E "^ℹ (tests|pass|fail|skipped)" "$OUT/tests-own-gemm.log"
 # --- benchmark ----------------------------------------------------------------------------------------
 # shellcheck disable=SC2086
 timeout 420 "$NODE" dist/bench/gpu.js --out "$OUT/gpu-bench.json" ${BENCH_ARGS:-} || failed "bench"
+
+# --- where a 0.1B step spends its time: device time per kernel (ncu, where it can read the GPU) -------
+if command -v ncu >/dev/null && [ "${GPU_SH_PROFILE:-1}" = 1 ]; then
+  timeout 240 ncu --clock-control none --metrics gpu__time_duration.sum --print-kernel-base function --csv \
+    --log-file /tmp/rwkv-ncu.csv "$NODE" dist/bench/gpu.js --sizes 0.1B --quant none --ctx 1024 --step-only \
+    >"$OUT/ncu-run.log" 2>&1 || failed "ncu profile of a 0.1B step"
+  python3 - /tmp/rwkv-ncu.csv <<'PY' || failed "ncu summary"
+import csv, collections, sys
+scale = {"nsecond": 1e-6, "usecond": 1e-3, "msecond": 1.0, "second": 1e3}
+tot, cnt = collections.Counter(), collections.Counter()
+with open(sys.argv[1]) as f:
+    rows = [l for l in f if l.startswith('"')]
+for r in csv.DictReader(rows):
+    if r.get("Metric Name") != "gpu__time_duration.sum":
+        continue
+    ms = float(r["Metric Value"].replace(",", "")) * scale.get(r["Metric Unit"], float("nan"))
+    tot[r["Kernel Name"]] += ms
+    cnt[r["Kernel Name"]] += 1
+all_ms = sum(tot.values())
+print(f"ncu: {sum(cnt.values())} kernels, {all_ms:.1f} ms of device time (model build, one forward, three steps)")
+for name, ms in tot.most_common(15):
+    print(f"  {ms:9.2f} ms {100 * ms / all_ms:5.1f}% {cnt[name]:6d}x  {name[:90]}")
+PY
+fi
 finish

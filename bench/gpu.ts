@@ -175,6 +175,8 @@ async function main(): Promise<void> {
       reps: { type: "string", default: "3" },
       quant: { type: "string", default: "none,nf4" },
       "budget-s": { type: "string", default: "420" },
+      // For a profiler run (bench/gpu.sh under ncu): no GEMM rates, no forward, one step.
+      "step-only": { type: "boolean", default: false },
       out: { type: "string" },
     },
   });
@@ -195,24 +197,29 @@ async function main(): Promise<void> {
     (2 * n ** 3) / addon.cudaTimeGemm({ M: n, N: n, K: n, reps: 20, impl, quant }) / 1e12;
   // The card's bf16 rate as a library reaches it: cuBLAS alone on bf16 inputs, 8192³ (the backend's
   // GEMM where no cuBLAS is loaded).
-  const gemm = {
-    path: info.cuda.gemm ?? "own",
-    cublas: info.cuda.cublas ?? "",
-    card8192: tflops(8192, info.cuda.gemm === "cublas" ? "cublas" : "auto"),
-    auto8192: tflops(8192, "auto"),
-    auto4096: tflops(4096, "auto"),
-    own4096: tflops(4096, "own"),
-    nf4own4096: tflops(4096, "own", "nf4"),
-  };
-  const cardRate = gemm.card8192;
-  console.log(
-    `${dev.name} (cc ${dev.computeCapability}, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB); GEMMs via ` +
-      `${gemm.path} [${gemm.cublas}]; bf16 TFLOP/s: library 8192³ ${cardRate.toFixed(0)}` +
-      (peak ? ` (${((100 * cardRate) / peak).toFixed(0)}% of the ${peak} datasheet peak)` : "") +
-      `; as the model calls it (fp32 A rounded on the way) 8192³ ${gemm.auto8192.toFixed(0)}, ` +
-      `4096³ ${gemm.auto4096.toFixed(0)}; own kernel 4096³ ${gemm.own4096.toFixed(0)}, ` +
-      `own kernel nf4 4096³ ${gemm.nf4own4096.toFixed(0)}`,
-  );
+  const stepOnly = values["step-only"]!;
+  const gemm = stepOnly
+    ? null
+    : {
+        path: info.cuda.gemm ?? "own",
+        cublas: info.cuda.cublas ?? "",
+        card8192: tflops(8192, info.cuda.gemm === "cublas" ? "cublas" : "auto"),
+        auto8192: tflops(8192, "auto"),
+        auto4096: tflops(4096, "auto"),
+        own4096: tflops(4096, "own"),
+        nf4Auto4096: tflops(4096, "auto", "nf4"),
+        nf4Own4096: tflops(4096, "own", "nf4"),
+      };
+  const cardRate = gemm?.card8192 ?? NaN;
+  if (gemm)
+    console.log(
+      `${dev.name} (cc ${dev.computeCapability}, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB); GEMMs via ` +
+        `${gemm.path} [${gemm.cublas}]; bf16 TFLOP/s: library 8192³ ${cardRate.toFixed(0)}` +
+        (peak ? ` (${((100 * cardRate) / peak).toFixed(0)}% of the ${peak} datasheet peak)` : "") +
+        `; as the model calls it (fp32 A rounded on the way) 8192³ ${gemm.auto8192.toFixed(0)}, ` +
+        `4096³ ${gemm.auto4096.toFixed(0)}, nf4 4096³ ${gemm.nf4Auto4096.toFixed(0)}; our own kernel 4096³ ` +
+        `${gemm.own4096.toFixed(0)}, nf4 ${gemm.nf4Own4096.toFixed(0)}`,
+    );
   const rows: Record<string, unknown>[] = [];
   for (const name of values.sizes!.split(",")) {
     const s = SHAPES.find((x) => x.name === name);
@@ -241,7 +248,7 @@ async function main(): Promise<void> {
             ffnX: new Float32Array(config.nLayer * config.nEmbd),
           };
           const logits = new Float32Array(V);
-          const fwd = await timeIt(reps, () => {
+          const fwd = await timeIt(stepOnly ? 0 : reps, () => {
             state.wkv.fill(0);
             return model.forwardSeq(tok.subarray(0, T), state, logits, "last");
           });
@@ -254,7 +261,7 @@ async function main(): Promise<void> {
             });
             loss = r.lossSum / r.nTargets;
           };
-          const step = await timeIt(reps, stepOnce);
+          const step = await timeIt(stepOnly ? 0 : reps, stepOnce);
           addon.cudaGemmProfile(true);
           await stepOnce();
           const prof = addon.cudaGemmProfile(false);

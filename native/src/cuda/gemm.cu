@@ -6,6 +6,7 @@
 #include "cuda/backend.h"
 #include "cuda/cublas.cuh"
 #include "cuda/gemm.cuh"
+#include "cuda/quant.cuh"
 
 namespace rwkv::cuda {
 namespace {
@@ -108,24 +109,50 @@ __global__ void to_bf16_k(long n, int K, const float* __restrict__ A, int lda, _
   if (i < n) out[i] = __float2bfloat16(A[(i / K) * lda + i % K]);
 }
 
-// The bf16 copy of A lives for one call, in stream-ordered memory: no buffer shared between streams.
+// Contiguous A, four values per thread: the common case, at memory speed.
+__global__ void to_bf16_flat_k(long n4, const float4* __restrict__ A, __nv_bfloat162* __restrict__ out) {
+  const long i = blockIdx.x * long(blockDim.x) + threadIdx.x;
+  if (i >= n4) return;
+  const float4 v = A[i];
+  out[2 * i] = __floats2bfloat162_rn(v.x, v.y);
+  out[2 * i + 1] = __floats2bfloat162_rn(v.z, v.w);
+}
+
+// A stream-ordered device allocation for the length of one call: no buffer shared between streams.
+class CallScratch {
+ public:
+  CallScratch(size_t bytes, cudaStream_t s) : bytes_(bytes), s_(s) {
+    check(cudaMallocAsync(&p_, bytes, s), "cudaMallocAsync");
+    note_device_bytes(long(bytes));
+  }
+  ~CallScratch() {
+    cudaFreeAsync(p_, s_);
+    note_device_bytes(-long(bytes_));
+  }
+  CallScratch(const CallScratch&) = delete;
+  CallScratch& operator=(const CallScratch&) = delete;
+  __nv_bfloat16* bf16() const { return static_cast<__nv_bfloat16*>(p_); }
+
+ private:
+  void* p_ = nullptr;
+  size_t bytes_;
+  cudaStream_t s_;
+};
+
+// cuBLAS on bf16 copies of A and, for nf4/int8 weights, of W (dequantised per call, as bitsandbytes
+// does: a few µs of memory traffic against a GEMM many times longer on our own kernel).
 bool gemm_cublas(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, bool trans_b, float* C, int ldc,
                  float beta, cudaStream_t stream) {
   if (!cublas_info().loaded) return false;
-  const size_t bytes = size_t(M) * K * sizeof(__nv_bfloat16);
-  __nv_bfloat16* a16 = nullptr;
-  check(cudaMallocAsync(reinterpret_cast<void**>(&a16), bytes, stream), "cudaMallocAsync");
-  note_device_bytes(long(bytes));
-  try {
-    to_bf16_rows(M, K, A, lda, a16, stream);
-    cublas_gemm(M, N, K, a16, K, W.bf16, W.cols, trans_b, C, ldc, beta, stream);
-  } catch (...) {
-    cudaFreeAsync(a16, stream);
-    note_device_bytes(-long(bytes));
-    throw;
+  CallScratch a16(size_t(M) * K * sizeof(__nv_bfloat16), stream);
+  to_bf16_rows(M, K, A, lda, a16.bf16(), stream);
+  if (W.kind == Quant::None) {
+    cublas_gemm(M, N, K, a16.bf16(), K, W.bf16, W.cols, trans_b, C, ldc, beta, stream);
+  } else {
+    CallScratch w16(size_t(W.rows) * W.cols * sizeof(__nv_bfloat16), stream);
+    dequantize(W, w16.bf16(), stream);
+    cublas_gemm(M, N, K, a16.bf16(), K, w16.bf16(), W.cols, trans_b, C, ldc, beta, stream);
   }
-  check(cudaFreeAsync(a16, stream), "cudaFreeAsync");
-  note_device_bytes(-long(bytes));
   return true;
 }
 
@@ -152,9 +179,7 @@ void gemm_run(int M, int N, int K, const float* A, int lda, const DeviceWeight& 
     check_launch("gemv");
     return;
   }
-  if (impl == GemmImpl::Auto && W.kind == Quant::None &&
-      gemm_cublas(M, N, K, A, lda, W, trans_b, C, ldc, beta, stream))
-    return;
+  if (impl == GemmImpl::Auto && gemm_cublas(M, N, K, A, lda, W, trans_b, C, ldc, beta, stream)) return;
   const dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
   gemm_wmma<<<grid, kThreads, 0, stream>>>(M, N, K, A, lda, W, trans_b, C, ldc, beta);
   check_launch("gemm_wmma");
@@ -164,7 +189,12 @@ void gemm_run(int M, int N, int K, const float* A, int lda, const DeviceWeight& 
 
 void to_bf16_rows(int M, int K, const float* A, int lda, __nv_bfloat16* out, cudaStream_t stream) {
   const long n = long(M) * K;
-  to_bf16_k<<<blocks_for(n, 256), 256, 0, stream>>>(n, K, A, lda, out);
+  if (lda == K && n % 4 == 0 && reinterpret_cast<uintptr_t>(A) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 4 == 0) {
+    to_bf16_flat_k<<<blocks_for(n / 4, 256), 256, 0, stream>>>(n / 4, reinterpret_cast<const float4*>(A),
+                                                                reinterpret_cast<__nv_bfloat162*>(out));
+  } else {
+    to_bf16_k<<<blocks_for(n, 256), 256, 0, stream>>>(n, K, A, lda, out);
+  }
   check_launch("to_bf16");
 }
 

@@ -1,8 +1,8 @@
 // GEMMs of the CUDA backend: fp32 activations times a frozen weight, bf16 tensor cores with fp32
-// accumulation. bf16 weights go through cuBLAS where it is loaded (cublas.h), with the activations
-// rounded to bf16 first; nf4/int8 weights, and bf16 ones without cuBLAS, through our WMMA kernel
-// (16×16×16), which dequantises while loading its tile. Up to 8 rows (RNN mode) go through an fp32
-// GEMV that reads each weight once.
+// accumulation. Where cuBLAS is loaded (cublas.h) the activations are rounded to bf16 and nf4/int8
+// weights dequantised to bf16 for the call, then cuBLAS multiplies; elsewhere our WMMA kernel
+// (16×16×16) does, dequantising while it loads its tile. Both multiply the same bf16 values. Up to 8
+// rows (RNN mode) go through an fp32 GEMV that reads each weight once.
 #pragma once
 #include "cuda/device_weight.cuh"
 

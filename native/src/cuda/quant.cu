@@ -36,7 +36,18 @@ __global__ void quantize_blocks(const __nv_bfloat16* __restrict__ src, long n, Q
   }
 }
 
+__global__ void dequantize_k(DeviceWeight w, long n, __nv_bfloat16* __restrict__ out) {
+  const long i = blockIdx.x * long(blockDim.x) + threadIdx.x;
+  if (i < n) out[i] = __float2bfloat16(weight_at(w, i));
+}
+
 }  // namespace
+
+void dequantize(const DeviceWeight& w, __nv_bfloat16* out, cudaStream_t stream) {
+  const long n = long(w.rows) * w.cols;
+  dequantize_k<<<blocks_for(n, 256), 256, 0, stream>>>(w, n, out);
+  check_launch("dequantize");
+}
 
 DeviceWeight quantize(const __nv_bfloat16* src, int rows, int cols, Quant kind, DeviceBuffer<uint8_t>& codes,
                       DeviceBuffer<float>& absmax, cudaStream_t stream) {

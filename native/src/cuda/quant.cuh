@@ -11,4 +11,7 @@ namespace rwkv::cuda {
 DeviceWeight quantize(const __nv_bfloat16* src, int rows, int cols, Quant kind, DeviceBuffer<uint8_t>& codes,
                       DeviceBuffer<float>& absmax, cudaStream_t stream);
 
+// out [rows, cols] = the weight dequantised to bf16 (the values the WMMA kernel multiplies).
+void dequantize(const DeviceWeight& w, __nv_bfloat16* out, cudaStream_t stream);
+
 }  // namespace rwkv::cuda
