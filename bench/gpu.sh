@@ -121,7 +121,7 @@ for r in csv.DictReader(rows):
     tot[r["Kernel Name"]] += ms
     cnt[r["Kernel Name"]] += 1
 all_ms = sum(tot.values())
-print(f"ncu: {sum(cnt.values())} kernels, {all_ms:.1f} ms of device time (model build, one forward, three steps)")
+print(f"ncu: {sum(cnt.values())} kernels, {all_ms:.1f} ms of device time (one forward, two steps)")
 for name, ms in tot.most_common(15):
     print(f"  {ms:9.2f} ms {100 * ms / all_ms:5.1f}% {cnt[name]:6d}x  {name[:90]}")
 PY
