@@ -110,14 +110,16 @@ if command -v ncu >/dev/null && [ "${GPU_SH_PROFILE:-1}" = 1 ]; then
     >"$OUT/ncu-run.log" 2>&1 || failed "ncu profile of a 0.1B step"
   python3 - /tmp/rwkv-ncu.csv <<'PY' || failed "ncu summary"
 import csv, collections, sys
-scale = {"nsecond": 1e-6, "usecond": 1e-3, "msecond": 1.0, "second": 1e3}
+scale = {"nsecond": 1e-6, "ns": 1e-6, "usecond": 1e-3, "us": 1e-3, "msecond": 1.0, "ms": 1.0, "second": 1e3, "s": 1e3}
 tot, cnt = collections.Counter(), collections.Counter()
 with open(sys.argv[1]) as f:
     rows = [l for l in f if l.startswith('"')]
 for r in csv.DictReader(rows):
     if r.get("Metric Name") != "gpu__time_duration.sum":
         continue
-    ms = float(r["Metric Value"].replace(",", "")) * scale.get(r["Metric Unit"], float("nan"))
+    if r["Metric Unit"] not in scale:
+        sys.exit(f"ncu summary: unknown unit {r['Metric Unit']!r}")
+    ms = float(r["Metric Value"].replace(",", "")) * scale[r["Metric Unit"]]
     tot[r["Kernel Name"]] += ms
     cnt[r["Kernel Name"]] += 1
 all_ms = sum(tot.values())

@@ -252,6 +252,13 @@ async function main(): Promise<void> {
             state.wkv.fill(0);
             return model.forwardSeq(tok.subarray(0, T), state, logits, "last");
           });
+          // Generation: one token per call, the logits of each back on the host.
+          const rnnTokens = 64;
+          const rnn = stepOnly
+            ? NaN
+            : await timeIt(1, async () => {
+                for (let i = 0; i < rnnTokens; i++) await model.forwardRnn(tok[i], state, logits);
+              });
           const s0 = new Float32Array(HNN),
             grad = new Float32Array(HNN);
           let loss = NaN;
@@ -274,6 +281,7 @@ async function main(): Promise<void> {
             quant,
             loadS: +loadS.toFixed(1),
             forwardTokPerS: Math.round(T / fwd),
+            rnnTokPerS: Math.round(rnnTokens / rnn),
             stepMs: +(step * 1e3).toFixed(1),
             stepTokPerS: Math.round(T / step),
             loss: +loss.toFixed(4),
@@ -299,17 +307,18 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    "\n| size | weights | ctx | fwd tok/s | step ms | step tok/s | peak GB (PEFT) | device GB | " +
+    "\n| size | weights | ctx | fwd tok/s | RNN tok/s | step ms | step tok/s | peak GB (PEFT) | device GB | " +
       "GEMM TFLOP/s in step | of card | GEMM share of step |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     if (r.skipped) {
-      console.log(`| ${r.size} | ${r.quant} | ${r.ctx ?? "-"} | skipped: ${r.skipped} | | | | | | | |`);
+      console.log(`| ${r.size} | ${r.quant} | ${r.ctx ?? "-"} | skipped: ${r.skipped} | | | | | | | | |`);
       continue;
     }
     console.log(
-      `| ${r.size} | ${r.quant} | ${r.ctx} | ${r.forwardTokPerS} | ${r.stepMs} | ${r.stepTokPerS} | ` +
+      `| ${r.size} | ${r.quant} | ${r.ctx} | ${r.forwardTokPerS} | ${r.rnnTokPerS} | ` +
+        `${r.stepMs} | ${r.stepTokPerS} | ` +
         `${r.peakGB} (${r.peftGB ?? "?"}: ${r.peakOfPeft ?? "?"}) | ${r.deviceUsedGB} | ${r.gemmTflopsInStep} | ` +
         `${r.gemmShareOfCard} | ${r.gemmShareOfStep} |`,
     );

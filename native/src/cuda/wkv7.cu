@@ -78,20 +78,29 @@ wkv7_bwd(int T, int H, Wkv7In in, const float* __restrict__ ck, const float* __r
   __shared__ float r_[N], k_[N], a_[N], b_[N], v_[N], dy_[N], dsa_[N];
   float* Sbuf = scratch + long(bh) * (L + 1) * NN;  // S before the chunk, then after each step
   for (int j = 0; j < kQ; ++j) G[i][j0 + j] = 0.f;
-  const int which = tid / N, e = tid % N;  // the step inputs: threads 0..191 fetch two each
+  // The step inputs: threads 0..191 fetch two each, one step ahead (the recompute walks forwards
+  // through a chunk, fetching w k | a b | v; the backward walks back, fetching r k | a b | v dy).
+  const int which = tid / N, e = tid % N;
+  const float* fwd0 = which == 0 ? in.w : which == 1 ? in.a : in.v;
+  const float* fwd1 = which == 0 ? in.k : which == 1 ? in.b : in.v;
+  const float* bwd0 = which == 0 ? in.r : which == 1 ? in.a : in.v;
+  const float* bwd1 = which == 0 ? in.k : which == 1 ? in.b : dy;
+  auto at = [&](int t) { return (long(b) * T + t) * C + long(h) * N + e; };
   const int nc = (T + L - 1) / L;
   for (int c = nc - 1; c >= 0; --c) {
     const int t0 = c * L, n = min(T, t0 + L) - t0;
     float S[kQ];
     const float* src = ck + (long(bh) * nc + c) * NN + long(i) * N + j0;
     for (int j = 0; j < kQ; ++j) { S[j] = src[j]; Sbuf[long(i) * N + j0 + j] = S[j]; }
+    float p0 = 0.f, p1 = 0.f;
+    if (which < 3) { p0 = fwd0[at(t0)]; p1 = fwd1[at(t0)]; }
     for (int u = 0; u < n; ++u) {
-      const long off = (long(b) * T + t0 + u) * C + long(h) * N;
       __syncthreads();
-      if (which == 0) { dec_[u][e] = decay_of(in.w[off + e]); k_[e] = in.k[off + e]; }
-      else if (which == 1) { a_[e] = in.a[off + e]; b_[e] = in.b[off + e]; }
-      else if (which == 2) v_[e] = in.v[off + e];
+      if (which == 0) { dec_[u][e] = decay_of(p0); k_[e] = p1; }
+      else if (which == 1) { a_[e] = p0; b_[e] = p1; }
+      else if (which == 2) v_[e] = p0;
       __syncthreads();
+      if (which < 3 && u + 1 < n) { p0 = fwd0[at(t0 + u + 1)]; p1 = fwd1[at(t0 + u + 1)]; }
       float sa = 0.f;
       for (int j = 0; j < kQ; ++j) sa += S[j] * a_[j0 + j];
       sa = part_sum(sa);
@@ -103,13 +112,15 @@ wkv7_bwd(int T, int H, Wkv7In in, const float* __restrict__ ck, const float* __r
         dst[j] = S[j];
       }
     }
+    if (which < 3) { p0 = bwd0[at(t0 + n - 1)]; p1 = bwd1[at(t0 + n - 1)]; }
     for (int u = n - 1; u >= 0; --u) {
       const long off = (long(b) * T + t0 + u) * C + long(h) * N;
       __syncthreads();  // also publishes the recomputed states in Sbuf to the whole block
-      if (which == 0) { r_[e] = in.r[off + e]; k_[e] = in.k[off + e]; }
-      else if (which == 1) { a_[e] = in.a[off + e]; b_[e] = in.b[off + e]; }
-      else if (which == 2) { v_[e] = in.v[off + e]; dy_[e] = dy[off + e]; }
+      if (which == 0) { r_[e] = p0; k_[e] = p1; }
+      else if (which == 1) { a_[e] = p0; b_[e] = p1; }
+      else if (which == 2) { v_[e] = p0; dy_[e] = p1; }
       __syncthreads();
+      if (which < 3 && u > 0) { p0 = bwd0[at(t0 + u - 1)]; p1 = bwd1[at(t0 + u - 1)]; }
       {  // row phase: row i, columns j0..
         const float dyi = dy_[i];
         float dvi = 0.f, dsai = 0.f;
