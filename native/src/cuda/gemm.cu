@@ -73,9 +73,17 @@ gemm_wmma(int M, int N, int K, const float* __restrict__ A, int lda, DeviceWeigh
 }
 
 // Few rows (RNN mode, generation): tiles would idle, so read each weight element once per call and
-// keep up to kSmallM rows of A in registers. Wᵀ layout: one warp per output column n, lanes over k.
+// keep up to kSmallM rows of A in registers (loops over m are unrolled to the constant bound, so acc
+// stays in registers).
 constexpr int kSmallM = 8;
 
+__device__ __forceinline__ void store_out(float* C, int ldc, int M, int n, float beta, const float* acc) {
+#pragma unroll
+  for (int m = 0; m < kSmallM; ++m)
+    if (m < M) { float* out = C + long(m) * ldc + n; *out = beta != 0.f ? *out + acc[m] : acc[m]; }
+}
+
+// Wᵀ layout (W [N,K]): one warp per output column n, lanes over k.
 __global__ void gemv_t(int M, int N, int K, const float* __restrict__ A, int lda, DeviceWeight W,
                        float* __restrict__ C, int ldc, float beta) {
   const int n = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -83,25 +91,80 @@ __global__ void gemv_t(int M, int N, int K, const float* __restrict__ A, int lda
   float acc[kSmallM] = {};
   for (int k = lane; k < K; k += 32) {
     const float w = weight_at(W, long(n) * W.cols + k);
-    for (int m = 0; m < M; ++m) acc[m] += A[long(m) * lda + k] * w;
+#pragma unroll
+    for (int m = 0; m < kSmallM; ++m)
+      if (m < M) acc[m] += A[long(m) * lda + k] * w;
   }
-  for (int m = 0; m < M; ++m) {
-    const float v = warp_sum(acc[m]);
-    if (lane == 0) { float* out = C + long(m) * ldc + n; *out = beta != 0.f ? *out + v : v; }
-  }
+#pragma unroll
+  for (int m = 0; m < kSmallM; ++m) acc[m] = warp_sum(acc[m]);
+  if (lane == 0) store_out(C, ldc, M, n, beta, acc);
 }
 
-// W [K,N] layout: one thread per output column n (coalesced over n), looping over k.
-__global__ void gemv_n(int M, int N, int K, const float* __restrict__ A, int lda, DeviceWeight W,
-                       float* __restrict__ C, int ldc, float beta) {
-  const int n = blockIdx.x * blockDim.x + threadIdx.x;
+// The same for bf16 weights whose rows and A's rows are 16-byte aligned: each lane reads 8 weights (16
+// bytes) at a time, a warp 512 contiguous bytes, as the memory system wants.
+__global__ void gemv_t_bf16x8(int M, int N, int K, const float* __restrict__ A, int lda,
+                              const __nv_bfloat16* __restrict__ W, int ldw, float* __restrict__ C, int ldc,
+                              float beta) {
+  const int n = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
   if (n >= N) return;
   float acc[kSmallM] = {};
-  for (int k = 0; k < K; ++k) {
-    const float w = weight_at(W, long(k) * W.cols + n);
-    for (int m = 0; m < M; ++m) acc[m] += A[long(m) * lda + k] * w;
+  const uint4* row = reinterpret_cast<const uint4*>(W + long(n) * ldw);
+#pragma unroll 2
+  for (int k8 = lane; k8 < K / 8; k8 += 32) {
+    const uint4 raw = row[k8];
+    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+    float w[8];
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const float2 f = __bfloat1622float2(h[e]);
+      w[2 * e] = f.x;
+      w[2 * e + 1] = f.y;
+    }
+#pragma unroll
+    for (int m = 0; m < kSmallM; ++m) {
+      if (m >= M) break;
+      const float4* a = reinterpret_cast<const float4*>(A + long(m) * lda) + 2 * k8;
+      const float4 a0 = a[0], a1 = a[1];
+      acc[m] += a0.x * w[0] + a0.y * w[1] + a0.z * w[2] + a0.w * w[3] + a1.x * w[4] + a1.y * w[5] + a1.z * w[6] +
+                a1.w * w[7];
+    }
   }
-  for (int m = 0; m < M; ++m) { float* out = C + long(m) * ldc + n; *out = beta != 0.f ? *out + acc[m] : acc[m]; }
+#pragma unroll
+  for (int m = 0; m < kSmallM; ++m) acc[m] = warp_sum(acc[m]);
+  if (lane == 0) store_out(C, ldc, M, n, beta, acc);
+}
+
+// W [K,N] layout (the LoRAs' first matrices, K = C and N small): a block per 32 columns, its 32 warps
+// each summing every 32nd k for those columns, then the warps' sums are added in shared memory. One
+// thread per column walking all of K was latency-bound: 2560 dependent steps for a 2.9B model.
+constexpr int kSlices = 32;
+
+__global__ void __launch_bounds__(32 * kSlices)
+gemv_n(int M, int N, int K, const float* __restrict__ A, int lda, DeviceWeight W, float* __restrict__ C, int ldc,
+       float beta) {
+  __shared__ float part[kSmallM][kSlices][33];
+  const int col = threadIdx.x % 32, slice = threadIdx.x / 32, n = blockIdx.x * 32 + col;
+  float acc[kSmallM] = {};
+  if (n < N) {
+#pragma unroll 4
+    for (int k = slice; k < K; k += kSlices) {
+      const float w = weight_at(W, long(k) * W.cols + n);
+#pragma unroll
+      for (int m = 0; m < kSmallM; ++m)
+        if (m < M) acc[m] += A[long(m) * lda + k] * w;
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < kSmallM; ++m) part[m][slice][col] = acc[m];
+  __syncthreads();
+  if (slice != 0 || n >= N) return;
+#pragma unroll
+  for (int m = 0; m < kSmallM; ++m) {
+    float v = 0.f;
+    for (int s = 0; s < kSlices; ++s) v += part[m][s][col];
+    acc[m] = v;
+  }
+  store_out(C, ldc, M, n, beta, acc);
 }
 
 __global__ void to_bf16_k(long n, int K, const float* __restrict__ A, int lda, __nv_bfloat16* __restrict__ out) {
@@ -171,10 +234,14 @@ Profile& profile() {
 void gemm_run(int M, int N, int K, const float* A, int lda, const DeviceWeight& W, bool trans_b, float* C, int ldc,
               float beta, cudaStream_t stream, GemmImpl impl) {
   if (M <= kSmallM) {  // fp32 products of the (dequantised) weights: no bf16 rounding of A here
-    if (trans_b) {
+    const auto aligned16 = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+    if (trans_b && W.kind == Quant::None && K % 8 == 0 && W.cols % 8 == 0 && lda % 4 == 0 && aligned16(A) &&
+        aligned16(W.bf16)) {
+      gemv_t_bf16x8<<<blocks_for(N, 8), 256, 0, stream>>>(M, N, K, A, lda, W.bf16, W.cols, C, ldc, beta);
+    } else if (trans_b) {
       gemv_t<<<blocks_for(N, 8), 256, 0, stream>>>(M, N, K, A, lda, W, C, ldc, beta);
     } else {
-      gemv_n<<<blocks_for(N, 256), 256, 0, stream>>>(M, N, K, A, lda, W, C, ldc, beta);
+      gemv_n<<<blocks_for(N, 32), 32 * kSlices, 0, stream>>>(M, N, K, A, lda, W, C, ldc, beta);
     }
     check_launch("gemv");
     return;
