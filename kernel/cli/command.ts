@@ -69,14 +69,14 @@ export function tokenizerArgs(v: { tokenizer?: string; vocab?: string }, modelPa
 
 /** The options of every command that loads a model: where it runs and the arithmetic of its products. */
 export const MODEL_OPTIONS = {
-  device: { type: "string", default: "auto" },
+  device: { type: "string", default: "cpu" },
   compute: { type: "string" },
 } as const;
 export const MODEL_USAGE = "[--device cpu|cuda|auto] [--compute fp32|bf16]";
 
 /** Model.load's device and compute from --device/--compute (compute: the device's default when absent). */
 export function modelArgs(v: { device?: string; compute?: string }): { device: Device | "auto"; compute?: Compute } {
-  const { device = "auto", compute } = v;
+  const { device = "cpu", compute } = v;
   if (device !== "cpu" && device !== "cuda" && device !== "auto")
     throw new Error(`--device must be cpu, cuda or auto, got '${device}'`);
   if (compute !== undefined && compute !== "fp32" && compute !== "bf16")

@@ -31,7 +31,7 @@ export const command = defineCommand({
     seed: { type: "string" },
     "max-tokens": { type: "string" },
     json: { type: "boolean" },
-    device: { type: "string", default: "auto" },
+    device: { type: "string", default: "cpu" },
   },
   async run({ values, positionals }) {
     const modelPath = values.model ?? process.env.RWKV_MODEL;

@@ -40,6 +40,11 @@ export type Device = "cpu" | "cuda";
  */
 export type Compute = "fp32" | "bf16";
 export interface LoadOptions {
+  /**
+   * "cpu" (default): everything the runtime does. "cuda": the GPU backend (bench/GPU.md), which does
+   * not yet take a state per sequence (warm starts, chunkLen) or soft targets (compilePrompt) and
+   * says so when asked. "auto": CUDA where a GPU is usable, else the CPU.
+   */
   device?: Device | "auto";
   /**
    * The model's tokenizer: a kind, or a loaded tokenizer (e.g. another model's). Default: bytes for
@@ -142,7 +147,7 @@ export class Model {
   static async load(file: string, opts: LoadOptions = {}): Promise<Model> {
     checkOptions("Model.load", opts, LOAD_OPTIONS);
     if (!fs.existsSync(file)) throw new CheckpointError("the model file does not exist", file);
-    const device = resolveDevice(opts.device ?? "auto");
+    const device = resolveDevice(opts.device ?? "cpu");
     const reader = openCheckpoint(file);
     try {
       const detected = detectConfig(reader);
