@@ -7,7 +7,8 @@ export const command = defineCommand({
   summary: "runtime environment as JSON (threads, SIMD, CUDA)",
   usage:
     "usage: rwkv-nb env\n\nPrints {version, node, threads, simd, compute, cpu: {brand, features, simdPaths}," +
-    ' cuda: {compiled, available, devices}} as JSON. compute: the --compute values a CPU model accepts here ("bf16"' +
+    ' cuda: {compiled, available, devices, gemm, cublas}} as JSON (gemm: "cublas" or "own" where a GPU is usable).' +
+    ' compute: the --compute values a CPU model accepts here ("bf16"' +
     " needs AVX512_BF16 on the SIMD path in use).",
   options: {},
   async run() {
