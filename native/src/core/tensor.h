@@ -77,6 +77,13 @@ struct TensorView {
     for (int64_t i = 0; i < numel(); ++i) out[i] = at(i);
     return out;
   }
+  // Copies into bf16 bits (round to nearest even where the tensor is not bf16 already).
+  std::vector<uint16_t> to_bf16() const {
+    std::vector<uint16_t> out(numel());
+    for (int64_t i = 0; i < numel(); ++i)
+      out[i] = dtype == DType::BF16 ? static_cast<const uint16_t*>(data)[i] : f32_to_bf16(at(i));
+    return out;
+  }
 };
 
 // A checkpoint's tensors by key.

@@ -35,10 +35,7 @@ const TensorView& CudaModel::tensor(const TensorMap& t, const std::string& name)
 CudaModel::CudaModel(const Config& cfg, const TensorMap& t)
     : s_(new_stream()), store_(s_), C_(cfg.n_embd), H_(cfg.n_head), V_(cfg.vocab), L_(cfg.n_layer) {
   cfg_ = cfg;
-  const TensorView& emb = tensor(t, "emb.weight");
-  emb_.resize(size_t(emb.numel()));
-  for (size_t i = 0; i < emb_.size(); ++i)
-    emb_[i] = emb.dtype == DType::BF16 ? static_cast<const uint16_t*>(emb.data)[i] : f32_to_bf16(emb.at(long(i)));
+  emb_ = tensor(t, "emb.weight").to_bf16();
   ln0_w_ = store_.vec(tensor(t, "blocks.0.ln0.weight"));
   ln0_b_ = store_.vec(tensor(t, "blocks.0.ln0.bias"));
   head_.ln_w = store_.vec(tensor(t, "ln_out.weight"));

@@ -15,11 +15,10 @@ const float* WeightStore::vec(const TensorView& t) {
 const __nv_bfloat16* WeightStore::bf16(const TensorView& t) {
   const size_t n = size_t(t.numel());
   bf16_.emplace_back(n);
-  if (t.dtype == DType::BF16) {
+  if (t.dtype == DType::BF16) {  // as stored, without a host copy
     check(cudaMemcpy(bf16_.back().get(), t.data, n * 2, cudaMemcpyHostToDevice), "upload");
   } else {
-    std::vector<uint16_t> host(n);
-    for (size_t i = 0; i < n; ++i) host[i] = f32_to_bf16(t.at(long(i)));
+    const std::vector<uint16_t> host = t.to_bf16();
     check(cudaMemcpy(bf16_.back().get(), host.data(), n * 2, cudaMemcpyHostToDevice), "upload");
   }
   return bf16_.back().get();
