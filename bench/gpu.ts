@@ -257,7 +257,8 @@ async function main(): Promise<void> {
           const rnn = stepOnly
             ? NaN
             : await timeIt(1, async () => {
-                for (let i = 0; i < rnnTokens; i++) await model.forwardRnn(tok[i], state, logits);
+                for (let i = 0; i < rnnTokens; i++)
+                  await model.forwardRnn(tok.subarray(i, i + 1), state, logits, "last");
               });
           const s0 = new Float32Array(HNN),
             grad = new Float32Array(HNN);

@@ -144,8 +144,17 @@ export interface NativeModel {
     mode: "none" | "last" | "all",
     cancel?: CancelFlag,
   ): Promise<void>;
-  /** RNN mode, one token; updates `state`; logits gets [V] when given. */
-  forwardRnn(token: number, state: NativeState, logits: Float32Array | null): Promise<void>;
+  /**
+   * RNN mode: the tokens one at a time, in one call (no round trip through JS per token); updates
+   * `state`; logits as forwardSeq's.
+   */
+  forwardRnn(
+    tokens: Int32Array,
+    state: NativeState,
+    logits: Float32Array | null,
+    mode: "none" | "last" | "all",
+    cancel?: CancelFlag,
+  ): Promise<void>;
   /**
    * State tuning: inputs/targets [batch,T] (target -100 = ignored); every sequence starts from
    * wkv = s0 [L,H,N,N] and zero shift states. Writes gradS0 = d(mean CE [+ L2Wrap])/d s0 summed

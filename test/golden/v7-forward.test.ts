@@ -34,6 +34,42 @@ test("v7: a prompt split over two forwardSeq calls equals one call; 'last' gives
   }
 });
 
+test(
+  "v7: forwardRnn over many tokens equals a call per token; 'last' and 'none' leave the same state",
+  { skip },
+  async () => {
+    const g = G!,
+      model = goldenModel(g, "model_bf16.pth"),
+      V = goldenConfig(g).vocabSize,
+      x = goldenSample(g).inputs;
+    try {
+      const one = goldenState(g, "s0"),
+        all = new Float32Array(x.length * V);
+      await model.forwardRnn(x, one, all, "all");
+      const each = goldenState(g, "s0"),
+        row = new Float32Array(V);
+      for (let t = 0; t < x.length; t++) {
+        await model.forwardRnn(x.subarray(t, t + 1), each, row, "last");
+        assert.deepEqual(row, all.subarray(t * V, (t + 1) * V), `logits of token ${t}`);
+      }
+      assert.deepEqual(each, one, "state after the token-by-token run");
+      const last = goldenState(g, "s0"),
+        lastRow = new Float32Array(V).fill(NaN);
+      await model.forwardRnn(x, last, lastRow, "last");
+      assert.deepEqual(lastRow, all.subarray((x.length - 1) * V), "'last' logits");
+      const none = goldenState(g, "s0");
+      await model.forwardRnn(x, none, null, "none");
+      assert.deepEqual(none, one, "state after 'none'");
+      // A raised cancel flag stops the call between tokens, before the state changes.
+      const cancelled = goldenState(g, "s0");
+      await assert.rejects(model.forwardRnn(x, cancelled, null, "none", Int32Array.of(1)), /abort/);
+      assert.deepEqual(cancelled, goldenState(g, "s0"), "state of a cancelled call");
+    } finally {
+      model.dispose();
+    }
+  },
+);
+
 test("v7: bad arguments and bad weights give clear errors", { skip }, async () => {
   const g = G!,
     cfg = goldenConfig(g),
@@ -46,7 +82,10 @@ test("v7: bad arguments and bad weights give clear errors", { skip }, async () =
       () => model.forwardSeq(Int32Array.of(1, 256), st, null, "none"),
       (e: Error) => e instanceof RangeError && /tokens\[1\] = 256/.test(e.message),
     );
-    assert.throws(() => model.forwardRnn(-1, st, null), RangeError);
+    assert.throws(
+      () => model.forwardRnn(Int32Array.of(3, -1), st, null, "none"),
+      (e: Error) => e instanceof RangeError && /tokens\[1\] = -1/.test(e.message),
+    );
     assert.throws(
       () => model.forwardSeq(Int32Array.of(1), st, new Float32Array(10), "last"),
       /logits has 10 elements, needs 256/,
@@ -66,7 +105,7 @@ test("v7: bad arguments and bad weights give clear errors", { skip }, async () =
   } finally {
     model.dispose();
   }
-  assert.throws(() => model.forwardRnn(1, st, null), /disposed/);
+  assert.throws(() => model.forwardRnn(Int32Array.of(1), st, null, "none"), /disposed/);
   const { ["blocks.1.att.key.weight"]: _gone, ...missing } = tensors;
   assert.throws(() => A.createModel(cfg, missing), /missing tensor blocks\.1\.att\.key\.weight/);
   const bad = { ...tensors, "blocks.0.att.w2": { ...tensors["blocks.0.att.w2"], shape: [16, 256] } };

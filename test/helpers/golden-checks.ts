@@ -53,7 +53,7 @@ export async function runRnn(
   V: number,
 ): Promise<Float32Array> {
   const all = new Float32Array(tokens.length * V);
-  for (let t = 0; t < tokens.length; t++) await model.forwardRnn(tokens[t], st, all.subarray(t * V, (t + 1) * V));
+  await model.forwardRnn(tokens, st, all, "all");
   return all;
 }
 

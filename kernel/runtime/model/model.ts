@@ -4,7 +4,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { resolveSignal, throwIfAborted, withCancel } from "../cancel";
+import { resolveSignal, withCancel } from "../cancel";
 import { batchOf, type Batch } from "../data/samplers";
 import { checkOptions, is, type Spec } from "../check";
 import { CheckpointError, OptionsError, RwkvError } from "../errors";
@@ -304,22 +304,10 @@ export class Model {
     mode: "seq" | "rnn",
     signal?: AbortSignal,
   ): Promise<void> {
-    if (mode === "seq") {
-      await withCancel(signal, (flag) => this.native.forwardSeq(t, state, logits ?? null, want, flag));
-      return;
-    }
-    const V = this.config.vocabSize;
-    for (let i = 0; i < t.length; i++) {
-      throwIfAborted(signal);
-      const out = !logits
-        ? null
-        : want === "all"
-          ? logits.subarray(i * V, (i + 1) * V)
-          : i === t.length - 1
-            ? logits
-            : null;
-      await this.native.forwardRnn(t[i], state, out);
-    }
+    await withCancel(signal, (flag) => {
+      const args = [t, state, logits ?? null, want, flag] as const;
+      return mode === "seq" ? this.native.forwardSeq(...args) : this.native.forwardRnn(...args);
+    });
   }
 
   /** Mean next-token cross entropy of tokens[1..T) given tokens[0..T-1), from `state` (default: defaultState). */
