@@ -70,6 +70,38 @@ test(
   },
 );
 
+// A parallel region that runs serially (one thread) must still let the regions nested in it run:
+// RWKV-7's RNN step (a region over heads, a WKV region inside each) once waited on itself forever.
+test(
+  "v7: one thread gives the pool's results bit for bit, in RNN and sequence mode",
+  { skip, timeout: 60_000 },
+  async () => {
+    const g = G!,
+      model = goldenModel(g, "model_bf16.pth"),
+      V = goldenConfig(g).vocabSize,
+      x = goldenSample(g).inputs,
+      A = native();
+    const run = async () => {
+      const rnn = goldenState(g, "s0"),
+        seq = goldenState(g, "s0"),
+        rl = new Float32Array(x.length * V),
+        sl = new Float32Array(x.length * V);
+      await model.forwardRnn(x, rnn, rl, "all");
+      await model.forwardSeq(x, seq, sl, "all");
+      return { rnn, seq, rl, sl };
+    };
+    const before = A.info().threads;
+    try {
+      const pool = await run();
+      A.setThreads(1);
+      assert.deepEqual(await run(), pool);
+    } finally {
+      A.setThreads(before);
+      model.dispose();
+    }
+  },
+);
+
 test("v7: bad arguments and bad weights give clear errors", { skip }, async () => {
   const g = G!,
     cfg = goldenConfig(g),

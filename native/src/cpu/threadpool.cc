@@ -20,6 +20,14 @@ thread_local bool in_parallel_ = false;
 // would cost about as much as the work. Threads therefore spin this long before they sleep.
 constexpr auto kSpin = std::chrono::microseconds(200);
 
+// Marks this thread as running part of a region for a scope (exceptions included).
+struct InParallel {
+  InParallel() { in_parallel_ = true; }
+  ~InParallel() { in_parallel_ = false; }
+  InParallel(const InParallel&) = delete;
+  InParallel& operator=(const InParallel&) = delete;
+};
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -59,7 +67,14 @@ class Pool {
 
   void run(long n, const std::function<void(long, long)>& fn, long grain) {
     const long chunks = std::min<long>(size(), (n + grain - 1) / grain);
-    if (chunks <= 1) { if (n > 0) fn(0, n); return; }
+    if (chunks <= 1) {
+      // Still a region: a region nested in it runs serially too. (Without the mark it would wait for
+      // pool_mu, held by this very call: RWKV-7's RNN step, a region over heads with a WKV region
+      // inside, hung with one thread.)
+      const InParallel mark;
+      if (n > 0) fn(0, n);
+      return;
+    }
     fn_ = &fn; n_ = n; chunks_ = chunks; error_ = nullptr;
     // Every worker checks in, even one without a chunk: then none can still be reading fn_ and
     // chunks_ when the next region overwrites them.
@@ -69,9 +84,10 @@ class Pool {
     // either it sees the new generation or we see it asleep and wake it.
     if (sleepers_.load() > 0) { std::lock_guard<std::mutex> lk(mu_); cv_.notify_all(); }
     std::exception_ptr mine;
-    in_parallel_ = true;
-    try { fn(0, n / chunks); } catch (...) { mine = std::current_exception(); }  // chunk 0 is ours
-    in_parallel_ = false;
+    {
+      const InParallel mark;
+      try { fn(0, n / chunks); } catch (...) { mine = std::current_exception(); }  // chunk 0 is ours
+    }
     if (!spin_until([this] { return pending_.load() == 0; })) {
       std::unique_lock<std::mutex> lk(mu_);
       caller_waiting_.store(true);
@@ -95,10 +111,9 @@ class Pool {
       seen = generation_.load();
       const long chunks = chunks_;
       if (id < chunks) {
-        in_parallel_ = true;
+        const InParallel mark;
         try { (*fn_)(n_ * id / chunks, n_ * (id + 1) / chunks); }
         catch (...) { std::lock_guard<std::mutex> lk(mu_); if (!error_) error_ = std::current_exception(); }
-        in_parallel_ = false;
       }
       if (pending_.fetch_sub(1) == 1 && caller_waiting_.load()) {
         std::lock_guard<std::mutex> lk(mu_);
