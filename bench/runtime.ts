@@ -264,6 +264,18 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
       `${gemmLimit.wall.toFixed(0)} GFLOP/s, ${gemmLimit.busy.toFixed(0)} per CPU-second × threads)`
     );
   };
+  // No step can beat its work at the CPU's widest fp32 FMA peak. Where AVX-512 is no wider than AVX2
+  // (Zen 4 runs it on 256-bit units), that caps the ratio over PyTorch, whatever the kernels do.
+  const fmaCeilingNote = (gflop: number, pySeconds: number | undefined) => {
+    const wide = lim.peak.avx512[threads],
+      p = isRate(wide) ? wide : lim.peak.avx2[threads];
+    if (!isRate(p)) return "";
+    const minS = gflop / p.wall;
+    return (
+      `; at the fp32 FMA peak (${isRate(wide) ? "AVX-512" : "AVX2"}, ${p.wall.toFixed(0)} GFLOP/s) it would take ` +
+      `${minS.toFixed(2)} s${pySeconds ? `: ${(pySeconds / minS).toFixed(1)}× PyTorch at most` : ""}`
+    );
+  };
   const cpuSecondsOf = async (fn: () => Promise<unknown>) => {
     const c = process.cpuUsage();
     await fn();
@@ -358,7 +370,8 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
           unit: "s",
           note:
             `${note(stepS, typeof py === "string" ? undefined : py.tune_step_s, false)}; ` +
-            limitNote(work.step, stepS, stepCpuS),
+            limitNote(work.step, stepS, stepCpuS) +
+            fmaCeilingNote(work.step, typeof py === "string" ? undefined : py.tune_step_s),
         });
         rows.push({
           group: "stages",

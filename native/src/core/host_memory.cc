@@ -1,7 +1,10 @@
 #include "core/host_memory.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 #if defined(__linux__)
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #endif
@@ -25,6 +28,40 @@ void advise_inside(void* p, size_t bytes, uintptr_t page, int advice) {
 void advise_huge_pages(void* p, size_t bytes) {
 #if defined(MADV_HUGEPAGE)
   if (p && bytes >= kHugePageBytes) advise_inside(p, bytes, kHugePageBytes, MADV_HUGEPAGE);
+#else
+  (void)p, (void)bytes;
+#endif
+}
+
+void release_file_pages(const void* p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+  static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(page - 1);
+  if (!p || end <= begin) return;
+  const int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  // pagemap: 8 bytes per page; bit 63 present, bit 61 file page (or shared anonymous).
+  constexpr uint64_t kPresent = uint64_t(1) << 63, kFile = uint64_t(1) << 61;
+  constexpr size_t kBatch = 4096;  // pages per read
+  std::vector<uint64_t> flags(kBatch);
+  uintptr_t run = 0;  // start of the current run of clean file pages, or 0
+  const auto flush = [&](uintptr_t at) {
+    if (run) madvise(reinterpret_cast<void*>(run), at - run, MADV_DONTNEED);
+    run = 0;
+  };
+  uintptr_t a = begin;
+  while (a < end) {
+    const size_t n = std::min<size_t>(kBatch, (end - a) / page);
+    if (pread(fd, flags.data(), n * 8, off_t(a / page * 8)) != ssize_t(n * 8)) break;
+    for (size_t i = 0; i < n; ++i, a += page) {
+      const bool clean_file = (flags[i] & kPresent) && (flags[i] & kFile);
+      if (clean_file && !run) run = a;
+      if (!clean_file) flush(a);
+    }
+  }
+  flush(a);
+  close(fd);
 #else
   (void)p, (void)bytes;
 #endif

@@ -24,4 +24,11 @@ void advise_huge_pages(void* p, size_t bytes);
 // before the memory goes back to the allocator (on = false).
 void advise_no_fork(void* p, size_t bytes, bool on);
 
+// Drops from this process's memory the whole pages inside [p, p + bytes) that are clean pages of a
+// file mapping (the kernel reads them again from the page cache if they are touched). Pages of
+// anonymous memory, and private pages something wrote to, are kept: their contents exist nowhere
+// else. Used once a checkpoint's weights have been copied out of its mapping, so that they are not
+// counted twice. Reads /proc/self/pagemap; where it cannot, nothing is dropped.
+void release_file_pages(const void* p, size_t bytes);
+
 }  // namespace rwkv

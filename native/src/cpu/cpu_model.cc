@@ -83,7 +83,8 @@ std::unique_ptr<Model> make_model(const Config& cfg, const TensorMap& tensors, c
   }
 }
 
-CpuModel::CpuModel(const Config& cfg, const Loader& ld, const CpuOptions& opt) : prec_(opt.compute) {
+CpuModel::CpuModel(const Config& cfg, const Loader& ld, const CpuOptions& opt)
+    : weights_(ld.arena()), prec_(opt.compute) {
   cfg_ = cfg;
   const Config& c = cfg;
   if (c.n_layer <= 0 || c.n_embd <= 0 || c.n_head <= 0 || c.head_size <= 0 || c.vocab <= 0 || c.dim_ffn <= 0)
@@ -92,7 +93,7 @@ CpuModel::CpuModel(const Config& cfg, const Loader& ld, const CpuOptions& opt) :
     throw RwkvError(ld.model() + " config: nHead·headSize = " + std::to_string(c.n_head * c.head_size) +
                     " differs from nEmbd " + std::to_string(c.n_embd));
   const int C = c.n_embd, V = c.vocab;
-  emb_ = ld.matrix("emb.weight", V, C);
+  emb_ = ld.view("emb.weight", V, C);  // a row a token: not worth a copy
   ln0_ = ld.norm("blocks.0.ln0", C);
   ln_out_ = ld.norm("ln_out", C);
   head_ = {ln_out_.w.data(), ln_out_.b.data(), ld.matrix("head.weight", V, C), opt.compute};

@@ -97,6 +97,7 @@ class CpuModel : public Model {
   // x [M, C] = ln0(emb[tokens]); RwkvError for a token outside the vocabulary.
   void embed(const int32_t* tokens, long M, float* x) const;
 
+  std::shared_ptr<const WeightArena> weights_;  // the matrices' copies (Loader::matrix)
   Mat emb_;
   NormWeights ln0_, ln_out_;
   HeadWeights head_;

@@ -27,9 +27,15 @@ const TensorView& Loader::exact(const std::string& key, const std::vector<int64_
   return v;
 }
 
-Mat Loader::matrix(const std::string& key, int rows, int cols) const {
+Mat Loader::view(const std::string& key, int rows, int cols) const {
   const TensorView& v = exact(key, {rows, cols});
   return {v.data, v.dtype, rows, cols};
+}
+
+Mat Loader::matrix(const std::string& key, int rows, int cols) const {
+  Mat m = view(key, rows, cols);
+  m.data = arena_->copy(m.data, size_t(rows) * cols * dtype_size(m.dtype));
+  return m;
 }
 
 int Loader::width(const std::string& key, int rows) const {

@@ -1,0 +1,40 @@
+#include "cpu/weight_arena.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "core/host_memory.h"
+
+namespace rwkv {
+namespace {
+
+constexpr size_t kBlockBytes = size_t(64) << 20;  // small matrices (LoRAs) share blocks
+constexpr size_t kAlign = 64;
+
+size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+}  // namespace
+
+WeightArena::~WeightArena() {
+  for (Block& b : blocks_) std::free(b.data);
+}
+
+const void* WeightArena::copy(const void* src, size_t bytes) {
+  if (blocks_.empty() || blocks_.back().size - blocks_.back().used < bytes) {
+    const size_t size = std::max(kBlockBytes, round_up(bytes, kHugePageBytes));
+    char* data = static_cast<char*>(std::aligned_alloc(kHugePageBytes, size));
+    if (!data) throw std::bad_alloc();
+    advise_huge_pages(data, size);  // before the first write, which allocates the pages
+    blocks_.push_back({data, size, 0});
+  }
+  Block& b = blocks_.back();
+  char* dst = b.data + b.used;
+  b.used = round_up(b.used + bytes, kAlign);
+  std::memcpy(dst, src, bytes);
+  release_file_pages(src, bytes);
+  return dst;
+}
+
+}  // namespace rwkv
