@@ -314,9 +314,10 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
         // RNN mode as generation runs it: every token's logits, so the head is read per token, as
         // the memory floor counts it and as PyTorch's per-token baseline computes it.
         // (After a few untimed tokens: each libuv worker thread's first call sets up its buffers.)
-        // The floor's read rate is measured right before and right after the decode (the higher
-        // of the two): on a shared VM the memory bandwidth swings by 2× within minutes, so a rate
-        // measured at the start of the run can belong to another machine state.
+        // Each decode is judged against the memory read rate measured just before and just after it
+        // (the higher of the two): on the shared VM that rate swings by a third within seconds
+        // (31.6 then 42.9 GB/s around one 3.3 s run of three decodes), so one pair of reads around
+        // all the runs could belong to another machine state than most of them.
         await model.forward(tokens.subarray(0, 16), { mode: "rnn", logits: "all" });
         let readLoads = "";
         const readGBsNow = () => {
@@ -325,17 +326,20 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
           readLoads = m.label ?? "";
           return m.wall;
         };
-        const bwBefore = readGBsNow();
-        const rnnRuns: number[] = [];
+        const reads = [readGBsNow()];
+        const rnnRuns: { tokS: number; share?: number }[] = [];
         for (let i = 0; i < RNN_RUNS; i++) {
           const t0 = performance.now();
           await model.forward(tokens.subarray(16, 16 + OUR_RNN_TOKENS), { mode: "rnn", logits: "all" });
-          rnnRuns.push(OUR_RNN_TOKENS / ((performance.now() - t0) / 1000));
+          const tokS = OUR_RNN_TOKENS / ((performance.now() - t0) / 1000);
+          reads.push(readGBsNow());
+          const [before, after] = reads.slice(-2);
+          const floorTokS = before && after ? (Math.max(before, after) * 1e9) / tokenBytes : undefined;
+          rnnRuns.push({ tokS, share: floorTokS && tokS / floorTokS });
         }
-        const rnnTokS = rnnRuns.sort((a, b) => a - b)[RNN_RUNS >> 1];
-        const bwAfter = readGBsNow();
-        const readGBs = Math.max(bwBefore ?? 0, bwAfter ?? 0);
-        const floorTokS = readGBs > 0 ? (readGBs * 1e9) / tokenBytes : undefined;
+        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+        const rnnTokS = median(rnnRuns.map((r) => r.tokS));
+        const shares = rnnRuns.every((r) => r.share !== undefined) ? rnnRuns.map((r) => r.share!) : undefined;
         const py = torchBaseline(file, threads);
         const note = (o: number, p: number | undefined, hi: boolean) =>
           typeof py === "string" ? py : ratio(o, p!, hi);
@@ -355,12 +359,13 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
           unit: "tok/s",
           note:
             `${note(rnnTokS, typeof py === "string" ? undefined : py.rnn_tok_s, true)}; ` +
-            (floorTokS
-              ? `median of ${RNN_RUNS} runs (${rnnRuns.map((r) => r.toFixed(0)).join(", ")} tok/s); ` +
-                `${Math.round((100 * rnnTokS) / floorTokS)}% of the memory floor ${floorTokS.toFixed(0)} tok/s ` +
-                `(${(tokenBytes / 1e6).toFixed(0)} MB per token at ${readGBs.toFixed(1)} GB/s, the higher of ` +
-                `the read rates (${readLoads} loads) just before / after the decode: ` +
-                `${bwBefore?.toFixed(1)} / ${bwAfter?.toFixed(1)} GB/s)`
+            (shares
+              ? `median of ${RNN_RUNS} runs (${rnnRuns.map((r) => r.tokS.toFixed(0)).join(", ")} tok/s); ` +
+                `${Math.round(100 * median(shares))}% of the memory floor, the median of the runs' shares ` +
+                `(${shares.map((x) => Math.round(100 * x)).join(", ")}%), each against ` +
+                `${(tokenBytes / 1e6).toFixed(0)} MB per token at the higher of the read rates ` +
+                `(${readLoads} loads) just before and after it: ` +
+                `${reads.map((r) => r!.toFixed(1)).join(" / ")} GB/s`
               : "memory floor n/a"),
         });
         rows.push({
