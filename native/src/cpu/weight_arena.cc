@@ -6,6 +6,7 @@
 #include <new>
 
 #include "core/host_memory.h"
+#include "cpu/threadpool.h"
 
 namespace rwkv {
 namespace {
@@ -32,7 +33,13 @@ const void* WeightArena::copy(const void* src, size_t bytes) {
   Block& b = blocks_.back();
   char* dst = b.data + b.used;
   b.used = round_up(b.used + bytes, kAlign);
-  std::memcpy(dst, src, bytes);
+  // Both threads: the copy's cost is mostly the kernel zeroing the fresh pages as they are first
+  // written (0.66 s for the 0.1B model's 282 MB on one thread of the Zen 4 VM).
+  const char* from = static_cast<const char*>(src);
+  parallel_for(long((bytes + kHugePageBytes - 1) / kHugePageBytes), [&](long c0, long c1) {
+    const size_t a = size_t(c0) * kHugePageBytes, b = std::min(bytes, size_t(c1) * kHugePageBytes);
+    std::memcpy(dst + a, from + a, b - a);
+  }, 2);
   release_file_pages(src, bytes);
   return dst;
 }
