@@ -135,26 +135,20 @@ export interface NativeTrainChunk extends NativeBackwardOptions {
   soft?: NativeSoftTargets;
 }
 
+/** A forward over `tokens` from `state`, which it updates; logits gets [T,V] ("all") or [V] ("last"). */
+type NativeForward = (
+  tokens: Int32Array,
+  state: NativeState,
+  logits: Float32Array | null,
+  mode: "none" | "last" | "all",
+  cancel?: CancelFlag,
+) => Promise<void>;
+
 export interface NativeModel {
-  /** Sequence mode; updates `state`; logits gets [T,V] ("all") or [V] ("last"). */
-  forwardSeq(
-    tokens: Int32Array,
-    state: NativeState,
-    logits: Float32Array | null,
-    mode: "none" | "last" | "all",
-    cancel?: CancelFlag,
-  ): Promise<void>;
-  /**
-   * RNN mode: the tokens one at a time, in one call (no round trip through JS per token); updates
-   * `state`; logits as forwardSeq's.
-   */
-  forwardRnn(
-    tokens: Int32Array,
-    state: NativeState,
-    logits: Float32Array | null,
-    mode: "none" | "last" | "all",
-    cancel?: CancelFlag,
-  ): Promise<void>;
+  /** Sequence mode. */
+  forwardSeq: NativeForward;
+  /** RNN mode: the tokens one at a time, in one call (no round trip through JS per token). */
+  forwardRnn: NativeForward;
   /**
    * State tuning: inputs/targets [batch,T] (target -100 = ignored); every sequence starts from
    * wkv = s0 [L,H,N,N] and zero shift states. Writes gradS0 = d(mean CE [+ L2Wrap])/d s0 summed

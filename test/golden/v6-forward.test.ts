@@ -5,7 +5,14 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native } from "../../kernel/runtime/native";
-import { assertClose, goldenForwardTests, goldenSample, goldenState, runRnn } from "../helpers/golden-checks";
+import {
+  assertClose,
+  goldenForwardTests,
+  goldenSample,
+  goldenState,
+  runRnn,
+  withGoldenModel,
+} from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
 
@@ -18,11 +25,8 @@ test(
   "v6: split prompts, 'last' logits, and a 300-token prompt (more than one sequence block) equal RNN mode",
   { skip },
   async () => {
-    const g = G!,
-      model = goldenModel(g, "model_bf16.pth"),
-      V = goldenConfig(g).vocabSize,
-      x = goldenSample(g).inputs;
-    try {
+    const g = G!;
+    await withGoldenModel(g, async (model, V, x) => {
       const whole = goldenState(g, "s0"),
         all = new Float32Array(x.length * V);
       await model.forwardSeq(x, whole, all, "all");
@@ -42,9 +46,7 @@ test(
         rl = await runRnn(model, long, rnn, V);
       assert.ok(maxAbsDiff(rl, sl) < 5e-5, `600 tokens: rnn vs seq logits differ by ${maxAbsDiff(rl, sl)}`);
       assert.ok(maxAbsDiff(rnn.wkv, seq.wkv) < 5e-5 * Math.max(1, maxAbs(seq.wkv)), "600 tokens: wkv");
-    } finally {
-      model.dispose();
-    }
+    });
   },
 );
 

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { native } from "../../kernel/runtime/native";
-import { goldenForwardTests, goldenSample, goldenState, runRnn } from "../helpers/golden-checks";
+import { goldenForwardTests, goldenSample, goldenState, runRnn, withGoldenModel } from "../helpers/golden-checks";
 import { GoldenSet, maxAbs, maxAbsDiff } from "../helpers/golden";
 import { goldenConfig, goldenModel, goldenModelSkip, goldenTensors } from "../helpers/golden-model";
 
@@ -14,11 +14,8 @@ const G = skip ? undefined : new GoldenSet("v7");
 goldenForwardTests("v7", skip);
 
 test("v7: a prompt split over two forwardSeq calls equals one call; 'last' gives the last row", { skip }, async () => {
-  const g = G!,
-    model = goldenModel(g, "model_bf16.pth"),
-    V = goldenConfig(g).vocabSize,
-    x = goldenSample(g).inputs;
-  try {
+  const g = G!;
+  await withGoldenModel(g, async (model, V, x) => {
     const whole = goldenState(g, "s0"),
       all = new Float32Array(x.length * V);
     await model.forwardSeq(x, whole, all, "all");
@@ -29,20 +26,15 @@ test("v7: a prompt split over two forwardSeq calls equals one call; 'last' gives
     assert.ok(maxAbsDiff(last, all.subarray((x.length - 1) * V)) < 2e-5, "last logits");
     assert.ok(maxAbsDiff(split.wkv, whole.wkv) < 2e-5 * Math.max(1, maxAbs(whole.wkv)), "wkv after the split run");
     assert.ok(maxAbsDiff(split.attX, whole.attX) < 1e-5 && maxAbsDiff(split.ffnX, whole.ffnX) < 1e-5, "shift states");
-  } finally {
-    model.dispose();
-  }
+  });
 });
 
 test(
   "v7: forwardRnn over many tokens equals a call per token; 'last' and 'none' leave the same state",
   { skip },
   async () => {
-    const g = G!,
-      model = goldenModel(g, "model_bf16.pth"),
-      V = goldenConfig(g).vocabSize,
-      x = goldenSample(g).inputs;
-    try {
+    const g = G!;
+    await withGoldenModel(g, async (model, V, x) => {
       const one = goldenState(g, "s0"),
         all = new Float32Array(x.length * V);
       await model.forwardRnn(x, one, all, "all");
@@ -64,9 +56,7 @@ test(
       const cancelled = goldenState(g, "s0");
       await assert.rejects(model.forwardRnn(x, cancelled, null, "none", Int32Array.of(1)), /abort/);
       assert.deepEqual(cancelled, goldenState(g, "s0"), "state of a cancelled call");
-    } finally {
-      model.dispose();
-    }
+    });
   },
 );
 
@@ -77,28 +67,26 @@ test(
   { skip, timeout: 60_000 },
   async () => {
     const g = G!,
-      model = goldenModel(g, "model_bf16.pth"),
-      V = goldenConfig(g).vocabSize,
-      x = goldenSample(g).inputs,
       A = native();
-    const run = async () => {
-      const rnn = goldenState(g, "s0"),
-        seq = goldenState(g, "s0"),
-        rl = new Float32Array(x.length * V),
-        sl = new Float32Array(x.length * V);
-      await model.forwardRnn(x, rnn, rl, "all");
-      await model.forwardSeq(x, seq, sl, "all");
-      return { rnn, seq, rl, sl };
-    };
-    const before = A.info().threads;
-    try {
-      const pool = await run();
-      A.setThreads(1);
-      assert.deepEqual(await run(), pool);
-    } finally {
-      A.setThreads(before);
-      model.dispose();
-    }
+    await withGoldenModel(g, async (model, V, x) => {
+      const run = async () => {
+        const rnn = goldenState(g, "s0"),
+          seq = goldenState(g, "s0"),
+          rl = new Float32Array(x.length * V),
+          sl = new Float32Array(x.length * V);
+        await model.forwardRnn(x, rnn, rl, "all");
+        await model.forwardSeq(x, seq, sl, "all");
+        return { rnn, seq, rl, sl };
+      };
+      const before = A.info().threads;
+      try {
+        const pool = await run();
+        A.setThreads(1);
+        assert.deepEqual(await run(), pool);
+      } finally {
+        A.setThreads(before);
+      }
+    });
   },
 );
 

@@ -46,6 +46,19 @@ export function goldenSample(g: GoldenSet): { inputs: Int32Array; targets: Int32
   return { inputs: Int32Array.from(tok.subarray(0, T)), targets: Int32Array.from(tok.subarray(1, T + 1)), T };
 }
 
+/** Runs `fn` on the golden bf16 model with the set's vocabulary size and sample inputs, then disposes it. */
+export async function withGoldenModel(
+  g: GoldenSet,
+  fn: (model: NativeModel, V: number, x: Int32Array) => Promise<void>,
+): Promise<void> {
+  const model = goldenModel(g, "model_bf16.pth");
+  try {
+    await fn(model, goldenConfig(g).vocabSize, goldenSample(g).inputs);
+  } finally {
+    model.dispose();
+  }
+}
+
 export async function runRnn(
   model: NativeModel,
   tokens: Int32Array,
