@@ -12,12 +12,20 @@
 namespace rwkv {
 namespace {
 
+// The whole `page`-sized pages inside [p, p + bytes): [begin, end), empty when end <= begin.
+struct Pages {
+  uintptr_t begin, end;
+};
+Pages whole_pages(const void* p, size_t bytes, uintptr_t page) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  return {(a + page - 1) & ~(page - 1), (a + bytes) & ~(page - 1)};
+}
+
 // madvise over the whole `page`-sized pages inside [p, p + bytes); errors are ignored (hints).
 void advise_inside(void* p, size_t bytes, uintptr_t page, int advice) {
 #if defined(__linux__)
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(page - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, advice);
+  const Pages r = whole_pages(p, bytes, page);
+  if (r.end > r.begin) madvise(reinterpret_cast<void*>(r.begin), r.end - r.begin, advice);
 #else
   (void)p, (void)bytes, (void)page, (void)advice;
 #endif
@@ -36,8 +44,7 @@ void advise_huge_pages(void* p, size_t bytes) {
 void release_file_pages(const void* p, size_t bytes) {
 #if defined(__linux__) && defined(MADV_DONTNEED)
   static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(page - 1);
+  const auto [begin, end] = whole_pages(p, bytes, page);
   if (!p || end <= begin) return;
   const int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;

@@ -1,8 +1,9 @@
 // The CPU backend's own copy of a checkpoint's matrices, on 2 MiB pages. Why: RNN mode streams
 // every weight once a token, and a stream over 4 KiB pages takes a TLB miss every 4 KiB (69k a
-// token for the 0.1B model). On the 2-vCPU Zen 4 VM the 0.1B bf16 decode took 9.2–10.6 ms a token
-// from the copy against 10.4–11.0 from the checkpoint's mapping (five paired runs). Each matrix's
-// pages in the mapping are released once copied (core/host_memory.h), so the weights are held once.
+// token for the 0.1B model). On the 2-vCPU Zen 4 VM the 0.1B bf16 decode took 8.8–9.5 ms a token
+// from the copy against 9.1–11.3 from the checkpoint's mapping (six paired runs, 1–16% faster each,
+// 5% at the median; bench/RESULTS.md). Each matrix's pages in the mapping are released once copied
+// (core/host_memory.h), so the weights are held once.
 #pragma once
 #include <cstddef>
 #include <vector>
