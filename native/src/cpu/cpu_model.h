@@ -77,10 +77,10 @@ class CpuModel : public Model {
     mul(M, A, W.k_of(trans), W, trans, C, W.n_of(trans), beta);
   }
   void mul_batch(int M, std::initializer_list<MulJob> jobs) const { rwkv::mul_batch(M, jobs, prec_); }
-  // Columns [n0, n0 + n) of mul's A·W for a W stored [K, N] (a LoRA [in, out]): C's rows are N wide.
-  void mul_columns(int M, const float* A, const Mat& W, int n0, int n, float* C) const {
-    const char* cols = static_cast<const char*>(W.data) + size_t(n0) * dtype_size(W.dtype);
-    matmul(M, n, W.rows, A, W.rows, cols, W.dtype, W.cols, false, C + n0, W.cols, 0.f, prec_);
+  // Columns [n0, n0 + n) of A·Wᵀ for a W stored [N, K] (an nn.Linear [out, in]), from W's rows
+  // [n0, n0 + n): one contiguous run of W. C's rows are N wide.
+  void mul_rows(int M, const float* A, const Mat& W, int n0, int n, float* C) const {
+    mul(M, A, W.cols, W.rows_slice(n0, n), true, C + n0, W.rows);
   }
 
   // The square-ReLU key/value of both versions' channel mix: out (+)= relu(xk·Kᵀ)²·Vᵀ (beta 0 or 1),

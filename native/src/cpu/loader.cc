@@ -38,6 +38,11 @@ Mat Loader::matrix(const std::string& key, int rows, int cols) const {
   return m;
 }
 
+Mat Loader::matrix_transposed(const std::string& key, int rows, int cols) const {
+  const Mat m = view(key, rows, cols);
+  return {arena_->copy_transposed(m.data, rows, cols, dtype_size(m.dtype)), m.dtype, cols, rows};
+}
+
 int Loader::width(const std::string& key, int rows) const {
   const TensorView& v = get(key);
   if (v.shape.size() != 2 || v.shape[0] != rows) mismatch(key, v.shape, "[" + std::to_string(rows) + ", D]");

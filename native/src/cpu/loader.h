@@ -29,6 +29,8 @@ class Loader {
   const TensorView& exact(const std::string& key, const std::vector<int64_t>& shape) const;
   // A [rows, cols] matrix, copied into arena().
   Mat matrix(const std::string& key, int rows, int cols) const;
+  // A [rows, cols] matrix copied into arena() as its [cols, rows] transpose.
+  Mat matrix_transposed(const std::string& key, int rows, int cols) const;
   // A [rows, cols] matrix as a view of the caller's memory (one read a row at a time).
   Mat view(const std::string& key, int rows, int cols) const;
   // The width D of a [rows, D] matrix (a LoRA's inner dimension).

@@ -19,8 +19,11 @@ class WeightArena {
 
   // A copy of [src, src + bytes) on a cache line, alive as long as the arena.
   const void* copy(const void* src, size_t bytes);
+  // The [cols, rows] transpose of a row-major [rows, cols] matrix of `elem`-byte values, likewise.
+  const void* copy_transposed(const void* src, int rows, int cols, size_t elem);
 
  private:
+  char* take(size_t bytes);  // room for `bytes` on a cache line in the last block, or a new one
   struct Block {
     char* data;
     size_t size, used;

@@ -155,6 +155,8 @@ Napi::Value GemmProfile(const Napi::CallbackInfo& info) {
     const auto p = guard(env, [] { return rwkv::cuda::gemm_profile_stop(); });
     calls = double(p.calls); seconds = p.seconds; flops = p.flops;
   }
+#else
+  (void)start;
 #endif
   auto out = Napi::Object::New(env);
   out.Set("calls", calls);
