@@ -5,6 +5,8 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <utility>
+#include <vector>
 
 #include "core/host_memory.h"
 
@@ -32,6 +34,15 @@ Cache& cache() {
   return *c;
 }
 
+// This thread's small blocks (under kMinCached), newest last; freed with the thread.
+struct SmallCache {
+  std::vector<std::pair<size_t, void*>> blocks;
+  ~SmallCache() {
+    for (auto& [bytes, p] : blocks) ::operator delete(p, block_alignment(bytes));
+  }
+};
+thread_local SmallCache t_small;
+
 // Back to the allocator, which may hand the memory to code that a child process does need.
 void release(void* p, size_t bytes) {
   if (bytes >= kMinCached) advise_no_fork(p, bytes, false);
@@ -41,7 +52,16 @@ void release(void* p, size_t bytes) {
 }  // namespace
 
 void* scratch_take(size_t bytes) {
-  if (bytes < kMinCached) return nullptr;
+  if (bytes < kMinCached) {
+    auto& v = t_small.blocks;
+    for (size_t i = v.size(); i-- > 0;)  // the newest first: the likeliest to be in cache
+      if (v[i].first == bytes) {
+        void* p = v[i].second;
+        v.erase(v.begin() + long(i));
+        return p;
+      }
+    return nullptr;
+  }
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   const auto it = c.blocks.find(bytes);
@@ -71,6 +91,10 @@ void* scratch_alloc(size_t bytes) {
 }
 
 void scratch_give(void* p, size_t bytes) {
+  if (bytes < kMinCached && t_small.blocks.size() < kSmallCacheBlocks) {
+    t_small.blocks.emplace_back(bytes, p);
+    return;
+  }
   if (bytes >= kMinCached) {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
