@@ -34,10 +34,14 @@ Cache& cache() {
   return *c;
 }
 
-// This thread's small blocks (under kMinCached), newest last; freed with the thread.
+// This thread's small blocks (under kMinCached), newest last; freed with the thread. A buffer freed
+// after that, by another thread-local object's destructor, goes straight back to the allocator:
+// t_small_gone, a plain bool, is never destroyed.
+thread_local bool t_small_gone = false;
 struct SmallCache {
   std::vector<std::pair<size_t, void*>> blocks;
   ~SmallCache() {
+    t_small_gone = true;
     for (auto& [bytes, p] : blocks) ::operator delete(p, block_alignment(bytes));
   }
 };
@@ -53,6 +57,7 @@ void release(void* p, size_t bytes) {
 
 void* scratch_take(size_t bytes) {
   if (bytes < kMinCached) {
+    if (t_small_gone) return nullptr;
     auto& v = t_small.blocks;
     for (size_t i = v.size(); i-- > 0;)  // the newest first: the likeliest to be in cache
       if (v[i].first == bytes) {
@@ -91,7 +96,7 @@ void* scratch_alloc(size_t bytes) {
 }
 
 void scratch_give(void* p, size_t bytes) {
-  if (bytes < kMinCached && t_small.blocks.size() < kSmallCacheBlocks) {
+  if (bytes < kMinCached && !t_small_gone && t_small.blocks.size() < kSmallCacheBlocks) {
     t_small.blocks.emplace_back(bytes, p);
     return;
   }

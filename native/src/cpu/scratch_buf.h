@@ -3,7 +3,7 @@
 // their own and hands their freed memory back to the OS, so every training step page-faulted its
 // temporaries in again (0.1B step, measured: ~117k minor faults, 1.4 of 4.4 CPU-seconds; blocks of
 // 32–256 KiB kept as well took a step from 5.4k faults to 3.6k). A call frees blocks of the sizes
-// the next one asks for, so blocks are kept by exact size (≥ 32 KiB; smaller ones go to malloc), up
+// the next one asks for, so blocks are kept by exact size (these ≥ 32 KiB; smaller ones below), up
 // to kScratchCacheBytes in all; past that a freed block is released. The cap holds a 0.1B ctx-512
 // step's kept activations with what its WKV forward saves for the backward (~450 MB) and its
 // temporaries: at 512 MiB part of them went back to the OS each step and faulted in again (~2×
