@@ -7,6 +7,7 @@ import * as assert from "node:assert/strict";
 import { native } from "../../kernel/runtime/native";
 import {
   assertClose,
+  checkSplitPrompt,
   goldenForwardTests,
   goldenSample,
   goldenState,
@@ -27,16 +28,7 @@ test(
   async () => {
     const g = G!;
     await withGoldenModel(g, async (model, V, x) => {
-      const whole = goldenState(g, "s0"),
-        all = new Float32Array(x.length * V);
-      await model.forwardSeq(x, whole, all, "all");
-      const split = goldenState(g, "s0"),
-        last = new Float32Array(V);
-      await model.forwardSeq(x.subarray(0, 40), split, null, "none");
-      await model.forwardSeq(x.subarray(40), split, last, "last");
-      assert.ok(maxAbsDiff(last, all.subarray((x.length - 1) * V)) < 2e-5, "last logits");
-      assert.ok(maxAbsDiff(split.wkv, whole.wkv) < 2e-5 * Math.max(1, maxAbs(whole.wkv)), "wkv after the split run");
-      assert.ok(maxAbsDiff(split.attX, whole.attX) < 1e-5 && maxAbsDiff(split.ffnX, whole.ffnX) < 1e-5, "shift states");
+      await checkSplitPrompt(g, model, V, x);
 
       const long = Int32Array.from({ length: 600 }, (_, i) => x[(i * 7) % x.length]); // two internal chunks of 512
       const seq = goldenState(g, "s0"),

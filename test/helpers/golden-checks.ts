@@ -59,6 +59,21 @@ export async function withGoldenModel(
   }
 }
 
+/** A prompt split over two forwardSeq calls (the first 40 tokens, then the rest) ends in the state one
+ * call over the whole prompt reaches, and "last" gives that call's last row of logits. */
+export async function checkSplitPrompt(g: GoldenSet, model: NativeModel, V: number, x: Int32Array): Promise<void> {
+  const whole = goldenState(g, "s0"),
+    all = new Float32Array(x.length * V);
+  await model.forwardSeq(x, whole, all, "all");
+  const split = goldenState(g, "s0"),
+    last = new Float32Array(V);
+  await model.forwardSeq(x.subarray(0, 40), split, null, "none");
+  await model.forwardSeq(x.subarray(40), split, last, "last");
+  assert.ok(maxAbsDiff(last, all.subarray((x.length - 1) * V)) < 2e-5, "last logits");
+  assert.ok(maxAbsDiff(split.wkv, whole.wkv) < 2e-5 * Math.max(1, maxAbs(whole.wkv)), "wkv after the split run");
+  assert.ok(maxAbsDiff(split.attX, whole.attX) < 1e-5 && maxAbsDiff(split.ffnX, whole.ffnX) < 1e-5, "shift states");
+}
+
 export async function runRnn(
   model: NativeModel,
   tokens: Int32Array,
