@@ -79,8 +79,8 @@ class CpuModel : public Model {
   void mul_batch(int M, std::initializer_list<MulJob> jobs) const { rwkv::mul_batch(M, jobs, prec_); }
   // Columns [n0, n0 + n) of A·Wᵀ for a W stored [N, K] (an nn.Linear [out, in]), from W's rows
   // [n0, n0 + n): one contiguous run of W. C's rows are N wide.
-  void mul_rows(int M, const float* A, const Mat& W, int n0, int n, float* C) const {
-    mul(M, A, W.cols, W.rows_slice(n0, n), true, C + n0, W.rows);
+  void mul_rows(int M, const float* A, const Mat& W, int n0, int n, float* C, float beta = 0.f) const {
+    mul(M, A, W.cols, W.rows_slice(n0, n), true, C + n0, W.rows, beta);
   }
 
   // The square-ReLU key/value of both versions' channel mix: out (+)= relu(xk·Kᵀ)²·Vᵀ (beta 0 or 1),

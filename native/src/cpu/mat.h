@@ -23,6 +23,14 @@ struct Mat {
   }
 };
 
+// Prefetches (into L2) part `part` of `parts` equal parts of W's rows [r0, r0 + n): a hint that
+// lets a thread stream weights it will need soon while it works on something else.
+inline void prefetch_rows(const Mat& W, int r0, int n, int part, int parts) {
+  const char* p = static_cast<const char*>(W.rows_slice(r0, n).data);
+  const long bytes = long(n) * W.cols * long(dtype_size(W.dtype));
+  for (long o = bytes * part / parts, end = bytes * (part + 1) / parts; o < end; o += 64) __builtin_prefetch(p + o, 0, 2);
+}
+
 // C[M,·] = A·Wᵀ (trans: W is [N, K], an nn.Linear [out, in]) or A·W (W is [K, N], a LoRA [in, out]),
 // plus beta·C (beta 0 or 1). lda/ldc are the row strides of A and C. Backward passes use the other
 // orientation of the same weight.

@@ -211,16 +211,27 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
     // so both threads take half the heads through all of them in one parallel region, instead of
     // a region per step with the serial steps between them leaving a thread idle (RNN decode of
     // the 0.1B model: these steps took 51 µs a layer, now 44).
+    // These steps stream little, so meanwhile each thread prefetches, in four parts between them,
+    // the rows of O that it computes next: O's product below splits its rows as this region splits
+    // the heads (the same parallel_for over H: the same ranges, each on the same thread). Decode
+    // at reads of 45-50 GB/s: 0.15-0.22 ms a token faster; at ~30 GB/s no different.
     parallel_for(H, [&](long h0, long h1) {
       const int c0 = int(h0) * N, n = int(h1 - h0) * N;
       if (vr) mul_rows(1, lora_v.data(), L.v2, c0, n, A.nu.data());
       mul_rows(1, A.hw.data(), L.w2, c0, n, A.z.data());
       mul_rows(1, lora_a.data(), L.a2, c0, n, A.alpha.data());
       mul_rows(1, A.gg.data(), L.g2, c0, n, A.g.data());
+      prefetch_rows(L.O, c0, n, 0, 4);
       operands(0, 1, operands_of(int(h0), int(h1)));
+      prefetch_rows(L.O, c0, n, 1, 4);
       wkv7_forward(1, 1, int(h1 - h0), N, wkv_in_of(c0), s.wkv + h0 * N * N, A.y.data() + c0);
+      prefetch_rows(L.O, c0, n, 2, 4);
       group_norm(1, int(h1 - h0), N, A.y.data() + c0, L.lnx.w.data() + c0, L.lnx.b.data() + c0, A.yn.data() + c0);
+      prefetch_rows(L.O, c0, n, 3, 4);
       bonus_rows(0, 1, bonus_of(int(h0), int(h1)), A.yn.data() + c0, ug.data() + c0, A.beta.data() + h0);
+    });
+    parallel_for(H, [&](long h0, long h1) {
+      mul_rows(1, ug.data(), L.O, int(h0) * N, int(h1 - h0) * N, x, 1.f);
     });
   } else {
     mul_batch(m, {{lora_v.data(), vr ? &L.v2 : nullptr, true, A.nu.data()},
@@ -235,8 +246,8 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
     parallel_for(M, [&](long r0, long r1) {
       bonus_rows(r0, r1, bonus, A.yn.data(), ug.data(), A.beta.data());
     }, kRowGrain);
+    mul(m, ug.data(), L.O, true, x, 1.f);
   }
-  mul(m, ug.data(), L.O, true, x, 1.f);
 }
 
 // x += ChannelMix(ln2(x)) = relu(x_k·Kᵀ)²·Vᵀ.
