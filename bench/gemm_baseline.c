@@ -8,8 +8,11 @@
  *                       (built with -DWITH_OPENBLAS); the label is OpenBLAS's kernel (core) name
  *   dnnl T M N K TB     the same through oneDNN's dnnl_sgemm (built with -DWITH_DNNL; threads from
  *                       OMP_NUM_THREADS, set by the caller); the label is oneDNN's effective ISA
- * Each prints two medians of 7 samples and a label: per wall-clock second, per CPU-second of the
+ * Each prints two rates of 7 samples and a label: per wall-clock second, per CPU-second of the
  * process times THREADS (the rate while the threads actually run: robust on a busy, shared machine).
+ * The rates are medians, except for peak: its best sample, as a peak is what the CPU can do and
+ * a shared machine only ever takes some away (one run's median read 159 GFLOP/s against 229-234
+ * in the runs beside it, and the step's "at most" bound fell below what the step did).
  * Exit status 3: this CPU or build cannot run the mode (the reason on stderr). */
 #include <pthread.h>
 #include <stdio.h>
@@ -33,6 +36,7 @@ static int cmp(const void* a, const void* b) {
   return (x > y) - (x < y);
 }
 static double median(double* v, int n) { qsort(v, n, sizeof *v, cmp); return v[n / 2]; }
+static double best(double* v, int n) { qsort(v, n, sizeof *v, cmp); return v[n - 1]; }
 
 enum { SAMPLES = 7, CHAINS = 12 };
 static long peak_iters = 20000000;
@@ -212,6 +216,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
   }
-  printf("%.3f %.3f %s\n", median(v, SAMPLES), median(vc, SAMPLES), label);
+  double (*pick)(double*, int) = strcmp(mode, "peak") ? median : best;
+  printf("%.3f %.3f %s\n", pick(v, SAMPLES), pick(vc, SAMPLES), label);
   return 0;
 }
