@@ -77,8 +77,8 @@ class CpuModel : public Model {
     mul(M, A, W.k_of(trans), W, trans, C, W.n_of(trans), beta);
   }
   void mul_batch(int M, std::initializer_list<MulJob> jobs) const { rwkv::mul_batch(M, jobs, prec_); }
-  // Columns [n0, n0 + n) of A·Wᵀ for a W stored [N, K] (an nn.Linear [out, in]), from W's rows
-  // [n0, n0 + n): one contiguous run of W. C's rows are N wide.
+  // Columns [n0, n0 + n) of A·Wᵀ (+ C's, beta 1) for a W stored [N, K] (an nn.Linear [out, in]),
+  // from W's rows [n0, n0 + n): one contiguous run of W. C's rows are N wide.
   void mul_rows(int M, const float* A, const Mat& W, int n0, int n, float* C, float beta = 0.f) const {
     mul(M, A, W.cols, W.rows_slice(n0, n), true, C + n0, W.rows, beta);
   }

@@ -28,7 +28,8 @@ struct Mat {
 inline void prefetch_rows(const Mat& W, int r0, int n, int part, int parts) {
   const char* p = static_cast<const char*>(W.rows_slice(r0, n).data);
   const long bytes = long(n) * W.cols * long(dtype_size(W.dtype));
-  for (long o = bytes * part / parts, end = bytes * (part + 1) / parts; o < end; o += 64) __builtin_prefetch(p + o, 0, 2);
+  for (long o = bytes * part / parts, end = bytes * (part + 1) / parts; o < end; o += 64)
+    __builtin_prefetch(p + o, 0, 2);
 }
 
 // C[M,·] = A·Wᵀ (trans: W is [N, K], an nn.Linear [out, in]) or A·W (W is [K, N], a LoRA [in, out]),

@@ -213,8 +213,9 @@ void Rwkv7::time_mix(const Layer& L, int B, int T, float* x, float* vfirst, cons
     // the 0.1B model: these steps took 51 µs a layer, now 44).
     // These steps stream little, so meanwhile each thread prefetches, in four parts between them,
     // the rows of O that it computes next: O's product below splits its rows as this region splits
-    // the heads (the same parallel_for over H: the same ranges, each on the same thread). Decode
-    // at reads of 45-50 GB/s: 0.15-0.22 ms a token faster; at ~30 GB/s no different.
+    // the heads (the same parallel_for over H: the same ranges, each on the same thread; only the
+    // prefetch's use rests on that, not the result). Decode at reads of 45-50 GB/s: 0.15-0.22 ms
+    // a token faster; at ~30 GB/s no different.
     parallel_for(H, [&](long h0, long h1) {
       const int c0 = int(h0) * N, n = int(h1 - h0) * N;
       if (vr) mul_rows(1, lora_v.data(), L.v2, c0, n, A.nu.data());
